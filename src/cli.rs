@@ -1,0 +1,135 @@
+//! The command line: clap definitions only. `main` turns these into calls on the library; help,
+//! the man page and shell completions all come from this one definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: nothing blocking
+  1  error: bad config, bad flag, unreadable input, or AWS could not be reached
+  2  findings: `lint` (and `render`) found a blocking lint finding
+
+Docs: README.md in the keyless repository.";
+
+/// Set up the AWS side of GitHub Actions OIDC federation, so no workflow needs a stored AWS key.
+#[derive(Debug, Parser)]
+#[command(name = "keyless", version, about, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The desired-state file.
+    #[arg(short = 'c', long, global = true, env = "KEYLESS_CONFIG", default_value = "keyless.toml")]
+    pub config: PathBuf,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub output: Format,
+    /// Never colour output (also: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More detail on stderr (never secrets).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// AWS named profile.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS endpoint URL (also: AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Render for this account instead of asking STS (or the config's account_id).
+    #[arg(long, global = true, value_name = "ID")]
+    pub account_id: Option<String>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every role's trust and permission documents, rendered and linted.
+    Render(RoleArg),
+    /// Lint the config's documents, or any trust/permission policy JSON.
+    Lint(LintArgs),
+    /// Print what the GitHub side needs: a workflow snippet or the AWS_ROLE_ARN variable.
+    Emit(EmitArgs),
+    /// List the permission presets and their parameters.
+    Presets,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+/// `--role`
+#[derive(Debug, Args)]
+pub struct RoleArg {
+    /// Only this role.
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+/// `lint` arguments.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lint this policy JSON file (`-` for stdin) instead of the config.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The policy's kind (default: detected from the document).
+    #[arg(long, value_enum, requires = "policy")]
+    pub kind: Option<KindArg>,
+    /// Only this role of the config.
+    #[arg(long, conflicts_with = "policy")]
+    pub role: Option<String>,
+    /// Print the rule catalogue and exit.
+    #[arg(long, exclusive = true)]
+    pub rules: bool,
+}
+
+/// `--kind`
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// A role trust policy.
+    Trust,
+    /// A permission policy.
+    Permission,
+}
+
+/// `emit` arguments.
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// What to emit.
+    #[arg(value_enum)]
+    pub what: EmitWhat,
+    /// The role (required when the config has more than one).
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+/// What `emit` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EmitWhat {
+    /// A GitHub Actions workflow that assumes the role.
+    Workflow,
+    /// The AWS_ROLE_ARN variable and the `gh` command that sets it.
+    Variable,
+}

@@ -1,0 +1,108 @@
+//! Typed errors at the library boundary and the exit-code contract.
+//!
+//! Each variant says what went wrong in terms the user can act on; `main` is the only place that
+//! turns an [`Error`] into text on stderr and an exit code. This module knows nothing about clap,
+//! the terminal or the SDK's own error types (the `aws` module maps those into [`Error::Aws`]).
+
+use std::path::PathBuf;
+
+/// How a command ended, as a process exit code. Documented in `keyless --help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success, nothing blocking, no changes.
+    Success = 0,
+    /// 1: an error; the input could not be read, parsed or acted on.
+    Error = 1,
+    /// 2: the command worked and found something: a blocking lint finding, changes, drift or a deny.
+    Findings = 2,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s as u8)
+    }
+}
+
+/// A problem in `keyless.toml` (or a file it points to), located precisely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}: {message}{}{}", value.as_ref().map(|v| format!(" (got {v})")).unwrap_or_default(), fix.as_ref().map(|f| format!("\n  fix: {f}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file the problem is in.
+    pub file: String,
+    /// Dotted path of the key, e.g. `role[0].subject[1].branch`.
+    pub key: String,
+    /// The offending value, quoted as the user wrote it (JSON-quoted for clarity).
+    pub value: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: Option<String>,
+}
+
+/// Every error keyless reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more configuration problems; all are reported at once.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<ConfigError>),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A template failed to parse or render.
+    #[error("template {name}: {message}")]
+    Template {
+        /// Template name, e.g. `presets/s3-deploy.json.tera`.
+        name: String,
+        /// The engine's message, or our check that failed.
+        message: String,
+    },
+    /// A policy document is not a valid IAM policy.
+    #[error("{what}: {message}")]
+    Policy {
+        /// Which document, e.g. `role gha-deploy trust policy`.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Blocking lint findings stop the command.
+    #[error("{count} blocking lint finding(s); nothing was written.\n  fix: correct the configuration, or allow one rule by name with a reason in [[role.allow]]")]
+    LintBlocked {
+        /// How many blocking findings.
+        count: usize,
+    },
+    /// An AWS call failed.
+    #[error("{op}: {code}: {message}{}", hint.as_ref().map(|h| format!("\n  fix: {h}")).unwrap_or_default())]
+    Aws {
+        /// The API operation, e.g. `sts:GetCallerIdentity`.
+        op: String,
+        /// The AWS error code, or a short class like `dispatch failure`.
+        code: String,
+        /// The full message (SDK errors rendered with their whole source chain).
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// Bad command-line usage that clap cannot catch.
+    #[error("{message}\n  fix: {fix}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+}
+
+impl Error {
+    /// Shorthand for an [`Error::Usage`].
+    pub fn usage(message: impl Into<String>, fix: impl Into<String>) -> Error {
+        Error::Usage { message: message.into(), fix: fix.into() }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

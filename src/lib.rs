@@ -1,0 +1,33 @@
+//! keyless: set up the AWS side of GitHub Actions OIDC federation, so that no workflow needs a
+//! stored AWS access key.
+//!
+//! The library is a pure core with one edge: config → subjects → rendered and linted documents
+//! (the desired state). Only [`aws`] performs I/O against AWS; the command-line layer lives in the
+//! binary and only parses, asks and prints.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`config`] | `keyless.toml`: schema, loading, validation with precise errors |
+//! | [`names`] | GitHub and IAM naming rules |
+//! | [`issuer`] | GitHub issuers, key prefixes, provider ARNs, supported claim keys |
+//! | [`subject`] | GitHub `sub` rules and trust statements |
+//! | [`template`] | the Tera engine, built-in templates and the preset catalogue |
+//! | [`policy`] | IAM policy documents: parsing, shape checks, size |
+//! | [`lint`] | the rule catalogue and its checks |
+//! | [`render`] | config → rendered, linted documents per role |
+//! | [`emit`] | the workflow snippet and the repository variable |
+//! | [`aws`] | every SDK call |
+//! | [`error`] | typed errors and exit codes |
+#![deny(missing_docs)]
+
+pub mod aws;
+pub mod config;
+pub mod emit;
+pub mod error;
+pub mod issuer;
+pub mod lint;
+pub mod names;
+pub mod policy;
+pub mod render;
+pub mod subject;
+pub mod template;

@@ -1,0 +1,111 @@
+//! Output discipline: stdout carries only the product (documents, YAML, JSON, findings); messages
+//! and progress go to stderr. Human and JSON are two views over the same data.
+//!
+//! The [`Printer`] knows the format, colour and verbosity; it never decides what to print. A
+//! closed pipe (`keyless render | head`) is not an error.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use keyless::lint::{Finding, Severity};
+
+/// `--output`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Prints results and messages.
+pub struct Printer {
+    /// Output format.
+    pub format: Format,
+    /// Colour on stdout/stderr.
+    pub color: bool,
+    /// `-q`: errors only on stderr.
+    pub quiet: bool,
+    /// `-v` count.
+    pub verbose: u8,
+}
+
+impl Printer {
+    fn style(&self, s: Style, text: &str) -> String {
+        if self.color { format!("{}{text}{}", s.render(), s.render_reset()) } else { text.to_string() }
+    }
+
+    /// Bold text (when colour is on).
+    pub fn bold(&self, text: &str) -> String {
+        self.style(Style::new().bold(), text)
+    }
+
+    /// Dim text.
+    pub fn dim(&self, text: &str) -> String {
+        self.style(Style::new().dimmed(), text)
+    }
+
+    /// A severity word, coloured by severity.
+    pub fn severity(&self, s: Severity) -> String {
+        let color = match s {
+            Severity::Critical | Severity::High | Severity::Error => AnsiColor::Red,
+            Severity::Medium | Severity::Warning => AnsiColor::Yellow,
+            Severity::Low | Severity::Info => AnsiColor::Cyan,
+        };
+        self.style(Style::new().fg_color(Some(color.into())).bold(), s.as_str())
+    }
+
+    /// Write product text to stdout.
+    pub fn out(&self, text: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = o.write_all(b"\n");
+        }
+        let _ = o.flush();
+    }
+
+    /// Write a value as pretty JSON to stdout.
+    pub fn json(&self, v: &impl Serialize) {
+        self.out(&serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+    }
+
+    /// An informational message on stderr (suppressed by `-q`).
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+
+    /// A verbose message on stderr (`-v`).
+    pub fn debug(&self, text: &str) {
+        if self.verbose > 0 && !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{}", self.dim(text));
+        }
+    }
+
+    /// Findings as readable lines.
+    pub fn findings_text(&self, findings: &[&Finding]) -> String {
+        let mut s = String::new();
+        for f in findings {
+            let sev = self.severity(f.severity);
+            let mut loc = f.location.document.clone();
+            if let Some(st) = &f.location.statement {
+                loc.push_str(&format!(", {st}"));
+            }
+            if let Some(k) = &f.location.key {
+                loc.push_str(&format!(", {k}"));
+            }
+            s.push_str(&format!("{} {sev} {}\n  {}\n", self.bold(f.rule), f.message, self.dim(&format!("at {loc}"))));
+            if let Some(v) = &f.location.value {
+                s.push_str(&format!("  {}\n", self.dim(&format!("value: {v}"))));
+            }
+            if let Some(r) = &f.allowed {
+                s.push_str(&format!("  {}\n", self.dim(&format!("allowed for this role: {r}"))));
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,283 @@
+//! IAM policy documents as data: parsing (with duplicate-key detection), shape checks, size.
+//!
+//! Every document keyless renders, and every document `keyless lint` reads, goes through
+//! [`parse`] and [`shape_problems`] before use. Helpers here normalise IAM's string-or-array
+//! fields so other modules never branch on JSON shapes. No templates, no lint rules, no AWS.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Which kind of policy a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A role trust (assume-role) policy: statements carry a `Principal`.
+    Trust,
+    /// An identity (permission) policy: statements carry `Resource`.
+    Permission,
+}
+
+impl Kind {
+    /// Guess from the document: any statement with `Principal`/`NotPrincipal` makes it a trust policy.
+    pub fn detect(doc: &Value) -> Kind {
+        if statements(doc).iter().any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some()) {
+            Kind::Trust
+        } else {
+            Kind::Permission
+        }
+    }
+}
+
+/// A parsed document and the JSON paths of any duplicated object keys.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The document (for duplicates, the last value wins, as most parsers do).
+    pub doc: Value,
+    /// JSON paths of duplicated keys, e.g. `Statement[0].Condition.StringEquals`.
+    pub duplicate_keys: Vec<String>,
+}
+
+/// Parse JSON text, recording duplicate keys instead of silently dropping them.
+pub fn parse(text: &str) -> Result<Parsed, String> {
+    let dups = RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_str(text);
+    let doc = DupSeed { path: String::new(), dups: &dups }
+        .deserialize(&mut de)
+        .map_err(|e| format!("not valid JSON: {e}"))?;
+    de.end().map_err(|e| format!("not valid JSON: {e}"))?;
+    Ok(Parsed { doc, duplicate_keys: dups.into_inner() })
+}
+
+struct DupSeed<'a> {
+    path: String,
+    dups: &'a RefCell<Vec<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for DupSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DupSeed<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(DupSeed { path: format!("{}[{}]", self.path, out.len()), dups: self.dups })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() { k.clone() } else { format!("{}.{k}", self.path) };
+            let v = map.next_value_seed(DupSeed { path: path.clone(), dups: self.dups })?;
+            if out.insert(k, v).is_some() {
+                self.dups.borrow_mut().push(path);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The statements of a document (a single object is treated as a one-element list).
+pub fn statements(doc: &Value) -> Vec<&Map<String, Value>> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(o)) => vec![o],
+        _ => vec![],
+    }
+}
+
+/// A string-or-array field as a list of strings (non-strings are dropped).
+pub fn strings(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// Size as IAM counts it: characters that are not whitespace, in the compact form.
+pub fn size(doc: &Value) -> usize {
+    doc.to_string().chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Pretty, stable text for a document (keys keep their rendered order).
+pub fn pretty(doc: &Value) -> String {
+    serde_json::to_string_pretty(doc).unwrap_or_default()
+}
+
+fn is_str_or_str_array(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty() && a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty())),
+        _ => false,
+    }
+}
+
+/// Structural problems that make a document something other than an IAM policy of `kind`.
+/// An empty list means the document has the right shape.
+pub fn shape_problems(doc: &Value, kind: Kind) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(obj) = doc.as_object() else {
+        return vec!["a policy is a JSON object".into()];
+    };
+    for k in obj.keys() {
+        if !matches!(k.as_str(), "Version" | "Id" | "Statement") {
+            out.push(format!("unknown top-level key `{k}`"));
+        }
+    }
+    match obj.get("Version") {
+        Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => {}
+        Some(_) => out.push("`Version` must be \"2012-10-17\"".into()),
+        None => {}
+    }
+    let sts = match obj.get("Statement") {
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect::<Vec<_>>(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => {
+            out.push("`Statement` must be a non-empty list of statements".into());
+            return out;
+        }
+    };
+    for (i, st) in sts.iter().enumerate() {
+        let Some(s) = st.as_object() else {
+            out.push(format!("Statement[{i}] is not an object"));
+            continue;
+        };
+        for k in s.keys() {
+            if !matches!(k.as_str(), "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition") {
+                out.push(format!("Statement[{i}]: unknown key `{k}`"));
+            }
+        }
+        if let Some(sid) = s.get("Sid")
+            && !sid.as_str().is_some_and(|v| v.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            out.push(format!("Statement[{i}]: `Sid` must be alphanumeric"));
+        }
+        match s.get("Effect").and_then(Value::as_str) {
+            Some("Allow" | "Deny") => {}
+            _ => out.push(format!("Statement[{i}]: `Effect` must be \"Allow\" or \"Deny\"")),
+        }
+        let actions: Vec<&Value> = ["Action", "NotAction"].iter().filter_map(|k| s.get(*k)).collect();
+        if actions.len() != 1 || !is_str_or_str_array(actions[0]) {
+            out.push(format!("Statement[{i}]: needs exactly one of `Action`/`NotAction`, a string or list of strings"));
+        }
+        let resources: Vec<&Value> = ["Resource", "NotResource"].iter().filter_map(|k| s.get(*k)).collect();
+        let principals: Vec<&Value> = ["Principal", "NotPrincipal"].iter().filter_map(|k| s.get(*k)).collect();
+        match kind {
+            Kind::Permission => {
+                if resources.len() != 1 || !is_str_or_str_array(resources[0]) {
+                    out.push(format!("Statement[{i}]: needs exactly one of `Resource`/`NotResource`"));
+                }
+                if !principals.is_empty() {
+                    out.push(format!("Statement[{i}]: a permission policy takes no `Principal`"));
+                }
+            }
+            Kind::Trust => {
+                if principals.len() != 1 {
+                    out.push(format!("Statement[{i}]: needs exactly one of `Principal`/`NotPrincipal`"));
+                } else if !(principals[0].as_str() == Some("*")
+                    || principals[0].as_object().is_some_and(|p| !p.is_empty() && p.values().all(is_str_or_str_array)))
+                {
+                    out.push(format!("Statement[{i}]: `Principal` must be \"*\" or an object such as {{\"Federated\": ARN}}"));
+                }
+                if !resources.is_empty() {
+                    out.push(format!("Statement[{i}]: a trust policy takes no `Resource`"));
+                }
+            }
+        }
+        if let Some(c) = s.get("Condition") {
+            match c.as_object() {
+                Some(ops) => {
+                    for (op, keys) in ops {
+                        match keys.as_object() {
+                            Some(k) if !k.is_empty() => {
+                                for (key, v) in k {
+                                    let ok = match v {
+                                        Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
+                                        Value::Array(a) => a.iter().all(|x| x.is_string() || x.is_boolean() || x.is_number()),
+                                        _ => false,
+                                    };
+                                    if !ok {
+                                        out.push(format!("Statement[{i}].Condition.{op}.{key}: values must be strings or lists of strings"));
+                                    }
+                                }
+                            }
+                            _ => out.push(format!("Statement[{i}].Condition.{op}: must be a non-empty object of keys")),
+                        }
+                    }
+                }
+                None => out.push(format!("Statement[{i}]: `Condition` must be an object")),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn duplicate_keys_are_found() {
+        let p = parse(r#"{"Statement":[{"Condition":{"StringEquals":{"a":"1"},"StringEquals":{"b":"2"}}}]}"#).unwrap();
+        assert_eq!(p.duplicate_keys, vec!["Statement[0].Condition.StringEquals"]);
+        assert!(parse(r#"{"a":1}"#).unwrap().duplicate_keys.is_empty());
+        assert!(parse("{").is_err());
+        assert!(parse("{} x").is_err());
+    }
+
+    #[test]
+    fn size_ignores_whitespace() {
+        assert_eq!(size(&json!({"a": "b c"})), "{\"a\":\"bc\"}".len());
+    }
+
+    #[test]
+    fn shapes() {
+        let good_perm = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]});
+        assert!(shape_problems(&good_perm, Kind::Permission).is_empty());
+        assert_eq!(Kind::detect(&good_perm), Kind::Permission);
+        let good_trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/x"},"Action":"sts:AssumeRoleWithWebIdentity"}]});
+        assert!(shape_problems(&good_trust, Kind::Trust).is_empty());
+        assert_eq!(Kind::detect(&good_trust), Kind::Trust);
+        let bad = json!({"Version":"2020-01-01","Statement":[{"Effect":"allow","Action":[],"Resource":"*","Extra":1,"Condition":{"StringEquals":{"k":{"x":1}}}}]});
+        let p = shape_problems(&bad, Kind::Permission);
+        assert_eq!(p.len(), 5, "{p:?}");
+        assert_eq!(shape_problems(&json!([1]), Kind::Trust).len(), 1);
+        assert!(!shape_problems(&json!({"Statement": []}), Kind::Trust).is_empty());
+        let trust_with_resource = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}]});
+        assert_eq!(shape_problems(&trust_with_resource, Kind::Trust).len(), 1);
+    }
+}

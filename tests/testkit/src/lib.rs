@@ -1,0 +1,456 @@
+//! keyless's test kit: a real IAM + STS and a fake GitHub OIDC issuer, all in-process on loopback.
+//!
+//! * [`Kit::start`] serves fakecloud's IAM and STS (AGPL-3.0-or-later crates, which is why this crate
+//!   is `publish = false` and only ever a dev-dependency of keyless) on `127.0.0.1:0`. It speaks the
+//!   AWS query protocol, so keyless and the tests talk to it through the official SDK. Its STS checks
+//!   issuer, audience, expiry and the trust policy on `AssumeRoleWithWebIdentity`.
+//! * Every request is counted per `(service, action)` ([`Kit::calls`]), so tests can prove that a
+//!   command made no write calls.
+//! * [`Issuer`] mints RS256 tokens with GitHub-shaped claims ([`Claims`]), serves
+//!   `/.well-known/openid-configuration` and the JWKS, and serves an endpoint that behaves like the
+//!   Actions runner's ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL` + bearer token).
+//!
+//! Each server runs on its own thread with its own Tokio runtime, so the kit works the same from
+//! synchronous tests that spawn the keyless binary and from async tests that use the SDK directly.
+//! Dropping the handle stops the server. This crate knows nothing about keyless itself.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fakecloud_core::dispatch::{self, DispatchConfig};
+use fakecloud_core::registry::ServiceRegistry;
+use fakecloud_iam::{iam_service::IamService, sts_service::StsService};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+/// The account every kit instance pretends to be.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The region the kit answers for.
+pub const REGION: &str = "us-east-1";
+/// github.com's issuer, the default `iss` of minted tokens.
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+type Counts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
+
+/// A background server on loopback; stopped when dropped.
+struct Server {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn spawn(make_app: impl FnOnce(SocketAddr) -> Router + Send + 'static) -> Server {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("test kit: tokio runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("test kit: bind 127.0.0.1:0");
+                let addr = listener.local_addr().expect("test kit: local addr");
+                let app = make_app(addr);
+                addr_tx.send(addr).expect("test kit: report address");
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .expect("test kit: serve");
+            });
+        });
+        let addr = addr_rx.recv().expect("test kit: server failed to start");
+        Server { addr, shutdown: Some(stop_tx), thread: Some(thread) }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A running IAM + STS emulator.
+pub struct Kit {
+    server: Server,
+    counts: Counts,
+}
+
+impl Kit {
+    /// Start IAM + STS on `127.0.0.1:0`. Takes about 50 ms.
+    pub fn start() -> Kit {
+        let counts: Counts = Arc::default();
+        let c = counts.clone();
+        let server = Server::spawn(move |bound| {
+            let state = Arc::new(parking_lot::RwLock::new(
+                fakecloud_core::multi_account::MultiAccountState::new(
+                    ACCOUNT_ID,
+                    REGION,
+                    &format!("http://{bound}"),
+                ),
+            ));
+            let mut registry = ServiceRegistry::new();
+            registry.register(Arc::new(IamService::new(state.clone())));
+            registry.register(Arc::new(StsService::new(state)));
+            Router::new()
+                .fallback(dispatch::dispatch)
+                .layer(Extension(Arc::new(registry)))
+                .layer(Extension(Arc::new(DispatchConfig::new(REGION, ACCOUNT_ID))))
+                .layer(middleware::from_fn_with_state(c, count_requests))
+        });
+        Kit { server, counts }
+    }
+
+    /// The endpoint URL to give the SDK or `keyless --endpoint-url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// Requests seen so far, keyed by `(service, action)`, e.g. `("iam", "CreateRole")`.
+    pub fn calls(&self) -> BTreeMap<(String, String), u64> {
+        self.counts.lock().clone()
+    }
+
+    /// How many requests named this action (any service).
+    pub fn count(&self, action: &str) -> u64 {
+        self.counts.lock().iter().filter(|((_, a), _)| a == action).map(|(_, n)| n).sum()
+    }
+
+    /// Forget the counts so far.
+    pub fn reset_counts(&self) {
+        self.counts.lock().clear();
+    }
+
+    /// An SDK config pointed at this kit with static test credentials and retries off.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "AKIAKEYLESSTESTKIT00",
+                "test-kit-secret-not-real",
+                None,
+                None,
+                "keyless-testkit",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await
+    }
+
+    /// Environment variables that point the keyless binary (or any SDK program) at this kit.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", "AKIAKEYLESSTESTKIT00".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test-kit-secret-not-real".to_string()),
+            ("AWS_MAX_ATTEMPTS", "1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ]
+    }
+}
+
+/// Count each request by the service in its SigV4 scope (or `sts` when unsigned) and the
+/// awsQuery `Action`, then pass it on unchanged.
+async fn count_requests(State(counts): State<Counts>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    let service = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|cred| cred.split('/').nth(3))
+        .unwrap_or("sts")
+        .to_string();
+    let action = form_value(&bytes, "Action")
+        .or_else(|| parts.uri.query().and_then(|q| form_value(q.as_bytes(), "Action")))
+        .unwrap_or_else(|| "?".to_string());
+    *counts.lock().entry((service, action)).or_default() += 1;
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+fn form_value(body: &[u8], key: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| v.to_string())
+    })
+}
+
+/// GitHub-shaped token claims. Every claim value is a string, as GitHub sends them; only
+/// `exp`, `iat` and `nbf` are numbers. Claims that are `None` are left out of the token.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    /// `iss`
+    pub iss: String,
+    /// `aud`
+    pub aud: String,
+    /// `sub`; computed from the other fields by [`Claims::github`] helpers, or set by hand.
+    pub sub: String,
+    /// `owner/repo`
+    pub repository: String,
+    /// numeric repository ID, as a string
+    pub repository_id: String,
+    /// owner login
+    pub repository_owner: String,
+    /// numeric owner ID, as a string
+    pub repository_owner_id: String,
+    /// `refs/heads/...` or `refs/tags/...`
+    pub git_ref: String,
+    /// `branch` or `tag`
+    pub ref_type: String,
+    /// the job's environment, if any
+    pub environment: Option<String>,
+    /// `push`, `pull_request`, ...
+    pub event_name: String,
+    /// `owner/repo/.github/workflows/file.yml@ref`
+    pub job_workflow_ref: String,
+    /// seconds from now until `exp` (negative: already expired)
+    pub expires_in: i64,
+    /// any other claims to add or override
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Claims {
+    /// A push to `branch` of `repo` (`owner/name`) on github.com, with `aud = sts.amazonaws.com`.
+    pub fn push(repo: &str, branch: &str) -> Claims {
+        let owner = repo.split('/').next().unwrap_or(repo).to_string();
+        let git_ref = format!("refs/heads/{branch}");
+        Claims {
+            iss: GITHUB_ISSUER.to_string(),
+            aud: "sts.amazonaws.com".to_string(),
+            sub: format!("repo:{repo}:ref:{git_ref}"),
+            repository: repo.to_string(),
+            repository_id: "456789".to_string(),
+            repository_owner: owner,
+            repository_owner_id: "123456".to_string(),
+            job_workflow_ref: format!("{repo}/.github/workflows/deploy.yml@{git_ref}"),
+            git_ref,
+            ref_type: "branch".to_string(),
+            environment: None,
+            event_name: "push".to_string(),
+            expires_in: 300,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// Same job, but it declares `environment: env`, so `sub` is the environment form.
+    pub fn with_environment(mut self, env: &str) -> Claims {
+        self.environment = Some(env.to_string());
+        self.sub = format!("repo:{}:environment:{}", self.repository, env.replace(':', "%3A"));
+        self
+    }
+
+    /// Set `sub` by hand.
+    pub fn with_sub(mut self, sub: &str) -> Claims {
+        self.sub = sub.to_string();
+        self
+    }
+
+    /// The JSON payload of the token.
+    pub fn payload(&self) -> Value {
+        let now = unix_now();
+        let mut m = serde_json::Map::new();
+        let s = |v: &str| Value::String(v.to_string());
+        m.insert("jti".into(), s(&format!("kit-{now}-{}", self.sub.len())));
+        m.insert("iss".into(), s(&self.iss));
+        m.insert("aud".into(), s(&self.aud));
+        m.insert("sub".into(), s(&self.sub));
+        m.insert("repository".into(), s(&self.repository));
+        m.insert("repository_id".into(), s(&self.repository_id));
+        m.insert("repository_owner".into(), s(&self.repository_owner));
+        m.insert("repository_owner_id".into(), s(&self.repository_owner_id));
+        m.insert("ref".into(), s(&self.git_ref));
+        m.insert("ref_type".into(), s(&self.ref_type));
+        if let Some(env) = &self.environment {
+            m.insert("environment".into(), s(env));
+        }
+        m.insert("event_name".into(), s(&self.event_name));
+        m.insert("job_workflow_ref".into(), s(&self.job_workflow_ref));
+        m.insert("runner_environment".into(), s("github-hosted"));
+        m.insert("iat".into(), json!(now));
+        m.insert("nbf".into(), json!(now - 300));
+        m.insert("exp".into(), json!(now + self.expires_in));
+        for (k, v) in &self.extra {
+            m.insert(k.clone(), v.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+struct IssuerState {
+    key: KeyPair,
+    kid: String,
+    issuer: String,
+    request_token: String,
+    /// Claims the runner endpoint mints from; `aud` is replaced by the request's `audience`.
+    runner_claims: Mutex<Claims>,
+    jwks: Value,
+}
+
+/// A fake GitHub OIDC issuer and Actions runner token endpoint on loopback.
+pub struct Issuer {
+    server: Server,
+    state: Arc<IssuerState>,
+}
+
+impl Issuer {
+    /// Start an issuer whose tokens carry `iss = issuer` (for example [`GITHUB_ISSUER`]; the
+    /// emulator never fetches it, so the real name works). `runner_claims` are what the runner
+    /// endpoint mints. A fresh 2048-bit RSA key is generated for each issuer.
+    pub fn start(issuer: &str, runner_claims: Claims) -> Issuer {
+        let key = KeyPair::generate(KeySize::Rsa2048).expect("test kit: RSA key generation");
+        let public = key.public_key();
+        let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+        let kid = format!("kit-{}", &n[..16]);
+        let jwks = json!({"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "n": n, "e": e}]});
+        let state = Arc::new(IssuerState {
+            key,
+            kid,
+            issuer: issuer.to_string(),
+            request_token: format!("kit-runner-request-token-{}", unix_now()),
+            runner_claims: Mutex::new(runner_claims),
+            jwks,
+        });
+        let st = state.clone();
+        let server = Server::spawn(move |_| {
+            Router::new()
+                .route("/.well-known/openid-configuration", get(discovery))
+                .route("/.well-known/jwks", get(jwks_handler))
+                .route("/_apis/token", get(runner_token))
+                .with_state(st)
+        });
+        Issuer { server, state }
+    }
+
+    /// Base URL of the local server (discovery and JWKS live under it).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// The `iss` this issuer puts in its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The JWKS document served at `/.well-known/jwks`.
+    pub fn jwks(&self) -> Value {
+        self.state.jwks.clone()
+    }
+
+    /// Mint an RS256 token for these claims; `claims.iss` is used as given.
+    pub fn mint(&self, claims: &Claims) -> String {
+        sign(&self.state, &claims.payload())
+    }
+
+    /// Mint an RS256 token for an arbitrary payload.
+    pub fn mint_payload(&self, payload: &Value) -> String {
+        sign(&self.state, payload)
+    }
+
+    /// Change the claims the runner endpoint mints from.
+    pub fn set_runner_claims(&self, claims: Claims) {
+        *self.state.runner_claims.lock() = claims;
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` for this runner endpoint.
+    pub fn runner_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!("{}/_apis/token?api-version=2.0", self.base_url()),
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.state.request_token.clone()),
+        ]
+    }
+}
+
+fn sign(state: &IssuerState, payload: &Value) -> String {
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": state.kid});
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let mut sig = vec![0u8; state.key.public_modulus_len()];
+    state
+        .key
+        .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+        .expect("test kit: RSA signing");
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+async fn discovery(State(st): State<Arc<IssuerState>>, headers: HeaderMap) -> Json<Value> {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    Json(json!({
+        "issuer": st.issuer,
+        "jwks_uri": format!("http://{host}/.well-known/jwks"),
+        "subject_types_supported": ["public", "pairwise"],
+        "response_types_supported": ["id_token"],
+        "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository",
+            "repository_id", "repository_owner", "repository_owner_id", "run_id", "run_number",
+            "run_attempt", "actor", "actor_id", "workflow", "head_ref", "base_ref", "event_name",
+            "ref_type", "environment", "job_workflow_ref", "repository_visibility"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid"]
+    }))
+}
+
+async fn jwks_handler(State(st): State<Arc<IssuerState>>) -> Json<Value> {
+    Json(st.jwks.clone())
+}
+
+async fn runner_token(
+    State(st): State<Arc<IssuerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let expected = format!("bearer {}", st.request_token);
+    let presented = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !presented.eq_ignore_ascii_case(&expected) {
+        return (StatusCode::UNAUTHORIZED, "bad or missing bearer token").into_response();
+    }
+    let mut claims = st.runner_claims.lock().clone();
+    claims.aud = q
+        .get("audience")
+        .cloned()
+        .unwrap_or_else(|| format!("https://github.com/{}", claims.repository_owner));
+    Json(json!({ "value": sign(&st, &claims.payload()) })).into_response()
+}
