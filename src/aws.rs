@@ -56,15 +56,26 @@ impl Aws {
             // STS has a global endpoint; without a region the SDK would refuse to build a request.
             sts = sts.region(aws_config::Region::new("us-east-1"));
         }
-        Aws { sts: aws_sdk_sts::Client::from_conf(sts.build()) }
+        Aws {
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+        }
     }
 
     /// STS GetCallerIdentity: the account and partition every ARN is built for.
     pub async fn caller_identity(&self) -> Result<CallerIdentity> {
-        let out = self.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
         let arn = out.arn().unwrap_or_default().to_string();
         let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
-        Ok(CallerIdentity { account: out.account().unwrap_or_default().to_string(), arn, partition })
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn,
+            partition,
+        })
     }
 }
 
@@ -80,22 +91,47 @@ where
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
             let hint = match code.as_str() {
-                "ExpiredToken" | "ExpiredTokenException" => Some("your session expired: refresh it (e.g. `aws sso login`) and run again"),
-                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => Some("the access key is unknown or the secret is wrong: check your profile"),
-                "AccessDenied" | "AccessDeniedException" => Some("the caller lacks a permission this command needs"),
-                "Throttling" | "ThrottlingException" => Some("IAM is rate-limiting this account: wait and run again"),
+                "ExpiredToken" | "ExpiredTokenException" => {
+                    Some("your session expired: refresh it (e.g. `aws sso login`) and run again")
+                }
+                "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException" => {
+                    Some("the access key is unknown or the secret is wrong: check your profile")
+                }
+                "AccessDenied" | "AccessDeniedException" => {
+                    Some("the caller lacks a permission this command needs")
+                }
+                "Throttling" | "ThrottlingException" => {
+                    Some("IAM is rate-limiting this account: wait and run again")
+                }
                 _ => None,
             };
             (code, hint)
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => ("dispatch failure".to_string(), Some("could not reach AWS: check the network, --region and --endpoint-url")),
-        SdkError::ConstructionFailure(_) => ("construction failure".to_string(), Some("no credentials or region found: set AWS_PROFILE or --profile, and --region (see `aws configure`)")),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
+            "dispatch failure".to_string(),
+            Some("could not reach AWS: check the network, --region and --endpoint-url"),
+        ),
+        SdkError::ConstructionFailure(_) => (
+            "construction failure".to_string(),
+            Some(
+                "no credentials or region found: set AWS_PROFILE or --profile, and --region (see `aws configure`)",
+            ),
+        ),
         _ => ("error".to_string(), None),
     };
-    let message = if message.contains("no providers in chain provided credentials") || message.contains("the credential provider was not enabled") {
+    let message = if message.contains("no providers in chain provided credentials")
+        || message.contains("the credential provider was not enabled")
+    {
         return Error::Aws { op: op.into(), code: "NoCredentials".into(), message, hint: Some("no AWS credentials found: set AWS_PROFILE / --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()) };
     } else {
         message
     };
-    Error::Aws { op: op.into(), code, message, hint: hint.map(String::from) }
+    Error::Aws {
+        op: op.into(),
+        code,
+        message,
+        hint: hint.map(String::from),
+    }
 }

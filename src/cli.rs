@@ -31,7 +31,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The desired-state file.
-    #[arg(short = 'c', long, global = true, env = "KEYLESS_CONFIG", default_value = "keyless.toml")]
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "KEYLESS_CONFIG",
+        default_value = "keyless.toml"
+    )]
     pub config: PathBuf,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "human")]
@@ -101,7 +107,7 @@ pub struct LintArgs {
     #[arg(long, conflicts_with = "policy")]
     pub role: Option<String>,
     /// Print the rule catalogue and exit.
-    #[arg(long, exclusive = true)]
+    #[arg(long, conflicts_with_all = ["policy", "kind", "role"])]
     pub rules: bool,
 }
 

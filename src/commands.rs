@@ -5,13 +5,13 @@ use std::io::Read;
 
 use keyless::aws::{Aws, AwsOptions};
 use keyless::config::{self, Config};
+use keyless::emit;
 use keyless::error::{Error, ExitStatus, Result};
 use keyless::lint::{self, Finding, LintContext};
 use keyless::names;
 use keyless::policy::{self, Kind};
 use keyless::render::{self, Rendered, Target};
 use keyless::template::Templates;
-use keyless::emit;
 
 use crate::cli::{EmitArgs, EmitWhat, Global, KindArg, LintArgs, RoleArg};
 use crate::output::{Format, Printer};
@@ -28,21 +28,53 @@ fn target(g: &Global, cfg: &Config, p: &Printer) -> Result<Target> {
     let pinned = g.account_id.clone().or_else(|| cfg.account_id.clone());
     if let Some(a) = pinned {
         if let Err(m) = names::account_id(&a) {
-            return Err(Error::usage(format!("--account-id {a:?}: {m}"), "pass the 12-digit account ID"));
+            return Err(Error::usage(
+                format!("--account-id {a:?}: {m}"),
+                "pass the 12-digit account ID",
+            ));
         }
-        let region = g.region.clone().or_else(|| cfg.region.clone()).unwrap_or_else(|| "us-east-1".into());
-        let partition = cfg.partition.clone().unwrap_or_else(|| names::partition_of_region(&region).to_string());
-        p.debug(&format!("rendering for account {a} in partition {partition} (no AWS call)"));
-        return Ok(Target { account_id: a, partition });
+        let region = g
+            .region
+            .clone()
+            .or_else(|| cfg.region.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        let partition = cfg
+            .partition
+            .clone()
+            .unwrap_or_else(|| names::partition_of_region(&region).to_string());
+        p.debug(&format!(
+            "rendering for account {a} in partition {partition} (no AWS call)"
+        ));
+        return Ok(Target {
+            account_id: a,
+            partition,
+        });
     }
     p.debug("no account pinned: asking STS GetCallerIdentity");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|source| Error::Io { path: "(tokio runtime)".into(), source })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: "(tokio runtime)".into(),
+            source,
+        })?;
     let id = rt.block_on(async {
-        let aws = Aws::connect(&AwsOptions { profile: g.profile.clone(), region: g.region.clone().or_else(|| cfg.region.clone()), endpoint_url: g.endpoint_url.clone() }).await;
+        let aws = Aws::connect(&AwsOptions {
+            profile: g.profile.clone(),
+            region: g.region.clone().or_else(|| cfg.region.clone()),
+            endpoint_url: g.endpoint_url.clone(),
+        })
+        .await;
         aws.caller_identity().await
     })?;
-    p.debug(&format!("caller {} (account {}, partition {})", id.arn, id.account, id.partition));
-    Ok(Target { account_id: id.account, partition: cfg.partition.clone().unwrap_or(id.partition) })
+    p.debug(&format!(
+        "caller {} (account {}, partition {})",
+        id.arn, id.account, id.partition
+    ));
+    Ok(Target {
+        account_id: id.account,
+        partition: cfg.partition.clone().unwrap_or(id.partition),
+    })
 }
 
 fn select_role(cfg: &Config, role: Option<&str>) -> Result<Vec<usize>> {
@@ -53,7 +85,19 @@ fn select_role(cfg: &Config, role: Option<&str>) -> Result<Vec<usize>> {
             .iter()
             .position(|r| r.name == name)
             .map(|i| vec![i])
-            .ok_or_else(|| Error::usage(format!("--role {name:?}: no such role in {}", cfg.file), format!("use one of: {}", cfg.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")))),
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("--role {name:?}: no such role in {}", cfg.file),
+                    format!(
+                        "use one of: {}",
+                        cfg.roles
+                            .iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            }),
     }
 }
 
@@ -74,19 +118,40 @@ pub fn cmd_render(g: &Global, p: &Printer, args: &RoleArg) -> Result<ExitStatus>
     match p.format {
         Format::Json => p.json(&r),
         Format::Human => {
-            let mut s = format!("{} {}\n{} {}\n", p.bold("provider"), r.provider_arn, p.bold("audiences"), r.audiences.join(", "));
+            let mut s = format!(
+                "{} {}\n{} {}\n",
+                p.bold("provider"),
+                r.provider_arn,
+                p.bold("audiences"),
+                r.audiences.join(", ")
+            );
             for role in &r.roles {
                 s.push_str(&format!("\n{} {}\n", p.bold("role"), role.arn));
-                s.push_str(&format!("{}\n", p.dim(&format!("# trust policy (admits: {})", role.subjects.join(" | ")))));
+                s.push_str(&format!(
+                    "{}\n",
+                    p.dim(&format!(
+                        "# trust policy (admits: {})",
+                        role.subjects.join(" | ")
+                    ))
+                ));
                 s.push_str(&policy::pretty(&role.trust_policy));
                 s.push('\n');
                 for pol in &role.policies {
-                    s.push_str(&format!("{}\n", p.dim(&format!("# {} policy {} ({})", pol.attach, pol.name, pol.source))));
+                    s.push_str(&format!(
+                        "{}\n",
+                        p.dim(&format!(
+                            "# {} policy {} ({})",
+                            pol.attach, pol.name, pol.source
+                        ))
+                    ));
                     s.push_str(&policy::pretty(&pol.document));
                     s.push('\n');
                 }
                 for arn in &role.managed_policy_arns {
-                    s.push_str(&format!("{}\n", p.dim(&format!("# attached managed policy {arn}"))));
+                    s.push_str(&format!(
+                        "{}\n",
+                        p.dim(&format!("# attached managed policy {arn}"))
+                    ));
                 }
             }
             p.out(&s);
@@ -117,11 +182,18 @@ fn print_findings(p: &Printer, findings: &[&Finding], source: &str) -> ExitStatu
                 p.note(&format!("{source}: no findings"));
             } else {
                 p.out(&p.findings_text(findings));
-                p.note(&format!("{source}: {} finding(s), {blocking} blocking", findings.len()));
+                p.note(&format!(
+                    "{source}: {} finding(s), {blocking} blocking",
+                    findings.len()
+                ));
             }
         }
     }
-    if blocking > 0 { ExitStatus::Findings } else { ExitStatus::Success }
+    if blocking > 0 {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    }
 }
 
 /// `keyless lint`
@@ -132,7 +204,12 @@ pub fn cmd_lint(g: &Global, p: &Printer, args: &LintArgs) -> Result<ExitStatus> 
             Format::Human => {
                 let mut s = String::new();
                 for r in lint::RULES {
-                    s.push_str(&format!("{}  {:<8}  {}\n", p.bold(r.id), r.severity.as_str(), r.title));
+                    s.push_str(&format!(
+                        "{}  {:<8}  {}\n",
+                        p.bold(r.id),
+                        r.severity.as_str(),
+                        r.title
+                    ));
                 }
                 p.out(&s);
             }
@@ -142,13 +219,24 @@ pub fn cmd_lint(g: &Global, p: &Printer, args: &LintArgs) -> Result<ExitStatus> 
     if let Some(path) = &args.policy {
         let (name, text) = if path.as_os_str() == "-" {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|source| Error::Io { path: "(stdin)".into(), source })?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|source| Error::Io {
+                    path: "(stdin)".into(),
+                    source,
+                })?;
             ("(stdin)".to_string(), s)
         } else {
-            let t = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let t = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
             (path.display().to_string(), t)
         };
-        let parsed = policy::parse(&text).map_err(|message| Error::Policy { what: name.clone(), message })?;
+        let parsed = policy::parse(&text).map_err(|message| Error::Policy {
+            what: name.clone(),
+            message,
+        })?;
         let kind = args.kind.map(|k| match k {
             KindArg::Trust => Kind::Trust,
             KindArg::Permission => Kind::Permission,
@@ -172,7 +260,14 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
         (None, _) => {
             return Err(Error::usage(
                 format!("{} defines {} roles", cfg.file, cfg.roles.len()),
-                format!("pass --role with one of: {}", cfg.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "pass --role with one of: {}",
+                    cfg.roles
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
         (Some(n), _) => select_role(&cfg, Some(n))?[0],
@@ -180,7 +275,9 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
     let role = &cfg.roles[idx];
     match args.what {
         EmitWhat::Workflow => {
-            let partition = cfg.partition.clone().unwrap_or_else(|| names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string());
+            let partition = cfg.partition.clone().unwrap_or_else(|| {
+                names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
+            });
             let ctx = emit::workflow_context(&cfg, role, &partition);
             let text = emit::workflow(&templates, &ctx)?;
             match p.format {
@@ -209,7 +306,11 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
 /// `keyless presets`
 pub fn cmd_presets(g: &Global, p: &Printer) -> Result<ExitStatus> {
     // A config is optional here: it only adds the user's template directory.
-    let dir = if g.config.exists() { config::load(&g.config)?.templates_dir } else { None };
+    let dir = if g.config.exists() {
+        config::load(&g.config)?.templates_dir
+    } else {
+        None
+    };
     let t = Templates::load(dir.as_deref())?;
     match p.format {
         Format::Json => p.json(t.presets()),
@@ -223,7 +324,10 @@ pub fn cmd_presets(g: &Global, p: &Printer) -> Result<ExitStatus> {
                         Some(d) if d.is_empty() => "optional".to_string(),
                         Some(d) => format!("default {d:?}"),
                     };
-                    s.push_str(&format!("    {k:<20} {}\n", p.dim(&format!("{} ({req})", ps.help))));
+                    s.push_str(&format!(
+                        "    {k:<20} {}\n",
+                        p.dim(&format!("{} ({req})", ps.help))
+                    ));
                 }
             }
             p.out(&s);

@@ -294,7 +294,13 @@ struct Problems<'a> {
 }
 
 impl Problems<'_> {
-    fn add(&mut self, key: impl Into<String>, value: Option<&str>, message: impl Into<String>, fix: impl Into<String>) {
+    fn add(
+        &mut self,
+        key: impl Into<String>,
+        value: Option<&str>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
         let fix = fix.into();
         self.list.push(ConfigError {
             file: self.file.to_string(),
@@ -321,10 +327,16 @@ pub fn load(path: &Path) -> Result<Config> {
                 key: "(file)".into(),
                 value: None,
                 message: "no such file".into(),
-                fix: Some("create one with `keyless init`, copy one from examples/, or pass -c PATH".into()),
+                fix: Some(
+                    "create one with `keyless init`, copy one from examples/, or pass -c PATH"
+                        .into(),
+                ),
             }])
         } else {
-            Error::Io { path: path.to_path_buf(), source }
+            Error::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         }
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -346,68 +358,137 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
             key,
             value: None,
             message: e.message().to_string(),
-            fix: Some("check the key names and types against the config reference in README.md".into()),
+            fix: Some(
+                "check the key names and types against the config reference in README.md".into(),
+            ),
         }])
     })?;
     validate(raw, file, dir)
 }
 
 fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
-    let mut p = Problems { file, list: Vec::new() };
+    let mut p = Problems {
+        file,
+        list: Vec::new(),
+    };
     if let Some(v) = raw.version
         && v != 1
     {
-        p.add("version", Some(&v.to_string()), "unsupported config version", "set version = 1 or remove the key");
+        p.add(
+            "version",
+            Some(&v.to_string()),
+            "unsupported config version",
+            "set version = 1 or remove the key",
+        );
     }
     if let Some(a) = &raw.account_id {
-        p.check("account_id", a, names::account_id(a), "write the 12-digit account ID as a string, e.g. account_id = \"123456789012\"");
+        p.check(
+            "account_id",
+            a,
+            names::account_id(a),
+            "write the 12-digit account ID as a string, e.g. account_id = \"123456789012\"",
+        );
     }
     if let Some(part) = &raw.partition {
-        p.check("partition", part, names::partition(part), "remove the key to derive the partition from your credentials");
+        p.check(
+            "partition",
+            part,
+            names::partition(part),
+            "remove the key to derive the partition from your credentials",
+        );
     }
     if let Some(r) = &raw.region {
-        p.check("region", r, names::region(r), "use a region code such as region = \"us-east-1\"");
+        p.check(
+            "region",
+            r,
+            names::region(r),
+            "use a region code such as region = \"us-east-1\"",
+        );
     }
     if let (Some(part), Some(r)) = (&raw.partition, &raw.region)
         && names::region(r).is_ok()
         && names::partition_of_region(r) != part
     {
-        p.add("region", Some(r), format!("region is not in partition {part}"), "pick a region of that partition, or fix `partition`");
+        p.add(
+            "region",
+            Some(r),
+            format!("region is not in partition {part}"),
+            "pick a region of that partition, or fix `partition`",
+        );
     }
 
     let issuer = issuer_from(&raw.provider, &mut p);
     if let Some(auds) = &raw.provider.audiences {
         if auds.is_empty() {
-            p.add("provider.audiences", None, "empty audience list", "remove the key to use the partition default (sts.amazonaws.com)");
+            p.add(
+                "provider.audiences",
+                None,
+                "empty audience list",
+                "remove the key to use the partition default (sts.amazonaws.com)",
+            );
         }
         if auds.len() > 100 {
-            p.add("provider.audiences", None, "more than 100 audiences (IAM's ClientIDList limit)", "list only the audiences your workflows request");
+            p.add(
+                "provider.audiences",
+                None,
+                "more than 100 audiences (IAM's ClientIDList limit)",
+                "list only the audiences your workflows request",
+            );
         }
         for (i, a) in auds.iter().enumerate() {
-            if a.is_empty() || a.len() > 255 || a.contains('*') || a.chars().any(char::is_whitespace) {
-                p.add(format!("provider.audiences[{i}]"), Some(a), "an audience is 1–255 characters with no spaces or wildcards", "use sts.amazonaws.com (sts.amazonaws.com.cn in aws-cn)");
+            if a.is_empty()
+                || a.len() > 255
+                || a.contains('*')
+                || a.chars().any(char::is_whitespace)
+            {
+                p.add(
+                    format!("provider.audiences[{i}]"),
+                    Some(a),
+                    "an audience is 1–255 characters with no spaces or wildcards",
+                    "use sts.amazonaws.com (sts.amazonaws.com.cn in aws-cn)",
+                );
             }
         }
     }
     for (i, k) in raw.lint.claim_keys.iter().enumerate() {
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            p.add(format!("lint.claim_keys[{i}]"), Some(k), "a claim key holds only letters, digits and `_`", "write the bare claim name, e.g. \"repository_id\"");
+            p.add(
+                format!("lint.claim_keys[{i}]"),
+                Some(k),
+                "a claim key holds only letters, digits and `_`",
+                "write the bare claim name, e.g. \"repository_id\"",
+            );
         }
     }
     let quota = raw.lint.trust_policy_size_quota.unwrap_or(2048);
     if !(1..=8192).contains(&quota) {
-        p.add("lint.trust_policy_size_quota", Some(&quota.to_string()), "quota out of range 1..=8192", "remove the key to use IAM's default 2048");
+        p.add(
+            "lint.trust_policy_size_quota",
+            Some(&quota.to_string()),
+            "quota out of range 1..=8192",
+            "remove the key to use IAM's default 2048",
+        );
     }
     let templates_dir = raw.templates_dir.as_ref().map(|d| {
         let path = dir.join(d);
         if !path.is_dir() {
-            p.add("templates_dir", Some(d), "not a directory (relative paths start at the config file's directory)", "create the directory or remove the key");
+            p.add(
+                "templates_dir",
+                Some(d),
+                "not a directory (relative paths start at the config file's directory)",
+                "create the directory or remove the key",
+            );
         }
         path
     });
 
     if raw.role.is_empty() {
-        p.add("role", None, "no roles defined", "add a [[role]] table with a name, a [[role.subject]] and permissions (see examples/)");
+        p.add(
+            "role",
+            None,
+            "no roles defined",
+            "add a [[role]] table with a name, a [[role.subject]] and permissions (see examples/)",
+        );
     }
     let mut roles = Vec::new();
     let mut seen_names: BTreeMap<String, String> = BTreeMap::new();
@@ -448,11 +529,24 @@ fn issuer_from(pf: &ProviderFile, p: &mut Problems) -> Option<Issuer> {
     .flatten()
     .collect();
     if given.len() > 1 {
-        p.add("provider", None, format!("set only one of issuer, enterprise_slug, ghe_com, ghes_host (got {})", given.join(", ")), "keep the one that names your GitHub");
+        p.add(
+            "provider",
+            None,
+            format!(
+                "set only one of issuer, enterprise_slug, ghe_com, ghes_host (got {})",
+                given.join(", ")
+            ),
+            "keep the one that names your GitHub",
+        );
         return None;
     }
     if pf.unique_issuer && pf.ghe_com.is_none() {
-        p.add("provider.unique_issuer", Some("true"), "unique_issuer applies only with ghe_com", "for github.com enterprises use enterprise_slug instead");
+        p.add(
+            "provider.unique_issuer",
+            Some("true"),
+            "unique_issuer applies only with ghe_com",
+            "for github.com enterprises use enterprise_slug instead",
+        );
     }
     let (key, value, result) = if let Some(u) = &pf.issuer {
         ("provider.issuer", u, Issuer::parse(u))
@@ -475,27 +569,65 @@ fn issuer_from(pf: &ProviderFile, p: &mut Problems) -> Option<Issuer> {
 }
 
 fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role {
-    p.check(format!("{key}.name"), &r.name, names::iam_role_name(&r.name), "use 1–64 letters, digits and + = , . @ _ -, e.g. gha-octo-repo-deploy");
+    p.check(
+        format!("{key}.name"),
+        &r.name,
+        names::iam_role_name(&r.name),
+        "use 1–64 letters, digits and + = , . @ _ -, e.g. gha-octo-repo-deploy",
+    );
     let path = r.path.clone().unwrap_or_else(|| "/".into());
-    p.check(format!("{key}.path"), &path, names::iam_path(&path), "use \"/\" or a path like \"/github-actions/\"");
+    p.check(
+        format!("{key}.path"),
+        &path,
+        names::iam_path(&path),
+        "use \"/\" or a path like \"/github-actions/\"",
+    );
     if let Some(d) = &r.description
-        && (d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r') || d.chars().any(|c| c as u32 > 0xFF))
+        && (d.chars().count() > 1000
+            || d.chars()
+                .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
+            || d.chars().any(|c| c as u32 > 0xFF))
     {
-        p.add(format!("{key}.description"), Some(d), "a role description is at most 1000 Latin-1 characters", "shorten it or drop non-Latin-1 characters");
+        p.add(
+            format!("{key}.description"),
+            Some(d),
+            "a role description is at most 1000 Latin-1 characters",
+            "shorten it or drop non-Latin-1 characters",
+        );
     }
     let msd = r.max_session_duration.unwrap_or(3600);
     if !(3600..=43200).contains(&msd) {
-        p.add(format!("{key}.max_session_duration"), Some(&msd.to_string()), "must be 3600 to 43200 seconds (1 to 12 hours)", "e.g. max_session_duration = 3600");
+        p.add(
+            format!("{key}.max_session_duration"),
+            Some(&msd.to_string()),
+            "must be 3600 to 43200 seconds (1 to 12 hours)",
+            "e.g. max_session_duration = 3600",
+        );
     }
     if let Some(b) = &r.permissions_boundary {
-        p.check(format!("{key}.permissions_boundary"), b, names::managed_policy_arn(b), "give a managed policy ARN");
+        p.check(
+            format!("{key}.permissions_boundary"),
+            b,
+            names::managed_policy_arn(b),
+            "give a managed policy ARN",
+        );
     }
     if r.tags.len() > 49 {
-        p.add(format!("{key}.tags"), Some(&r.tags.len().to_string()), "at most 49 tags (IAM allows 50 and keyless adds managed-by)", "drop some tags");
+        p.add(
+            format!("{key}.tags"),
+            Some(&r.tags.len().to_string()),
+            "at most 49 tags (IAM allows 50 and keyless adds managed-by)",
+            "drop some tags",
+        );
     }
     for (k, v) in &r.tags {
         if k == MANAGED_BY_KEY {
-            p.add(format!("{key}.tags.{k}"), Some(v), "`managed-by` is keyless's ownership tag", "remove it; keyless sets managed-by = keyless itself");
+            p.add(
+                format!("{key}.tags.{k}"),
+                Some(v),
+                "`managed-by` is keyless's ownership tag",
+                "remove it; keyless sets managed-by = keyless itself",
+            );
             continue;
         }
         if let Err(msg) = names::tag(k, v) {
@@ -503,7 +635,12 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
         }
     }
     if r.subject.is_empty() {
-        p.add(format!("{key}.subject"), None, "a role needs at least one [[role.subject]]", "add e.g. [[role.subject]] repo = \"OWNER/REPO\" branch = \"main\"");
+        p.add(
+            format!("{key}.subject"),
+            None,
+            "a role needs at least one [[role.subject]]",
+            "add e.g. [[role.subject]] repo = \"OWNER/REPO\" branch = \"main\"",
+        );
     }
     let subjects = r
         .subject
@@ -516,10 +653,23 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
     let mut policy_names: BTreeMap<String, String> = BTreeMap::new();
     for (j, pr) in r.preset.into_iter().enumerate() {
         let pkey = format!("{key}.preset[{j}]");
-        let policy_name = pr.policy_name.clone().unwrap_or_else(|| format!("{}-{}", r.name, pr.name));
-        p.check(format!("{pkey}.policy_name"), &policy_name, names::iam_policy_name(&policy_name), "set policy_name to 1–128 letters, digits and + = , . @ _ -");
+        let policy_name = pr
+            .policy_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", r.name, pr.name));
+        p.check(
+            format!("{pkey}.policy_name"),
+            &policy_name,
+            names::iam_policy_name(&policy_name),
+            "set policy_name to 1–128 letters, digits and + = , . @ _ -",
+        );
         if let Some(prev) = policy_names.insert(policy_name.clone(), pkey.clone()) {
-            p.add(format!("{pkey}.policy_name"), Some(&policy_name), format!("policy name already used by {prev}"), "set a distinct policy_name for each use of the same preset");
+            p.add(
+                format!("{pkey}.policy_name"),
+                Some(&policy_name),
+                format!("policy name already used by {prev}"),
+                "set a distinct policy_name for each use of the same preset",
+            );
         }
         let mut params = BTreeMap::new();
         for (k, v) in pr.params {
@@ -530,23 +680,53 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
                 toml::Value::Integer(i) => {
                     params.insert(k, i.to_string());
                 }
-                other => p.add(format!("{pkey}.params.{k}"), Some(&other.to_string()), format!("expected a string, got a {}", other.type_str()), "quote the value"),
+                other => p.add(
+                    format!("{pkey}.params.{k}"),
+                    Some(&other.to_string()),
+                    format!("expected a string, got a {}", other.type_str()),
+                    "quote the value",
+                ),
             }
         }
-        presets.push(PresetUse { name: pr.name, policy_name, params, key: pkey });
+        presets.push(PresetUse {
+            name: pr.name,
+            policy_name,
+            params,
+            key: pkey,
+        });
     }
     for (j, arn) in r.managed_policies.iter().enumerate() {
-        p.check(format!("{key}.managed_policies[{j}]"), arn, names::managed_policy_arn(arn), "e.g. \"arn:aws:iam::aws:policy/ReadOnlyAccess\"");
+        p.check(
+            format!("{key}.managed_policies[{j}]"),
+            arn,
+            names::managed_policy_arn(arn),
+            "e.g. \"arn:aws:iam::aws:policy/ReadOnlyAccess\"",
+        );
     }
     let mut inline_policies = Vec::new();
     for (j, ip) in r.inline_policy.into_iter().enumerate() {
         let ikey = format!("{key}.inline_policy[{j}]");
-        p.check(format!("{ikey}.name"), &ip.name, names::iam_policy_name(&ip.name), "use 1–128 letters, digits and + = , . @ _ -");
+        p.check(
+            format!("{ikey}.name"),
+            &ip.name,
+            names::iam_policy_name(&ip.name),
+            "use 1–128 letters, digits and + = , . @ _ -",
+        );
         if policy_names.insert(ip.name.clone(), ikey.clone()).is_some() {
-            p.add(format!("{ikey}.name"), Some(&ip.name), "policy name already used in this role", "give it a distinct name");
+            p.add(
+                format!("{ikey}.name"),
+                Some(&ip.name),
+                "policy name already used in this role",
+                "give it a distinct name",
+            );
         }
         match read_policy_file(dir, &ip.file) {
-            Ok((path, text)) => inline_policies.push(InlinePolicy { name: ip.name, path, text, key: ikey }),
+            Ok((path, text)) => inline_policies.push(InlinePolicy {
+                name: ip.name,
+                path,
+                text,
+                key: ikey,
+            }),
             Err((msg, fix)) => p.add(format!("{ikey}.file"), Some(&ip.file), msg, fix),
         }
     }
@@ -554,12 +734,25 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
     for (j, a) in r.allow.into_iter().enumerate() {
         let akey = format!("{key}.allow[{j}]");
         if crate::lint::rule(&a.rule).is_none() {
-            p.add(format!("{akey}.rule"), Some(&a.rule), "unknown lint rule", "run `keyless lint --rules` for the catalogue");
+            p.add(
+                format!("{akey}.rule"),
+                Some(&a.rule),
+                "unknown lint rule",
+                "run `keyless lint --rules` for the catalogue",
+            );
         }
         if a.reason.trim().len() < 8 {
-            p.add(format!("{akey}.reason"), Some(&a.reason), "an allowed rule needs a real reason (8+ characters)", "say why this role needs it, e.g. reason = \"org-wide read-only audit role\"");
+            p.add(
+                format!("{akey}.reason"),
+                Some(&a.reason),
+                "an allowed rule needs a real reason (8+ characters)",
+                "say why this role needs it, e.g. reason = \"org-wide read-only audit role\"",
+            );
         }
-        allow.push(Allow { rule: a.rule, reason: a.reason });
+        allow.push(Allow {
+            rule: a.rule,
+            reason: a.reason,
+        });
     }
     Role {
         name: r.name,
@@ -580,22 +773,49 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
 
 /// Resolve a policy file inside the config directory: no absolute paths, no `..`, no symlink that
 /// leads outside, at most 64 KiB.
-fn read_policy_file(dir: &Path, file: &str) -> std::result::Result<(PathBuf, String), (String, &'static str)> {
+fn read_policy_file(
+    dir: &Path,
+    file: &str,
+) -> std::result::Result<(PathBuf, String), (String, &'static str)> {
     let rel = Path::new(file);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(("policy files must be inside the config file's directory (no absolute paths or `..`)".into(), "move the file next to keyless.toml and give a relative path"));
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err((
+            "policy files must be inside the config file's directory (no absolute paths or `..`)"
+                .into(),
+            "move the file next to keyless.toml and give a relative path",
+        ));
     }
     let path = dir.join(rel);
     let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let real = path.canonicalize().map_err(|e| (format!("cannot open: {e}"), "check the path; it is relative to the config file"))?;
+    let real = path.canonicalize().map_err(|e| {
+        (
+            format!("cannot open: {e}"),
+            "check the path; it is relative to the config file",
+        )
+    })?;
     if !real.starts_with(&base) {
-        return Err(("the path leads outside the config directory (through a symlink)".into(), "copy the policy into the config directory"));
+        return Err((
+            "the path leads outside the config directory (through a symlink)".into(),
+            "copy the policy into the config directory",
+        ));
     }
     let meta = std::fs::metadata(&real).map_err(|e| (format!("cannot read: {e}"), ""))?;
     if !meta.is_file() || meta.len() > 64 * 1024 {
-        return Err(("not a regular file of at most 64 KiB".into(), "point at a JSON policy document"));
+        return Err((
+            "not a regular file of at most 64 KiB".into(),
+            "point at a JSON policy document",
+        ));
     }
-    let text = std::fs::read_to_string(&real).map_err(|e| (format!("cannot read as UTF-8: {e}"), "save the file as UTF-8 JSON"))?;
+    let text = std::fs::read_to_string(&real).map_err(|e| {
+        (
+            format!("cannot read as UTF-8: {e}"),
+            "save the file as UTF-8 JSON",
+        )
+    })?;
     Ok((path, text))
 }
 
@@ -604,88 +824,192 @@ fn validate_subject(s: SubjectFile, key: &str, p: &mut Problems) -> Option<Trust
     let mut claims = Vec::new();
     for (k, v) in &s.claims {
         if k == "sub" || k == "aud" {
-            p.add(format!("{key}.claims.{k}"), Some(v), format!("`{k}` is set by keyless, not as an extra claim"), if k == "sub" { "use `custom` for a raw sub value" } else { "set audiences under [provider]" });
+            p.add(
+                format!("{key}.claims.{k}"),
+                Some(v),
+                format!("`{k}` is set by keyless, not as an extra claim"),
+                if k == "sub" {
+                    "use `custom` for a raw sub value"
+                } else {
+                    "set audiences under [provider]"
+                },
+            );
             continue;
         }
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            p.add(format!("{key}.claims"), Some(k), "a claim name holds only letters, digits and `_`", "write the bare claim, e.g. job_workflow_ref");
+            p.add(
+                format!("{key}.claims"),
+                Some(k),
+                "a claim name holds only letters, digits and `_`",
+                "write the bare claim, e.g. job_workflow_ref",
+            );
             continue;
         }
         if v.is_empty() || v == "*" {
-            p.add(format!("{key}.claims.{k}"), Some(v), "an extra claim condition must name a value", "give the exact value, or drop the claim");
+            p.add(
+                format!("{key}.claims.{k}"),
+                Some(v),
+                "an extra claim condition must name a value",
+                "give the exact value, or drop the claim",
+            );
             continue;
         }
         claims.push((k.clone(), v.clone()));
     }
     if let Some(custom) = &s.custom {
-        let others = [s.repo.is_some(), s.branch.is_some(), s.tag.is_some(), s.environment.is_some(), s.pull_request.is_some(), s.any_ref.is_some(), s.owner_id.is_some(), s.repo_id.is_some(), s.format.is_some()];
+        let others = [
+            s.repo.is_some(),
+            s.branch.is_some(),
+            s.tag.is_some(),
+            s.environment.is_some(),
+            s.pull_request.is_some(),
+            s.any_ref.is_some(),
+            s.owner_id.is_some(),
+            s.repo_id.is_some(),
+            s.format.is_some(),
+        ];
         if others.iter().any(|x| *x) {
-            p.add(key, Some(custom), "`custom` stands alone: it cannot be combined with repo, a scope, IDs or format", "use either `custom` or `repo` + one scope");
+            p.add(
+                key,
+                Some(custom),
+                "`custom` stands alone: it cannot be combined with repo, a scope, IDs or format",
+                "use either `custom` or `repo` + one scope",
+            );
         }
         if custom.is_empty() || custom.len() > 1024 || custom.chars().any(|c| c.is_control()) {
-            p.add(format!("{key}.custom"), Some(custom), "a custom sub is 1–1024 printable characters", "");
+            p.add(
+                format!("{key}.custom"),
+                Some(custom),
+                "a custom sub is 1–1024 printable characters",
+                "",
+            );
         }
         if p.list.len() > start {
             return None;
         }
-        return Some(TrustSubject { spec: SubjectSpec::Custom(custom.clone()), claims });
+        return Some(TrustSubject {
+            spec: SubjectSpec::Custom(custom.clone()),
+            claims,
+        });
     }
     let Some(repo_s) = &s.repo else {
-        p.add(format!("{key}.repo"), None, "missing repository", "add repo = \"OWNER/REPO\" (or `custom` for a custom sub template)");
+        p.add(
+            format!("{key}.repo"),
+            None,
+            "missing repository",
+            "add repo = \"OWNER/REPO\" (or `custom` for a custom sub template)",
+        );
         return None;
     };
     let repo = match repo_s.split_once('/') {
         Some((o, n)) => {
-            p.check(format!("{key}.repo"), repo_s, names::github_owner(o), "write OWNER/REPO with GitHub's exact owner name");
+            p.check(
+                format!("{key}.repo"),
+                repo_s,
+                names::github_owner(o),
+                "write OWNER/REPO with GitHub's exact owner name",
+            );
             if n != "*" {
-                p.check(format!("{key}.repo"), repo_s, names::github_repo_name(n), "write OWNER/REPO with GitHub's exact repository name");
+                p.check(
+                    format!("{key}.repo"),
+                    repo_s,
+                    names::github_repo_name(n),
+                    "write OWNER/REPO with GitHub's exact repository name",
+                );
             }
             Some((o.to_string(), n.to_string()))
         }
         None => {
-            p.add(format!("{key}.repo"), Some(repo_s), "expected OWNER/REPO", "e.g. repo = \"octo-org/octo-repo\"");
+            p.add(
+                format!("{key}.repo"),
+                Some(repo_s),
+                "expected OWNER/REPO",
+                "e.g. repo = \"octo-org/octo-repo\"",
+            );
             None
         }
     };
     let mut scopes = Vec::new();
     if let Some(b) = &s.branch {
-        p.check(format!("{key}.branch"), b, names::git_ref_name(b), "give a branch name such as \"main\" (patterns like \"release/*\" allowed)");
+        p.check(
+            format!("{key}.branch"),
+            b,
+            names::git_ref_name(b),
+            "give a branch name such as \"main\" (patterns like \"release/*\" allowed)",
+        );
         scopes.push(Scope::Branch(b.clone()));
     }
     if let Some(t) = &s.tag {
-        p.check(format!("{key}.tag"), t, names::git_ref_name(t), "give a tag name or pattern such as \"v*\"");
+        p.check(
+            format!("{key}.tag"),
+            t,
+            names::git_ref_name(t),
+            "give a tag name or pattern such as \"v*\"",
+        );
         scopes.push(Scope::Tag(t.clone()));
     }
     if let Some(e) = &s.environment {
-        p.check(format!("{key}.environment"), e, names::environment_name(e), "give the environment's name exactly as GitHub shows it");
+        p.check(
+            format!("{key}.environment"),
+            e,
+            names::environment_name(e),
+            "give the environment's name exactly as GitHub shows it",
+        );
         scopes.push(Scope::Environment(e.clone()));
     }
     match s.pull_request {
         Some(true) => scopes.push(Scope::PullRequest),
-        Some(false) => p.add(format!("{key}.pull_request"), Some("false"), "pull_request = false means nothing", "remove the key, or choose another scope"),
+        Some(false) => p.add(
+            format!("{key}.pull_request"),
+            Some("false"),
+            "pull_request = false means nothing",
+            "remove the key, or choose another scope",
+        ),
         None => {}
     }
     match s.any_ref {
         Some(true) => scopes.push(Scope::AnyRef),
-        Some(false) => p.add(format!("{key}.any_ref"), Some("false"), "any_ref = false means nothing", "remove the key, or choose another scope"),
+        Some(false) => p.add(
+            format!("{key}.any_ref"),
+            Some("false"),
+            "any_ref = false means nothing",
+            "remove the key, or choose another scope",
+        ),
         None => {}
     }
     if scopes.len() != 1 {
         p.add(key, Some(repo_s), format!("a subject needs exactly one scope, got {}", scopes.len()), "set one of branch, tag, environment, pull_request = true, or any_ref = true (admits every job; linted)");
     }
-    let ids = (s.owner_id.as_ref().map(IdFile::text), s.repo_id.as_ref().map(IdFile::text));
+    let ids = (
+        s.owner_id.as_ref().map(IdFile::text),
+        s.repo_id.as_ref().map(IdFile::text),
+    );
     for (name, v) in [("owner_id", &ids.0), ("repo_id", &ids.1)] {
         if let Some(v) = v {
             p.check(format!("{key}.{name}"), v, names::github_id(v), "");
         }
     }
     if ids.0.is_some() != ids.1.is_some() {
-        p.add(key, Some(repo_s), "owner_id and repo_id go together", "set both (gh api repos/OWNER/REPO --jq '.owner.id, .id') or neither");
+        p.add(
+            key,
+            Some(repo_s),
+            "owner_id and repo_id go together",
+            "set both (gh api repos/OWNER/REPO --jq '.owner.id, .id') or neither",
+        );
     }
     let have_ids = ids.0.is_some() && ids.1.is_some();
-    let format = s.format.unwrap_or(if have_ids { SubjectFormat::Immutable } else { SubjectFormat::Classic });
+    let format = s.format.unwrap_or(if have_ids {
+        SubjectFormat::Immutable
+    } else {
+        SubjectFormat::Classic
+    });
     if format != SubjectFormat::Classic && !have_ids {
-        p.add(format!("{key}.format"), Some(&format!("{format:?}").to_lowercase()), "the immutable form needs owner_id and repo_id", "add owner_id and repo_id (gh api repos/OWNER/REPO --jq '.owner.id, .id')");
+        p.add(
+            format!("{key}.format"),
+            Some(&format!("{format:?}").to_lowercase()),
+            "the immutable form needs owner_id and repo_id",
+            "add owner_id and repo_id (gh api repos/OWNER/REPO --jq '.owner.id, .id')",
+        );
     }
     if p.list.len() > start {
         return None;
@@ -693,7 +1017,12 @@ fn validate_subject(s: SubjectFile, key: &str, p: &mut Problems) -> Option<Trust
     let (owner, name) = repo?;
     Some(TrustSubject {
         spec: SubjectSpec::Repo {
-            repo: Repo { owner, name, owner_id: ids.0, repo_id: ids.1 },
+            repo: Repo {
+                owner,
+                name,
+                owner_id: ids.0,
+                repo_id: ids.1,
+            },
             scope: scopes.pop()?,
             format,
         },
@@ -713,7 +1042,8 @@ mod tests {
         }
     }
 
-    const MIN: &str = "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n";
+    const MIN: &str =
+        "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n";
 
     #[test]
     fn minimal_config_is_valid_with_defaults() {
@@ -721,14 +1051,22 @@ mod tests {
         assert_eq!(c.issuer, Issuer::github_com());
         let r = &c.roles[0];
         assert_eq!((r.path.as_str(), r.max_session_duration), ("/", 3600));
-        assert_eq!(r.subjects[0].patterns(), vec!["repo:o/r:ref:refs/heads/main"]);
+        assert_eq!(
+            r.subjects[0].patterns(),
+            vec!["repo:o/r:ref:refs/heads/main"]
+        );
     }
 
     #[test]
     fn unknown_keys_are_rejected_with_line() {
-        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbrnach = \"main\"\n");
+        let e =
+            errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbrnach = \"main\"\n");
         assert_eq!(e.len(), 1);
-        assert!(e[0].message.contains("unknown field `brnach`"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("unknown field `brnach`"),
+            "{}",
+            e[0].message
+        );
         assert_eq!(e[0].key, "line 5");
     }
 
@@ -777,7 +1115,9 @@ pull_request = true
     fn no_scope_or_two_scopes_or_false_flags() {
         let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\n");
         assert!(e[0].message.contains("exactly one scope"));
-        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\npull_request = false\n");
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\npull_request = false\n",
+        );
         assert!(e.iter().any(|e| e.key.ends_with("pull_request")));
     }
 
@@ -789,26 +1129,46 @@ pull_request = true
             Path::new("."),
         )
         .unwrap();
-        assert_eq!(c.roles[0].subjects[0].patterns(), vec!["repo:o@1/r@2:ref:refs/heads/main"]);
-        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nowner_id = 1\n");
+        assert_eq!(
+            c.roles[0].subjects[0].patterns(),
+            vec!["repo:o@1/r@2:ref:refs/heads/main"]
+        );
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nowner_id = 1\n",
+        );
         assert!(e[0].message.contains("go together"));
     }
 
     #[test]
     fn provider_kinds_and_conflicts() {
-        let c = parse(&format!("[provider]\nenterprise_slug = \"octo-inc\"\n{MIN}"), "k", Path::new(".")).unwrap();
-        assert_eq!(c.issuer.key_prefix(), "token.actions.githubusercontent.com/octo-inc");
-        let e = errs(&format!("[provider]\nenterprise_slug = \"x\"\nghes_host = \"gh.example.com\"\n{MIN}"));
+        let c = parse(
+            &format!("[provider]\nenterprise_slug = \"octo-inc\"\n{MIN}"),
+            "k",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            c.issuer.key_prefix(),
+            "token.actions.githubusercontent.com/octo-inc"
+        );
+        let e = errs(&format!(
+            "[provider]\nenterprise_slug = \"x\"\nghes_host = \"gh.example.com\"\n{MIN}"
+        ));
         assert_eq!(e[0].key, "provider");
-        let e = errs(&format!("[provider]\nissuer = \"https://accounts.google.com\"\n{MIN}"));
+        let e = errs(&format!(
+            "[provider]\nissuer = \"https://accounts.google.com\"\n{MIN}"
+        ));
         assert_eq!(e[0].key, "provider.issuer");
     }
 
     #[test]
     fn custom_subject_stands_alone_and_claims_are_checked() {
-        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\ncustom = \"x:y\"\nbranch = \"main\"\n");
+        let e =
+            errs("[[role]]\nname = \"r\"\n[[role.subject]]\ncustom = \"x:y\"\nbranch = \"main\"\n");
         assert!(e[0].message.contains("stands alone"));
-        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nclaims = { sub = \"x\", \"bad-key\" = \"v\", job_workflow_ref = \"*\" }\n");
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nclaims = { sub = \"x\", \"bad-key\" = \"v\", job_workflow_ref = \"*\" }\n",
+        );
         assert_eq!(e.len(), 3, "{e:?}");
     }
 
@@ -820,7 +1180,9 @@ pull_request = true
 
     #[test]
     fn allow_needs_known_rule_and_reason() {
-        let e = errs(&format!("{MIN}[[role.allow]]\nrule = \"KL999\"\nreason = \"ok\"\n"));
+        let e = errs(&format!(
+            "{MIN}[[role.allow]]\nrule = \"KL999\"\nreason = \"ok\"\n"
+        ));
         assert_eq!(e.len(), 2);
     }
 
@@ -830,11 +1192,14 @@ pull_request = true
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("p.json"), "{}").unwrap();
         #[cfg(unix)]
-        std::os::unix::fs::symlink(outside.path().join("p.json"), dir.path().join("link.json")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("p.json"), dir.path().join("link.json"))
+            .unwrap();
         for f in ["../p.json", "/etc/passwd", "link.json", "missing.json"] {
             let text = format!("{MIN}[[role.inline_policy]]\nname = \"x\"\nfile = \"{f}\"\n");
             match parse(&text, "k", dir.path()) {
-                Err(Error::Config(e)) => assert_eq!(e[0].key, "role[0].inline_policy[0].file", "{f}"),
+                Err(Error::Config(e)) => {
+                    assert_eq!(e[0].key, "role[0].inline_policy[0].file", "{f}")
+                }
                 other => panic!("{f}: {other:?}"),
             }
         }
@@ -842,7 +1207,13 @@ pull_request = true
 
     #[test]
     fn hostile_values_do_not_panic() {
-        for text in ["role = 5", "[[role]]\nname = \"\u{202e}x\"\n", "[[role]]\nname = 1", &"[".repeat(10_000), "\u{0}"] {
+        for text in [
+            "role = 5",
+            "[[role]]\nname = \"\u{202e}x\"\n",
+            "[[role]]\nname = 1",
+            &"[".repeat(10_000),
+            "\u{0}",
+        ] {
             let _ = parse(text, "k", Path::new("."));
         }
     }

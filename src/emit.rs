@@ -60,7 +60,14 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
     let mut ctx = WorkflowContext {
         role_name: role.name.clone(),
         region: workflow_region(cfg, partition),
-        audience: if partition == "aws" { String::new() } else { cfg.audiences.as_ref().and_then(|a| a.first().cloned()).unwrap_or_else(|| default_audience(partition).to_string()) },
+        audience: if partition == "aws" {
+            String::new()
+        } else {
+            cfg.audiences
+                .as_ref()
+                .and_then(|a| a.first().cloned())
+                .unwrap_or_else(|| default_audience(partition).to_string())
+        },
         environment: String::new(),
         branches: vec![],
         tags: vec![],
@@ -85,13 +92,33 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
 /// Render the workflow for a role and check that it parses as YAML of the expected shape.
 pub fn workflow(templates: &Templates, ctx: &WorkflowContext) -> Result<String> {
     let text = templates.render(template::WORKFLOW, ctx)?;
-    let bad = |message: String| Error::Template { name: format!("{} ({})", template::WORKFLOW, templates.origins.get(template::WORKFLOW).map(String::as_str).unwrap_or("?")), message };
-    let doc: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| bad(format!("rendered text is not valid YAML: {e}")))?;
-    if doc.get("jobs").and_then(|j| j.as_object()).is_none_or(|j| j.is_empty()) || doc.get("on").is_none() {
+    let bad = |message: String| Error::Template {
+        name: format!(
+            "{} ({})",
+            template::WORKFLOW,
+            templates
+                .origins
+                .get(template::WORKFLOW)
+                .map(String::as_str)
+                .unwrap_or("?")
+        ),
+        message,
+    };
+    let doc: serde_json::Value = serde_saphyr::from_str(&text)
+        .map_err(|e| bad(format!("rendered text is not valid YAML: {e}")))?;
+    if doc
+        .get("jobs")
+        .and_then(|j| j.as_object())
+        .is_none_or(|j| j.is_empty())
+        || doc.get("on").is_none()
+    {
         return Err(bad("rendered workflow has no `on` or no `jobs`".into()));
     }
     if doc["permissions"]["id-token"] != "write" {
-        return Err(bad("rendered workflow does not grant `id-token: write`, so no OIDC token can be requested".into()));
+        return Err(bad(
+            "rendered workflow does not grant `id-token: write`, so no OIDC token can be requested"
+                .into(),
+        ));
     }
     Ok(text)
 }
@@ -128,26 +155,49 @@ pub fn variable(cfg: &Config, role: &Role, target: &Target) -> Variable {
     let value = role_arn(target, role);
     let host = match &cfg.issuer.kind {
         IssuerKind::Ghes { host } => format!("GH_HOST={} ", shell_quote(host)),
-        IssuerKind::GheCom { subdomain, .. } => format!("GH_HOST={} ", shell_quote(&format!("{subdomain}.ghe.com"))),
+        IssuerKind::GheCom { subdomain, .. } => {
+            format!("GH_HOST={} ", shell_quote(&format!("{subdomain}.ghe.com")))
+        }
         _ => String::new(),
     };
     let mut targets: Vec<VariableTarget> = Vec::new();
     for s in &role.subjects {
         let (repo, env) = match &s.spec {
-            SubjectSpec::Repo { repo, scope, .. } if repo.name != "*" => (format!("{}/{}", repo.owner, repo.name), match scope {
-                Scope::Environment(e) => Some(e.clone()),
-                _ => None,
-            }),
+            SubjectSpec::Repo { repo, scope, .. } if repo.name != "*" => (
+                format!("{}/{}", repo.owner, repo.name),
+                match scope {
+                    Scope::Environment(e) => Some(e.clone()),
+                    _ => None,
+                },
+            ),
             _ => ("OWNER/REPO".to_string(), None),
         };
-        if targets.iter().any(|t| t.repo == repo && t.environment == env) {
+        if targets
+            .iter()
+            .any(|t| t.repo == repo && t.environment == env)
+        {
             continue;
         }
-        let env_flag = env.as_ref().map(|e| format!(" --env {}", shell_quote(e))).unwrap_or_default();
-        let command = format!("{host}gh variable set AWS_ROLE_ARN --repo {}{env_flag} --body {}", shell_quote(&repo), shell_quote(&value));
-        targets.push(VariableTarget { repo, environment: env, command });
+        let env_flag = env
+            .as_ref()
+            .map(|e| format!(" --env {}", shell_quote(e)))
+            .unwrap_or_default();
+        let command = format!(
+            "{host}gh variable set AWS_ROLE_ARN --repo {}{env_flag} --body {}",
+            shell_quote(&repo),
+            shell_quote(&value)
+        );
+        targets.push(VariableTarget {
+            repo,
+            environment: env,
+            command,
+        });
     }
-    Variable { name: "AWS_ROLE_ARN".into(), value, targets }
+    Variable {
+        name: "AWS_ROLE_ARN".into(),
+        value,
+        targets,
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +215,9 @@ mod tests {
 
     #[test]
     fn branch_role_triggers_on_push_and_keeps_github_expressions() {
-        let c = cfg("region = \"eu-west-1\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.subject]]\nrepo = \"o/r\"\ntag = \"v*\"\n");
+        let c = cfg(
+            "region = \"eu-west-1\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.subject]]\nrepo = \"o/r\"\ntag = \"v*\"\n",
+        );
         let t = Templates::load(None).unwrap();
         let text = workflow(&t, &workflow_context(&c, &c.roles[0], "aws")).unwrap();
         let y = yaml(&text);
@@ -175,17 +227,30 @@ mod tests {
         assert_eq!(y["permissions"]["id-token"], "write");
         assert_eq!(y["permissions"]["contents"], "read");
         let steps = y["jobs"]["deploy"]["steps"].as_array().unwrap();
-        let creds = steps.iter().find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("aws-actions/configure-aws-credentials@v"))).unwrap();
+        let creds = steps
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("aws-actions/configure-aws-credentials@v"))
+            })
+            .unwrap();
         assert_eq!(creds["with"]["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");
         assert_eq!(creds["with"]["aws-region"], "eu-west-1");
         assert!(creds["with"].get("audience").is_none());
         assert!(y["jobs"]["deploy"].get("environment").is_none());
-        assert!(steps.iter().any(|s| s["run"].as_str().is_some_and(|r| r.contains("get-caller-identity"))));
+        assert!(steps.iter().any(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("get-caller-identity"))
+        }));
     }
 
     #[test]
     fn environment_pr_and_china_audience() {
-        let c = cfg("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nenvironment = \"prod: \\\"eu\\\"\"\n[[role.subject]]\nrepo = \"o/r\"\npull_request = true\n");
+        let c = cfg(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nenvironment = \"prod: \\\"eu\\\"\"\n[[role.subject]]\nrepo = \"o/r\"\npull_request = true\n",
+        );
         let t = Templates::load(None).unwrap();
         let text = workflow(&t, &workflow_context(&c, &c.roles[0], "aws-cn")).unwrap();
         let y = yaml(&text);
@@ -198,14 +263,42 @@ mod tests {
 
     #[test]
     fn variable_commands_per_repo_and_environment() {
-        let c = cfg("[[role]]\nname = \"r\"\npath = \"/ci/\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n[[role.subject]]\nrepo = \"o/a\"\ntag = \"v1\"\n[[role.subject]]\nrepo = \"o/b\"\nenvironment = \"it's prod\"\n");
-        let v = variable(&c, &c.roles[0], &Target { account_id: "123456789012".into(), partition: "aws".into() });
+        let c = cfg(
+            "[[role]]\nname = \"r\"\npath = \"/ci/\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n[[role.subject]]\nrepo = \"o/a\"\ntag = \"v1\"\n[[role.subject]]\nrepo = \"o/b\"\nenvironment = \"it's prod\"\n",
+        );
+        let v = variable(
+            &c,
+            &c.roles[0],
+            &Target {
+                account_id: "123456789012".into(),
+                partition: "aws".into(),
+            },
+        );
         assert_eq!(v.value, "arn:aws:iam::123456789012:role/ci/r");
         assert_eq!(v.targets.len(), 2);
-        assert_eq!(v.targets[0].command, "gh variable set AWS_ROLE_ARN --repo 'o/a' --body 'arn:aws:iam::123456789012:role/ci/r'");
-        assert_eq!(v.targets[1].command, "gh variable set AWS_ROLE_ARN --repo 'o/b' --env 'it'\\''s prod' --body 'arn:aws:iam::123456789012:role/ci/r'");
-        let g = cfg("[provider]\nghes_host = \"gh.example.com\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n");
-        let v = variable(&g, &g.roles[0], &Target { account_id: "123456789012".into(), partition: "aws".into() });
-        assert!(v.targets[0].command.starts_with("GH_HOST='gh.example.com' gh variable set"));
+        assert_eq!(
+            v.targets[0].command,
+            "gh variable set AWS_ROLE_ARN --repo 'o/a' --body 'arn:aws:iam::123456789012:role/ci/r'"
+        );
+        assert_eq!(
+            v.targets[1].command,
+            "gh variable set AWS_ROLE_ARN --repo 'o/b' --env 'it'\\''s prod' --body 'arn:aws:iam::123456789012:role/ci/r'"
+        );
+        let g = cfg(
+            "[provider]\nghes_host = \"gh.example.com\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n",
+        );
+        let v = variable(
+            &g,
+            &g.roles[0],
+            &Target {
+                account_id: "123456789012".into(),
+                partition: "aws".into(),
+            },
+        );
+        assert!(
+            v.targets[0]
+                .command
+                .starts_with("GH_HOST='gh.example.com' gh variable set")
+        );
     }
 }

@@ -70,7 +70,9 @@ pub enum Error {
         message: String,
     },
     /// Blocking lint findings stop the command.
-    #[error("{count} blocking lint finding(s); nothing was written.\n  fix: correct the configuration, or allow one rule by name with a reason in [[role.allow]]")]
+    #[error(
+        "{count} blocking lint finding(s); nothing was written.\n  fix: correct the configuration, or allow one rule by name with a reason in [[role.allow]]"
+    )]
     LintBlocked {
         /// How many blocking findings.
         count: usize,
@@ -100,7 +102,10 @@ pub enum Error {
 impl Error {
     /// Shorthand for an [`Error::Usage`].
     pub fn usage(message: impl Into<String>, fix: impl Into<String>) -> Error {
-        Error::Usage { message: message.into(), fix: fix.into() }
+        Error::Usage {
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 

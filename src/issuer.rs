@@ -60,7 +60,10 @@ fn hostname_ok(h: &str) -> bool {
 impl Issuer {
     /// github.com.
     pub fn github_com() -> Issuer {
-        Issuer { url: GITHUB_COM.to_string(), kind: IssuerKind::GitHubCom }
+        Issuer {
+            url: GITHUB_COM.to_string(),
+            kind: IssuerKind::GitHubCom,
+        }
     }
 
     /// github.com with an enterprise's unique issuer.
@@ -68,7 +71,10 @@ impl Issuer {
         if !dns_label_ok(slug) {
             return Err("an enterprise slug holds only letters, digits and hyphens".into());
         }
-        Ok(Issuer { url: format!("{GITHUB_COM}/{slug}"), kind: IssuerKind::EnterpriseSlug { slug: slug.into() } })
+        Ok(Issuer {
+            url: format!("{GITHUB_COM}/{slug}"),
+            kind: IssuerKind::EnterpriseSlug { slug: slug.into() },
+        })
     }
 
     /// GHE.com with data residency.
@@ -81,15 +87,27 @@ impl Issuer {
             url.push('/');
             url.push_str(subdomain);
         }
-        Ok(Issuer { url, kind: IssuerKind::GheCom { subdomain: subdomain.into(), unique } })
+        Ok(Issuer {
+            url,
+            kind: IssuerKind::GheCom {
+                subdomain: subdomain.into(),
+                unique,
+            },
+        })
     }
 
     /// GitHub Enterprise Server.
     pub fn ghes(host: &str) -> Result<Issuer, String> {
         if !hostname_ok(host) {
-            return Err("a GHES host is a DNS name such as github.example.com (no scheme, port or path)".into());
+            return Err(
+                "a GHES host is a DNS name such as github.example.com (no scheme, port or path)"
+                    .into(),
+            );
         }
-        Ok(Issuer { url: format!("https://{host}/_services/token"), kind: IssuerKind::Ghes { host: host.into() } })
+        Ok(Issuer {
+            url: format!("https://{host}/_services/token"),
+            kind: IssuerKind::Ghes { host: host.into() },
+        })
     }
 
     /// Recognise an issuer URL. Only GitHub issuers are accepted: keyless is for GitHub Actions.
@@ -105,13 +123,22 @@ impl Issuer {
             return Err("the issuer URL takes no port".into());
         }
         if host == "token.actions.githubusercontent.com" {
-            return if path.is_empty() { Ok(Issuer::github_com()) } else { Issuer::enterprise_slug(path) };
+            return if path.is_empty() {
+                Ok(Issuer::github_com())
+            } else {
+                Issuer::enterprise_slug(path)
+            };
         }
-        if let Some(sub) = host.strip_prefix("token.actions.").and_then(|h| h.strip_suffix(".ghe.com")) {
+        if let Some(sub) = host
+            .strip_prefix("token.actions.")
+            .and_then(|h| h.strip_suffix(".ghe.com"))
+        {
             return match path {
                 "" => Issuer::ghe_com(sub, false),
                 p if p == sub => Issuer::ghe_com(sub, true),
-                _ => Err(format!("a GHE.com unique issuer path must be the subdomain, /{sub}")),
+                _ => Err(format!(
+                    "a GHE.com unique issuer path must be the subdomain, /{sub}"
+                )),
             };
         }
         if path == "_services/token" {
@@ -127,7 +154,10 @@ impl Issuer {
 
     /// The IAM provider ARN in this partition and account.
     pub fn provider_arn(&self, partition: &str, account_id: &str) -> String {
-        format!("arn:{partition}:iam::{account_id}:oidc-provider/{}", self.key_prefix())
+        format!(
+            "arn:{partition}:iam::{account_id}:oidc-provider/{}",
+            self.key_prefix()
+        )
     }
 
     /// The web host a workflow's repository lives on (for links and `gh` commands).
@@ -147,7 +177,11 @@ impl Issuer {
 
 /// The audience STS expects by default in a partition (github-oidc-aws.md §6.1).
 pub fn default_audience(partition: &str) -> &'static str {
-    if partition == "aws-cn" { "sts.amazonaws.com.cn" } else { "sts.amazonaws.com" }
+    if partition == "aws-cn" {
+        "sts.amazonaws.com.cn"
+    } else {
+        "sts.amazonaws.com"
+    }
 }
 
 const CLAIM_KEYS: &str = include_str!("data/claim_keys.toml");
@@ -185,25 +219,52 @@ mod tests {
     #[test]
     fn every_issuer_kind_round_trips() {
         let cases = [
-            ("https://token.actions.githubusercontent.com", "token.actions.githubusercontent.com"),
-            ("https://token.actions.githubusercontent.com/octo-inc", "token.actions.githubusercontent.com/octo-inc"),
-            ("https://token.actions.octo.ghe.com", "token.actions.octo.ghe.com"),
-            ("https://token.actions.octo.ghe.com/octo", "token.actions.octo.ghe.com/octo"),
-            ("https://github.example.com/_services/token", "github.example.com/_services/token"),
+            (
+                "https://token.actions.githubusercontent.com",
+                "token.actions.githubusercontent.com",
+            ),
+            (
+                "https://token.actions.githubusercontent.com/octo-inc",
+                "token.actions.githubusercontent.com/octo-inc",
+            ),
+            (
+                "https://token.actions.octo.ghe.com",
+                "token.actions.octo.ghe.com",
+            ),
+            (
+                "https://token.actions.octo.ghe.com/octo",
+                "token.actions.octo.ghe.com/octo",
+            ),
+            (
+                "https://github.example.com/_services/token",
+                "github.example.com/_services/token",
+            ),
         ];
         for (url, prefix) in cases {
             let i = Issuer::parse(url).unwrap();
             assert_eq!(i.url, url);
             assert_eq!(i.key_prefix(), prefix);
-            assert_eq!(i.provider_arn("aws-cn", "123456789012"), format!("arn:aws-cn:iam::123456789012:oidc-provider/{prefix}"));
+            assert_eq!(
+                i.provider_arn("aws-cn", "123456789012"),
+                format!("arn:aws-cn:iam::123456789012:oidc-provider/{prefix}")
+            );
         }
     }
 
     #[test]
     fn constructors_match_parse() {
-        assert_eq!(Issuer::enterprise_slug("octo-inc").unwrap(), Issuer::parse("https://token.actions.githubusercontent.com/octo-inc").unwrap());
-        assert_eq!(Issuer::ghe_com("octo", true).unwrap().url, "https://token.actions.octo.ghe.com/octo");
-        assert_eq!(Issuer::ghes("gh.example.com").unwrap().url, "https://gh.example.com/_services/token");
+        assert_eq!(
+            Issuer::enterprise_slug("octo-inc").unwrap(),
+            Issuer::parse("https://token.actions.githubusercontent.com/octo-inc").unwrap()
+        );
+        assert_eq!(
+            Issuer::ghe_com("octo", true).unwrap().url,
+            "https://token.actions.octo.ghe.com/octo"
+        );
+        assert_eq!(
+            Issuer::ghes("gh.example.com").unwrap().url,
+            "https://gh.example.com/_services/token"
+        );
     }
 
     #[test]

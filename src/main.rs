@@ -15,17 +15,40 @@ use crate::cli::{Cli, Command};
 use crate::output::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own exit code for usage errors is 2, which keyless reserves for findings.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitStatus::Error.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
     let g = &cli.global;
-    let color = !g.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal();
-    let printer = Printer { format: g.output, color, quiet: g.quiet, verbose: g.verbose };
+    let color = !g.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    let printer = Printer {
+        format: g.output,
+        color,
+        quiet: g.quiet,
+        verbose: g.verbose,
+    };
     let result = match &cli.command {
         Command::Render(a) => commands::cmd_render(g, &printer, a),
         Command::Lint(a) => commands::cmd_lint(g, &printer, a),
         Command::Emit(a) => commands::cmd_emit(g, &printer, a),
         Command::Presets => commands::cmd_presets(g, &printer),
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "keyless", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "keyless",
+                &mut std::io::stdout(),
+            );
             Ok(ExitStatus::Success)
         }
         Command::Man => {
@@ -35,7 +58,10 @@ fn main() -> ExitCode {
                     let _ = std::io::stdout().write_all(&buf);
                     Ok(ExitStatus::Success)
                 }
-                Err(source) => Err(keyless::error::Error::Io { path: "(man page)".into(), source }),
+                Err(source) => Err(keyless::error::Error::Io {
+                    path: "(man page)".into(),
+                    source,
+                }),
             }
         }
     };
@@ -43,7 +69,11 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(e) => {
             let mut err = std::io::stderr().lock();
-            let prefix = if color && std::io::stderr().is_terminal() { "\x1b[1;31merror\x1b[0m" } else { "error" };
+            let prefix = if color && std::io::stderr().is_terminal() {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
             let _ = writeln!(err, "{prefix}: {e}");
             ExitStatus::Error.into()
         }

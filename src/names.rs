@@ -33,8 +33,12 @@ pub fn github_repo_name(s: &str) -> Check {
     if s == "." || s == ".." {
         return Err("a GitHub repository name cannot be `.` or `..`".into());
     }
-    if !all_chars(s, |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err("a GitHub repository name holds only ASCII letters, digits, `.`, `_` and `-`".into());
+    if !all_chars(s, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+    }) {
+        return Err(
+            "a GitHub repository name holds only ASCII letters, digits, `.`, `_` and `-`".into(),
+        );
     }
     Ok(())
 }
@@ -48,14 +52,25 @@ pub fn git_ref_name(s: &str) -> Check {
     if s.starts_with("refs/") {
         return Err("give the short name (`main`, `v1.2.3`), not the full `refs/...` path".into());
     }
-    if s.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '\\' | '[' | '?')) {
-        return Err("a git ref name cannot hold spaces, control characters or any of ~ ^ : ? [ \\".into());
+    if s.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '\\' | '[' | '?')
+    }) {
+        return Err(
+            "a git ref name cannot hold spaces, control characters or any of ~ ^ : ? [ \\".into(),
+        );
     }
     if s.contains("..") || s.contains("@{") || s.contains("//") {
         return Err("a git ref name cannot hold `..`, `@{` or `//`".into());
     }
-    if s.starts_with('/') || s.ends_with('/') || s.ends_with('.') || s.ends_with(".lock") || s.starts_with('-') {
-        return Err("a git ref name cannot start with `/` or `-`, nor end with `/`, `.` or `.lock`".into());
+    if s.starts_with('/')
+        || s.ends_with('/')
+        || s.ends_with('.')
+        || s.ends_with(".lock")
+        || s.starts_with('-')
+    {
+        return Err(
+            "a git ref name cannot start with `/` or `-`, nor end with `/`, `.` or `.lock`".into(),
+        );
     }
     if s.split('/').any(|c| c.starts_with('.')) {
         return Err("no part of a git ref name may start with `.`".into());
@@ -96,8 +111,12 @@ fn iam_name(s: &str, max: usize, what: &str) -> Check {
     if s.is_empty() || s.len() > max {
         return Err(format!("an IAM {what} is 1 to {max} characters"));
     }
-    if !all_chars(s, |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')) {
-        return Err(format!("an IAM {what} holds only ASCII letters, digits and + = , . @ _ -"));
+    if !all_chars(s, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | ',' | '.' | '@' | '-')
+    }) {
+        return Err(format!(
+            "an IAM {what} holds only ASCII letters, digits and + = , . @ _ -"
+        ));
     }
     Ok(())
 }
@@ -125,14 +144,26 @@ pub fn account_id(s: &str) -> Check {
 }
 
 /// The known AWS partitions.
-pub const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
+pub const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 
 /// An AWS partition name.
 pub fn partition(s: &str) -> Check {
     if PARTITIONS.contains(&s) {
         Ok(())
     } else {
-        Err(format!("unknown partition; use one of {}", PARTITIONS.join(", ")))
+        Err(format!(
+            "unknown partition; use one of {}",
+            PARTITIONS.join(", ")
+        ))
     }
 }
 
@@ -140,8 +171,12 @@ pub fn partition(s: &str) -> Check {
 pub fn region(s: &str) -> Check {
     let parts: Vec<&str> = s.split('-').collect();
     let ok = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && all_chars(p, |c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| all_chars(p, |c| c.is_ascii_digit()));
+        && parts.iter().all(|p| {
+            !p.is_empty() && all_chars(p, |c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| all_chars(p, |c| c.is_ascii_digit()));
     if ok && s.len() <= 32 {
         Ok(())
     } else {
@@ -184,13 +219,22 @@ pub struct Arn<'a> {
 /// Parse and check an ARN's shape.
 pub fn arn(s: &str) -> Result<Arn<'_>, String> {
     let mut it = s.splitn(6, ':');
-    let (Some("arn"), Some(p), Some(svc), Some(reg), Some(acct), Some(res)) =
-        (it.next(), it.next(), it.next(), it.next(), it.next(), it.next())
-    else {
+    let (Some("arn"), Some(p), Some(svc), Some(reg), Some(acct), Some(res)) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
         return Err("an ARN looks like arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE".into());
     };
     partition(p)?;
-    if svc.is_empty() || !all_chars(svc, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if svc.is_empty()
+        || !all_chars(svc, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+        })
+    {
         return Err("the ARN's service part is empty or not lower-case".into());
     }
     if !(acct.is_empty() || acct == "aws" || account_id(acct).is_ok()) {
@@ -199,7 +243,13 @@ pub fn arn(s: &str) -> Result<Arn<'_>, String> {
     if res.is_empty() || res.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("the ARN's resource part is empty or holds spaces".into());
     }
-    Ok(Arn { partition: p, service: svc, region: reg, account: acct, resource: res })
+    Ok(Arn {
+        partition: p,
+        service: svc,
+        region: reg,
+        account: acct,
+        resource: res,
+    })
 }
 
 /// An IAM managed policy ARN (`arn:P:iam::ACCOUNT|aws:policy/...`).
@@ -246,7 +296,17 @@ mod tests {
     fn owners() {
         assert!(github_owner("octo-org").is_ok());
         assert!(github_owner("a").is_ok());
-        for bad in ["", "-a", "a-", "a--b", "a_b", "a.b", "octo/org", &"x".repeat(40), "оcto"] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "a_b",
+            "a.b",
+            "octo/org",
+            &"x".repeat(40),
+            "оcto",
+        ] {
             assert!(github_owner(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -264,7 +324,20 @@ mod tests {
         for ok in ["main", "release/v1", "feature/*", "v1.2.3", "v*"] {
             assert!(git_ref_name(ok).is_ok(), "{ok:?}");
         }
-        for bad in ["", "refs/heads/main", "a b", "a..b", "a:b", "a?", "x.lock", "/a", "a/", ".a", "a/.b", "-x"] {
+        for bad in [
+            "",
+            "refs/heads/main",
+            "a b",
+            "a..b",
+            "a:b",
+            "a?",
+            "x.lock",
+            "/a",
+            "a/",
+            ".a",
+            "a/.b",
+            "-x",
+        ] {
             assert!(git_ref_name(bad).is_err(), "{bad:?}");
         }
     }

@@ -34,7 +34,11 @@ pub struct Printer {
 
 impl Printer {
     fn style(&self, s: Style, text: &str) -> String {
-        if self.color { format!("{}{text}{}", s.render(), s.render_reset()) } else { text.to_string() }
+        if self.color {
+            format!("{}{text}{}", s.render(), s.render_reset())
+        } else {
+            text.to_string()
+        }
     }
 
     /// Bold text (when colour is on).
@@ -69,7 +73,9 @@ impl Printer {
 
     /// Write a value as pretty JSON to stdout.
     pub fn json(&self, v: &impl Serialize) {
-        self.out(&serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+        self.out(
+            &serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+        );
     }
 
     /// An informational message on stderr (suppressed by `-q`).
@@ -98,12 +104,20 @@ impl Printer {
             if let Some(k) = &f.location.key {
                 loc.push_str(&format!(", {k}"));
             }
-            s.push_str(&format!("{} {sev} {}\n  {}\n", self.bold(f.rule), f.message, self.dim(&format!("at {loc}"))));
+            s.push_str(&format!(
+                "{} {sev} {}\n  {}\n",
+                self.bold(f.rule),
+                f.message,
+                self.dim(&format!("at {loc}"))
+            ));
             if let Some(v) = &f.location.value {
                 s.push_str(&format!("  {}\n", self.dim(&format!("value: {v}"))));
             }
             if let Some(r) = &f.allowed {
-                s.push_str(&format!("  {}\n", self.dim(&format!("allowed for this role: {r}"))));
+                s.push_str(&format!(
+                    "  {}\n",
+                    self.dim(&format!("allowed for this role: {r}"))
+                ));
             }
         }
         s

@@ -23,7 +23,10 @@ pub enum Kind {
 impl Kind {
     /// Guess from the document: any statement with `Principal`/`NotPrincipal` makes it a trust policy.
     pub fn detect(doc: &Value) -> Kind {
-        if statements(doc).iter().any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some()) {
+        if statements(doc)
+            .iter()
+            .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+        {
             Kind::Trust
         } else {
             Kind::Permission
@@ -44,11 +47,17 @@ pub struct Parsed {
 pub fn parse(text: &str) -> Result<Parsed, String> {
     let dups = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_str(text);
-    let doc = DupSeed { path: String::new(), dups: &dups }
-        .deserialize(&mut de)
-        .map_err(|e| format!("not valid JSON: {e}"))?;
+    let doc = DupSeed {
+        path: String::new(),
+        dups: &dups,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| format!("not valid JSON: {e}"))?;
     de.end().map_err(|e| format!("not valid JSON: {e}"))?;
-    Ok(Parsed { doc, duplicate_keys: dups.into_inner() })
+    Ok(Parsed {
+        doc,
+        duplicate_keys: dups.into_inner(),
+    })
 }
 
 struct DupSeed<'a> {
@@ -91,7 +100,10 @@ impl<'de> Visitor<'de> for DupSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(DupSeed { path: format!("{}[{}]", self.path, out.len()), dups: self.dups })? {
+        while let Some(v) = seq.next_element_seed(DupSeed {
+            path: format!("{}[{}]", self.path, out.len()),
+            dups: self.dups,
+        })? {
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -99,8 +111,15 @@ impl<'de> Visitor<'de> for DupSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() { k.clone() } else { format!("{}.{k}", self.path) };
-            let v = map.next_value_seed(DupSeed { path: path.clone(), dups: self.dups })?;
+            let path = if self.path.is_empty() {
+                k.clone()
+            } else {
+                format!("{}.{k}", self.path)
+            };
+            let v = map.next_value_seed(DupSeed {
+                path: path.clone(),
+                dups: self.dups,
+            })?;
             if out.insert(k, v).is_some() {
                 self.dups.borrow_mut().push(path);
             }
@@ -129,7 +148,10 @@ pub fn strings(v: Option<&Value>) -> Vec<&str> {
 
 /// Size as IAM counts it: characters that are not whitespace, in the compact form.
 pub fn size(doc: &Value) -> usize {
-    doc.to_string().chars().filter(|c| !c.is_whitespace()).count()
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 /// Pretty, stable text for a document (keys keep their rendered order).
@@ -140,7 +162,9 @@ pub fn pretty(doc: &Value) -> String {
 fn is_str_or_str_array(v: &Value) -> bool {
     match v {
         Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty() && a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty())),
+        Value::Array(a) => {
+            !a.is_empty() && a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+        }
         _ => false,
     }
 }
@@ -176,44 +200,78 @@ pub fn shape_problems(doc: &Value, kind: Kind) -> Vec<String> {
             continue;
         };
         for k in s.keys() {
-            if !matches!(k.as_str(), "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition") {
+            if !matches!(
+                k.as_str(),
+                "Sid"
+                    | "Effect"
+                    | "Principal"
+                    | "NotPrincipal"
+                    | "Action"
+                    | "NotAction"
+                    | "Resource"
+                    | "NotResource"
+                    | "Condition"
+            ) {
                 out.push(format!("Statement[{i}]: unknown key `{k}`"));
             }
         }
         if let Some(sid) = s.get("Sid")
-            && !sid.as_str().is_some_and(|v| v.chars().all(|c| c.is_ascii_alphanumeric()))
+            && !sid
+                .as_str()
+                .is_some_and(|v| v.chars().all(|c| c.is_ascii_alphanumeric()))
         {
             out.push(format!("Statement[{i}]: `Sid` must be alphanumeric"));
         }
         match s.get("Effect").and_then(Value::as_str) {
             Some("Allow" | "Deny") => {}
-            _ => out.push(format!("Statement[{i}]: `Effect` must be \"Allow\" or \"Deny\"")),
+            _ => out.push(format!(
+                "Statement[{i}]: `Effect` must be \"Allow\" or \"Deny\""
+            )),
         }
-        let actions: Vec<&Value> = ["Action", "NotAction"].iter().filter_map(|k| s.get(*k)).collect();
+        let actions: Vec<&Value> = ["Action", "NotAction"]
+            .iter()
+            .filter_map(|k| s.get(*k))
+            .collect();
         if actions.len() != 1 || !is_str_or_str_array(actions[0]) {
             out.push(format!("Statement[{i}]: needs exactly one of `Action`/`NotAction`, a string or list of strings"));
         }
-        let resources: Vec<&Value> = ["Resource", "NotResource"].iter().filter_map(|k| s.get(*k)).collect();
-        let principals: Vec<&Value> = ["Principal", "NotPrincipal"].iter().filter_map(|k| s.get(*k)).collect();
+        let resources: Vec<&Value> = ["Resource", "NotResource"]
+            .iter()
+            .filter_map(|k| s.get(*k))
+            .collect();
+        let principals: Vec<&Value> = ["Principal", "NotPrincipal"]
+            .iter()
+            .filter_map(|k| s.get(*k))
+            .collect();
         match kind {
             Kind::Permission => {
                 if resources.len() != 1 || !is_str_or_str_array(resources[0]) {
-                    out.push(format!("Statement[{i}]: needs exactly one of `Resource`/`NotResource`"));
+                    out.push(format!(
+                        "Statement[{i}]: needs exactly one of `Resource`/`NotResource`"
+                    ));
                 }
                 if !principals.is_empty() {
-                    out.push(format!("Statement[{i}]: a permission policy takes no `Principal`"));
+                    out.push(format!(
+                        "Statement[{i}]: a permission policy takes no `Principal`"
+                    ));
                 }
             }
             Kind::Trust => {
                 if principals.len() != 1 {
-                    out.push(format!("Statement[{i}]: needs exactly one of `Principal`/`NotPrincipal`"));
+                    out.push(format!(
+                        "Statement[{i}]: needs exactly one of `Principal`/`NotPrincipal`"
+                    ));
                 } else if !(principals[0].as_str() == Some("*")
-                    || principals[0].as_object().is_some_and(|p| !p.is_empty() && p.values().all(is_str_or_str_array)))
+                    || principals[0]
+                        .as_object()
+                        .is_some_and(|p| !p.is_empty() && p.values().all(is_str_or_str_array)))
                 {
                     out.push(format!("Statement[{i}]: `Principal` must be \"*\" or an object such as {{\"Federated\": ARN}}"));
                 }
                 if !resources.is_empty() {
-                    out.push(format!("Statement[{i}]: a trust policy takes no `Resource`"));
+                    out.push(format!(
+                        "Statement[{i}]: a trust policy takes no `Resource`"
+                    ));
                 }
             }
         }
@@ -225,8 +283,12 @@ pub fn shape_problems(doc: &Value, kind: Kind) -> Vec<String> {
                             Some(k) if !k.is_empty() => {
                                 for (key, v) in k {
                                     let ok = match v {
-                                        Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
-                                        Value::Array(a) => a.iter().all(|x| x.is_string() || x.is_boolean() || x.is_number()),
+                                        Value::String(_) | Value::Bool(_) | Value::Number(_) => {
+                                            true
+                                        }
+                                        Value::Array(a) => a.iter().all(|x| {
+                                            x.is_string() || x.is_boolean() || x.is_number()
+                                        }),
                                         _ => false,
                                     };
                                     if !ok {
@@ -234,7 +296,9 @@ pub fn shape_problems(doc: &Value, kind: Kind) -> Vec<String> {
                                     }
                                 }
                             }
-                            _ => out.push(format!("Statement[{i}].Condition.{op}: must be a non-empty object of keys")),
+                            _ => out.push(format!(
+                                "Statement[{i}].Condition.{op}: must be a non-empty object of keys"
+                            )),
                         }
                     }
                 }
@@ -252,8 +316,14 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_found() {
-        let p = parse(r#"{"Statement":[{"Condition":{"StringEquals":{"a":"1"},"StringEquals":{"b":"2"}}}]}"#).unwrap();
-        assert_eq!(p.duplicate_keys, vec!["Statement[0].Condition.StringEquals"]);
+        let p = parse(
+            r#"{"Statement":[{"Condition":{"StringEquals":{"a":"1"},"StringEquals":{"b":"2"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.duplicate_keys,
+            vec!["Statement[0].Condition.StringEquals"]
+        );
         assert!(parse(r#"{"a":1}"#).unwrap().duplicate_keys.is_empty());
         assert!(parse("{").is_err());
         assert!(parse("{} x").is_err());

@@ -102,18 +102,25 @@ impl Rendered {
 
 /// The audiences for a config in a partition.
 pub fn audiences(cfg: &Config, partition: &str) -> Vec<String> {
-    cfg.audiences.clone().unwrap_or_else(|| vec![default_audience(partition).to_string()])
+    cfg.audiences
+        .clone()
+        .unwrap_or_else(|| vec![default_audience(partition).to_string()])
 }
 
 /// The ARN of a role.
 pub fn role_arn(target: &Target, role: &Role) -> String {
-    format!("arn:{}:iam::{}:role{}{}", target.partition, target.account_id, role.path, role.name)
+    format!(
+        "arn:{}:iam::{}:role{}{}",
+        target.partition, target.account_id, role.path, role.name
+    )
 }
 
 /// Render and lint every role of the config.
 pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Rendered> {
     let auds = audiences(cfg, &target.partition);
-    let provider_arn = cfg.issuer.provider_arn(&target.partition, &target.account_id);
+    let provider_arn = cfg
+        .issuer
+        .provider_arn(&target.partition, &target.account_id);
     let mut problems = Vec::new();
     if let Some(a) = &cfg.account_id
         && a != &target.account_id
@@ -122,18 +129,38 @@ pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Re
             file: cfg.file.clone(),
             key: "account_id".into(),
             value: Some(format!("{a:?}")),
-            message: format!("the config is pinned to account {a} but the credentials are for {}", target.account_id),
-            fix: Some("use credentials for the pinned account (e.g. --profile), or change account_id".into()),
+            message: format!(
+                "the config is pinned to account {a} but the credentials are for {}",
+                target.account_id
+            ),
+            fix: Some(
+                "use credentials for the pinned account (e.g. --profile), or change account_id"
+                    .into(),
+            ),
         });
     }
     let mut roles = Vec::new();
     for role in &cfg.roles {
-        roles.push(render_role(cfg, templates, target, &auds, &provider_arn, role, &mut problems)?);
+        roles.push(render_role(
+            cfg,
+            templates,
+            target,
+            &auds,
+            &provider_arn,
+            role,
+            &mut problems,
+        )?);
     }
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
-    Ok(Rendered { target: target.clone(), issuer: cfg.issuer.url.clone(), provider_arn, audiences: auds, roles })
+    Ok(Rendered {
+        target: target.clone(),
+        issuer: cfg.issuer.url.clone(),
+        provider_arn,
+        audiences: auds,
+        roles,
+    })
 }
 
 fn render_role(
@@ -153,8 +180,15 @@ fn render_role(
     lctx.trust_size_quota = cfg.trust_policy_size_quota;
 
     let statements = trust_statements(prefix, auds, &role.subjects);
-    let text = templates.render(template::TRUST, &serde_json::json!({ "provider_arn": provider_arn, "statements": statements }))?;
-    let trust = parse_checked(&text, Kind::Trust, &format!("role {} trust policy (from {})", role.name, template::TRUST))?;
+    let text = templates.render(
+        template::TRUST,
+        &serde_json::json!({ "provider_arn": provider_arn, "statements": statements }),
+    )?;
+    let trust = parse_checked(
+        &text,
+        Kind::Trust,
+        &format!("role {} trust policy (from {})", role.name, template::TRUST),
+    )?;
     let mut findings = lint::lint_document(&trust, Some(Kind::Trust), &lctx);
 
     let mut policies = Vec::new();
@@ -165,7 +199,15 @@ fn render_role(
                 key: format!("{}.name", pu.key),
                 value: Some(format!("{:?}", pu.name)),
                 message: "unknown preset".into(),
-                fix: Some(format!("use one of: {}", templates.presets().keys().cloned().collect::<Vec<_>>().join(", "))),
+                fix: Some(format!(
+                    "use one of: {}",
+                    templates
+                        .presets()
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             });
             continue;
         };
@@ -178,19 +220,35 @@ fn render_role(
                     key: format!("{}.params.{k}", pu.key),
                     value: Some(format!("{:?}", pu.params[k])),
                     message: format!("preset {} has no parameter `{k}`", pu.name),
-                    fix: Some(format!("its parameters are: {}", spec.params.keys().cloned().collect::<Vec<_>>().join(", "))),
+                    fix: Some(format!(
+                        "its parameters are: {}",
+                        spec.params.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
                 });
             }
         }
         for (k, ps) in &spec.params {
-            let value = pu.params.get(k).cloned().or_else(|| ps.default.clone()).or_else(|| (ps.kind == ParamKind::Region).then(|| cfg.region.clone()).flatten());
+            let value = pu
+                .params
+                .get(k)
+                .cloned()
+                .or_else(|| ps.default.clone())
+                .or_else(|| {
+                    (ps.kind == ParamKind::Region)
+                        .then(|| cfg.region.clone())
+                        .flatten()
+                });
             let Some(value) = value else {
                 problems.push(ConfigError {
                     file: cfg.file.clone(),
                     key: format!("{}.params.{k}", pu.key),
                     value: None,
                     message: format!("preset {} needs `{k}`: {}", pu.name, ps.help),
-                    fix: Some(if ps.kind == ParamKind::Region { "set region at the top of keyless.toml, or params.region".to_string() } else { format!("add {k} = \"...\" to params") }),
+                    fix: Some(if ps.kind == ParamKind::Region {
+                        "set region at the top of keyless.toml, or params.region".to_string()
+                    } else {
+                        format!("add {k} = \"...\" to params")
+                    }),
                 });
                 continue;
             };
@@ -207,17 +265,13 @@ fn render_role(
                 continue;
             }
             if ps.kind == ParamKind::RoleArn || ps.kind == ParamKind::KmsKeyArn {
-                if let Ok(a) = names::arn(&value)
-                    && a.partition != target.partition
-                {
-                    problems.push(ConfigError {
-                        file: cfg.file.clone(),
-                        key: format!("{}.params.{k}", pu.key),
-                        value: Some(format!("{value:?}")),
-                        message: format!("ARN is in partition {} but the account is in {}", a.partition, target.partition),
-                        fix: Some(format!("use arn:{}:...", target.partition)),
-                    });
-                }
+                check_partition(
+                    cfg,
+                    target,
+                    &format!("{}.params.{k}", pu.key),
+                    &value,
+                    problems,
+                );
             }
             ctx.insert(k.clone(), Value::String(value));
         }
@@ -225,16 +279,32 @@ fn render_role(
             continue;
         }
         ctx.insert("partition".into(), Value::String(target.partition.clone()));
-        ctx.insert("account_id".into(), Value::String(target.account_id.clone()));
+        ctx.insert(
+            "account_id".into(),
+            Value::String(target.account_id.clone()),
+        );
         ctx.insert("role_name".into(), Value::String(role.name.clone()));
-        ctx.entry("region").or_insert_with(|| Value::String(cfg.region.clone().unwrap_or_default()));
+        ctx.entry("region")
+            .or_insert_with(|| Value::String(cfg.region.clone().unwrap_or_default()));
         let name = format!("presets/{}.json.tera", pu.name);
         let text = templates.render(&name, &Value::Object(ctx))?;
-        let parsed = parse_checked(&text, Kind::Permission, &format!("role {} preset {} (from {name})", role.name, pu.name))?;
+        let parsed = parse_checked(
+            &text,
+            Kind::Permission,
+            &format!("role {} preset {} (from {name})", role.name, pu.name),
+        )?;
         let mut pctx = lctx.clone();
-        pctx.document = format!("role {}: policy {} (preset {})", role.name, pu.policy_name, pu.name);
+        pctx.document = format!(
+            "role {}: policy {} (preset {})",
+            role.name, pu.policy_name, pu.name
+        );
         findings.extend(lint::lint_document(&parsed, Some(Kind::Permission), &pctx));
-        policies.push(RenderedPolicy { name: pu.policy_name.clone(), attach: "managed", source: format!("preset {}", pu.name), document: parsed.doc });
+        policies.push(RenderedPolicy {
+            name: pu.policy_name.clone(),
+            attach: "managed",
+            source: format!("preset {}", pu.name),
+            document: parsed.doc,
+        });
     }
     let mut inline_total = 0;
     for ip in &role.inline_policies {
@@ -246,17 +316,29 @@ fn render_role(
                     key: format!("{}.file", ip.key),
                     value: None,
                     message: msg,
-                    fix: Some("fix the JSON; `keyless lint --policy FILE` shows the details".into()),
+                    fix: Some(
+                        "fix the JSON; `keyless lint --policy FILE` shows the details".into(),
+                    ),
                 });
                 continue;
             }
         };
         inline_total += policy::size(&parsed.doc);
         let mut pctx = lctx.clone();
-        pctx.document = format!("role {}: inline policy {} ({})", role.name, ip.name, ip.path.display());
+        pctx.document = format!(
+            "role {}: inline policy {} ({})",
+            role.name,
+            ip.name,
+            ip.path.display()
+        );
         pctx.permission_size_quota = 10_240;
         findings.extend(lint::lint_document(&parsed, Some(Kind::Permission), &pctx));
-        policies.push(RenderedPolicy { name: ip.name.clone(), attach: "inline", source: ip.path.display().to_string(), document: parsed.doc });
+        policies.push(RenderedPolicy {
+            name: ip.name.clone(),
+            attach: "inline",
+            source: ip.path.display().to_string(),
+            document: parsed.doc,
+        });
     }
     if inline_total > 10_240 {
         let mut pctx = lctx.clone();
@@ -270,13 +352,25 @@ fn render_role(
         });
     }
     for (j, arn) in role.managed_policies.iter().enumerate() {
-        check_partition(cfg, target, &format!("{}.managed_policies[{j}]", role.key), arn, problems);
+        check_partition(
+            cfg,
+            target,
+            &format!("{}.managed_policies[{j}]", role.key),
+            arn,
+            problems,
+        );
         let mut mctx = lctx.clone();
         mctx.document = format!("role {}: managed policy", role.name);
         findings.extend(lint::lint_managed_arn(arn, &mctx));
     }
     if let Some(b) = &role.permissions_boundary {
-        check_partition(cfg, target, &format!("{}.permissions_boundary", role.key), b, problems);
+        check_partition(
+            cfg,
+            target,
+            &format!("{}.permissions_boundary", role.key),
+            b,
+            problems,
+        );
     }
     if role.presets.len() + role.managed_policies.len() > 10 {
         problems.push(ConfigError {
@@ -289,7 +383,10 @@ fn render_role(
     }
     lint::apply_allows(&mut findings, &role.allow);
     let mut tags = role.tags.clone();
-    tags.insert(crate::config::MANAGED_BY_KEY.into(), crate::config::MANAGED_BY_VALUE.into());
+    tags.insert(
+        crate::config::MANAGED_BY_KEY.into(),
+        crate::config::MANAGED_BY_VALUE.into(),
+    );
     Ok(RoleDocuments {
         name: role.name.clone(),
         arn: role_arn(target, role),
@@ -306,7 +403,13 @@ fn render_role(
     })
 }
 
-fn check_partition(cfg: &Config, target: &Target, key: &str, arn: &str, problems: &mut Vec<ConfigError>) {
+fn check_partition(
+    cfg: &Config,
+    target: &Target,
+    key: &str,
+    arn: &str,
+    problems: &mut Vec<ConfigError>,
+) {
     if let Ok(a) = names::arn(arn)
         && a.partition != target.partition
     {
@@ -314,7 +417,10 @@ fn check_partition(cfg: &Config, target: &Target, key: &str, arn: &str, problems
             file: cfg.file.clone(),
             key: key.into(),
             value: Some(format!("{arn:?}")),
-            message: format!("ARN is in partition {} but the account is in {}", a.partition, target.partition),
+            message: format!(
+                "ARN is in partition {} but the account is in {}",
+                a.partition, target.partition
+            ),
             fix: Some(format!("use arn:{}:...", target.partition)),
         });
     }
@@ -323,12 +429,23 @@ fn check_partition(cfg: &Config, target: &Target, key: &str, arn: &str, problems
 /// Parse rendered text and insist it is a well-formed policy: a template (built-in or user) that
 /// produces anything else is a bug to report, not a document to use.
 fn parse_checked(text: &str, kind: Kind, what: &str) -> Result<policy::Parsed> {
-    let parsed = policy::parse(text).map_err(|m| Error::Policy { what: what.into(), message: format!("{m}\n--- rendered text ---\n{text}") })?;
+    let parsed = policy::parse(text).map_err(|m| Error::Policy {
+        what: what.into(),
+        message: format!("{m}\n--- rendered text ---\n{text}"),
+    })?;
     let problems = policy::shape_problems(&parsed.doc, kind);
     if !problems.is_empty() || !parsed.duplicate_keys.is_empty() {
         let mut all = problems;
-        all.extend(parsed.duplicate_keys.iter().map(|d| format!("duplicate key {d}")));
-        return Err(Error::Policy { what: what.into(), message: all.join("; ") });
+        all.extend(
+            parsed
+                .duplicate_keys
+                .iter()
+                .map(|d| format!("duplicate key {d}")),
+        );
+        return Err(Error::Policy {
+            what: what.into(),
+            message: all.join("; "),
+        });
     }
     Ok(parsed)
 }
@@ -339,7 +456,10 @@ mod tests {
     use std::path::Path;
 
     fn target() -> Target {
-        Target { account_id: "123456789012".into(), partition: "aws".into() }
+        Target {
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
+        }
     }
 
     fn cfg(text: &str) -> Config {
@@ -353,16 +473,33 @@ mod tests {
         let r = render(&cfg(BASE), &Templates::load(None).unwrap(), &target()).unwrap();
         let t = &r.roles[0].trust_policy;
         let cond = &t["Statement"][0]["Condition"]["StringEquals"];
-        assert_eq!(cond["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
-        assert_eq!(cond["token.actions.githubusercontent.com:sub"], "repo:octo-org@1/site@2:ref:refs/heads/main");
-        assert_eq!(t["Statement"][0]["Principal"]["Federated"], "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com");
+        assert_eq!(
+            cond["token.actions.githubusercontent.com:aud"],
+            "sts.amazonaws.com"
+        );
+        assert_eq!(
+            cond["token.actions.githubusercontent.com:sub"],
+            "repo:octo-org@1/site@2:ref:refs/heads/main"
+        );
+        assert_eq!(
+            t["Statement"][0]["Principal"]["Federated"],
+            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+        );
         assert_eq!(r.roles[0].arn, "arn:aws:iam::123456789012:role/gha-site");
         assert_eq!(r.blocking(), 0, "{:?}", r.roles[0].findings);
     }
 
     #[test]
     fn china_partition_gets_its_audience_and_arns() {
-        let r = render(&cfg(&BASE.replace("eu-west-1", "cn-north-1")), &Templates::load(None).unwrap(), &Target { account_id: "123456789012".into(), partition: "aws-cn".into() }).unwrap();
+        let r = render(
+            &cfg(&BASE.replace("eu-west-1", "cn-north-1")),
+            &Templates::load(None).unwrap(),
+            &Target {
+                account_id: "123456789012".into(),
+                partition: "aws-cn".into(),
+            },
+        )
+        .unwrap();
         assert_eq!(r.audiences, vec!["sts.amazonaws.com.cn"]);
         assert!(r.provider_arn.starts_with("arn:aws-cn:iam::"));
     }
@@ -372,14 +509,29 @@ mod tests {
             ("s3-deploy", "bucket = \"my-site\""),
             ("s3-read", "bucket = \"my-site\"\nprefix = \"assets/\""),
             ("wafv2-read", ""),
-            ("terraform-state", "bucket = \"tf-state\"\nkey = \"prod/terraform.tfstate\"\nlock_table = \"tf-lock\""),
+            (
+                "terraform-state",
+                "bucket = \"tf-state\"\nkey = \"prod/terraform.tfstate\"\nlock_table = \"tf-lock\"",
+            ),
             ("ecr-push", "repository = \"team/app\""),
-            ("ecs-deploy", "cluster = \"main\"\nservice = \"web\"\nexecution_role_arn = \"arn:aws:iam::123456789012:role/ecsTaskExecutionRole\"\ntask_role_arn = \"arn:aws:iam::123456789012:role/web-task\""),
+            (
+                "ecs-deploy",
+                "cluster = \"main\"\nservice = \"web\"\nexecution_role_arn = \"arn:aws:iam::123456789012:role/ecsTaskExecutionRole\"\ntask_role_arn = \"arn:aws:iam::123456789012:role/web-task\"",
+            ),
             ("lambda-deploy", "function = \"api\""),
-            ("cloudformation-deploy", "stack = \"web\"\nservice_role_arn = \"arn:aws:iam::123456789012:role/cfn-exec\""),
-            ("cloudfront-invalidation", "distribution_id = \"E1ABCDEF2GHIJK\""),
+            (
+                "cloudformation-deploy",
+                "stack = \"web\"\nservice_role_arn = \"arn:aws:iam::123456789012:role/cfn-exec\"",
+            ),
+            (
+                "cloudfront-invalidation",
+                "distribution_id = \"E1ABCDEF2GHIJK\"",
+            ),
             ("secrets-read", "secret = \"prod/app/db\""),
-            ("ssm-read", "path = \"/app/prod\"\nkms_key_arn = \"arn:aws:kms:eu-west-1:123456789012:key/abcd\""),
+            (
+                "ssm-read",
+                "path = \"/app/prod\"\nkms_key_arn = \"arn:aws:kms:eu-west-1:123456789012:key/abcd\"",
+            ),
             ("keyless-check", ""),
         ]
     }
@@ -387,13 +539,24 @@ mod tests {
     #[test]
     fn every_preset_renders_a_clean_scoped_policy() {
         let templates = Templates::load(None).unwrap();
-        assert_eq!(templates.presets().len(), preset_params().len(), "a preset is missing from this test");
+        assert_eq!(
+            templates.presets().len(),
+            preset_params().len(),
+            "a preset is missing from this test"
+        );
         for (name, params) in preset_params() {
-            let text = format!("{BASE}[[role.preset]]\nname = \"{name}\"\n[role.preset.params]\n{params}\n");
-            let r = render(&cfg(&text), &templates, &target()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let text = format!(
+                "{BASE}[[role.preset]]\nname = \"{name}\"\n[role.preset.params]\n{params}\n"
+            );
+            let r = render(&cfg(&text), &templates, &target())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             let p = &r.roles[0].policies[0];
             assert_eq!(p.name, format!("gha-site-{name}"));
-            let blocking: Vec<_> = r.roles[0].findings.iter().filter(|f| f.blocks() || f.severity >= lint::Severity::Medium).collect();
+            let blocking: Vec<_> = r.roles[0]
+                .findings
+                .iter()
+                .filter(|f| f.blocks() || f.severity >= lint::Severity::Medium)
+                .collect();
             assert!(blocking.is_empty(), "{name}: {blocking:?}");
             insta::assert_json_snapshot!(format!("preset-{name}"), p.document);
         }
@@ -401,7 +564,9 @@ mod tests {
 
     #[test]
     fn optional_params_drop_their_statement() {
-        let text = format!("{BASE}[[role.preset]]\nname = \"terraform-state\"\n[role.preset.params]\nbucket = \"b-1\"\nkey = \"k.tfstate\"\n");
+        let text = format!(
+            "{BASE}[[role.preset]]\nname = \"terraform-state\"\n[role.preset.params]\nbucket = \"b-1\"\nkey = \"k.tfstate\"\n"
+        );
         let r = render(&cfg(&text), &Templates::load(None).unwrap(), &target()).unwrap();
         let doc = r.roles[0].policies[0].document.to_string();
         assert!(!doc.contains("dynamodb"), "{doc}");
@@ -409,10 +574,27 @@ mod tests {
 
     #[test]
     fn preset_errors_name_key_value_and_fix() {
-        let text = format!("{BASE}[[role.preset]]\nname = \"s3-deploy\"\n[role.preset.params]\nbucket = \"Bad\\\"Bucket\"\nextra = \"x\"\n[[role.preset]]\nname = \"nope\"\n[[role.preset]]\nname = \"ecr-push\"\n");
-        let Err(Error::Config(e)) = render(&cfg(&text.replace("region = \"eu-west-1\"\n", "")), &Templates::load(None).unwrap(), &target()) else { panic!() };
+        let text = format!(
+            "{BASE}[[role.preset]]\nname = \"s3-deploy\"\n[role.preset.params]\nbucket = \"Bad\\\"Bucket\"\nextra = \"x\"\n[[role.preset]]\nname = \"nope\"\n[[role.preset]]\nname = \"ecr-push\"\n"
+        );
+        let Err(Error::Config(e)) = render(
+            &cfg(&text.replace("region = \"eu-west-1\"\n", "")),
+            &Templates::load(None).unwrap(),
+            &target(),
+        ) else {
+            panic!()
+        };
         let keys: Vec<_> = e.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, vec!["role[0].preset[0].params.extra", "role[0].preset[0].params.bucket", "role[0].preset[1].name", "role[0].preset[2].params.region", "role[0].preset[2].params.repository"]);
+        assert_eq!(
+            keys,
+            vec![
+                "role[0].preset[0].params.extra",
+                "role[0].preset[0].params.bucket",
+                "role[0].preset[1].name",
+                "role[0].preset[2].params.region",
+                "role[0].preset[2].params.repository"
+            ]
+        );
         assert_eq!(e[1].value.as_deref(), Some("\"Bad\\\"Bucket\""));
     }
 
@@ -429,9 +611,14 @@ mod tests {
             ctx.insert("partition".into(), Value::String("aws".into()));
             ctx.insert("role_name".into(), Value::String(hostile.into()));
             ctx.insert("thing".into(), Value::String(String::new()));
-            let text = t.render("presets/raw.json.tera", &Value::Object(ctx)).unwrap();
+            let text = t
+                .render("presets/raw.json.tera", &Value::Object(ctx))
+                .unwrap();
             let doc: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(doc["Statement"][0]["Resource"], format!("arn:aws:s3:::b/{hostile}*"));
+            assert_eq!(
+                doc["Statement"][0]["Resource"],
+                format!("arn:aws:s3:::b/{hostile}*")
+            );
             assert_eq!(doc["Statement"].as_array().unwrap().len(), 1);
             assert_eq!(doc.as_object().unwrap().len(), 2);
         }
@@ -442,16 +629,23 @@ mod tests {
         let org = "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/*\"\nbranch = \"main\"\n";
         let r = render(&cfg(org), &Templates::load(None).unwrap(), &target()).unwrap();
         assert!(r.findings().any(|f| f.rule == "KL004" && f.blocks()));
-        let allowed = format!("{org}[[role.allow]]\nrule = \"KL004\"\nreason = \"org-wide read-only audit role\"\n");
+        let allowed = format!(
+            "{org}[[role.allow]]\nrule = \"KL004\"\nreason = \"org-wide read-only audit role\"\n"
+        );
         let r = render(&cfg(&allowed), &Templates::load(None).unwrap(), &target()).unwrap();
         assert_eq!(r.blocking(), 0);
-        assert!(r.findings().any(|f| f.rule == "KL004" && f.allowed.is_some()));
+        assert!(
+            r.findings()
+                .any(|f| f.rule == "KL004" && f.allowed.is_some())
+        );
     }
 
     #[test]
     fn account_pin_mismatch_is_an_error() {
         let c = cfg(&format!("account_id = \"999999999999\"\n{BASE}"));
-        let Err(Error::Config(e)) = render(&c, &Templates::load(None).unwrap(), &target()) else { panic!() };
+        let Err(Error::Config(e)) = render(&c, &Templates::load(None).unwrap(), &target()) else {
+            panic!()
+        };
         assert_eq!(e[0].key, "account_id");
     }
 

@@ -23,7 +23,11 @@ pub fn has_wildcard(v: &str) -> bool {
 
 /// The operator for a set of values: `StringLike` only when a wildcard is needed.
 pub fn condition_operator<'a>(values: impl IntoIterator<Item = &'a String>) -> &'static str {
-    if values.into_iter().any(|v| has_wildcard(v)) { "StringLike" } else { "StringEquals" }
+    if values.into_iter().any(|v| has_wildcard(v)) {
+        "StringLike"
+    } else {
+        "StringEquals"
+    }
 }
 
 /// Which form the `repo:` segment of `sub` takes.
@@ -89,7 +93,11 @@ impl Repo {
     /// `repo:OWNER@ID/REPO@ID`, when both IDs are known.
     pub fn immutable_prefix(&self) -> Option<String> {
         let (o, r) = (self.owner_id.as_ref()?, self.repo_id.as_ref()?);
-        let repo = if self.name == "*" { "*".to_string() } else { format!("{}@{r}", self.name) };
+        let repo = if self.name == "*" {
+            "*".to_string()
+        } else {
+            format!("{}@{r}", self.name)
+        };
         Some(format!("repo:{}@{o}/{repo}", self.owner))
     }
 }
@@ -125,7 +133,11 @@ impl TrustSubject {
     pub fn patterns(&self) -> Vec<String> {
         match &self.spec {
             SubjectSpec::Custom(s) => vec![s.clone()],
-            SubjectSpec::Repo { repo, scope, format } => {
+            SubjectSpec::Repo {
+                repo,
+                scope,
+                format,
+            } => {
                 let ctx = scope.context();
                 let classic = format!("{}:{ctx}", repo.classic_prefix());
                 let immutable = repo.immutable_prefix().map(|p| format!("{p}:{ctx}"));
@@ -141,7 +153,10 @@ impl TrustSubject {
     /// The GitHub environment this subject requires, if any (the workflow job must declare it).
     pub fn environment(&self) -> Option<&str> {
         match &self.spec {
-            SubjectSpec::Repo { scope: Scope::Environment(e), .. } => Some(e),
+            SubjectSpec::Repo {
+                scope: Scope::Environment(e),
+                ..
+            } => Some(e),
             _ => None,
         }
     }
@@ -179,8 +194,15 @@ pub struct TrustStatement {
 /// Operators inside one statement are ANDed, so exact and wildcard `sub` values cannot share one:
 /// subjects without extra claims form at most two statements (exact, patterns); a subject with
 /// extra claims gets a statement of its own so its claims bind only its `sub`.
-pub fn trust_statements(key_prefix: &str, audiences: &[String], subjects: &[TrustSubject]) -> Vec<TrustStatement> {
-    let aud = ConditionEntry { key: format!("{key_prefix}:aud"), values: audiences.to_vec() };
+pub fn trust_statements(
+    key_prefix: &str,
+    audiences: &[String],
+    subjects: &[TrustSubject],
+) -> Vec<TrustStatement> {
+    let aud = ConditionEntry {
+        key: format!("{key_prefix}:aud"),
+        values: audiences.to_vec(),
+    };
     let sub_key = format!("{key_prefix}:sub");
     let mut exact: Vec<String> = Vec::new();
     let mut like: Vec<String> = Vec::new();
@@ -191,7 +213,11 @@ pub fn trust_statements(key_prefix: &str, audiences: &[String], subjects: &[Trus
             continue;
         }
         for p in s.patterns() {
-            let list = if has_wildcard(&p) { &mut like } else { &mut exact };
+            let list = if has_wildcard(&p) {
+                &mut like
+            } else {
+                &mut exact
+            };
             if !list.contains(&p) {
                 list.push(p);
             }
@@ -203,7 +229,13 @@ pub fn trust_statements(key_prefix: &str, audiences: &[String], subjects: &[Trus
             sid: "GitHubActions".into(),
             conditions: vec![ConditionBlock {
                 operator: "StringEquals".into(),
-                keys: vec![aud.clone(), ConditionEntry { key: sub_key.clone(), values: exact }],
+                keys: vec![
+                    aud.clone(),
+                    ConditionEntry {
+                        key: sub_key.clone(),
+                        values: exact,
+                    },
+                ],
             }],
         });
     }
@@ -211,10 +243,16 @@ pub fn trust_statements(key_prefix: &str, audiences: &[String], subjects: &[Trus
         out.push(TrustStatement {
             sid: "GitHubActionsPatterns".into(),
             conditions: vec![
-                ConditionBlock { operator: "StringEquals".into(), keys: vec![aud.clone()] },
+                ConditionBlock {
+                    operator: "StringEquals".into(),
+                    keys: vec![aud.clone()],
+                },
                 ConditionBlock {
                     operator: "StringLike".into(),
-                    keys: vec![ConditionEntry { key: sub_key.clone(), values: like }],
+                    keys: vec![ConditionEntry {
+                        key: sub_key.clone(),
+                        values: like,
+                    }],
                 },
             ],
         });
@@ -223,17 +261,40 @@ pub fn trust_statements(key_prefix: &str, audiences: &[String], subjects: &[Trus
         let mut eq = vec![aud.clone()];
         let mut lk = Vec::new();
         let pats = s.patterns();
-        let sub_entry = ConditionEntry { key: sub_key.clone(), values: pats.clone() };
-        if pats.iter().any(|p| has_wildcard(p)) { lk.push(sub_entry) } else { eq.push(sub_entry) }
+        let sub_entry = ConditionEntry {
+            key: sub_key.clone(),
+            values: pats.clone(),
+        };
+        if pats.iter().any(|p| has_wildcard(p)) {
+            lk.push(sub_entry)
+        } else {
+            eq.push(sub_entry)
+        }
         for (claim, value) in &s.claims {
-            let e = ConditionEntry { key: format!("{key_prefix}:{claim}"), values: vec![value.clone()] };
-            if has_wildcard(value) { lk.push(e) } else { eq.push(e) }
+            let e = ConditionEntry {
+                key: format!("{key_prefix}:{claim}"),
+                values: vec![value.clone()],
+            };
+            if has_wildcard(value) {
+                lk.push(e)
+            } else {
+                eq.push(e)
+            }
         }
-        let mut conditions = vec![ConditionBlock { operator: "StringEquals".into(), keys: eq }];
+        let mut conditions = vec![ConditionBlock {
+            operator: "StringEquals".into(),
+            keys: eq,
+        }];
         if !lk.is_empty() {
-            conditions.push(ConditionBlock { operator: "StringLike".into(), keys: lk });
+            conditions.push(ConditionBlock {
+                operator: "StringLike".into(),
+                keys: lk,
+            });
         }
-        out.push(TrustStatement { sid: format!("GitHubActionsClaims{}", i + 1), conditions });
+        out.push(TrustStatement {
+            sid: format!("GitHubActionsClaims{}", i + 1),
+            conditions,
+        });
     }
     out
 }
@@ -264,7 +325,11 @@ impl GitHubContext {
     pub fn sub(&self) -> Option<String> {
         let (owner, name) = self.repository.split_once('/')?;
         let prefix = if self.immutable {
-            format!("repo:{owner}@{}/{name}@{}", self.owner_id.as_ref()?, self.repo_id.as_ref()?)
+            format!(
+                "repo:{owner}@{}/{name}@{}",
+                self.owner_id.as_ref()?,
+                self.repo_id.as_ref()?
+            )
         } else {
             format!("repo:{owner}/{name}")
         };
@@ -293,40 +358,81 @@ mod tests {
     }
 
     fn subj(scope: Scope, format: SubjectFormat, ids: bool) -> TrustSubject {
-        TrustSubject { spec: SubjectSpec::Repo { repo: repo(ids), scope, format }, claims: vec![] }
+        TrustSubject {
+            spec: SubjectSpec::Repo {
+                repo: repo(ids),
+                scope,
+                format,
+            },
+            claims: vec![],
+        }
     }
 
     #[test]
     fn classic_subjects_for_every_scope() {
         let cases = [
-            (Scope::Branch("main".into()), "repo:octo-org/octo-repo:ref:refs/heads/main"),
-            (Scope::Branch("release/*".into()), "repo:octo-org/octo-repo:ref:refs/heads/release/*"),
-            (Scope::Tag("v1.2.3".into()), "repo:octo-org/octo-repo:ref:refs/tags/v1.2.3"),
-            (Scope::Environment("prod".into()), "repo:octo-org/octo-repo:environment:prod"),
-            (Scope::Environment("Production:V1".into()), "repo:octo-org/octo-repo:environment:Production%3AV1"),
+            (
+                Scope::Branch("main".into()),
+                "repo:octo-org/octo-repo:ref:refs/heads/main",
+            ),
+            (
+                Scope::Branch("release/*".into()),
+                "repo:octo-org/octo-repo:ref:refs/heads/release/*",
+            ),
+            (
+                Scope::Tag("v1.2.3".into()),
+                "repo:octo-org/octo-repo:ref:refs/tags/v1.2.3",
+            ),
+            (
+                Scope::Environment("prod".into()),
+                "repo:octo-org/octo-repo:environment:prod",
+            ),
+            (
+                Scope::Environment("Production:V1".into()),
+                "repo:octo-org/octo-repo:environment:Production%3AV1",
+            ),
             (Scope::PullRequest, "repo:octo-org/octo-repo:pull_request"),
             (Scope::AnyRef, "repo:octo-org/octo-repo:*"),
         ];
         for (scope, want) in cases {
-            assert_eq!(subj(scope, SubjectFormat::Classic, false).patterns(), vec![want.to_string()]);
+            assert_eq!(
+                subj(scope, SubjectFormat::Classic, false).patterns(),
+                vec![want.to_string()]
+            );
         }
     }
 
     #[test]
     fn immutable_and_both_forms() {
         let s = subj(Scope::Branch("main".into()), SubjectFormat::Immutable, true);
-        assert_eq!(s.patterns(), vec!["repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main"]);
+        assert_eq!(
+            s.patterns(),
+            vec!["repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main"]
+        );
         let s = subj(Scope::Environment("prod".into()), SubjectFormat::Both, true);
         assert_eq!(
             s.patterns(),
-            vec!["repo:octo-org@123456/octo-repo@456789:environment:prod", "repo:octo-org/octo-repo:environment:prod"]
+            vec![
+                "repo:octo-org@123456/octo-repo@456789:environment:prod",
+                "repo:octo-org/octo-repo:environment:prod"
+            ]
         );
     }
 
     #[test]
     fn percent_is_not_escaped_so_names_collide() {
-        let a = subj(Scope::Environment("a:b".into()), SubjectFormat::Classic, false).patterns();
-        let b = subj(Scope::Environment("a%3Ab".into()), SubjectFormat::Classic, false).patterns();
+        let a = subj(
+            Scope::Environment("a:b".into()),
+            SubjectFormat::Classic,
+            false,
+        )
+        .patterns();
+        let b = subj(
+            Scope::Environment("a%3Ab".into()),
+            SubjectFormat::Classic,
+            false,
+        )
+        .patterns();
         assert_eq!(a, b);
     }
 
@@ -359,14 +465,33 @@ mod tests {
     fn rendered_subject_matches_what_github_mints() {
         // The trust side and the token side must agree for every scope.
         let ctxs = [
-            (Scope::Branch("main".into()), "push", "refs/heads/main", None),
+            (
+                Scope::Branch("main".into()),
+                "push",
+                "refs/heads/main",
+                None,
+            ),
             (Scope::Tag("v1".into()), "push", "refs/tags/v1", None),
-            (Scope::Environment("a:b".into()), "push", "refs/heads/x", Some("a:b")),
-            (Scope::PullRequest, "pull_request", "refs/pull/1/merge", None),
+            (
+                Scope::Environment("a:b".into()),
+                "push",
+                "refs/heads/x",
+                Some("a:b"),
+            ),
+            (
+                Scope::PullRequest,
+                "pull_request",
+                "refs/pull/1/merge",
+                None,
+            ),
         ];
         for immutable in [false, true] {
             for (scope, ev, r, env) in ctxs.clone() {
-                let fmt = if immutable { SubjectFormat::Immutable } else { SubjectFormat::Classic };
+                let fmt = if immutable {
+                    SubjectFormat::Immutable
+                } else {
+                    SubjectFormat::Classic
+                };
                 let want = subj(scope, fmt, true).patterns().remove(0);
                 let got = GitHubContext {
                     repository: "octo-org/octo-repo".into(),
@@ -389,11 +514,18 @@ mod tests {
         let p = "token.actions.githubusercontent.com";
         let aud = vec!["sts.amazonaws.com".to_string()];
         let mut with_claims = subj(Scope::Branch("main".into()), SubjectFormat::Classic, false);
-        with_claims.claims = vec![("job_workflow_ref".into(), "octo-org/wf/.github/workflows/d.yml@*".into())];
+        with_claims.claims = vec![(
+            "job_workflow_ref".into(),
+            "octo-org/wf/.github/workflows/d.yml@*".into(),
+        )];
         let subjects = vec![
             subj(Scope::Branch("main".into()), SubjectFormat::Classic, false),
             subj(Scope::Tag("v*".into()), SubjectFormat::Classic, false),
-            subj(Scope::Environment("prod".into()), SubjectFormat::Classic, false),
+            subj(
+                Scope::Environment("prod".into()),
+                SubjectFormat::Classic,
+                false,
+            ),
             with_claims,
         ];
         let st = trust_statements(p, &aud, &subjects);
@@ -401,17 +533,33 @@ mod tests {
         assert_eq!(st[0].conditions[0].operator, "StringEquals");
         assert_eq!(st[0].conditions[0].keys[1].values.len(), 2);
         assert_eq!(st[1].conditions[1].operator, "StringLike");
-        assert_eq!(st[1].conditions[1].keys[0].values, vec!["repo:octo-org/octo-repo:ref:refs/tags/v*"]);
+        assert_eq!(
+            st[1].conditions[1].keys[0].values,
+            vec!["repo:octo-org/octo-repo:ref:refs/tags/v*"]
+        );
         assert_eq!(st[2].conditions.len(), 2, "exact sub + pattern claim");
-        assert_eq!(st[2].conditions[1].keys[0].key, format!("{p}:job_workflow_ref"));
+        assert_eq!(
+            st[2].conditions[1].keys[0].key,
+            format!("{p}:job_workflow_ref")
+        );
         for s in &st {
-            assert_eq!(s.conditions[0].keys[0].key, format!("{p}:aud"), "every statement carries aud");
+            assert_eq!(
+                s.conditions[0].keys[0].key,
+                format!("{p}:aud"),
+                "every statement carries aud"
+            );
         }
     }
 
     #[test]
     fn operator_choice() {
-        assert_eq!(condition_operator(&["repo:o/r:ref:refs/heads/main".to_string()]), "StringEquals");
-        assert_eq!(condition_operator(&["repo:o/r:ref:refs/heads/*".to_string()]), "StringLike");
+        assert_eq!(
+            condition_operator(&["repo:o/r:ref:refs/heads/main".to_string()]),
+            "StringEquals"
+        );
+        assert_eq!(
+            condition_operator(&["repo:o/r:ref:refs/heads/*".to_string()]),
+            "StringLike"
+        );
     }
 }

@@ -110,7 +110,11 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
     if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err("no spaces or control characters".into());
     }
-    let simple = |s: &str, extra: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
+    let simple = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
     match kind {
         ParamKind::S3Bucket => {
             let ok = (3..=63).contains(&v.len())
@@ -119,7 +123,11 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
                 && v.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric())
                 && !v.contains("..");
-            if ok { Ok(()) } else { Err("an S3 bucket name is 3–63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit".into()) }
+            if ok {
+                Ok(())
+            } else {
+                Err("an S3 bucket name is 3–63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit".into())
+            }
         }
         ParamKind::S3Prefix => {
             if v.is_empty() {
@@ -143,20 +151,37 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
             Ok(())
         }
         ParamKind::EcrRepository => {
-            let ok = (2..=256).contains(&v.len()) && simple(v, "-_./") && !v.chars().any(|c| c.is_ascii_uppercase()) && !v.starts_with('/') && !v.ends_with('/');
-            if ok { Ok(()) } else { Err("an ECR repository is lower-case letters, digits and - _ . / (e.g. team/app)".into()) }
+            let ok = (2..=256).contains(&v.len())
+                && simple(v, "-_./")
+                && !v.chars().any(|c| c.is_ascii_uppercase())
+                && !v.starts_with('/')
+                && !v.ends_with('/');
+            if ok {
+                Ok(())
+            } else {
+                Err(
+                    "an ECR repository is lower-case letters, digits and - _ . / (e.g. team/app)"
+                        .into(),
+                )
+            }
         }
         ParamKind::Region => names::region(v),
         ParamKind::RoleArn => names::role_arn(v),
         ParamKind::KmsKeyArn => {
             let a = names::arn(v)?;
-            if a.service != "kms" || !(a.resource.starts_with("key/") || a.resource.starts_with("alias/")) || a.region.is_empty() {
+            if a.service != "kms"
+                || !(a.resource.starts_with("key/") || a.resource.starts_with("alias/"))
+                || a.region.is_empty()
+            {
                 return Err("a KMS key ARN looks like arn:aws:kms:REGION:ACCOUNT:key/ID".into());
             }
             Ok(())
         }
         ParamKind::DistributionId => {
-            if (10..=20).contains(&v.len()) && v.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            if (10..=20).contains(&v.len())
+                && v.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
                 Ok(())
             } else {
                 Err("a CloudFront distribution ID is upper-case letters and digits, e.g. E1ABCDEF2GHIJK".into())
@@ -170,7 +195,9 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
         }
         ParamKind::SsmPath => {
             if !v.starts_with('/') || v.ends_with('/') || v.len() > 1011 || !simple(v, "/_.-") {
-                return Err("a parameter path is like /app/prod: starts with `/`, no trailing `/`".into());
+                return Err(
+                    "a parameter path is like /app/prod: starts with `/`, no trailing `/`".into(),
+                );
             }
             Ok(())
         }
@@ -180,7 +207,7 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
 
 fn json_escape(s: &str, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let quoted = serde_json::to_string(s).map_err(std::io::Error::other)?;
-    w.write_all(quoted[1..quoted.len() - 1].as_bytes())
+    w.write_all(&quoted.as_bytes()[1..quoted.len() - 1])
 }
 
 /// The loaded templates and preset catalogue.
@@ -201,14 +228,23 @@ impl Templates {
             sources.insert(name.to_string(), (text.to_string(), "built-in".into()));
         }
         for (name, tpl, meta) in BUILTIN_PRESETS {
-            sources.insert(format!("presets/{name}.json.tera"), (tpl.to_string(), "built-in".into()));
+            sources.insert(
+                format!("presets/{name}.json.tera"),
+                (tpl.to_string(), "built-in".into()),
+            );
             metas.insert(name.to_string(), (meta.to_string(), "built-in".into()));
         }
         if let Some(dir) = user_dir {
             for (rel, path) in user_files(dir)? {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 let origin = path.display().to_string();
-                if let Some(stem) = rel.strip_prefix("presets/").and_then(|r| r.strip_suffix(".toml")) {
+                if let Some(stem) = rel
+                    .strip_prefix("presets/")
+                    .and_then(|r| r.strip_suffix(".toml"))
+                {
                     metas.insert(stem.to_string(), (text, origin));
                 } else if rel.ends_with(".tera") {
                     sources.insert(rel, (text, origin));
@@ -224,23 +260,40 @@ impl Templates {
             comment_start: "<#".into(),
             comment_end: "#>".into(),
         })
-        .map_err(|e| Error::Template { name: "(engine)".into(), message: e.to_string() })?;
+        .map_err(|e| Error::Template {
+            name: "(engine)".into(),
+            message: e.to_string(),
+        })?;
         tera.set_escape_fn(json_escape);
         tera.autoescape_on([".tera"]);
         let mut origins = BTreeMap::new();
         for (name, (text, origin)) in &sources {
-            tera.add_raw_template(name, text).map_err(|e| Error::Template { name: format!("{name} ({origin})"), message: error_chain(&e) })?;
+            tera.add_raw_template(name, text)
+                .map_err(|e| Error::Template {
+                    name: format!("{name} ({origin})"),
+                    message: error_chain(&e),
+                })?;
             origins.insert(name.clone(), origin.clone());
         }
         let mut presets = BTreeMap::new();
         for (name, (meta, origin)) in metas {
-            let spec: PresetSpec = toml::from_str(&meta).map_err(|e| Error::Template { name: format!("presets/{name}.toml ({origin})"), message: e.message().to_string() })?;
+            let spec: PresetSpec = toml::from_str(&meta).map_err(|e| Error::Template {
+                name: format!("presets/{name}.toml ({origin})"),
+                message: e.message().to_string(),
+            })?;
             if !sources.contains_key(&format!("presets/{name}.json.tera")) {
-                return Err(Error::Template { name: format!("presets/{name}.toml ({origin})"), message: format!("no template presets/{name}.json.tera beside it") });
+                return Err(Error::Template {
+                    name: format!("presets/{name}.toml ({origin})"),
+                    message: format!("no template presets/{name}.json.tera beside it"),
+                });
             }
             presets.insert(name, spec);
         }
-        Ok(Templates { tera, presets, origins })
+        Ok(Templates {
+            tera,
+            presets,
+            origins,
+        })
     }
 
     /// The preset catalogue.
@@ -250,11 +303,19 @@ impl Templates {
 
     /// Render a template with a serialisable context.
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<String> {
-        let context = Context::from_serialize(ctx).map_err(|e| Error::Template { name: name.into(), message: error_chain(&e) })?;
-        self.tera.render(name, &context).map_err(|e| Error::Template {
-            name: format!("{name} ({})", self.origins.get(name).map(String::as_str).unwrap_or("?")),
+        let context = Context::from_serialize(ctx).map_err(|e| Error::Template {
+            name: name.into(),
             message: error_chain(&e),
-        })
+        })?;
+        self.tera
+            .render(name, &context)
+            .map_err(|e| Error::Template {
+                name: format!(
+                    "{name} ({})",
+                    self.origins.get(name).map(String::as_str).unwrap_or("?")
+                ),
+                message: error_chain(&e),
+            })
     }
 }
 
@@ -275,18 +336,37 @@ fn user_files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
     let mut out = Vec::new();
     for sub in ["", "presets"] {
         let d = dir.join(sub);
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { path: d.clone(), source })?;
-            let ft = entry.file_type().map_err(|source| Error::Io { path: entry.path(), source })?;
+            let entry = entry.map_err(|source| Error::Io {
+                path: d.clone(),
+                source,
+            })?;
+            let ft = entry.file_type().map_err(|source| Error::Io {
+                path: entry.path(),
+                source,
+            })?;
             let name = entry.file_name().to_string_lossy().to_string();
             if ft.is_symlink() {
-                return Err(Error::Template { name: entry.path().display().to_string(), message: "symlinks are not followed in the template directory; copy the file in".into() });
+                return Err(Error::Template {
+                    name: entry.path().display().to_string(),
+                    message:
+                        "symlinks are not followed in the template directory; copy the file in"
+                            .into(),
+                });
             }
-            if !ft.is_file() || !(name.ends_with(".tera") || (sub == "presets" && name.ends_with(".toml"))) {
+            if !ft.is_file()
+                || !(name.ends_with(".tera") || (sub == "presets" && name.ends_with(".toml")))
+            {
                 continue;
             }
-            let rel = if sub.is_empty() { name } else { format!("{sub}/{name}") };
+            let rel = if sub.is_empty() {
+                name
+            } else {
+                format!("{sub}/{name}")
+            };
             out.push((rel, entry.path()));
         }
     }
@@ -329,8 +409,16 @@ mod tests {
         .unwrap();
         tera.set_escape_fn(json_escape);
         tera.autoescape_on([".tera"]);
-        tera.add_raw_template("t.json.tera", r#"{"a": "<< v >>", "b": "${{ vars.X }}"}"#).unwrap();
-        for hostile in ["\"}, \"Effect\": \"Allow", "back\\slash", "new\nline", "}", "\u{0}", "<< v >>"] {
+        tera.add_raw_template("t.json.tera", r#"{"a": "<< v >>", "b": "${{ vars.X }}"}"#)
+            .unwrap();
+        for hostile in [
+            "\"}, \"Effect\": \"Allow",
+            "back\\slash",
+            "new\nline",
+            "}",
+            "\u{0}",
+            "<< v >>",
+        ] {
             let mut ctx = Context::new();
             ctx.insert("v", hostile);
             let out = tera.render("t.json.tera", &ctx).unwrap();
@@ -348,7 +436,10 @@ mod tests {
             (S3Prefix, "site/"),
             (S3Key, "prod/terraform.tfstate"),
             (EcrRepository, "team/app"),
-            (RoleArn, "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
+            (
+                RoleArn,
+                "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            ),
             (KmsKeyArn, "arn:aws:kms:us-east-1:123456789012:key/1234abcd"),
             (DistributionId, "E1ABCDEF2GHIJK"),
             (SecretName, "prod/app/db"),
@@ -383,12 +474,20 @@ mod tests {
     fn user_dir_overrides_and_extends() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("presets")).unwrap();
-        std::fs::write(d.path().join("presets/custom.toml"), "description = \"x\"\n[params.thing]\nkind = \"name\"\nhelp = \"h\"\n").unwrap();
+        std::fs::write(
+            d.path().join("presets/custom.toml"),
+            "description = \"x\"\n[params.thing]\nkind = \"name\"\nhelp = \"h\"\n",
+        )
+        .unwrap();
         std::fs::write(d.path().join("presets/custom.json.tera"), "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::<< thing >>/*\"}]}").unwrap();
         let t = Templates::load(Some(d.path())).unwrap();
         assert!(t.presets().contains_key("custom"));
         assert!(t.origins["presets/custom.json.tera"].ends_with("custom.json.tera"));
-        std::fs::write(d.path().join("presets/orphan.toml"), "description = \"x\"\n").unwrap();
+        std::fs::write(
+            d.path().join("presets/orphan.toml"),
+            "description = \"x\"\n",
+        )
+        .unwrap();
         assert!(Templates::load(Some(d.path())).is_err());
     }
 }

@@ -33,6 +33,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fakecloud_core::dispatch::{self, DispatchConfig};
 use fakecloud_core::registry::ServiceRegistry;
+use fakecloud_iam::credential_resolver::IamCredentialResolver;
 use fakecloud_iam::{iam_service::IamService, sts_service::StsService};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -82,7 +83,11 @@ impl Server {
             });
         });
         let addr = addr_rx.recv().expect("test kit: server failed to start");
-        Server { addr, shutdown: Some(stop_tx), thread: Some(thread) }
+        Server {
+            addr,
+            shutdown: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 }
 
@@ -118,11 +123,15 @@ impl Kit {
             ));
             let mut registry = ServiceRegistry::new();
             registry.register(Arc::new(IamService::new(state.clone())));
-            registry.register(Arc::new(StsService::new(state)));
+            registry.register(Arc::new(StsService::new(state.clone())));
+            // Resolve session access keys to their assumed-role identity (GetCallerIdentity).
+            // IAM policy enforcement stays off (the default): AssumeRoleWithWebIdentity is unsigned.
+            let mut config = DispatchConfig::new(REGION, ACCOUNT_ID);
+            config.credential_resolver = Some(Arc::new(IamCredentialResolver::new(state)));
             Router::new()
                 .fallback(dispatch::dispatch)
                 .layer(Extension(Arc::new(registry)))
-                .layer(Extension(Arc::new(DispatchConfig::new(REGION, ACCOUNT_ID))))
+                .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(c, count_requests))
         });
         Kit { server, counts }
@@ -140,7 +149,12 @@ impl Kit {
 
     /// How many requests named this action (any service).
     pub fn count(&self, action: &str) -> u64 {
-        self.counts.lock().iter().filter(|((_, a), _)| a == action).map(|(_, n)| n).sum()
+        self.counts
+            .lock()
+            .iter()
+            .filter(|((_, a), _)| a == action)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Forget the counts so far.
@@ -171,7 +185,10 @@ impl Kit {
             ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_REGION", REGION.to_string()),
             ("AWS_ACCESS_KEY_ID", "AKIAKEYLESSTESTKIT00".to_string()),
-            ("AWS_SECRET_ACCESS_KEY", "test-kit-secret-not-real".to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "test-kit-secret-not-real".to_string(),
+            ),
             ("AWS_MAX_ATTEMPTS", "1".to_string()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ]
@@ -195,10 +212,16 @@ async fn count_requests(State(counts): State<Counts>, req: Request, next: Next) 
         .unwrap_or("sts")
         .to_string();
     let action = form_value(&bytes, "Action")
-        .or_else(|| parts.uri.query().and_then(|q| form_value(q.as_bytes(), "Action")))
+        .or_else(|| {
+            parts
+                .uri
+                .query()
+                .and_then(|q| form_value(q.as_bytes(), "Action"))
+        })
         .unwrap_or_else(|| "?".to_string());
     *counts.lock().entry((service, action)).or_default() += 1;
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {
@@ -269,7 +292,11 @@ impl Claims {
     /// Same job, but it declares `environment: env`, so `sub` is the environment form.
     pub fn with_environment(mut self, env: &str) -> Claims {
         self.environment = Some(env.to_string());
-        self.sub = format!("repo:{}:environment:{}", self.repository, env.replace(':', "%3A"));
+        self.sub = format!(
+            "repo:{}:environment:{}",
+            self.repository,
+            env.replace(':', "%3A")
+        );
         self
     }
 
@@ -311,7 +338,10 @@ impl Claims {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 struct IssuerState {
@@ -397,7 +427,10 @@ impl Issuer {
                 "ACTIONS_ID_TOKEN_REQUEST_URL",
                 format!("{}/_apis/token?api-version=2.0", self.base_url()),
             ),
-            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.state.request_token.clone()),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                self.state.request_token.clone(),
+            ),
         ]
     }
 }
@@ -412,13 +445,21 @@ fn sign(state: &IssuerState, payload: &Value) -> String {
     let mut sig = vec![0u8; state.key.public_modulus_len()];
     state
         .key
-        .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+        .sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            signing_input.as_bytes(),
+            &mut sig,
+        )
         .expect("test kit: RSA signing");
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
 async fn discovery(State(st): State<Arc<IssuerState>>, headers: HeaderMap) -> Json<Value> {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     Json(json!({
         "issuer": st.issuer,
         "jwks_uri": format!("http://{host}/.well-known/jwks"),
@@ -443,7 +484,10 @@ async fn runner_token(
     headers: HeaderMap,
 ) -> Response {
     let expected = format!("bearer {}", st.request_token);
-    let presented = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !presented.eq_ignore_ascii_case(&expected) {
         return (StatusCode::UNAUTHORIZED, "bad or missing bearer token").into_response();
     }
@@ -453,4 +497,30 @@ async fn runner_token(
         .cloned()
         .unwrap_or_else(|| format!("https://github.com/{}", claims.repository_owner));
     Json(json!({ "value": sign(&st, &claims.payload()) })).into_response()
+}
+
+impl Issuer {
+    /// Check a token's RS256 signature against this issuer's public key (as a relying party
+    /// holding the JWKS would).
+    pub fn verify(&self, token: &str) -> bool {
+        let mut parts = token.rsplitn(2, '.');
+        let (Some(sig), Some(signing_input)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        let key = &self.state.jwks["keys"][0];
+        let decode = |k: &str| key[k].as_str().and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
+        let (Some(n), Some(e)) = (decode("n"), decode("e")) else {
+            return false;
+        };
+        aws_lc_rs::signature::RsaPublicKeyComponents { n, e }
+            .verify(
+                &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                signing_input.as_bytes(),
+                &sig,
+            )
+            .is_ok()
+    }
 }
