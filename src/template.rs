@@ -205,6 +205,26 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
     }
 }
 
+/// A Tera instance with keyless's delimiters and JSON escaping of every `<< value >>`.
+fn engine() -> Result<Tera> {
+    let mut tera = Tera::new();
+    tera.set_delimiters(Delimiters {
+        block_start: "<%".into(),
+        block_end: "%>".into(),
+        variable_start: "<<".into(),
+        variable_end: ">>".into(),
+        comment_start: "<#".into(),
+        comment_end: "#>".into(),
+    })
+    .map_err(|e| Error::Template {
+        name: "(engine)".into(),
+        message: e.to_string(),
+    })?;
+    tera.set_escape_fn(json_escape);
+    tera.autoescape_on([".tera"]);
+    Ok(tera)
+}
+
 fn json_escape(s: &str, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let quoted = serde_json::to_string(s).map_err(std::io::Error::other)?;
     w.write_all(&quoted.as_bytes()[1..quoted.len() - 1])
@@ -251,21 +271,7 @@ impl Templates {
                 }
             }
         }
-        let mut tera = Tera::new();
-        tera.set_delimiters(Delimiters {
-            block_start: "<%".into(),
-            block_end: "%>".into(),
-            variable_start: "<<".into(),
-            variable_end: ">>".into(),
-            comment_start: "<#".into(),
-            comment_end: "#>".into(),
-        })
-        .map_err(|e| Error::Template {
-            name: "(engine)".into(),
-            message: e.to_string(),
-        })?;
-        tera.set_escape_fn(json_escape);
-        tera.autoescape_on([".tera"]);
+        let mut tera = engine()?;
         let mut origins = BTreeMap::new();
         for (name, (text, origin)) in &sources {
             tera.add_raw_template(name, text)
@@ -397,18 +403,7 @@ mod tests {
 
     #[test]
     fn values_are_json_escaped_and_github_expressions_pass_through() {
-        let mut tera = Tera::new();
-        tera.set_delimiters(Delimiters {
-            block_start: "<%".into(),
-            block_end: "%>".into(),
-            variable_start: "<<".into(),
-            variable_end: ">>".into(),
-            comment_start: "<#".into(),
-            comment_end: "#>".into(),
-        })
-        .unwrap();
-        tera.set_escape_fn(json_escape);
-        tera.autoescape_on([".tera"]);
+        let mut tera = engine().unwrap();
         tera.add_raw_template("t.json.tera", r#"{"a": "<< v >>", "b": "${{ vars.X }}"}"#)
             .unwrap();
         for hostile in [

@@ -340,3 +340,19 @@ fn presets_completions_and_man() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains(".TH keyless"));
 }
+
+#[test]
+fn help_and_human_lint_output_snapshots() {
+    let r = keyless(&["--help"]);
+    insta::assert_snapshot!("help", r.stdout);
+    let r = keyless(&["lint", "--help"]);
+    insta::assert_snapshot!("lint-help", r.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let r = keyless_in(
+        dir.path(),
+        &["lint", "--policy", "-", "--no-color"],
+        &[],
+        Some(BROAD_TRUST),
+    );
+    insta::assert_snapshot!("lint-broad-trust", r.stdout);
+}
