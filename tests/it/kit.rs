@@ -11,16 +11,21 @@ use keyless_testkit::{ACCOUNT_ID, Claims, GITHUB_ISSUER, Issuer, Kit};
 
 /// Create the provider and a role whose trust policy keyless renders for `subject_toml`.
 async fn setup(kit: &Kit, subject_toml: &str) -> String {
+    setup_for(kit, "", GITHUB_ISSUER, subject_toml).await
+}
+
+/// Same, with a `[provider]` table and the issuer URL to register.
+async fn setup_for(kit: &Kit, provider_toml: &str, issuer_url: &str, subject_toml: &str) -> String {
     let conf = kit.sdk_config().await;
     let iam = aws_sdk_iam::Client::new(&conf);
     iam.create_open_id_connect_provider()
-        .url(GITHUB_ISSUER)
+        .url(issuer_url)
         .client_id_list("sts.amazonaws.com")
         .send()
         .await
         .expect("create provider");
     let text = format!(
-        "account_id = \"{ACCOUNT_ID}\"\n[[role]]\nname = \"kit-role\"\n[[role.subject]]\n{subject_toml}\n"
+        "account_id = \"{ACCOUNT_ID}\"\n{provider_toml}\n[[role]]\nname = \"kit-role\"\n[[role.subject]]\n{subject_toml}\n"
     );
     let cfg = keyless::config::parse(&text, "kit.toml", Path::new(".")).unwrap();
     let templates = keyless::template::Templates::load(None).unwrap();
@@ -273,4 +278,62 @@ fn issuer_serves_discovery_jwks_and_the_runner_token_endpoint() {
         );
     }
     assert!(claims["exp"].is_i64() && claims["iat"].is_i64() && claims["nbf"].is_i64());
+}
+
+#[tokio::test]
+async fn immutable_subjects_admit_only_the_immutable_form() {
+    let kit = Kit::start();
+    let issuer = Issuer::start(GITHUB_ISSUER, Claims::push("octo-org/octo-repo", "main"));
+    // Claims::push uses owner ID 123456 and repository ID 456789.
+    let role_arn = setup(&kit, "repo = \"octo-org/octo-repo\"\nbranch = \"main\"\nowner_id = \"123456\"\nrepo_id = \"456789\"").await;
+    let immutable = issuer.mint(&Claims::push("octo-org/octo-repo", "main").immutable());
+    exchange(&kit, &role_arn, &immutable)
+        .await
+        .expect("immutable sub admitted");
+    // The classic token is refused with the same opaque AccessDenied users see on AWS.
+    let classic = issuer.mint(&Claims::push("octo-org/octo-repo", "main"));
+    assert_eq!(
+        exchange(&kit, &role_arn, &classic).await.unwrap_err(),
+        "AccessDenied"
+    );
+
+    // format = "both" admits either during a migration.
+    let kit2 = Kit::start();
+    let both = setup(&kit2, "repo = \"octo-org/octo-repo\"\nbranch = \"main\"\nowner_id = \"123456\"\nrepo_id = \"456789\"\nformat = \"both\"").await;
+    exchange(&kit2, &both, &immutable)
+        .await
+        .expect("immutable admitted");
+    exchange(&kit2, &both, &classic)
+        .await
+        .expect("classic admitted");
+}
+
+#[tokio::test]
+async fn enterprise_slug_issuer_uses_its_own_key_prefix() {
+    let kit = Kit::start();
+    let slug_issuer = "https://token.actions.githubusercontent.com/octo-inc";
+    let issuer = Issuer::start(slug_issuer, Claims::push("octo-org/octo-repo", "main"));
+    let role_arn = setup_for(
+        &kit,
+        "[provider]\nenterprise_slug = \"octo-inc\"",
+        slug_issuer,
+        "repo = \"octo-org/octo-repo\"\nbranch = \"main\"",
+    )
+    .await;
+    let mut claims = Claims::push("octo-org/octo-repo", "main");
+    claims.iss = slug_issuer.into();
+    exchange(&kit, &role_arn, &issuer.mint(&claims))
+        .await
+        .expect("slug token admitted by slug-prefixed conditions");
+    // A base-URL token has no provider in this account once the enterprise uses its unique issuer.
+    assert_eq!(
+        exchange(
+            &kit,
+            &role_arn,
+            &issuer.mint(&Claims::push("octo-org/octo-repo", "main"))
+        )
+        .await
+        .unwrap_err(),
+        "InvalidIdentityToken"
+    );
 }

@@ -300,6 +300,24 @@ impl Claims {
         self
     }
 
+    /// Switch `sub` to the immutable form `repo:OWNER@OWNER_ID/REPO@REPO_ID:...` (GitHub's default
+    /// for repositories created after 15 July 2026).
+    pub fn immutable(mut self) -> Claims {
+        let classic = format!("repo:{}:", self.repository);
+        let name = self
+            .repository
+            .split('/')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let immutable = format!(
+            "repo:{}@{}/{name}@{}:",
+            self.repository_owner, self.repository_owner_id, self.repository_id
+        );
+        self.sub = self.sub.replacen(&classic, &immutable, 1);
+        self
+    }
+
     /// Set `sub` by hand.
     pub fn with_sub(mut self, sub: &str) -> Claims {
         self.sub = sub.to_string();
