@@ -349,7 +349,7 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
         let key = e
             .span()
             .map(|s| {
-                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                let line = text.get(..s.start).unwrap_or(text).matches('\n').count() + 1;
                 format!("line {line}")
             })
             .unwrap_or_else(|| "(document)".into());
