@@ -6,9 +6,18 @@
 //! source chain, because the SDK's plain `Display` says only "dispatch failure". This module
 //! knows nothing about configs, templates or output formats.
 
+use std::collections::BTreeMap;
+
 use aws_config::BehaviorVersion;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::Tag;
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::observed::{Observed, ObservedPolicy, ObservedProvider, ObservedRole};
+use crate::plan::{Change, preset_policy_arn};
+use crate::policy::decode_document;
+use crate::render::Rendered;
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +44,7 @@ pub struct CallerIdentity {
 /// Connected clients.
 pub struct Aws {
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
 }
 
 impl Aws {
@@ -56,8 +66,13 @@ impl Aws {
             // STS has a global endpoint; without a region the SDK would refuse to build a request.
             sts = sts.region(aws_config::Region::new("us-east-1"));
         }
+        let mut iam = aws_sdk_iam::config::Builder::from(&conf);
+        if conf.region().is_none() {
+            iam = iam.region(aws_config::Region::new("us-east-1"));
+        }
         Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
         }
     }
 
@@ -76,6 +91,509 @@ impl Aws {
             arn,
             partition,
         })
+    }
+}
+
+fn not_found<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
+    e.code() == Some("NoSuchEntity")
+}
+
+fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::Aws {
+                    op: "iam:Tag".into(),
+                    code: "BuildError".into(),
+                    message: e.to_string(),
+                    hint: None,
+                })
+        })
+        .collect()
+}
+
+fn decoded(op: &str, what: &str, text: Option<&str>) -> Result<Value> {
+    decode_document(text.unwrap_or("{}")).map_err(|m| Error::Aws {
+        op: op.into(),
+        code: "UnreadableDocument".into(),
+        message: format!("{what}: {m}"),
+        hint: None,
+    })
+}
+
+impl Aws {
+    /// The provider whose URL is `url` (with or without `https://`), found by listing.
+    pub async fn find_provider(&self, url: &str) -> Result<Option<ObservedProvider>> {
+        let want = url.trim_start_matches("https://");
+        let list = self
+            .iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
+        for entry in list.open_id_connect_provider_list() {
+            let Some(arn) = entry.arn() else { continue };
+            if !arn.ends_with(&format!("oidc-provider/{want}")) {
+                continue;
+            }
+            let p = self
+                .iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:GetOpenIDConnectProvider", e))?;
+            let got = p.url().unwrap_or_default().trim_start_matches("https://");
+            if got != want {
+                continue;
+            }
+            return Ok(Some(ObservedProvider {
+                arn: arn.to_string(),
+                url: got.to_string(),
+                client_ids: p.client_id_list().to_vec(),
+                tags: tags_of(p.tags()),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// A role with its trust, inline and attached policies and tags; `None` if it does not exist.
+    pub async fn read_role(&self, name: &str) -> Result<Option<ObservedRole>> {
+        let r = match self.iam.get_role().role_name(name).send().await {
+            Ok(r) => r,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error("iam:GetRole", e)),
+        };
+        let Some(role) = r.role() else {
+            return Ok(None);
+        };
+        let trust = decoded(
+            "iam:GetRole",
+            &format!("role {name} trust policy"),
+            role.assume_role_policy_document(),
+        )?;
+        let tags = self
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListRoleTags", e))?;
+        let names = self
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListRolePolicies", e))?;
+        let mut inline = BTreeMap::new();
+        for pn in names {
+            let p = self
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&pn)
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:GetRolePolicy", e))?;
+            inline.insert(
+                pn.clone(),
+                decoded(
+                    "iam:GetRolePolicy",
+                    &format!("role {name} inline policy {pn}"),
+                    Some(p.policy_document()),
+                )?,
+            );
+        }
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListAttachedRolePolicies", e))?;
+        Ok(Some(ObservedRole {
+            name: role.role_name().to_string(),
+            arn: role.arn().to_string(),
+            role_id: role.role_id().to_string(),
+            path: role.path().to_string(),
+            description: role.description().map(String::from),
+            max_session_duration: role.max_session_duration().map(i64::from).unwrap_or(3600),
+            permissions_boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(String::from),
+            tags: tags_of(&tags),
+            trust_policy: trust,
+            inline_policies: inline,
+            attached_policies: attached
+                .iter()
+                .filter_map(|a| a.policy_arn().map(String::from))
+                .collect(),
+        }))
+    }
+
+    /// A customer-managed policy with its default document, versions and tags.
+    pub async fn read_policy(&self, arn: &str) -> Result<Option<ObservedPolicy>> {
+        let p = match self.iam.get_policy().policy_arn(arn).send().await {
+            Ok(p) => p,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error("iam:GetPolicy", e)),
+        };
+        let Some(pol) = p.policy() else {
+            return Ok(None);
+        };
+        let default_version = pol.default_version_id().unwrap_or("v1").to_string();
+        let v = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&default_version)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:GetPolicyVersion", e))?;
+        let document = decoded(
+            "iam:GetPolicyVersion",
+            &format!("policy {arn}"),
+            v.policy_version().and_then(|v| v.document()),
+        )?;
+        let mut versions: Vec<_> = self
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListPolicyVersions", e))?;
+        versions.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+        let tags = self
+            .iam
+            .list_policy_tags()
+            .policy_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListPolicyTags", e))?;
+        Ok(Some(ObservedPolicy {
+            arn: arn.to_string(),
+            default_version,
+            document,
+            versions: versions
+                .iter()
+                .map(|v| {
+                    (
+                        v.version_id().unwrap_or_default().to_string(),
+                        v.is_default_version(),
+                    )
+                })
+                .collect(),
+            tags: tags_of(&tags),
+            attachment_count: pol.attachment_count().unwrap_or(0),
+        }))
+    }
+
+    /// Read everything the desired state names: the provider, each role, each preset policy, and
+    /// any keyless-owned policy attached to a configured role.
+    pub async fn observe(&self, desired: &Rendered) -> Result<Observed> {
+        let mut o = Observed {
+            provider: self.find_provider(&desired.issuer).await?,
+            ..Default::default()
+        };
+        for role in &desired.roles {
+            let live = self.read_role(&role.name).await?;
+            let mut arns: Vec<String> = role
+                .policies
+                .iter()
+                .filter(|p| p.attach == "managed")
+                .map(|p| preset_policy_arn(desired, role, &p.name))
+                .collect();
+            if let Some(l) = &live {
+                let customer = format!(":iam::{}:policy/", desired.target.account_id);
+                arns.extend(
+                    l.attached_policies
+                        .iter()
+                        .filter(|a| a.contains(&customer))
+                        .cloned(),
+                );
+            }
+            for arn in arns {
+                if !o.policies.contains_key(&arn) {
+                    let p = self.read_policy(&arn).await?;
+                    o.policies.insert(arn, p);
+                }
+            }
+            o.roles.insert(role.name.clone(), live);
+        }
+        Ok(o)
+    }
+
+    /// Every role in the account except `exclude`, with its trust policy (for destroy's check
+    /// that nothing else trusts the provider).
+    pub async fn other_role_trusts(&self, exclude: &[String]) -> Result<Vec<(String, Value)>> {
+        let roles = self
+            .iam
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListRoles", e))?;
+        let mut out = Vec::new();
+        for r in roles {
+            if exclude.iter().any(|n| n == r.role_name()) {
+                continue;
+            }
+            let trust = decoded(
+                "iam:ListRoles",
+                &format!("role {} trust policy", r.role_name()),
+                r.assume_role_policy_document(),
+            )?;
+            out.push((r.role_name().to_string(), trust));
+        }
+        Ok(out)
+    }
+
+    /// Make one planned change.
+    pub async fn apply(&self, change: &Change) -> Result<()> {
+        let iam = &self.iam;
+        let op = format!("iam:{}", change.api());
+        match change {
+            Change::CreateProvider {
+                url,
+                client_ids,
+                tags,
+            } => iam
+                .create_open_id_connect_provider()
+                .url(url)
+                .set_client_id_list(Some(client_ids.clone()))
+                .set_tags(Some(to_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::AddClientId {
+                provider_arn,
+                client_id,
+            } => iam
+                .add_client_id_to_open_id_connect_provider()
+                .open_id_connect_provider_arn(provider_arn)
+                .client_id(client_id)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::CreateRole {
+                role,
+                path,
+                description,
+                max_session_duration,
+                permissions_boundary,
+                tags,
+                trust_policy,
+            } => iam
+                .create_role()
+                .role_name(role)
+                .path(path)
+                .assume_role_policy_document(trust_policy.to_string())
+                .set_description(description.clone())
+                .max_session_duration(*max_session_duration as i32)
+                .set_permissions_boundary(permissions_boundary.clone())
+                .set_tags(Some(to_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::UpdateTrust { role, after, .. } => iam
+                .update_assume_role_policy()
+                .role_name(role)
+                .policy_document(after.to_string())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::UpdateRole { role, after, .. } => iam
+                .update_role()
+                .role_name(role)
+                .description(after.0.clone().unwrap_or_default())
+                .max_session_duration(after.1 as i32)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::PutBoundary { role, after, .. } => iam
+                .put_role_permissions_boundary()
+                .role_name(role)
+                .permissions_boundary(after)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::DeleteBoundary { role, .. } => iam
+                .delete_role_permissions_boundary()
+                .role_name(role)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::TagRole { role, tags } => iam
+                .tag_role()
+                .role_name(role)
+                .set_tags(Some(to_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::UntagRole { role, keys } => iam
+                .untag_role()
+                .role_name(role)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::CreatePolicy {
+                name,
+                path,
+                document,
+                tags,
+                ..
+            } => iam
+                .create_policy()
+                .policy_name(name)
+                .path(path)
+                .policy_document(document.to_string())
+                .set_tags(Some(to_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::TagPolicy { arn, tags } => iam
+                .tag_policy()
+                .policy_arn(arn)
+                .set_tags(Some(to_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::CreatePolicyVersion {
+                arn,
+                delete_version,
+                after,
+                ..
+            } => {
+                if let Some(v) = delete_version {
+                    iam.delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(v)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("iam:DeletePolicyVersion", e))?;
+                }
+                iam.create_policy_version()
+                    .policy_arn(arn)
+                    .policy_document(after.to_string())
+                    .set_as_default(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&op, e))
+                    .map(drop)
+            }
+            Change::AttachPolicy { role, arn } => iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::PutInlinePolicy {
+                role, name, after, ..
+            } => iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(after.to_string())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&op, e))
+                .map(drop),
+            Change::DetachPolicy { role, arn } => match iam
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+                .await
+            {
+                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
+                _ => Ok(()),
+            },
+            Change::DeleteInlinePolicy { role, name, .. } => match iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+            {
+                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
+                _ => Ok(()),
+            },
+            Change::DeletePolicy { arn, versions, .. } => {
+                for v in versions {
+                    match iam
+                        .delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(v)
+                        .send()
+                        .await
+                    {
+                        Err(e) if !not_found(&e) => {
+                            return Err(sdk_error("iam:DeletePolicyVersion", e));
+                        }
+                        _ => {}
+                    }
+                }
+                match iam.delete_policy().policy_arn(arn).send().await {
+                    Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
+                    _ => Ok(()),
+                }
+            }
+            Change::DeleteRole { role } => match iam.delete_role().role_name(role).send().await {
+                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
+                _ => Ok(()),
+            },
+            Change::DeleteProvider { provider_arn } => match iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(provider_arn)
+                .send()
+                .await
+            {
+                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
+                _ => Ok(()),
+            },
+        }
     }
 }
 

@@ -9,9 +9,9 @@ use crate::output::Format;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success: nothing blocking
-  1  error: bad config, bad flag, unreadable input, or AWS could not be reached
-  2  findings: `lint` (and `render`) found a blocking lint finding
+  0  success: nothing blocking, nothing to change
+  1  error: bad config, bad flag, unreadable input, refused change, or AWS could not be reached
+  2  findings: `lint`/`render` found a blocking lint finding; `plan --detailed-exitcode` has changes
 
 Docs: README.md in the keyless repository.";
 
@@ -68,6 +68,13 @@ pub struct Global {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what apply would change in IAM (read-only).
+    Plan(PlanArgs),
+    /// Create or update the provider, roles and policies to match the config.
+    Apply(ApplyArgs),
+    /// Delete the config's roles and keyless-owned policies (and the provider if keyless owns it
+    /// and nothing else trusts it).
+    Destroy(ApplyArgs),
     /// Print every role's trust and permission documents, rendered and linted.
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
@@ -92,6 +99,22 @@ pub struct RoleArg {
     /// Only this role.
     #[arg(long)]
     pub role: Option<String>,
+}
+
+/// `plan` arguments.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `apply` / `destroy` arguments.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// `lint` arguments.

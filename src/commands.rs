@@ -1,7 +1,7 @@
 //! One `cmd_<name>` per subcommand: load what it needs, call the library, print through the
 //! [`Printer`], return an exit status. No logic of its own beyond choosing what to show.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 
 use keyless::aws::{Aws, AwsOptions};
 use keyless::config::{self, Config};
@@ -333,5 +333,252 @@ pub fn cmd_presets(g: &Global, p: &Printer) -> Result<ExitStatus> {
             p.out(&s);
         }
     }
+    Ok(ExitStatus::Success)
+}
+
+/// A runtime, AWS clients and the caller's account: what plan, apply and destroy need.
+fn connect(
+    g: &Global,
+    cfg: &Config,
+    p: &Printer,
+) -> Result<(tokio::runtime::Runtime, Aws, Target)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: "(tokio runtime)".into(),
+            source,
+        })?;
+    let (aws, id) = rt.block_on(async {
+        let aws = Aws::connect(&AwsOptions {
+            profile: g.profile.clone(),
+            region: g.region.clone().or_else(|| cfg.region.clone()),
+            endpoint_url: g.endpoint_url.clone(),
+        })
+        .await;
+        let id = aws.caller_identity().await;
+        (aws, id)
+    });
+    let id = id?;
+    p.note(&format!(
+        "{} {} (account {})",
+        p.dim("caller"),
+        id.arn,
+        id.account
+    ));
+    if let Some(a) = &g.account_id
+        && a != &id.account
+    {
+        return Err(Error::usage(
+            format!(
+                "--account-id {a} does not match the credentials' account {}",
+                id.account
+            ),
+            "use credentials for that account, or drop --account-id",
+        ));
+    }
+    let partition = cfg.partition.clone().unwrap_or(id.partition);
+    Ok((
+        rt,
+        aws,
+        Target {
+            account_id: id.account,
+            partition,
+        },
+    ))
+}
+
+/// Render, refuse on blocking findings, read the account and plan.
+fn prepare(
+    g: &Global,
+    p: &Printer,
+    destroy: bool,
+) -> Result<(
+    Config,
+    Templates,
+    Rendered,
+    tokio::runtime::Runtime,
+    Aws,
+    keyless::plan::Plan,
+)> {
+    let (cfg, templates) = load(g)?;
+    let (rt, aws, target) = connect(g, &cfg, p)?;
+    let rendered = render::render(&cfg, &templates, &target)?;
+    let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
+    if !destroy && !blocking.is_empty() {
+        p.note(&p.findings_text(&blocking));
+        return Err(Error::LintBlocked {
+            count: blocking.len(),
+        });
+    }
+    let observed = rt.block_on(aws.observe(&rendered))?;
+    let plan = if destroy {
+        let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
+        let others = rt.block_on(aws.other_role_trusts(&names))?;
+        keyless::plan::destroy(&rendered, &observed, &others)?
+    } else {
+        keyless::plan::plan(&rendered, &observed)?
+    };
+    Ok((cfg, templates, rendered, rt, aws, plan))
+}
+
+fn show_plan(p: &Printer, plan: &keyless::plan::Plan, target: &Target) {
+    match p.format {
+        Format::Json => p.json(&plan.view(target)),
+        Format::Human => {
+            for n in &plan.notes {
+                p.note(&p.dim(&format!("note: {n}")));
+            }
+            p.out(&p.plan_text(plan));
+        }
+    }
+}
+
+/// `keyless plan`
+pub fn cmd_plan(g: &Global, p: &Printer, args: &crate::cli::PlanArgs) -> Result<ExitStatus> {
+    let (_, _, rendered, _, _, plan) = prepare(g, p, false)?;
+    show_plan(p, &plan, &rendered.target);
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn confirm(p: &Printer, args: &crate::cli::ApplyArgs, question: &str) -> Result<bool> {
+    if args.yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "not asking for confirmation: stdin is not a terminal",
+            "review `keyless plan`, then run again with --yes",
+        ));
+    }
+    let _ = p;
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(|e| Error::usage(format!("confirmation failed: {e}"), "run again with --yes"))
+}
+
+fn execute(
+    p: &Printer,
+    rt: &tokio::runtime::Runtime,
+    aws: &Aws,
+    plan: &keyless::plan::Plan,
+) -> Result<()> {
+    let total = plan.changes.len();
+    let bar = if p.quiet || !std::io::stderr().is_terminal() || p.format == Format::Json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            b.set_style(style);
+        }
+        b
+    };
+    for (i, change) in plan.changes.iter().enumerate() {
+        bar.set_message(change.address());
+        p.debug(&format!("{} {}", change.api(), change.address()));
+        if let Err(e) = rt.block_on(aws.apply(change)) {
+            bar.abandon();
+            return Err(Error::Partial {
+                change: change.address(),
+                api: change.api().into(),
+                done: i,
+                total,
+                source: Box::new(e),
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// `keyless apply`
+pub fn cmd_apply(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Result<ExitStatus> {
+    let (cfg, templates, rendered, rt, aws, plan) = prepare(g, p, false)?;
+    if p.format == Format::Human {
+        show_plan(p, &plan, &rendered.target);
+    }
+    let applied = if plan.is_empty() {
+        0
+    } else {
+        if !confirm(
+            p,
+            args,
+            &format!(
+                "Apply these {} change(s) to account {}?",
+                plan.changes.len(),
+                rendered.target.account_id
+            ),
+        )? {
+            p.note("Apply cancelled; nothing was written.");
+            return Ok(ExitStatus::Error);
+        }
+        execute(p, &rt, &aws, &plan)?;
+        p.note(&format!("Applied {} change(s).", plan.changes.len()));
+        plan.changes.len()
+    };
+    let mut roles = Vec::new();
+    for role in &cfg.roles {
+        let v = emit::variable(&cfg, role, &rendered.target);
+        let ctx = emit::workflow_context(&cfg, role, &rendered.target.partition);
+        let workflow = emit::workflow(&templates, &ctx)?;
+        roles.push((role.name.clone(), v, workflow));
+    }
+    match p.format {
+        Format::Json => p.json(&serde_json::json!({
+            "format_version": 1,
+            "plan": plan.view(&rendered.target),
+            "applied": applied,
+            "roles": roles.iter().map(|(name, v, w)| serde_json::json!({"name": name, "arn": v.value, "variable": v, "workflow": w})).collect::<Vec<_>>(),
+        })),
+        Format::Human => {
+            let mut s = String::new();
+            for (name, v, _) in &roles {
+                s.push_str(&format!("\n{} {name}\n  {}={}\n", p.bold("role"), v.name, v.value));
+                for t in &v.targets {
+                    s.push_str(&format!("  {}\n", t.command));
+                }
+            }
+            if let [(name, _, workflow)] = roles.as_slice() {
+                s.push_str(&format!("\n{}\n{workflow}", p.dim(&format!("# .github/workflows/deploy-{name}.yml"))));
+            } else {
+                s.push_str(&format!("\n{}\n", p.dim("# workflow for each role: keyless emit workflow --role NAME")));
+            }
+            p.out(&s);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `keyless destroy`
+pub fn cmd_destroy(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Result<ExitStatus> {
+    let (_, _, rendered, rt, aws, plan) = prepare(g, p, true)?;
+    show_plan(p, &plan, &rendered.target);
+    if plan.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    if !confirm(
+        p,
+        args,
+        &format!(
+            "Destroy: make these {} change(s) in account {}?",
+            plan.changes.len(),
+            rendered.target.account_id
+        ),
+    )? {
+        p.note("Destroy cancelled; nothing was deleted.");
+        return Ok(ExitStatus::Error);
+    }
+    execute(p, &rt, &aws, &plan)?;
+    p.note(&format!(
+        "Destroyed: {} change(s) applied.",
+        plan.changes.len()
+    ));
     Ok(ExitStatus::Success)
 }

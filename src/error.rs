@@ -89,6 +89,25 @@ pub enum Error {
         /// What to do about it.
         hint: Option<String>,
     },
+    /// The account holds something keyless must not touch (not owned, or not movable).
+    #[error("{}", .0.join("\n"))]
+    Refused(Vec<String>),
+    /// A write failed part-way through an apply or destroy.
+    #[error(
+        "{change} ({api}) failed after {done} of {total} change(s) were applied: {source}\n  nothing after it was attempted; run the command again: it re-reads IAM and converges from where this stopped"
+    )]
+    Partial {
+        /// The change that failed.
+        change: String,
+        /// Its API.
+        api: String,
+        /// Changes applied before it.
+        done: usize,
+        /// Changes planned.
+        total: usize,
+        /// What AWS said.
+        source: Box<Error>,
+    },
     /// Bad command-line usage that clap cannot catch.
     #[error("{message}\n  fix: {fix}")]
     Usage {

@@ -14,7 +14,9 @@
 //! | [`template`] | the Tera engine, built-in templates and the preset catalogue |
 //! | [`policy`] | IAM policy documents: parsing, shape checks, size |
 //! | [`lint`] | the rule catalogue and its checks |
-//! | [`render`] | config → rendered, linted documents per role |
+//! | [`render`] | config → rendered, linted documents per role (desired state) |
+//! | [`observed`] | actual state read from IAM, as plain data |
+//! | [`plan`] | desired vs actual → ordered changes; destroy plans |
 //! | [`emit`] | the workflow snippet and the repository variable |
 //! | [`aws`] | every SDK call |
 //! | [`error`] | typed errors and exit codes |
@@ -27,6 +29,8 @@ pub mod error;
 pub mod issuer;
 pub mod lint;
 pub mod names;
+pub mod observed;
+pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod subject;

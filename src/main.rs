@@ -38,6 +38,9 @@ fn main() -> ExitCode {
         verbose: g.verbose,
     };
     let result = match &cli.command {
+        Command::Plan(a) => commands::cmd_plan(g, &printer, a),
+        Command::Apply(a) => commands::cmd_apply(g, &printer, a),
+        Command::Destroy(a) => commands::cmd_destroy(g, &printer, a),
         Command::Render(a) => commands::cmd_render(g, &printer, a),
         Command::Lint(a) => commands::cmd_lint(g, &printer, a),
         Command::Emit(a) => commands::cmd_emit(g, &printer, a),

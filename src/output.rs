@@ -10,6 +10,7 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use keyless::lint::{Finding, Severity};
+use keyless::plan::{Action, Plan, document_diff};
 
 /// `--output`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,6 +121,52 @@ impl Printer {
                 ));
             }
         }
+        s
+    }
+
+    /// A plan the way Terraform shows one: `+`, `~`, `-` per change, a diff of every changed
+    /// document, and a summary line.
+    pub fn plan_text(&self, plan: &Plan) -> String {
+        if plan.is_empty() {
+            return "No changes. IAM matches the configuration.".to_string();
+        }
+        let mut s = String::from("keyless will make these changes:\n\n");
+        for c in &plan.changes {
+            let (sym, color) = match c.action() {
+                Action::Create => ("+", AnsiColor::Green),
+                Action::Update => ("~", AnsiColor::Yellow),
+                Action::Delete => ("-", AnsiColor::Red),
+            };
+            let sym = self.style(Style::new().fg_color(Some(color.into())).bold(), sym);
+            s.push_str(&format!(
+                "  {sym} {}  {}\n",
+                c.address(),
+                self.dim(&format!("({})", c.api()))
+            ));
+            if let Some(d) = c.detail() {
+                s.push_str(&format!("      {}\n", self.dim(&d)));
+            }
+            if let Some((before, after)) = c.documents()
+                && before.is_some()
+                && after.is_some()
+            {
+                for line in document_diff(before, after).lines().skip(2) {
+                    let styled = if line.starts_with('+') {
+                        self.style(Style::new().fg_color(Some(AnsiColor::Green.into())), line)
+                    } else if line.starts_with('-') {
+                        self.style(Style::new().fg_color(Some(AnsiColor::Red.into())), line)
+                    } else {
+                        self.dim(line)
+                    };
+                    s.push_str(&format!("      {styled}\n"));
+                }
+            }
+        }
+        let sum = plan.summary();
+        s.push_str(&format!(
+            "\nPlan: {} to add, {} to change, {} to destroy.",
+            sum.create, sum.update, sum.delete
+        ));
         s
     }
 }

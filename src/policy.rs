@@ -309,10 +309,92 @@ pub fn shape_problems(doc: &Value, kind: Kind) -> Vec<String> {
     out
 }
 
+/// Decode a policy document as IAM returns it: URL-encoded on AWS and on emulators (some return
+/// certain documents plain). Text starting with `{` is already JSON; anything else is
+/// percent-decoded exactly once, so `%3A` inside an environment subject survives.
+pub fn decode_document(text: &str) -> Result<Value, String> {
+    let trimmed = text.trim_start();
+    let json = if trimmed.starts_with('{') {
+        trimmed.to_string()
+    } else {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map_err(|e| format!("policy document is not valid UTF-8 after URL-decoding: {e}"))?
+            .into_owned()
+    };
+    serde_json::from_str(&json).map_err(|e| format!("policy document is not valid JSON: {e}"))
+}
+
+/// A canonical form for comparing documents by meaning: object keys sorted, lists of strings
+/// sorted and de-duplicated (a one-element list becomes its string), lists of objects
+/// (statements) sorted by their canonical text.
+pub fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => {
+            let mut items: Vec<Value> = a.iter().map(canonical).collect();
+            items.sort_by_key(|x| x.to_string());
+            items.dedup();
+            if items.len() == 1 && items[0].is_string() {
+                items.pop().unwrap_or(Value::Null)
+            } else if items.len() == 1 && a.iter().all(Value::is_object) {
+                // A single statement may be written as an object or a one-element list.
+                items.pop().unwrap_or(Value::Null)
+            } else {
+                Value::Array(items)
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+/// Do two documents mean the same?
+pub fn same(a: &Value, b: &Value) -> bool {
+    canonical(a) == canonical(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn decoding_is_exactly_once() {
+        let encoded = "%7B%22a%22%3A%22repo%3Ao%2Fr%3Aenvironment%3Aprod%253Aeu%22%7D";
+        assert_eq!(
+            decode_document(encoded).unwrap(),
+            json!({"a": "repo:o/r:environment:prod%3Aeu"})
+        );
+        assert_eq!(
+            decode_document("{\"a\":\"x%3Ay\"}").unwrap(),
+            json!({"a": "x%3Ay"})
+        );
+        assert!(decode_document("%7Bnot").is_err());
+    }
+
+    #[test]
+    fn semantic_equality() {
+        let a = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::b/*"]},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}]});
+        let b = json!({"Statement": [
+            {"Resource": "arn:aws:s3:::b", "Action": ["s3:ListBucket"], "Effect": "Allow"},
+            {"Action": ["s3:DeleteObject", "s3:PutObject"], "Effect": "Allow", "Resource": "arn:aws:s3:::b/*"}], "Version": "2012-10-17"});
+        assert!(same(&a, &b));
+        let single = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}});
+        let listed = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}]});
+        assert!(same(&single, &listed));
+        let c = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::other"}]});
+        assert!(!same(&listed, &c));
+    }
 
     #[test]
     fn duplicate_keys_are_found() {

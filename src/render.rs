@@ -71,6 +71,8 @@ pub struct RoleDocuments {
     pub managed_policy_arns: Vec<String>,
     /// Lint findings for all of the above.
     pub findings: Vec<Finding>,
+    /// Take over the role if it exists without keyless's tag.
+    pub adopt: bool,
 }
 
 /// The whole desired state.
@@ -400,6 +402,7 @@ fn render_role(
         policies,
         managed_policy_arns: role.managed_policies.clone(),
         findings,
+        adopt: role.adopt,
     })
 }
 
