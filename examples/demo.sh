@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# keyless end to end on the example config, offline: lint, render, the GitHub-side wiring, and
-# the real token exchange against the local IAM/STS of the test kit (in-process fakecloud).
+# keyless end to end, entirely on this machine: lint and render the example, then plan, apply,
+# re-plan (no changes), and destroy it against the test kit's local IAM/STS (in-process
+# fakecloud, started here on 127.0.0.1). Finally the kit's own tests exchange a GitHub-shaped
+# token for credentials on a role keyless applied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --locked
+cargo build --quiet --locked -p keyless -p keyless-testkit
 k=target/debug/keyless
 cfg=examples/keyless.toml
 
@@ -12,12 +14,26 @@ $k lint -c "$cfg"
 echo
 echo "### keyless render -c $cfg"
 $k render -c "$cfg"
+
+# A fresh local IAM/STS; it stops when this script's pipe to it closes.
+coproc KIT { target/debug/keyless-testkit; }
+read -r endpoint <&"${KIT[0]}"
+trap 'kill "$KIT_PID" 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL="$endpoint" AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true
+export AWS_ACCESS_KEY_ID=AKIAKEYLESSDEMO00000 AWS_SECRET_ACCESS_KEY=local-demo-not-a-secret
 echo
-echo "### keyless emit variable -c $cfg"
-$k emit variable -c "$cfg"
+echo "### local IAM/STS at $endpoint"
+echo "### keyless plan -c $cfg"
+$k plan -c "$cfg"
 echo
-echo "### keyless emit workflow -c $cfg"
-$k emit workflow -c "$cfg"
+echo "### keyless apply -c $cfg --yes"
+$k apply -c "$cfg" --yes
 echo
-echo "### a rendered trust policy, exchanged for credentials on the local IAM/STS"
-cargo test --quiet --locked --test integration kit:: 2>&1 | tail -n 3
+echo "### keyless plan -c $cfg --detailed-exitcode   (second run: nothing to change, exit 0)"
+$k plan -c "$cfg" --detailed-exitcode
+echo
+echo "### keyless destroy -c $cfg --yes"
+$k destroy -c "$cfg" --yes
+echo
+echo "### a keyless-applied role, exchanged for credentials with a GitHub-shaped token"
+cargo test --quiet --locked --test integration -- kit:: apply::fresh_apply 2>&1 | tail -n 3

@@ -339,9 +339,10 @@ impl Aws {
                 );
             }
             for arn in arns {
-                if !o.policies.contains_key(&arn) {
-                    let p = self.read_policy(&arn).await?;
-                    o.policies.insert(arn, p);
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    o.policies.entry(arn.clone())
+                {
+                    slot.insert(self.read_policy(&arn).await?);
                 }
             }
             o.roles.insert(role.name.clone(), live);
