@@ -1009,6 +1009,21 @@ mod tests {
     }
 
     #[test]
+    fn boundary_is_put_changed_and_removed_in_place() {
+        let plain = rendered(CFG);
+        let with = rendered(&CFG.replace("name = \"site\"\n", "name = \"site\"\npermissions_boundary = \"arn:aws:iam::123456789012:policy/boundary\"\n"));
+        assert_eq!(
+            apis(&plan(&with, &applied(&plain)).unwrap()),
+            vec!["PutRolePermissionsBoundary"]
+        );
+        assert_eq!(
+            apis(&plan(&plain, &applied(&with)).unwrap()),
+            vec!["DeleteRolePermissionsBoundary"]
+        );
+        assert!(plan(&with, &applied(&with)).unwrap().is_empty());
+    }
+
+    #[test]
     fn fifth_version_drops_the_oldest_non_default() {
         let r = rendered(CFG);
         let mut o = applied(&r);

@@ -569,3 +569,17 @@ fn a_failure_part_way_reports_progress_and_the_next_apply_converges() {
     );
     expect(&e.run(&["plan", "--detailed-exitcode"]), 0);
 }
+
+#[test]
+fn a_pinned_account_that_differs_from_the_caller_stops_before_any_write() {
+    let e = Env::new();
+    e.write(&format!("account_id = \"999999999999\"\n{SITE}"));
+    let r = e.run(&["apply", "--yes"]);
+    expect(&r, 1);
+    assert!(
+        r.stderr.contains("pinned to account 999999999999") && r.stderr.contains(ACCOUNT_ID),
+        "{}",
+        r.stderr
+    );
+    assert!(e.writes().is_empty());
+}
