@@ -41,7 +41,8 @@ pub struct CallerIdentity {
     pub partition: String,
 }
 
-/// Connected clients.
+/// Connected clients (cheap to clone: the SDK clients share their connections).
+#[derive(Clone)]
 pub struct Aws {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
@@ -315,37 +316,63 @@ impl Aws {
     }
 
     /// Read everything the desired state names: the provider, each role, each preset policy, and
-    /// any keyless-owned policy attached to a configured role.
-    pub async fn observe(&self, desired: &Rendered) -> Result<Observed> {
+    /// any customer-managed policy attached to a configured role. Roles are read concurrently,
+    /// at most `concurrency` at a time.
+    pub async fn observe(&self, desired: &Rendered, concurrency: usize) -> Result<Observed> {
         let mut o = Observed {
             provider: self.find_provider(&desired.issuer).await?,
             ..Default::default()
         };
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
         for role in &desired.roles {
-            let live = self.read_role(&role.name).await?;
-            let mut arns: Vec<String> = role
+            let aws = self.clone();
+            let permits = permits.clone();
+            let name = role.name.clone();
+            let presets: Vec<String> = role
                 .policies
                 .iter()
                 .filter(|p| p.attach == "managed")
                 .map(|p| preset_policy_arn(desired, role, &p.name))
                 .collect();
-            if let Some(l) = &live {
-                let customer = format!(":iam::{}:policy/", desired.target.account_id);
-                arns.extend(
-                    l.attached_policies
-                        .iter()
-                        .filter(|a| a.contains(&customer))
-                        .cloned(),
-                );
-            }
-            for arn in arns {
-                if let std::collections::btree_map::Entry::Vacant(slot) =
-                    o.policies.entry(arn.clone())
-                {
-                    slot.insert(self.read_policy(&arn).await?);
+            let customer = format!(":iam::{}:policy/", desired.target.account_id);
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.map_err(|e| Error::Aws {
+                    op: "observe".into(),
+                    code: "Internal".into(),
+                    message: e.to_string(),
+                    hint: None,
+                })?;
+                let live = aws.read_role(&name).await?;
+                let mut arns = presets;
+                if let Some(l) = &live {
+                    arns.extend(
+                        l.attached_policies
+                            .iter()
+                            .filter(|a| a.contains(&customer) && !arns.contains(a))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    );
                 }
+                let mut policies = Vec::new();
+                for arn in arns {
+                    let p = aws.read_policy(&arn).await?;
+                    policies.push((arn, p));
+                }
+                Ok::<_, Error>((name, live, policies))
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (name, live, policies) = joined.map_err(|e| Error::Aws {
+                op: "observe".into(),
+                code: "Internal".into(),
+                message: e.to_string(),
+                hint: None,
+            })??;
+            o.roles.insert(name, live);
+            for (arn, p) in policies {
+                o.policies.entry(arn).or_insert(p);
             }
-            o.roles.insert(role.name.clone(), live);
         }
         Ok(o)
     }

@@ -11,7 +11,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success: nothing blocking, nothing to change
   1  error: bad config, bad flag, unreadable input, refused change, or AWS could not be reached
-  2  findings: `lint`/`render` found a blocking lint finding; `plan --detailed-exitcode` has changes
+  2  findings: `lint`/`render` found a blocking lint finding; `plan --detailed-exitcode` has
+     changes; `check` found drift at or above --fail-on
 
 Docs: README.md in the keyless repository.";
 
@@ -39,9 +40,9 @@ pub struct Global {
         default_value = "keyless.toml"
     )]
     pub config: PathBuf,
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value = "human")]
-    pub output: Format,
+    /// Output format [default: human; for `check` under GitHub Actions: github].
+    #[arg(long, global = true, value_enum)]
+    pub output: Option<Format>,
     /// Never colour output (also: NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -75,6 +76,8 @@ pub enum Command {
     /// Delete the config's roles and keyless-owned policies (and the provider if keyless owns it
     /// and nothing else trusts it).
     Destroy(ApplyArgs),
+    /// Compare the live account with the config and report drift (read-only; for scheduled CI).
+    Check(CheckArgs),
     /// Print every role's trust and permission documents, rendered and linted.
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
@@ -99,6 +102,51 @@ pub struct RoleArg {
     /// Only this role.
     #[arg(long)]
     pub role: Option<String>,
+}
+
+/// `check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Exit 2 when drift of this severity or worse is found.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: SeverityArg,
+    /// How many roles to read at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// A severity on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SeverityArg {
+    /// Everything.
+    Info,
+    /// low and worse.
+    Low,
+    /// warning and worse.
+    Warning,
+    /// medium and worse.
+    Medium,
+    /// error and worse.
+    Error,
+    /// high and worse.
+    High,
+    /// critical only.
+    Critical,
+}
+
+impl From<SeverityArg> for keyless::lint::Severity {
+    fn from(s: SeverityArg) -> Self {
+        use keyless::lint::Severity as S;
+        match s {
+            SeverityArg::Info => S::Info,
+            SeverityArg::Low => S::Low,
+            SeverityArg::Warning => S::Warning,
+            SeverityArg::Medium => S::Medium,
+            SeverityArg::Error => S::Error,
+            SeverityArg::High => S::High,
+            SeverityArg::Critical => S::Critical,
+        }
+    }
 }
 
 /// `plan` arguments.
@@ -161,4 +209,6 @@ pub enum EmitWhat {
     Workflow,
     /// The AWS_ROLE_ARN variable and the `gh` command that sets it.
     Variable,
+    /// A scheduled workflow that runs `keyless check` with a read-only role.
+    CheckWorkflow,
 }

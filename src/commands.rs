@@ -117,7 +117,7 @@ pub fn cmd_render(g: &Global, p: &Printer, args: &RoleArg) -> Result<ExitStatus>
     let blocking = r.blocking();
     match p.format {
         Format::Json => p.json(&r),
-        Format::Human => {
+        Format::Human | Format::Github => {
             let mut s = format!(
                 "{} {}\n{} {}\n",
                 p.bold("provider"),
@@ -177,7 +177,7 @@ fn print_findings(p: &Printer, findings: &[&Finding], source: &str) -> ExitStatu
             "blocking": blocking,
             "findings": findings,
         })),
-        Format::Human => {
+        Format::Human | Format::Github => {
             if findings.is_empty() {
                 p.note(&format!("{source}: no findings"));
             } else {
@@ -201,7 +201,7 @@ pub fn cmd_lint(g: &Global, p: &Printer, args: &LintArgs) -> Result<ExitStatus> 
     if args.rules {
         match p.format {
             Format::Json => p.json(&lint::RULES),
-            Format::Human => {
+            Format::Human | Format::Github => {
                 let mut s = String::new();
                 for r in lint::RULES {
                     s.push_str(&format!(
@@ -255,7 +255,14 @@ pub fn cmd_lint(g: &Global, p: &Printer, args: &LintArgs) -> Result<ExitStatus> 
 /// `keyless emit`
 pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> {
     let (cfg, templates) = load(g)?;
+    let check_role = cfg
+        .roles
+        .iter()
+        .position(|r| r.presets.iter().any(|p| p.name == "keyless-check"));
     let idx = match (args.role.as_deref(), cfg.roles.len()) {
+        (None, _) if matches!(args.what, EmitWhat::CheckWorkflow) && check_role.is_some() => {
+            check_role.unwrap_or(0)
+        }
         (None, 1) => 0,
         (None, _) => {
             return Err(Error::usage(
@@ -274,6 +281,22 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
     };
     let role = &cfg.roles[idx];
     match args.what {
+        EmitWhat::CheckWorkflow => {
+            let partition = cfg.partition.clone().unwrap_or_else(|| {
+                names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
+            });
+            let text = emit::check_workflow(
+                &templates,
+                &cfg,
+                role,
+                &partition,
+                &g.config.display().to_string(),
+            )?;
+            match p.format {
+                Format::Json => p.json(&serde_json::json!({"role": role.name, "path": ".github/workflows/keyless-check.yml", "workflow": text})),
+                Format::Human | Format::Github => p.out(&text),
+            }
+        }
         EmitWhat::Workflow => {
             let partition = cfg.partition.clone().unwrap_or_else(|| {
                 names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
@@ -282,7 +305,7 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
             let text = emit::workflow(&templates, &ctx)?;
             match p.format {
                 Format::Json => p.json(&serde_json::json!({"role": role.name, "path": format!(".github/workflows/deploy-{}.yml", role.name), "workflow": text})),
-                Format::Human => p.out(&text),
+                Format::Human | Format::Github => p.out(&text),
             }
         }
         EmitWhat::Variable => {
@@ -290,7 +313,7 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
             let v = emit::variable(&cfg, role, &t);
             match p.format {
                 Format::Json => p.json(&v),
-                Format::Human => {
+                Format::Human | Format::Github => {
                     let mut s = format!("{}={}\n", v.name, v.value);
                     for t in &v.targets {
                         s.push_str(&format!("{}\n", t.command));
@@ -314,7 +337,7 @@ pub fn cmd_presets(g: &Global, p: &Printer) -> Result<ExitStatus> {
     let t = Templates::load(dir.as_deref())?;
     match p.format {
         Format::Json => p.json(t.presets()),
-        Format::Human => {
+        Format::Human | Format::Github => {
             let mut s = String::new();
             for (name, spec) in t.presets() {
                 s.push_str(&format!("{}  {}\n", p.bold(name), spec.description));
@@ -411,7 +434,7 @@ fn prepare(
             count: blocking.len(),
         });
     }
-    let observed = rt.block_on(aws.observe(&rendered))?;
+    let observed = rt.block_on(aws.observe(&rendered, 8))?;
     let plan = if destroy {
         let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
         let others = rt.block_on(aws.other_role_trusts(&names))?;
@@ -425,7 +448,7 @@ fn prepare(
 fn show_plan(p: &Printer, plan: &keyless::plan::Plan, target: &Target) {
     match p.format {
         Format::Json => p.json(&plan.view(target)),
-        Format::Human => {
+        Format::Human | Format::Github => {
             for n in &plan.notes {
                 p.note(&p.dim(&format!("note: {n}")));
             }
@@ -537,7 +560,7 @@ pub fn cmd_apply(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Resul
             "applied": applied,
             "roles": roles.iter().map(|(name, v, w)| serde_json::json!({"name": name, "arn": v.value, "variable": v, "workflow": w})).collect::<Vec<_>>(),
         })),
-        Format::Human => {
+        Format::Human | Format::Github => {
             let mut s = String::new();
             for (name, v, _) in &roles {
                 s.push_str(&format!("\n{} {name}\n  {}={}\n", p.bold("role"), v.name, v.value));
@@ -581,4 +604,79 @@ pub fn cmd_destroy(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Res
         plan.changes.len()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// `keyless check`
+pub fn cmd_check(g: &Global, p: &Printer, args: &crate::cli::CheckArgs) -> Result<ExitStatus> {
+    let (cfg, templates) = load(g)?;
+    let (rt, aws, target) = connect(g, &cfg, p)?;
+    let rendered = render::render(&cfg, &templates, &target)?;
+    let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
+    if !blocking.is_empty() {
+        p.note(&p.findings_text(&blocking));
+        return Err(Error::LintBlocked {
+            count: blocking.len(),
+        });
+    }
+    let observed = rt.block_on(aws.observe(&rendered, args.concurrency as usize))?;
+    let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
+    let others = rt.block_on(aws.other_role_trusts(&names))?;
+    let mut ctx = LintContext::new("live");
+    ctx.account_id = Some(target.account_id.clone());
+    ctx.partition = Some(target.partition.clone());
+    ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
+    ctx.trust_size_quota = cfg.trust_policy_size_quota;
+    let findings = keyless::drift::drift(&rendered, &observed, &others, &ctx);
+    let fail_on: lint::Severity = args.fail_on.into();
+    let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+    match p.format {
+        Format::Json => {
+            let mut summary = serde_json::Map::new();
+            for f in &findings {
+                let n = summary
+                    .entry(f.severity.as_str())
+                    .or_insert(serde_json::json!(0));
+                *n = serde_json::json!(n.as_u64().unwrap_or(0) + 1);
+            }
+            p.json(&serde_json::json!({
+                "format_version": 1,
+                "in_sync": findings.is_empty(),
+                "drift": failing > 0,
+                "account_id": target.account_id,
+                "partition": target.partition,
+                "config": cfg.file,
+                "fail_on": fail_on.as_str(),
+                "roles_checked": rendered.roles.len(),
+                "summary": summary,
+                "findings": findings,
+            }));
+        }
+        Format::Github => {
+            p.out(&p.drift_annotations(&findings, fail_on));
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+                use std::io::Write;
+                let md = p.drift_markdown(&findings, fail_on, &target.account_id, &cfg.file);
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|source| Error::Io {
+                        path: path.clone().into(),
+                        source,
+                    })?;
+                f.write_all(md.as_bytes()).map_err(|source| Error::Io {
+                    path: path.into(),
+                    source,
+                })?;
+            }
+        }
+        Format::Human => {
+            p.out(&p.drift_text(&findings, fail_on, &target.account_id, rendered.roles.len()))
+        }
+    }
+    Ok(if failing > 0 {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    })
 }

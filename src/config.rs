@@ -279,7 +279,7 @@ pub struct InlinePolicy {
 }
 
 /// A blocking lint rule allowed by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Allow {
     /// Rule ID.
     pub rule: String,

@@ -123,6 +123,41 @@ pub fn workflow(templates: &Templates, ctx: &WorkflowContext) -> Result<String> 
     Ok(text)
 }
 
+/// Render the scheduled `keyless check` workflow for a read-only role.
+pub fn check_workflow(
+    templates: &Templates,
+    cfg: &Config,
+    role: &Role,
+    partition: &str,
+    config_path: &str,
+) -> Result<String> {
+    let base = workflow_context(cfg, role, partition);
+    let ctx = serde_json::json!({
+        "role_name": role.name,
+        "region": base.region,
+        "audience": base.audience,
+        "config_path": config_path,
+        "cron": "17 6 * * *",
+        "keyless_version": env!("CARGO_PKG_VERSION"),
+        "action_ref": base.action_ref,
+        "checkout_ref": base.checkout_ref,
+    });
+    let text = templates.render(template::CHECK_WORKFLOW, &ctx)?;
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| Error::Template {
+        name: template::CHECK_WORKFLOW.into(),
+        message: format!("rendered text is not valid YAML: {e}"),
+    })?;
+    if doc["permissions"]["id-token"] != "write"
+        || doc["jobs"].as_object().is_none_or(|j| j.is_empty())
+    {
+        return Err(Error::Template {
+            name: template::CHECK_WORKFLOW.into(),
+            message: "rendered workflow lacks `id-token: write` or jobs".into(),
+        });
+    }
+    Ok(text)
+}
+
 /// The repository (or environment) variable a workflow reads the role ARN from.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Variable {

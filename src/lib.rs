@@ -17,6 +17,7 @@
 //! | [`render`] | config → rendered, linted documents per role (desired state) |
 //! | [`observed`] | actual state read from IAM, as plain data |
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
+//! | [`drift`] | desired vs actual → findings for `keyless check` |
 //! | [`emit`] | the workflow snippet and the repository variable |
 //! | [`aws`] | every SDK call |
 //! | [`error`] | typed errors and exit codes |
@@ -24,6 +25,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod drift;
 pub mod emit;
 pub mod error;
 pub mod issuer;

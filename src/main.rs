@@ -31,14 +31,24 @@ fn main() -> ExitCode {
     let color = !g.no_color
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
+    let is_check = matches!(cli.command, Command::Check(_));
+    let format = match g.output {
+        Some(output::Format::Github) if !is_check => output::Format::Human,
+        Some(f) => f,
+        None if is_check && std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") => {
+            output::Format::Github
+        }
+        None => output::Format::Human,
+    };
     let printer = Printer {
-        format: g.output,
+        format,
         color,
         quiet: g.quiet,
         verbose: g.verbose,
     };
     let result = match &cli.command {
         Command::Plan(a) => commands::cmd_plan(g, &printer, a),
+        Command::Check(a) => commands::cmd_check(g, &printer, a),
         Command::Apply(a) => commands::cmd_apply(g, &printer, a),
         Command::Destroy(a) => commands::cmd_destroy(g, &printer, a),
         Command::Render(a) => commands::cmd_render(g, &printer, a),

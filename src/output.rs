@@ -9,6 +9,7 @@ use std::io::Write;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use keyless::drift::DriftFinding;
 use keyless::lint::{Finding, Severity};
 use keyless::plan::{Action, Plan, document_diff};
 
@@ -19,6 +20,8 @@ pub enum Format {
     Human,
     /// One JSON document on stdout.
     Json,
+    /// GitHub Actions annotations, plus a Markdown summary in $GITHUB_STEP_SUMMARY (check).
+    Github,
 }
 
 /// Prints results and messages.
@@ -169,4 +172,147 @@ impl Printer {
         ));
         s
     }
+
+    /// Drift findings grouped by role, for people.
+    pub fn drift_text(
+        &self,
+        findings: &[DriftFinding],
+        fail_on: Severity,
+        account: &str,
+        roles: usize,
+    ) -> String {
+        if findings.is_empty() {
+            return format!(
+                "In sync: {roles} role(s) in account {account} match the configuration."
+            );
+        }
+        let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+        let mut s = format!(
+            "Drift in account {account}: {} difference(s), {failing} at or above {}.\n",
+            findings.len(),
+            fail_on.as_str()
+        );
+        let mut groups: Vec<(String, Vec<&DriftFinding>)> = Vec::new();
+        for f in findings {
+            let key = f
+                .role
+                .clone()
+                .map(|r| format!("role {r}"))
+                .unwrap_or_else(|| "account".into());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((key, vec![f])),
+            }
+        }
+        for (key, list) in groups {
+            s.push_str(&format!("\n{}\n", self.bold(&key)));
+            for f in list {
+                s.push_str(&format!(
+                    "  {:<8} {}  {}\n",
+                    self.severity(f.severity),
+                    self.bold(&snake(&format!("{:?}", f.kind))),
+                    self.dim(&f.resource)
+                ));
+                s.push_str(&format!("           {}\n", f.message));
+                if let Some(d) = &f.diff {
+                    for line in d.lines().skip(2) {
+                        s.push_str(&format!("           {line}\n"));
+                    }
+                }
+            }
+        }
+        s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+        s
+    }
+
+    /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
+    pub fn drift_annotations(&self, findings: &[DriftFinding], fail_on: Severity) -> String {
+        fn data(s: &str) -> String {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        }
+        fn prop(s: &str) -> String {
+            data(s).replace(':', "%3A").replace(',', "%2C")
+        }
+        if findings.is_empty() {
+            return "::notice title=keyless check::IAM matches keyless.toml".to_string();
+        }
+        let mut s = String::new();
+        for f in findings {
+            let level = if f.severity >= fail_on {
+                "error"
+            } else {
+                "warning"
+            };
+            let title = format!("keyless drift ({}): {}", f.severity.as_str(), f.resource);
+            let mut msg = format!("{}: {}", snake(&format!("{:?}", f.kind)), f.message);
+            if let Some(d) = &f.diff {
+                msg.push('\n');
+                msg.push_str(d);
+            }
+            s.push_str(&format!(
+                "::{level} title={}::{}\n",
+                prop(&title),
+                data(&msg)
+            ));
+        }
+        s
+    }
+
+    /// A Markdown report for $GITHUB_STEP_SUMMARY.
+    pub fn drift_markdown(
+        &self,
+        findings: &[DriftFinding],
+        fail_on: Severity,
+        account: &str,
+        config: &str,
+    ) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        if findings.is_empty() {
+            return format!(
+                "## keyless check: in sync\n\nIAM in account `{account}` matches `{config}`.\n"
+            );
+        }
+        let failing = findings.iter().filter(|f| f.severity >= fail_on).count();
+        let mut s = format!(
+            "## keyless check: drift\n\n{} difference(s) in account `{account}` against `{config}`, {failing} at or above `{}`.\n\n| severity | kind | resource | what |\n|---|---|---|---|\n",
+            findings.len(),
+            fail_on.as_str()
+        );
+        for f in findings {
+            s.push_str(&format!(
+                "| {} | `{}` | {} | {} |\n",
+                f.severity.as_str(),
+                snake(&format!("{:?}", f.kind)),
+                cell(&f.resource),
+                cell(&f.message)
+            ));
+        }
+        for f in findings.iter().filter(|f| f.diff.is_some()) {
+            s.push_str(&format!(
+                "\n<details><summary>{}</summary>\n\n```diff\n{}\n```\n</details>\n",
+                cell(&f.resource),
+                f.diff.as_deref().unwrap_or("").trim_end()
+            ));
+        }
+        s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
+        s
+    }
+}
+
+/// `TrustPolicyChanged` → `trust_policy_changed`
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -73,6 +73,9 @@ pub struct RoleDocuments {
     pub findings: Vec<Finding>,
     /// Take over the role if it exists without keyless's tag.
     pub adopt: bool,
+    /// Blocking lint rules this role allows, with reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<crate::config::Allow>,
 }
 
 /// The whole desired state.
@@ -403,6 +406,7 @@ fn render_role(
         managed_policy_arns: role.managed_policies.clone(),
         findings,
         adopt: role.adopt,
+        allow: role.allow.clone(),
     })
 }
 

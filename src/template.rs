@@ -19,6 +19,8 @@ use crate::names;
 pub const TRUST: &str = "trust.json.tera";
 /// Built-in workflow template name.
 pub const WORKFLOW: &str = "workflow.yml.tera";
+/// Built-in scheduled-check workflow template name.
+pub const CHECK_WORKFLOW: &str = "check-workflow.yml.tera";
 
 macro_rules! presets {
     ($($name:literal),* $(,)?) => {
@@ -47,6 +49,10 @@ const BUILTIN_PRESETS: &[(&str, &str, &str)] = presets![
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (TRUST, include_str!("../templates/trust.json.tera")),
     (WORKFLOW, include_str!("../templates/workflow.yml.tera")),
+    (
+        CHECK_WORKFLOW,
+        include_str!("../templates/check-workflow.yml.tera"),
+    ),
 ];
 
 /// What a preset parameter holds; decides its validation.

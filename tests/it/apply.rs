@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use keyless_testkit::{ACCOUNT_ID, Claims, GITHUB_ISSUER, Issuer, Kit};
+use keyless_testkit::{ACCOUNT_ID, Claims, GITHUB_ISSUER, Issuer};
 
-use crate::util::{Run, keyless_in};
+use crate::util::{Env, decode, expect, keyless_in};
 
 /// The common scenario: one repository, its main branch, S3 deploy.
-const SITE: &str = r#"
+pub const SITE: &str = r#"
 [[role]]
 name = "gha-site"
 tags = { team = "web" }
@@ -19,50 +19,6 @@ tags = { team = "web" }
   name = "s3-deploy"
   params = { bucket = "octo-org-site" }
 "#;
-
-struct Env {
-    kit: Kit,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            kit: Kit::start(),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn write(&self, config: &str) {
-        std::fs::write(self.dir.path().join("keyless.toml"), config).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        keyless_in(self.dir.path(), args, &self.kit.env(), None)
-    }
-
-    /// Write calls (anything but Get*/List*) since the last reset.
-    fn writes(&self) -> Vec<String> {
-        self.kit
-            .calls()
-            .into_iter()
-            .filter(|((_, a), _)| !a.starts_with("Get") && !a.starts_with("List"))
-            .map(|((_, a), n)| format!("{a}={n}"))
-            .collect()
-    }
-
-    async fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.kit.sdk_config().await)
-    }
-}
-
-fn decode(s: &str) -> serde_json::Value {
-    keyless::policy::decode_document(s).unwrap()
-}
-
-fn expect(r: &Run, code: i32) {
-    assert_eq!(r.code, code, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn fresh_apply_creates_exactly_the_config_and_a_second_apply_writes_nothing() {

@@ -2,6 +2,7 @@
 //! Every test that needs AWS talks to the test kit's in-process IAM/STS through the real SDK.
 
 mod apply;
+mod check;
 mod cli;
 mod kit;
 mod util;

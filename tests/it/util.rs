@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use keyless_testkit::Kit;
+
 /// Path of the repository root (for examples/).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,4 +76,49 @@ pub fn keyless_in(dir: &Path, args: &[&str], env: &[(&str, String)], stdin: Opti
 pub fn keyless(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     keyless_in(dir.path(), args, &[], None)
+}
+
+/// A fresh test-kit IAM/STS and a config directory.
+pub struct Env {
+    pub kit: Kit,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            kit: Kit::start(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn write(&self, config: &str) {
+        std::fs::write(self.dir.path().join("keyless.toml"), config).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        keyless_in(self.dir.path(), args, &self.kit.env(), None)
+    }
+
+    /// Write calls (anything but Get*/List*) since the last reset.
+    pub fn writes(&self) -> Vec<String> {
+        self.kit
+            .calls()
+            .into_iter()
+            .filter(|((_, a), _)| !a.starts_with("Get") && !a.starts_with("List"))
+            .map(|((_, a), n)| format!("{a}={n}"))
+            .collect()
+    }
+
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.kit.sdk_config().await)
+    }
+}
+
+pub fn decode(s: &str) -> serde_json::Value {
+    keyless::policy::decode_document(s).unwrap()
+}
+
+pub fn expect(r: &Run, code: i32) {
+    assert_eq!(r.code, code, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }

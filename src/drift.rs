@@ -1,0 +1,415 @@
+//! Drift: every difference between the live account and `keyless.toml`, as findings a scheduled
+//! CI job can act on. Pure: it takes the desired state, the observed state and the other roles'
+//! trust policies, and performs no I/O.
+//!
+//! The differences are the plan's changes read backwards (a planned `UpdateAssumeRolePolicy`
+//! means someone changed the trust policy), plus what a plan does not show: a live trust policy
+//! that now fails a blocking lint rule, a role that lost keyless's tag, and roles outside the
+//! config that trust the GitHub provider.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::lint::{self, LintContext, Severity};
+use crate::observed::{Observed, owned};
+use crate::plan::{self, Change, document_diff};
+use crate::policy::{self, Kind};
+use crate::render::Rendered;
+
+/// What kind of drift a finding is. The names are part of the JSON schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// The OIDC provider for the issuer is gone.
+    ProviderMissing,
+    /// A configured audience is no longer among the provider's client IDs.
+    AudienceRemoved,
+    /// A configured role does not exist.
+    RoleMissing,
+    /// A configured role exists without `managed-by = keyless`.
+    RoleNotManaged,
+    /// A role outside the config trusts the GitHub provider.
+    ExtraRole,
+    /// The trust policy differs from the config.
+    TrustPolicyChanged,
+    /// The live trust policy fails a blocking lint rule.
+    TrustPolicyLint,
+    /// A keyless-owned managed policy's document differs.
+    PermissionPolicyChanged,
+    /// A keyless-owned managed policy is gone.
+    PolicyMissing,
+    /// A configured policy is no longer attached.
+    PolicyDetached,
+    /// A policy not in the config is attached.
+    ExtraPolicyAttached,
+    /// An inline policy not in the config was added.
+    InlinePolicyAdded,
+    /// A configured inline policy differs.
+    InlinePolicyChanged,
+    /// A configured inline policy is gone.
+    InlinePolicyMissing,
+    /// The permissions boundary was changed or removed.
+    BoundaryChanged,
+    /// The max session duration differs.
+    MaxSessionChanged,
+    /// The description differs.
+    DescriptionChanged,
+    /// Tags differ.
+    TagsChanged,
+    /// Something keyless cannot reconcile (e.g. a role moved to another path).
+    Unreconcilable,
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftFinding {
+    /// What kind.
+    pub kind: DriftKind,
+    /// How bad.
+    pub severity: Severity,
+    /// The role it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The resource, e.g. `role gha-site trust policy`.
+    pub resource: String,
+    /// What is different.
+    pub message: String,
+    /// The lint rule, for `trust_policy_lint` and policy findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    /// A unified diff (live → config) of the document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+fn role_of(c: &Change) -> Option<&str> {
+    use Change::*;
+    match c {
+        CreateRole { role, .. }
+        | UpdateTrust { role, .. }
+        | UpdateRole { role, .. }
+        | PutBoundary { role, .. }
+        | DeleteBoundary { role, .. }
+        | TagRole { role, .. }
+        | UntagRole { role, .. }
+        | AttachPolicy { role, .. }
+        | PutInlinePolicy { role, .. }
+        | DetachPolicy { role, .. }
+        | DeleteInlinePolicy { role, .. }
+        | DeleteRole { role } => Some(role),
+        _ => None,
+    }
+}
+
+/// The worst lint severity of a permission document (critical for `Action: "*"`).
+fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
+    let parsed = policy::Parsed {
+        doc: doc.clone(),
+        duplicate_keys: vec![],
+    };
+    lint::lint_document(&parsed, Some(Kind::Permission), ctx)
+        .into_iter()
+        .filter(|f| f.severity.blocks())
+        .map(|f| (f.severity, f.rule))
+        .max()
+}
+
+/// Compare and report. `others` are the trust policies of roles outside the config.
+pub fn drift(
+    desired: &Rendered,
+    observed: &Observed,
+    others: &[(String, Value)],
+    ctx: &LintContext,
+) -> Vec<DriftFinding> {
+    let mut out = Vec::new();
+    let mut adopted = desired.clone();
+    for role in &mut adopted.roles {
+        if let Some(Some(o)) = observed.roles.get(&role.name)
+            && !owned(&o.tags)
+            && !role.adopt
+        {
+            out.push(DriftFinding {
+                kind: DriftKind::RoleNotManaged,
+                severity: Severity::Medium,
+                role: Some(role.name.clone()),
+                resource: format!("role {}", role.name),
+                message: "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it".into(),
+                rule: None,
+                diff: None,
+            });
+            role.adopt = true;
+        }
+    }
+    let changes = match plan::plan(&adopted, observed) {
+        Ok(p) => p.changes,
+        Err(Error::Refused(msgs)) => {
+            for m in msgs {
+                out.push(DriftFinding {
+                    kind: DriftKind::Unreconcilable,
+                    severity: Severity::High,
+                    role: None,
+                    resource: "account".into(),
+                    message: m,
+                    rule: None,
+                    diff: None,
+                });
+            }
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    };
+    let missing_roles: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| {
+            if let Change::CreateRole { role, .. } = c {
+                Some(role.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    for c in &changes {
+        let role = role_of(c).map(String::from);
+        if matches!(
+            c,
+            Change::CreatePolicy { .. }
+                | Change::AttachPolicy { .. }
+                | Change::PutInlinePolicy { .. }
+        ) && role.as_deref().is_some_and(|r| missing_roles.contains(&r))
+        {
+            continue; // consequences of a missing role
+        }
+        let (before, after) = c.documents().unwrap_or((None, None));
+        let diff = (before.is_some() && after.is_some()).then(|| document_diff(before, after));
+        let f = |kind, severity, message: String| DriftFinding {
+            kind,
+            severity,
+            role: role.clone(),
+            resource: c.address(),
+            message,
+            rule: None,
+            diff: diff.clone(),
+        };
+        let finding = match c {
+            Change::CreateProvider { url, .. } => f(
+                DriftKind::ProviderMissing,
+                Severity::High,
+                format!("no IAM OIDC provider for {url}: no GitHub workflow can assume any role"),
+            ),
+            Change::AddClientId { client_id, .. } => f(
+                DriftKind::AudienceRemoved,
+                Severity::High,
+                format!(
+                    "the provider no longer accepts audience {client_id}: tokens requesting it fail with `Incorrect token audience`"
+                ),
+            ),
+            Change::CreateRole { role, .. } => f(
+                DriftKind::RoleMissing,
+                Severity::High,
+                format!("role {role} does not exist"),
+            ),
+            Change::UpdateTrust { .. } => f(
+                DriftKind::TrustPolicyChanged,
+                Severity::High,
+                "the trust policy differs from keyless.toml".into(),
+            ),
+            Change::UpdateRole { before, after, .. } => {
+                if before.1 != after.1 {
+                    out.push(f(
+                        DriftKind::MaxSessionChanged,
+                        Severity::Low,
+                        format!(
+                            "max session duration is {}s, keyless.toml says {}s",
+                            before.1, after.1
+                        ),
+                    ));
+                }
+                if before.0 != after.0 {
+                    out.push(f(
+                        DriftKind::DescriptionChanged,
+                        Severity::Info,
+                        format!(
+                            "description is {:?}, keyless.toml says {:?}",
+                            before.0.clone().unwrap_or_default(),
+                            after.0.clone().unwrap_or_default()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            Change::PutBoundary { before, after, .. } => f(
+                DriftKind::BoundaryChanged,
+                Severity::Medium,
+                format!(
+                    "permissions boundary is {}, keyless.toml says {after}",
+                    before.clone().unwrap_or_else(|| "(none)".into())
+                ),
+            ),
+            Change::DeleteBoundary { before, .. } => f(
+                DriftKind::BoundaryChanged,
+                Severity::Low,
+                format!("a permissions boundary {before} was added by hand"),
+            ),
+            Change::TagRole { tags, .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                format!(
+                    "tags differ: keyless.toml sets {}",
+                    tags.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Change::UntagRole { keys, .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                format!("tags not in keyless.toml: {}", keys.join(", ")),
+            ),
+            Change::TagPolicy { .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                "the policy lost its managed-by = keyless tag".into(),
+            ),
+            Change::CreatePolicy { .. } => f(
+                DriftKind::PolicyMissing,
+                Severity::Medium,
+                "the keyless-owned policy does not exist".into(),
+            ),
+            Change::CreatePolicyVersion { before, .. } => {
+                let mut x = f(
+                    DriftKind::PermissionPolicyChanged,
+                    Severity::High,
+                    "the policy's default version differs from keyless.toml".into(),
+                );
+                if let Some((sev, rule)) = permission_risk(before, ctx) {
+                    x.severity = x.severity.max(sev);
+                    x.rule = Some(rule);
+                    x.message.push_str(&format!(" and fails lint rule {rule}"));
+                }
+                x
+            }
+            Change::AttachPolicy { arn, .. } => f(
+                DriftKind::PolicyDetached,
+                Severity::Medium,
+                format!("{arn} is no longer attached"),
+            ),
+            Change::PutInlinePolicy { before: None, .. } => f(
+                DriftKind::InlinePolicyMissing,
+                Severity::Medium,
+                "the inline policy is gone".into(),
+            ),
+            Change::PutInlinePolicy {
+                before: Some(b), ..
+            } => {
+                let mut x = f(
+                    DriftKind::InlinePolicyChanged,
+                    Severity::High,
+                    "the inline policy differs from keyless.toml".into(),
+                );
+                if let Some((sev, rule)) = permission_risk(b, ctx) {
+                    x.severity = x.severity.max(sev);
+                    x.rule = Some(rule);
+                }
+                x
+            }
+            Change::DetachPolicy { arn, .. } => {
+                let mut x = f(
+                    DriftKind::ExtraPolicyAttached,
+                    Severity::High,
+                    format!("{arn} is attached but not in keyless.toml"),
+                );
+                if let Some(l) = lint::lint_managed_arn(arn, ctx)
+                    .into_iter()
+                    .max_by_key(|l| l.severity)
+                {
+                    x.severity = l.severity;
+                    x.rule = Some(l.rule);
+                    x.message.push_str(&format!(": {}", l.message));
+                } else if let Some(Some(p)) = observed.policies.get(arn)
+                    && let Some((sev, rule)) = permission_risk(&p.document, ctx)
+                {
+                    x.severity = x.severity.max(sev);
+                    x.rule = Some(rule);
+                    x.message.push_str(&format!(" and fails lint rule {rule}"));
+                }
+                x
+            }
+            Change::DeleteInlinePolicy { before, .. } => {
+                let mut x = f(
+                    DriftKind::InlinePolicyAdded,
+                    Severity::High,
+                    "an inline policy not in keyless.toml was added".into(),
+                );
+                x.diff = Some(document_diff(None, Some(before)));
+                if let Some((sev, rule)) = permission_risk(before, ctx) {
+                    x.severity = x.severity.max(sev);
+                    x.rule = Some(rule);
+                    x.message.push_str(&format!(" and fails lint rule {rule}"));
+                }
+                x
+            }
+            Change::DeletePolicy { .. }
+            | Change::DeleteRole { .. }
+            | Change::DeleteProvider { .. } => continue,
+        };
+        out.push(finding);
+    }
+    // The live trust policy judged on its own: someone may have widened `sub`.
+    for role in &desired.roles {
+        let Some(Some(o)) = observed.roles.get(&role.name) else {
+            continue;
+        };
+        let mut lctx = ctx.clone();
+        lctx.document = format!("role {}: live trust policy", role.name);
+        let parsed = policy::Parsed {
+            doc: o.trust_policy.clone(),
+            duplicate_keys: vec![],
+        };
+        let mut findings = lint::lint_document(&parsed, Some(Kind::Trust), &lctx);
+        lint::apply_allows(&mut findings, &role.allow);
+        for l in findings.into_iter().filter(|l| l.blocks()) {
+            out.push(DriftFinding {
+                kind: DriftKind::TrustPolicyLint,
+                severity: l.severity,
+                role: Some(role.name.clone()),
+                resource: format!("role {} trust policy", role.name),
+                message: format!(
+                    "{}: {}{}",
+                    l.rule,
+                    l.message,
+                    l.location
+                        .value
+                        .map(|v| format!(" (value {v})"))
+                        .unwrap_or_default()
+                ),
+                rule: Some(l.rule),
+                diff: None,
+            });
+        }
+    }
+    for (name, trust) in others {
+        let trusts = policy::statements(trust).iter().any(|s| {
+            policy::strings(s.get("Principal").and_then(|p| p.get("Federated")))
+                .contains(&desired.provider_arn.as_str())
+        });
+        if trusts {
+            out.push(DriftFinding {
+                kind: DriftKind::ExtraRole,
+                severity: Severity::Medium,
+                role: Some(name.clone()),
+                resource: format!("role {name}"),
+                message: "trusts the GitHub provider but is not in keyless.toml: review it, or add it with adopt = true".into(),
+                rule: None,
+                diff: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.resource.cmp(&b.resource))
+    });
+    out
+}

@@ -1,0 +1,368 @@
+//! keyless check: apply, change IAM out of band with the SDK, and see the drift reported with the
+//! right kind, severity, exit code and format. check itself never writes.
+
+use aws_sdk_iam::Client;
+use keyless_testkit::ACCOUNT_ID;
+
+use crate::apply::SITE;
+use crate::util::{Env, expect, keyless};
+
+const ROLE: &str = "gha-site";
+
+fn applied() -> Env {
+    let e = Env::new();
+    e.write(SITE);
+    expect(&e.run(&["apply", "--yes"]), 0);
+    e.kit.reset_counts();
+    e
+}
+
+/// Run `check --output json`, assert it wrote nothing, return (exit code, document).
+fn check(e: &Env, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["check", "--output", "json"];
+    args.extend_from_slice(extra);
+    e.kit.reset_counts();
+    let r = e.run(&args);
+    assert!(
+        e.writes().is_empty(),
+        "check made write calls: {:?}",
+        e.writes()
+    );
+    assert!(
+        r.code == 0 || r.code == 2,
+        "unexpected exit {}: {}",
+        r.code,
+        r.stderr
+    );
+    (r.code, r.json())
+}
+
+/// The (kind, severity) pairs of a check document.
+fn kinds(j: &serde_json::Value) -> Vec<(String, String)> {
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn has(j: &serde_json::Value, kind: &str, severity: &str) -> bool {
+    kinds(j).contains(&(kind.to_string(), severity.to_string()))
+}
+
+const PROVIDER: &str =
+    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+
+#[test]
+fn in_sync_exits_0_and_reads_only() {
+    let e = applied();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(j["in_sync"], true);
+    assert_eq!(j["format_version"], 1);
+    assert_eq!(j["roles_checked"], 1);
+    let r = e.run(&["check"]);
+    expect(&r, 0);
+    assert!(
+        r.stdout
+            .starts_with("In sync: 1 role(s) in account 123456789012"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn widened_trust_is_changed_and_fails_lint() {
+    let e = applied();
+    let iam: Client = e.iam().await;
+    let wide = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}},"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:octo-org/*"}}}}}}]}}"#
+    );
+    iam.update_assume_role_policy()
+        .role_name(ROLE)
+        .policy_document(wide)
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(has(&j, "trust_policy_changed", "high"), "{:?}", kinds(&j));
+    let lint = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "trust_policy_lint")
+        .expect("the live trust is linted");
+    assert_eq!(lint["rule"], "KL004");
+    assert_eq!(lint["severity"], "high");
+    let changed = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "trust_policy_changed")
+        .unwrap();
+    assert!(
+        changed["diff"].as_str().unwrap().contains("+")
+            && changed["diff"]
+                .as_str()
+                .unwrap()
+                .contains("repo:octo-org/*")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn permission_policy_edited_to_admin_is_critical() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.create_policy_version()
+        .policy_arn(format!("arn:aws:iam::{ACCOUNT_ID}:policy/gha-site-s3-deploy"))
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        has(&j, "permission_policy_changed", "critical"),
+        "{:?}",
+        kinds(&j)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn administrator_access_attached_by_hand_is_critical() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.attach_role_policy()
+        .role_name(ROLE)
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "extra_policy_attached")
+        .unwrap();
+    assert_eq!(
+        (f["severity"].as_str(), f["rule"].as_str()),
+        (Some("critical"), Some("KL106"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn inline_policy_added_by_hand() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.put_role_policy().role_name(ROLE).policy_name("hotfix").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}]}"#).send().await.unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(has(&j, "inline_policy_added", "high"), "{:?}", kinds(&j));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn session_length_tags_and_boundary_changes() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.update_role()
+        .role_name(ROLE)
+        .max_session_duration(43200)
+        .send()
+        .await
+        .unwrap();
+    iam.tag_role()
+        .role_name(ROLE)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("owner")
+                .value("someone")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(has(&j, "max_session_changed", "low"), "{:?}", kinds(&j));
+    assert!(has(&j, "tags_changed", "low"), "{:?}", kinds(&j));
+    // --fail-on sets the threshold: low drift does not fail a high threshold.
+    let (code, _) = check(&e, &["--fail-on", "high"]);
+    assert_eq!(code, 0);
+
+    iam.create_policy().policy_name("boundary").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#).send().await.unwrap();
+    iam.put_role_permissions_boundary()
+        .role_name(ROLE)
+        .permissions_boundary(format!("arn:aws:iam::{ACCOUNT_ID}:policy/boundary"))
+        .send()
+        .await
+        .unwrap();
+    let (_, j) = check(&e, &[]);
+    assert!(
+        kinds(&j).iter().any(|(k, _)| k == "boundary_changed"),
+        "{:?}",
+        kinds(&j)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deleted_role_and_detached_policy() {
+    let e = applied();
+    let iam = e.iam().await;
+    let parn = format!("arn:aws:iam::{ACCOUNT_ID}:policy/gha-site-s3-deploy");
+    iam.detach_role_policy()
+        .role_name(ROLE)
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap();
+    let (_, j) = check(&e, &[]);
+    assert!(has(&j, "policy_detached", "medium"), "{:?}", kinds(&j));
+    iam.delete_role().role_name(ROLE).send().await.unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        kinds(&j),
+        vec![("role_missing".to_string(), "high".to_string())],
+        "consequences of a missing role are not repeated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn provider_audience_removed_then_provider_deleted() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.remove_client_id_from_open_id_connect_provider()
+        .open_id_connect_provider_arn(PROVIDER)
+        .client_id("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let (_, j) = check(&e, &[]);
+    assert!(has(&j, "audience_removed", "high"), "{:?}", kinds(&j));
+    iam.delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(PROVIDER)
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(has(&j, "provider_missing", "high"), "{:?}", kinds(&j));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn extra_role_trusting_the_provider_and_lost_ownership_tag() {
+    let e = applied();
+    let iam = e.iam().await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:octo-org/other:ref:refs/heads/main"}}}}}}]}}"#
+    );
+    iam.create_role()
+        .role_name("hand-made")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    iam.untag_role()
+        .role_name(ROLE)
+        .tag_keys("managed-by")
+        .send()
+        .await
+        .unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    assert!(has(&j, "extra_role", "medium"), "{:?}", kinds(&j));
+    assert!(has(&j, "role_not_managed", "medium"), "{:?}", kinds(&j));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn github_output_annotations_and_step_summary() {
+    let e = applied();
+    let iam = e.iam().await;
+    iam.update_role()
+        .role_name(ROLE)
+        .max_session_duration(7200)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name(ROLE)
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3FullAccess")
+        .send()
+        .await
+        .unwrap();
+    let summary = e.dir.path().join("summary.md");
+    let mut env = e.kit.env();
+    env.push(("GITHUB_ACTIONS", "true".into()));
+    env.push(("GITHUB_STEP_SUMMARY", summary.display().to_string()));
+    let r = crate::util::keyless_in(e.dir.path(), &["check", "--fail-on", "medium"], &env, None);
+    expect(&r, 2);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(lines[0].starts_with("::error title=keyless drift (high)%3A role gha-site attachment AmazonS3FullAccess::extra_policy_attached: "), "{}", lines[0]);
+    assert!(lines[1].starts_with("::warning title=keyless drift (low)%3A role gha-site settings::max_session_changed: max session duration is 7200s"), "{}", lines[1]);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.starts_with("## keyless check: drift\n"), "{md}");
+    assert!(
+        md.contains("| high | `extra_policy_attached` |")
+            && md.contains("| low | `max_session_changed` |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn unreachable_endpoint_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keyless.toml"), SITE).unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAX".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
+    ];
+    let r = crate::util::keyless_in(dir.path(), &["check"], &env, None);
+    expect(&r, 1);
+    assert!(
+        r.stderr.contains("GetCallerIdentity") && r.stderr.contains("fix:"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn emit_check_workflow_is_a_scheduled_read_only_job() {
+    let r = keyless(&[
+        "emit",
+        "check-workflow",
+        "-c",
+        &crate::util::example("multi-role.toml"),
+    ]);
+    expect(&r, 0);
+    let y: serde_json::Value = serde_saphyr::from_str(&r.stdout).unwrap();
+    assert!(
+        y["on"]["schedule"][0]["cron"].is_string() && y["on"].get("workflow_dispatch").is_some()
+    );
+    assert_eq!(y["permissions"]["id-token"], "write");
+    let steps = y["jobs"]["check"]["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| {
+        s["run"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("keyless check"))
+    }));
+    assert!(r.stdout.contains("${{ vars.KEYLESS_CHECK_ROLE_ARN }}"));
+    assert!(
+        r.stdout.contains("gha-keyless-check"),
+        "the role with the keyless-check preset is chosen"
+    );
+}
