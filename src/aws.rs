@@ -625,54 +625,97 @@ impl Aws {
     }
 }
 
-/// Map any SDK error to [`Error::Aws`] with its code, full message and a hint.
+/// What to tell the user for an AWS error code (and its message).
+fn hint_for(code: &str, message: &str) -> Option<&'static str> {
+    Some(match code {
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "your session expired: refresh it (e.g. `aws sso login`) and run again"
+        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
+            "the access key is unknown or the secret is wrong: check your profile or environment"
+        }
+        "AccessDenied" | "AccessDeniedException" => {
+            "the caller lacks the permission named above; `keyless check` needs only the keyless-check preset, plan/apply/destroy need IAM read and write access"
+        }
+        "Throttling" | "ThrottlingException" => {
+            "IAM is rate-limiting this account: wait a minute and run again (set AWS_MAX_ATTEMPTS to retry more)"
+        }
+        "MalformedPolicyDocument"
+            if message.contains("not scoped to all") || message.contains("must evaluate") =>
+        {
+            "IAM's guardrail for GitHub-trusting roles refused the trust policy: it must scope the token's `sub` (or `job_workflow_ref`) with StringEquals, StringLike or StringEqualsIgnoreCase, and not to everything (lint rules KL001/KL002 catch this: run `keyless lint`)"
+        }
+        "MalformedPolicyDocument" => {
+            "IAM rejected a policy document: run `keyless lint` and `keyless render` to see it"
+        }
+        "EntityAlreadyExists" => {
+            "it already exists (perhaps created by a concurrent run): run the command again; it re-reads IAM first"
+        }
+        "LimitExceeded" => {
+            "an IAM quota was reached (roles, policies per role, versions or providers): see `aws iam get-account-summary`"
+        }
+        "DeleteConflict" => {
+            "something still depends on it (an attachment, a policy version, an instance profile): remove that first"
+        }
+        "NoSuchEntity" => {
+            "it does not exist (any more): check the ARN or name, then run the command again; it re-reads IAM first"
+        }
+        "ConcurrentModification" => {
+            "another change to the same resource is in progress: run the command again"
+        }
+        _ => return None,
+    })
+}
+
+/// Map any SDK error to [`Error::Aws`] with the AWS error code, AWS's own message (never the raw
+/// response), and a hint. Transport errors keep their whole source chain ("connection refused").
 pub fn sdk_error<E, R>(op: &str, e: aws_sdk_sts::error::SdkError<E, R>) -> Error
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_sts::error::SdkError;
-    let message = aws_sdk_sts::error::DisplayErrorContext(&e).to_string();
-    let (code, hint) = match &e {
+    let (code, message) = match &e {
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
-            let hint = match code.as_str() {
-                "ExpiredToken" | "ExpiredTokenException" => {
-                    Some("your session expired: refresh it (e.g. `aws sso login`) and run again")
-                }
-                "InvalidClientTokenId"
-                | "SignatureDoesNotMatch"
-                | "UnrecognizedClientException" => {
-                    Some("the access key is unknown or the secret is wrong: check your profile")
-                }
-                "AccessDenied" | "AccessDeniedException" => {
-                    Some("the caller lacks a permission this command needs")
-                }
-                "Throttling" | "ThrottlingException" => {
-                    Some("IAM is rate-limiting this account: wait and run again")
-                }
-                _ => None,
-            };
-            (code, hint)
+            let message = se
+                .err()
+                .message()
+                .map(String::from)
+                .unwrap_or_else(|| code.clone());
+            (code, message)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
             "dispatch failure".to_string(),
-            Some("could not reach AWS: check the network, --region and --endpoint-url"),
+            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
         ),
         SdkError::ConstructionFailure(_) => (
             "construction failure".to_string(),
-            Some(
-                "no credentials or region found: set AWS_PROFILE or --profile, and --region (see `aws configure`)",
-            ),
+            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
         ),
-        _ => ("error".to_string(), None),
+        _ => (
+            "error".to_string(),
+            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+        ),
     };
-    let message = if message.contains("no providers in chain provided credentials")
+    if message.contains("no providers in chain provided credentials")
         || message.contains("the credential provider was not enabled")
     {
-        return Error::Aws { op: op.into(), code: "NoCredentials".into(), message, hint: Some("no AWS credentials found: set AWS_PROFILE / --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()) };
-    } else {
-        message
+        return Error::Aws {
+            op: op.into(),
+            code: "NoCredentials".into(),
+            message: "no AWS credentials found".into(),
+            hint: Some("set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()),
+        };
+    }
+    let hint = match code.as_str() {
+        "dispatch failure" => Some(
+            "could not reach AWS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)",
+        ),
+        "construction failure" => {
+            Some("no region or credentials: set --region (or AWS_REGION) and a profile")
+        }
+        c => hint_for(c, &message),
     };
     Error::Aws {
         op: op.into(),

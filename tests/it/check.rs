@@ -366,3 +366,130 @@ fn emit_check_workflow_is_a_scheduled_read_only_job() {
         "the role with the keyless-check preset is chosen"
     );
 }
+
+/// Create an IAM user holding only `policy`, and return an environment with its keys.
+async fn user_with(e: &Env, name: &str, policy: &serde_json::Value) -> Vec<(&'static str, String)> {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(e.kit.endpoint())
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testadmin",
+            "x",
+            None,
+            None,
+            "t",
+        ))
+        .load()
+        .await;
+    let iam = aws_sdk_iam::Client::new(&conf);
+    iam.create_user().user_name(name).send().await.unwrap();
+    iam.put_user_policy()
+        .user_name(name)
+        .policy_name("only")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    // Real AWS never checks a permission for sts:GetCallerIdentity; fakecloud's strict mode does.
+    // Grant it separately so the preset itself stays exactly what AWS needs.
+    let whoami = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#;
+    iam.put_user_policy()
+        .user_name(name)
+        .policy_name("emulator-whoami")
+        .policy_document(whoami)
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let mut env = e.kit.env();
+    for (k, v) in env.iter_mut() {
+        match *k {
+            "AWS_ACCESS_KEY_ID" => *v = key.access_key_id().to_string(),
+            "AWS_SECRET_ACCESS_KEY" => *v = key.secret_access_key().to_string(),
+            _ => {}
+        }
+    }
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn check_needs_exactly_the_keyless_check_preset() {
+    let e = Env {
+        kit: keyless_testkit::Kit::start_strict(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    // Every kind of thing check reads: provider, role, preset policy and an inline policy.
+    std::fs::write(e.dir.path().join("extra.json"), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#).unwrap();
+    e.write(&format!(
+        "{SITE}  [[role.inline_policy]]\n  name = \"extra\"\n  file = \"extra.json\"\n"
+    ));
+    expect(
+        &crate::util::keyless_in(e.dir.path(), &["apply", "--yes"], &e.kit.admin_env(), None),
+        0,
+    );
+    // The preset, rendered for this account.
+    std::fs::write(e.dir.path().join("check.toml"), "[[role]]\nname = \"checker\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-check\"\n").unwrap();
+    let rendered = crate::util::keyless_in(
+        e.dir.path(),
+        &[
+            "render",
+            "-c",
+            "check.toml",
+            "--output",
+            "json",
+            "--account-id",
+            ACCOUNT_ID,
+        ],
+        &[],
+        None,
+    )
+    .json();
+    let preset = rendered["roles"][0]["policies"][0]["document"].clone();
+
+    let env = user_with(&e, "checker", &preset).await;
+    let r = crate::util::keyless_in(e.dir.path(), &["check", "--output", "json"], &env, None);
+    expect(&r, 0);
+    assert_eq!(r.json()["in_sync"], true);
+
+    // Least privilege: without any one of its actions, check is refused.
+    let actions: Vec<String> = preset["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| {
+            keyless::policy::strings(st.get("Action"))
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, drop) in actions.iter().enumerate() {
+        let mut narrower = preset.clone();
+        for st in narrower["Statement"].as_array_mut().unwrap() {
+            match &mut st["Action"] {
+                serde_json::Value::Array(list) => list.retain(|a| a != drop.as_str()),
+                serde_json::Value::String(a) if a == drop => {
+                    st["Action"] = serde_json::json!("iam:GetUser")
+                }
+                _ => {}
+            }
+        }
+        let env = user_with(&e, &format!("narrow{i}"), &narrower).await;
+        let r = crate::util::keyless_in(e.dir.path(), &["check"], &env, None);
+        assert_eq!(
+            r.code, 1,
+            "check still worked without {drop}: the preset is wider than needed"
+        );
+        assert!(
+            r.stderr.contains(drop.as_str()) && r.stderr.contains("AccessDenied"),
+            "{drop}: {}",
+            r.stderr
+        );
+    }
+}

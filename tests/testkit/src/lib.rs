@@ -111,6 +111,18 @@ pub struct Kit {
 impl Kit {
     /// Start IAM + STS on `127.0.0.1:0`. Takes about 50 ms.
     pub fn start() -> Kit {
+        Kit::start_mode(false)
+    }
+
+    /// Start with IAM policy enforcement on (fakecloud's `Strict` mode): every signed call is
+    /// evaluated against the caller's identity policies. Access keys starting with `test` are
+    /// the root bypass; use [`Kit::admin_env`] for set-up. (Unsigned AssumeRoleWithWebIdentity is
+    /// refused in this mode, so token-exchange tests use [`Kit::start`].)
+    pub fn start_strict() -> Kit {
+        Kit::start_mode(true)
+    }
+
+    fn start_mode(strict: bool) -> Kit {
         let counts: Counts = Arc::default();
         let c = counts.clone();
         let server = Server::spawn(move |bound| {
@@ -127,7 +139,16 @@ impl Kit {
             // Resolve session access keys to their assumed-role identity (GetCallerIdentity).
             // IAM policy enforcement stays off (the default): AssumeRoleWithWebIdentity is unsigned.
             let mut config = DispatchConfig::new(REGION, ACCOUNT_ID);
+            let state_for_policies = state.clone();
             config.credential_resolver = Some(Arc::new(IamCredentialResolver::new(state)));
+            if strict {
+                config.iam_mode = fakecloud_core::auth::IamMode::Strict;
+                config.policy_evaluator = Some(Arc::new(
+                    fakecloud_iam::policy_evaluator::IamPolicyEvaluatorImpl::new(
+                        state_for_policies.clone(),
+                    ),
+                ));
+            }
             Router::new()
                 .fallback(dispatch::dispatch)
                 .layer(Extension(Arc::new(registry)))
@@ -177,6 +198,17 @@ impl Kit {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .load()
             .await
+    }
+
+    /// Like [`Kit::env`] but with the root-bypass credentials that strict mode always admits.
+    pub fn admin_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.env();
+        for (k, v) in env.iter_mut() {
+            if *k == "AWS_ACCESS_KEY_ID" {
+                *v = "testadmin".into();
+            }
+        }
+        env
     }
 
     /// Environment variables that point the keyless binary (or any SDK program) at this kit.
