@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Benchmark: wall time of `keyless check` (in sync) over 1, 50 and 200 roles on the local IAM.
+# Each role has one subject and the s3-deploy preset, so check reads the provider, the role
+# (GetRole, tags, inline and attached policies) and one managed policy per role.
+#   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY]      (defaults 7 and 8; release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-7}
+conc=${2:-8}
+cargo build --quiet --locked --release -p keyless -p keyless-testkit
+k=target/release/keyless
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true
+export AWS_ACCESS_KEY_ID=AKIAKEYLESSBENCH0000 AWS_SECRET_ACCESS_KEY=local-bench-not-a-secret
+stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "min %d ms, median %d ms, max %d ms (n=%d)", a[1], a[int((NR+1)/2)], a[NR], NR}'; }
+for n in 1 50 200; do
+  : > "$dir/keyless.toml"
+  for i in $(seq "$n"); do
+    printf '[[role]]\nname = "gha-app-%03d"\n  [[role.subject]]\n  repo = "octo-org/app-%03d"\n  branch = "main"\n  [[role.preset]]\n  name = "s3-deploy"\n  params = { bucket = "octo-org-app-%03d" }\n' "$i" "$i" "$i" >> "$dir/keyless.toml"
+  done
+  coproc KIT { target/release/keyless-testkit; }
+  read -r endpoint <&"${KIT[0]}"
+  export AWS_ENDPOINT_URL="$endpoint"
+  $k -c "$dir/keyless.toml" -q apply --yes > /dev/null
+  times=()
+  for _ in $(seq "$rounds"); do
+    t=$(date +%s%N)
+    $k -c "$dir/keyless.toml" -q check --concurrency "$conc" > /dev/null
+    times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
+  done
+  kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
+  echo "check, $n role(s), concurrency $conc: $(stats "${times[@]}")"
+done
