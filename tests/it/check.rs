@@ -493,3 +493,59 @@ async fn check_needs_exactly_the_keyless_check_preset() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn inline_and_managed_policy_drift_and_description() {
+    let e = Env::new();
+    std::fs::write(e.dir.path().join("extra.json"), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::x/*"}]}"#).unwrap();
+    e.write(&format!(
+        "{}  [[role.inline_policy]]\n  name = \"extra\"\n  file = \"extra.json\"\n",
+        SITE.replace(
+            "tags = { team = \"web\" }\n",
+            "tags = { team = \"web\" }\ndescription = \"deploys the site\"\n"
+        )
+    ));
+    expect(&e.run(&["apply", "--yes"]), 0);
+    let iam = e.iam().await;
+    iam.put_role_policy().role_name(ROLE).policy_name("extra").policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#).send().await.unwrap();
+    iam.update_role()
+        .role_name(ROLE)
+        .description("edited in the console")
+        .send()
+        .await
+        .unwrap();
+    let parn = format!("arn:aws:iam::{ACCOUNT_ID}:policy/gha-site-s3-deploy");
+    iam.detach_role_policy()
+        .role_name(ROLE)
+        .policy_arn(&parn)
+        .send()
+        .await
+        .unwrap();
+    iam.delete_policy().policy_arn(&parn).send().await.unwrap();
+    let (code, j) = check(&e, &[]);
+    assert_eq!(code, 2);
+    let k = kinds(&j);
+    for want in [
+        ("inline_policy_changed", "high"),
+        ("description_changed", "info"),
+        ("policy_missing", "medium"),
+        ("policy_detached", "medium"),
+    ] {
+        assert!(
+            k.contains(&(want.0.to_string(), want.1.to_string())),
+            "missing {want:?} in {k:?}"
+        );
+    }
+    iam.delete_role_policy()
+        .role_name(ROLE)
+        .policy_name("extra")
+        .send()
+        .await
+        .unwrap();
+    let (_, j) = check(&e, &[]);
+    assert!(
+        has(&j, "inline_policy_missing", "medium"),
+        "{:?}",
+        kinds(&j)
+    );
+}
