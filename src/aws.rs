@@ -95,6 +95,110 @@ impl Aws {
     }
 }
 
+/// The result of a web-identity exchange. The credentials stay inside: `Debug` redacts them and
+/// nothing returns them as text.
+#[derive(Clone)]
+pub struct WebIdentitySession {
+    /// `arn:P:sts::ACCOUNT:assumed-role/ROLE/SESSION`
+    pub assumed_role_arn: String,
+    /// When the credentials expire (RFC 3339).
+    pub expiration: Option<String>,
+    /// STS's `SubjectFromWebIdentityToken`.
+    pub subject: Option<String>,
+    /// STS's `Audience`.
+    pub audience: Option<String>,
+    /// STS's `Provider`.
+    pub provider: Option<String>,
+    credentials: aws_sdk_sts::config::Credentials,
+}
+
+impl std::fmt::Debug for WebIdentitySession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "WebIdentitySession {{ assumed_role_arn: {:?}, credentials: <redacted> }}",
+            self.assumed_role_arn
+        )
+    }
+}
+
+async fn anonymous_config(opts: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).no_credentials();
+    loader = loader.region(aws_config::Region::new(
+        opts.region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .unwrap_or_else(|| "us-east-1".into()),
+    ));
+    if let Some(e) = &opts.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+/// STS AssumeRoleWithWebIdentity, unsigned as on AWS (no AWS credentials needed).
+pub async fn assume_with_token(
+    opts: &AwsOptions,
+    role_arn: &str,
+    session_name: &str,
+    token: &str,
+) -> Result<WebIdentitySession> {
+    let conf = anonymous_config(opts).await;
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let out = sts
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .web_identity_token(token)
+        .send()
+        .await
+        .map_err(|e| sdk_error("sts:AssumeRoleWithWebIdentity", e))?;
+    let c = out.credentials().ok_or_else(|| Error::Aws {
+        op: "sts:AssumeRoleWithWebIdentity".into(),
+        code: "NoCredentials".into(),
+        message: "STS returned no credentials".into(),
+        hint: None,
+    })?;
+    Ok(WebIdentitySession {
+        assumed_role_arn: out
+            .assumed_role_user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default(),
+        expiration: Some(c.expiration().to_string()),
+        subject: out.subject_from_web_identity_token().map(String::from),
+        audience: out.audience().map(String::from),
+        provider: out.provider().map(String::from),
+        credentials: aws_sdk_sts::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "keyless-verify",
+        ),
+    })
+}
+
+/// GetCallerIdentity with a web-identity session's credentials.
+pub async fn caller_of(opts: &AwsOptions, session: &WebIdentitySession) -> Result<CallerIdentity> {
+    let conf = anonymous_config(opts).await;
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&conf)
+            .credentials_provider(session.credentials.clone())
+            .build(),
+    );
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+    let arn = out.arn().unwrap_or_default().to_string();
+    Ok(CallerIdentity {
+        account: out.account().unwrap_or_default().to_string(),
+        partition: arn.split(':').nth(1).unwrap_or("aws").to_string(),
+        arn,
+    })
+}
+
 fn not_found<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
     e.code() == Some("NoSuchEntity")
 }

@@ -78,6 +78,10 @@ pub enum Command {
     Destroy(ApplyArgs),
     /// Compare the live account with the config and report drift (read-only; for scheduled CI).
     Check(CheckArgs),
+    /// Prove a role works: a real AssumeRoleWithWebIdentity exchange, then GetCallerIdentity.
+    Verify(VerifyArgs),
+    /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
+    Explain(ExplainArgs),
     /// Print every role's trust and permission documents, rendered and linted.
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
@@ -147,6 +151,76 @@ impl From<SeverityArg> for keyless::lint::Severity {
             SeverityArg::Critical => S::Critical,
         }
     }
+}
+
+/// `verify` arguments.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The role (required when the config has more than one).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Read the token from this file (after the Actions runner endpoint, if present).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Read the token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// Also verify the token's signature against the issuer's JWKS (found via its discovery document).
+    #[arg(long)]
+    pub check_signature: bool,
+    /// Discovery document URL to use instead of `<iss>/.well-known/openid-configuration`.
+    #[arg(long, value_name = "URL", requires = "check_signature")]
+    pub discovery_url: Option<String>,
+    /// Role session name.
+    #[arg(long, default_value = "keyless-verify")]
+    pub session_name: String,
+    /// Retry denials that can be IAM propagation for up to this many seconds.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub retry_for: u64,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The role (required when the config has more than one).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Evaluate the live role's trust policy instead of the config's.
+    #[arg(long, conflicts_with = "policy")]
+    pub live: bool,
+    /// Evaluate this trust policy JSON file instead.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The token's claims: a JSON object (a decoded token payload).
+    #[arg(long, value_name = "FILE", conflicts_with = "repo")]
+    pub claims: Option<PathBuf>,
+    /// Describe the job instead: its repository, OWNER/REPO.
+    #[arg(long, required_unless_present = "claims")]
+    pub repo: Option<String>,
+    /// The triggering event: push, pull_request, workflow_dispatch, schedule, ...
+    #[arg(long, default_value = "push")]
+    pub event: String,
+    /// The ref: refs/heads/BRANCH, refs/tags/TAG, refs/pull/N/merge.
+    #[arg(long = "ref", default_value = "refs/heads/main", value_name = "REF")]
+    pub git_ref: String,
+    /// The job's environment, if it declares one.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Repository ID (with --owner-id: the immutable sub form).
+    #[arg(long, requires = "owner_id")]
+    pub repo_id: Option<String>,
+    /// Owner ID.
+    #[arg(long, requires = "repo_id")]
+    pub owner_id: Option<String>,
+    /// The repository emits immutable subjects (needs --repo-id and --owner-id).
+    #[arg(long, requires = "repo_id")]
+    pub immutable: bool,
+    /// The job_workflow_ref claim (for reusable workflows).
+    #[arg(long)]
+    pub job_workflow_ref: Option<String>,
+    /// The audience the job requests (default: the config's first audience).
+    #[arg(long)]
+    pub audience: Option<String>,
 }
 
 /// `plan` arguments.

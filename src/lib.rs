@@ -19,6 +19,9 @@
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
 //! | [`drift`] | desired vs actual → findings for `keyless check` |
 //! | [`emit`] | the workflow snippet and the repository variable |
+//! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
+//! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
+//! | [`token`] | GitHub OIDC tokens: sources, claims, signature check (HTTP to GitHub only) |
 //! | [`aws`] | every SDK call |
 //! | [`error`] | typed errors and exit codes |
 #![deny(missing_docs)]
@@ -28,6 +31,8 @@ pub mod config;
 pub mod drift;
 pub mod emit;
 pub mod error;
+pub mod evaluate;
+pub mod explain;
 pub mod issuer;
 pub mod lint;
 pub mod names;
@@ -37,3 +42,4 @@ pub mod policy;
 pub mod render;
 pub mod subject;
 pub mod template;
+pub mod token;

@@ -49,6 +49,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Plan(a) => commands::cmd_plan(g, &printer, a),
         Command::Check(a) => commands::cmd_check(g, &printer, a),
+        Command::Verify(a) => commands::cmd_verify(g, &printer, a),
+        Command::Explain(a) => commands::cmd_explain(g, &printer, a),
         Command::Apply(a) => commands::cmd_apply(g, &printer, a),
         Command::Destroy(a) => commands::cmd_destroy(g, &printer, a),
         Command::Render(a) => commands::cmd_render(g, &printer, a),

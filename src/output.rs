@@ -45,6 +45,22 @@ impl Printer {
         }
     }
 
+    /// Green bold (a good outcome).
+    pub fn style_ok(&self, text: &str) -> String {
+        self.style(
+            Style::new().fg_color(Some(AnsiColor::Green.into())).bold(),
+            text,
+        )
+    }
+
+    /// Red bold (a bad outcome).
+    pub fn style_bad(&self, text: &str) -> String {
+        self.style(
+            Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+            text,
+        )
+    }
+
     /// Bold text (when colour is on).
     pub fn bold(&self, text: &str) -> String {
         self.style(Style::new().bold(), text)

@@ -6,3 +6,4 @@ mod check;
 mod cli;
 mod kit;
 mod util;
+mod verify;
