@@ -360,7 +360,7 @@ mod tests {
         for (k, v) in pairs {
             c.keys
                 .entry(format!("{P}:{k}").to_ascii_lowercase())
-                .or_insert_with(Vec::new)
+                .or_default()
                 .push(v.to_string());
         }
         c
