@@ -3,6 +3,7 @@
 
 mod apply;
 mod check;
+mod differential;
 mod cli;
 mod kit;
 mod util;
