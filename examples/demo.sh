@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # keyless end to end, entirely on this machine: lint and render the example, then plan, apply,
-# re-plan (no changes), and destroy it against the test kit's local IAM/STS (in-process
+# verify with a real token exchange, explain a denial, re-plan (no changes), and destroy it against the test kit's local IAM/STS (in-process
 # fakecloud, started here on 127.0.0.1). Finally the kit's own tests exchange a GitHub-shaped
 # token for credentials on a role keyless applied.
 set -euo pipefail
@@ -28,6 +28,15 @@ $k plan -c "$cfg"
 echo
 echo "### keyless apply -c $cfg --yes"
 $k apply -c "$cfg" --yes
+echo
+tmp=$(mktemp -d)
+echo "### keyless verify -c $cfg --token-file TOKEN   (a GitHub-shaped token for octo-org/site on main)"
+target/debug/keyless-testkit mint --repo octo-org/site --branch main --immutable > "$tmp/token.jwt"
+$k verify -c "$cfg" --token-file "$tmp/token.jwt"
+echo
+echo "### keyless explain -c $cfg --repo octo-org/site --environment prod ...   (denied: exit 2, with the fix)"
+$k explain -c "$cfg" --repo octo-org/site --environment prod --owner-id 123456 --repo-id 456789 --immutable || [ $? -eq 2 ]
+rm -rf "$tmp"
 echo
 echo "### keyless plan -c $cfg --detailed-exitcode   (second run: nothing to change, exit 0)"
 $k plan -c "$cfg" --detailed-exitcode

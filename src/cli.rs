@@ -237,6 +237,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// apply only: afterwards, run `verify` for each role this job's token is meant for (needs a
+    /// token source: inside GitHub Actions, or AWS_WEB_IDENTITY_TOKEN_FILE).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `lint` arguments.

@@ -576,11 +576,40 @@ pub fn cmd_apply(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Resul
             p.out(&s);
         }
     }
-    Ok(ExitStatus::Success)
+    if !args.verify {
+        return Ok(ExitStatus::Success);
+    }
+    if keyless::token::Source::discover(None, None, &rendered.audiences[0]).is_err() {
+        p.note("--verify: no token source (not inside GitHub Actions and no AWS_WEB_IDENTITY_TOKEN_FILE); skipped");
+        return Ok(ExitStatus::Success);
+    }
+    let vargs = crate::cli::VerifyArgs {
+        role: None,
+        token_file: None,
+        token_env: None,
+        check_signature: false,
+        discovery_url: None,
+        session_name: "keyless-verify".into(),
+        retry_for: 120,
+    };
+    let mut worst = ExitStatus::Success;
+    for role in &cfg.roles {
+        let status = verify_role(g, p, &cfg, &templates, role, &vargs, true)?;
+        if status as u8 > worst as u8 {
+            worst = status;
+        }
+    }
+    Ok(worst)
 }
 
 /// `keyless destroy`
 pub fn cmd_destroy(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Result<ExitStatus> {
+    if args.verify {
+        return Err(Error::usage(
+            "--verify applies to `apply` only",
+            "drop --verify",
+        ));
+    }
     let (_, _, rendered, rt, aws, plan) = prepare(g, p, true)?;
     show_plan(p, &plan, &rendered.target);
     if plan.is_empty() {
@@ -998,6 +1027,20 @@ pub fn cmd_verify(g: &Global, p: &Printer, args: &crate::cli::VerifyArgs) -> Res
     let cfg = config::load(&g.config)?;
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let role = pick_role(&cfg, args.role.as_deref())?;
+    verify_role(g, p, &cfg, &templates, role, args, false)
+}
+
+/// Verify one role. With `skip_foreign`, a token the pre-flight says is not meant for this role
+/// is reported as skipped (exit 0) instead of exchanged (used by `apply --verify`).
+fn verify_role(
+    g: &Global,
+    p: &Printer,
+    cfg: &Config,
+    templates: &Templates,
+    role: &keyless::config::Role,
+    args: &crate::cli::VerifyArgs,
+    skip_foreign: bool,
+) -> Result<ExitStatus> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1094,6 +1137,15 @@ pub fn cmd_verify(g: &Global, p: &Printer, args: &crate::cli::VerifyArgs) -> Res
         &facts,
         keyless::token::now(),
     );
+    if skip_foreign && !explanation.allowed && explanation.step == "trust" {
+        p.note(&format!(
+            "{} role {}: this job's token is not meant for it ({})",
+            p.dim("skip"),
+            role.name,
+            explanation.message
+        ));
+        return Ok(ExitStatus::Success);
+    }
     // The real exchange.
     let started = std::time::Instant::now();
     let mut seed = (keyless::token::now() as u64) ^ 0x9E37_79B9_7F4A_7C15;

@@ -41,6 +41,8 @@ pub struct WorkflowContext {
     pub action_ref: String,
     /// checkout ref.
     pub checkout_ref: String,
+    /// keyless version for the optional verify step.
+    pub keyless_version: String,
 }
 
 /// The region a workflow should use: the config's, else the partition's usual first region.
@@ -74,6 +76,7 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
         pull_request: false,
         action_ref: CONFIGURE_AWS_CREDENTIALS_REF.into(),
         checkout_ref: CHECKOUT_REF.into(),
+        keyless_version: env!("CARGO_PKG_VERSION").into(),
     };
     for s in &role.subjects {
         if let SubjectSpec::Repo { scope, .. } = &s.spec {

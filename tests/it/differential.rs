@@ -63,18 +63,33 @@ async fn local_evaluation_matches_the_kit_sts() {
     let conf = kit.sdk_config().await;
     let iam = aws_sdk_iam::Client::new(&conf);
     let sts = aws_sdk_sts::Client::new(&conf);
-    iam.create_open_id_connect_provider().url(GITHUB_ISSUER).client_id_list("sts.amazonaws.com").client_id_list("other-audience").send().await.unwrap();
+    iam.create_open_id_connect_provider()
+        .url(GITHUB_ISSUER)
+        .client_id_list("sts.amazonaws.com")
+        .client_id_list("other-audience")
+        .send()
+        .await
+        .unwrap();
     let supported = vec!["aud".to_string(), "sub".to_string()];
     let (mut cases, mut allowed) = (0, 0);
     for (pi, policy) in policies().iter().enumerate() {
         let role = format!("diff-{pi}");
-        iam.create_role().role_name(&role).assume_role_policy_document(policy.to_string()).send().await.unwrap();
+        iam.create_role()
+            .role_name(&role)
+            .assume_role_policy_document(policy.to_string())
+            .send()
+            .await
+            .unwrap();
         for claims in claim_sets() {
             for aud in ["sts.amazonaws.com", "other-audience"] {
                 let mut c = claims.clone();
                 c.aud = aud.into();
                 let payload = c.payload();
-                let local = evaluate(policy, &context(&provider_arn(), P, payload.as_object().unwrap(), &supported)).allowed;
+                let local = evaluate(
+                    policy,
+                    &context(&provider_arn(), P, payload.as_object().unwrap(), &supported),
+                )
+                .allowed;
                 let remote = sts
                     .assume_role_with_web_identity()
                     .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}"))
@@ -83,12 +98,19 @@ async fn local_evaluation_matches_the_kit_sts() {
                     .send()
                     .await
                     .is_ok();
-                assert_eq!(local, remote, "policy {pi} {policy}\nclaims sub={} aud={aud}: local {local}, kit STS {remote}", c.sub);
+                assert_eq!(
+                    local, remote,
+                    "policy {pi} {policy}\nclaims sub={} aud={aud}: local {local}, kit STS {remote}",
+                    c.sub
+                );
                 cases += 1;
                 allowed += local as usize;
             }
         }
     }
     eprintln!("{cases} cases compared, {allowed} allowed");
-    assert!(allowed > 10 && cases - allowed > 10, "the generated set exercises both outcomes");
+    assert!(
+        allowed > 10 && cases - allowed > 10,
+        "the generated set exercises both outcomes"
+    );
 }

@@ -3,8 +3,8 @@
 
 mod apply;
 mod check;
-mod differential;
 mod cli;
+mod differential;
 mod kit;
 mod util;
 mod verify;

@@ -358,3 +358,28 @@ fn explain_offline_from_a_described_context() {
     std::fs::write(dir.path().join("bad.json"), "[1]").unwrap();
     expect(&run(&["explain", "--claims", "bad.json"]), 1);
 }
+
+#[test]
+fn apply_verify_proves_the_roles_this_job_is_for() {
+    let e = Env::new();
+    let two = format!(
+        "{SITE}[[role]]\nname = \"gha-other\"\n  [[role.subject]]\n  repo = \"octo-org/other\"\n  branch = \"main\"\n"
+    );
+    e.write(&two);
+    let issuer = Issuer::start(GITHUB_ISSUER, Claims::push("octo-org/site", "main"));
+    let mut env = e.kit.env();
+    env.extend(issuer.runner_env());
+    let r = keyless_in(e.dir.path(), &["apply", "--yes", "--verify"], &env, None);
+    expect(&r, 0);
+    assert!(
+        r.stdout.contains("VERIFIED role gha-site works"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("skip role gha-other"), "{}", r.stderr);
+    assert_no_secrets(&r, &[]);
+    // Without a token source, --verify says so and the apply still succeeds.
+    let r = e.run(&["apply", "--yes", "--verify"]);
+    expect(&r, 0);
+    assert!(r.stderr.contains("no token source"), "{}", r.stderr);
+}

@@ -5,6 +5,11 @@
 use std::io::{BufRead, Write};
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("mint") {
+        mint(&args[1..]);
+        return;
+    }
     let kit = keyless_testkit::Kit::start();
     println!("{}", kit.endpoint());
     let _ = std::io::stdout().flush();
@@ -21,4 +26,39 @@ fn main() {
         }
     }
     drop(kit);
+}
+
+/// `keyless-testkit mint --repo O/R [--branch B | --tag T] [--environment E] [--immutable]
+/// [--audience A] [--expired]`: print a GitHub-shaped RS256 token (for demos; the kit's STS checks
+/// claims and expiry, not signatures).
+fn mint(args: &[String]) {
+    let get = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let repo = get("--repo").unwrap_or_else(|| "octo-org/octo-repo".into());
+    let mut claims =
+        keyless_testkit::Claims::push(&repo, &get("--branch").unwrap_or_else(|| "main".into()));
+    if let Some(t) = get("--tag") {
+        claims.git_ref = format!("refs/tags/{t}");
+        claims.ref_type = "tag".into();
+        claims.sub = format!("repo:{repo}:ref:refs/tags/{t}");
+    }
+    if let Some(e) = get("--environment") {
+        claims = claims.with_environment(&e);
+    }
+    if has("--immutable") {
+        claims = claims.immutable();
+    }
+    if let Some(a) = get("--audience") {
+        claims.aud = a;
+    }
+    if has("--expired") {
+        claims.expires_in = -60;
+    }
+    let issuer = keyless_testkit::Issuer::start(keyless_testkit::GITHUB_ISSUER, claims.clone());
+    println!("{}", issuer.mint(&claims));
 }
