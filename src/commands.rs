@@ -1070,7 +1070,7 @@ fn verify_role(
         account_id: account,
         partition,
     };
-    let rendered = render::render(&cfg, &templates, &target)?;
+    let rendered = render::render(cfg, templates, &target)?;
     let desired = rendered
         .roles
         .iter()

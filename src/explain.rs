@@ -268,10 +268,17 @@ fn trust_fix(
         .iter()
         .any(|e| split_sub(e).is_some_and(|(r, _)| r.contains('@')));
     let repo_name = claim(claims, "repository").unwrap_or(repo);
-    let repo_matches = c
-        .expected
-        .iter()
-        .any(|e| split_sub(e).is_some_and(|(r, _)| r == repo || evaluate::like(r, repo)));
+    // Compare repositories by name: `o@1/r@2` and `o/r` are the same repository in two forms.
+    let names_only = |r: &str| {
+        r.split('/')
+            .map(|part| part.split('@').next().unwrap_or(part))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let repo_matches = c.expected.iter().any(|e| {
+        split_sub(e)
+            .is_some_and(|(r, _)| names_only(r) == names_only(repo) || evaluate::like(r, repo))
+    });
     let fix = if immutable_token && !immutable_policy {
         let (o, r) = repo.split_once('/').unwrap_or((repo, ""));
         let oid = o.split('@').nth(1).unwrap_or("OWNER_ID");
