@@ -69,6 +69,9 @@ pub struct Global {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up an account: answer a few questions (or give them as flags), write keyless.toml,
+    /// show the plan and offer to apply.
+    Init(Box<InitArgs>),
     /// Show what apply would change in IAM (read-only).
     Plan(PlanArgs),
     /// Create or update the provider, roles and policies to match the config.
@@ -151,6 +154,86 @@ impl From<SeverityArg> for keyless::lint::Severity {
             SeverityArg::Critical => S::Critical,
         }
     }
+}
+
+/// `init` arguments: every question has a flag.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Ask nothing: take defaults and flags; stop with the list of missing flags if a required
+    /// answer is missing.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// With --yes: apply right away (otherwise init writes the file and shows the plan).
+    #[arg(long)]
+    pub apply: bool,
+    /// Overwrite an existing config file.
+    #[arg(long)]
+    pub force: bool,
+    /// GitHub issuer URL (default github.com).
+    #[arg(long, conflicts_with_all = ["enterprise_slug", "ghe_com", "ghes_host"])]
+    pub issuer: Option<String>,
+    /// github.com enterprise with a unique issuer: its slug.
+    #[arg(long)]
+    pub enterprise_slug: Option<String>,
+    /// GHE.com subdomain.
+    #[arg(long)]
+    pub ghe_com: Option<String>,
+    /// GitHub Enterprise Server host.
+    #[arg(long)]
+    pub ghes_host: Option<String>,
+    /// Repository to trust, OWNER/REPO (repeat for several).
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
+    pub repos: Vec<String>,
+    /// Trust jobs on this branch.
+    #[arg(long, conflicts_with_all = ["tag", "environment", "pull_request", "any_ref"])]
+    pub branch: Option<String>,
+    /// Trust jobs on this tag (pattern allowed, e.g. v*).
+    #[arg(long, conflicts_with_all = ["environment", "pull_request", "any_ref"])]
+    pub tag: Option<String>,
+    /// Trust jobs that declare this environment.
+    #[arg(long, conflicts_with_all = ["pull_request", "any_ref"])]
+    pub environment: Option<String>,
+    /// Trust pull_request jobs.
+    #[arg(long, conflicts_with = "any_ref")]
+    pub pull_request: bool,
+    /// Trust every job of the repository (broad: lint KL006).
+    #[arg(long)]
+    pub any_ref: bool,
+    /// Subject format.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Owner ID (immutable subjects; one repository only).
+    #[arg(long, requires = "repo_id")]
+    pub owner_id: Option<String>,
+    /// Repository ID (immutable subjects; one repository only).
+    #[arg(long, requires = "owner_id")]
+    pub repo_id: Option<String>,
+    /// Permission preset (repeat for several; see `keyless presets`).
+    #[arg(long = "preset", value_name = "NAME")]
+    pub presets: Vec<String>,
+    /// Preset parameter KEY=VALUE, or PRESET.KEY=VALUE when presets share a key.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Managed policy ARN to attach (repeat for several).
+    #[arg(long = "managed-policy", value_name = "ARN")]
+    pub managed_policies: Vec<String>,
+    /// Role name (default: gha-<repo>-deploy).
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// Max session seconds, 3600–43200 (default 3600).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session: Option<i64>,
+}
+
+/// `--format`
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    /// repo:OWNER/REPO:...
+    Classic,
+    /// repo:OWNER@ID/REPO@ID:...
+    Immutable,
+    /// Both, while a repository migrates.
+    Both,
 }
 
 /// `verify` arguments.

@@ -18,6 +18,7 @@
 //! | [`observed`] | actual state read from IAM, as plain data |
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
 //! | [`drift`] | desired vs actual → findings for `keyless check` |
+//! | [`setup`] | `keyless init`'s answers and the config they produce |
 //! | [`emit`] | the workflow snippet and the repository variable |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
@@ -40,6 +41,7 @@ pub mod observed;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod setup;
 pub mod subject;
 pub mod template;
 pub mod token;

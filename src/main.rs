@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod output;
+mod wizard;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         verbose: g.verbose,
     };
     let result = match &cli.command {
+        Command::Init(a) => wizard::cmd_init(g, &printer, a),
         Command::Plan(a) => commands::cmd_plan(g, &printer, a),
         Command::Check(a) => commands::cmd_check(g, &printer, a),
         Command::Verify(a) => commands::cmd_verify(g, &printer, a),

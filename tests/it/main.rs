@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod cli;
 mod differential;
+mod init;
 mod kit;
 mod util;
 mod verify;

@@ -1,0 +1,256 @@
+//! `keyless init`'s answers, and the `keyless.toml` they produce.
+//!
+//! The wizard (in the binary) fills [`Answers`] from flags and prompts; this module validates
+//! single answers with the same rules as the config loader and writes the config text, which is
+//! parsed back with [`crate::config::parse`] before it is returned, so `init` can never write a
+//! file that keyless itself would reject. No prompts and no I/O here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::issuer::{Issuer, IssuerKind};
+use crate::subject::{Scope, SubjectFormat};
+
+/// One repository's trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoAnswer {
+    /// `owner/repo`
+    pub repo: String,
+    /// What part of its workflows is admitted.
+    pub scope: Scope,
+    /// Owner and repository IDs, for the immutable form.
+    pub ids: Option<(String, String)>,
+    /// Subject form.
+    pub format: SubjectFormat,
+}
+
+/// Everything `init` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answers {
+    /// Account to pin, when known.
+    pub account_id: Option<String>,
+    /// Region for the workflow and regional presets.
+    pub region: String,
+    /// The GitHub issuer.
+    pub issuer: Issuer,
+    /// Trusted repositories.
+    pub repos: Vec<RepoAnswer>,
+    /// Presets with their parameters.
+    pub presets: Vec<(String, BTreeMap<String, String>)>,
+    /// Managed policy ARNs to attach.
+    pub managed_policies: Vec<String>,
+    /// Role name.
+    pub role_name: String,
+    /// Max session seconds.
+    pub max_session_duration: i64,
+}
+
+/// `owner/repo` by GitHub's rules (no org-wide wildcard from the wizard).
+pub fn check_repo(s: &str) -> std::result::Result<(), String> {
+    let Some((o, r)) = s.split_once('/') else {
+        return Err("write it as OWNER/REPO, e.g. octo-org/octo-repo".into());
+    };
+    crate::names::github_owner(o)?;
+    crate::names::github_repo_name(r)
+}
+
+/// A role name derived from a repository: `gha-<repo>-deploy`, made IAM-safe and at most 64.
+pub fn suggest_role_name(repo: &str) -> String {
+    let name = repo.split('/').nth(1).unwrap_or(repo);
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut s = format!("gha-{safe}-deploy");
+    s.truncate(64);
+    s
+}
+
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The commented config text for these answers, checked by parsing it back.
+pub fn to_toml(a: &Answers) -> Result<String> {
+    let mut t = String::from(
+        "# keyless.toml, written by `keyless init`. Edit freely; `keyless plan` shows the effect.\n# Reference: README.md (\"keyless.toml\").\nversion = 1\n",
+    );
+    match &a.account_id {
+        Some(id) => t.push_str(&format!(
+            "account_id = {}      # apply refuses other accounts\n",
+            q(id)
+        )),
+        None => t.push_str("# account_id = \"123456789012\"   # pin the account (recommended)\n"),
+    }
+    t.push_str(&format!("region = {}\n", q(&a.region)));
+    match &a.issuer.kind {
+        IssuerKind::GitHubCom => {}
+        IssuerKind::EnterpriseSlug { slug } => {
+            t.push_str(&format!("\n[provider]\nenterprise_slug = {}\n", q(slug)))
+        }
+        IssuerKind::GheCom { subdomain, unique } => t.push_str(&format!(
+            "\n[provider]\nghe_com = {}\nunique_issuer = {unique}\n",
+            q(subdomain)
+        )),
+        IssuerKind::Ghes { host } => {
+            t.push_str(&format!("\n[provider]\nghes_host = {}\n", q(host)))
+        }
+    }
+    t.push_str(&format!(
+        "\n[[role]]\nname = {}\nmax_session_duration = {}\n",
+        q(&a.role_name),
+        a.max_session_duration
+    ));
+    if !a.managed_policies.is_empty() {
+        t.push_str(&format!(
+            "managed_policies = [{}]\n",
+            a.managed_policies
+                .iter()
+                .map(|m| q(m))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for r in &a.repos {
+        t.push_str(&format!("\n  [[role.subject]]\n  repo = {}\n", q(&r.repo)));
+        match &r.scope {
+            Scope::Branch(b) => t.push_str(&format!("  branch = {}\n", q(b))),
+            Scope::Tag(x) => t.push_str(&format!("  tag = {}\n", q(x))),
+            Scope::Environment(e) => t.push_str(&format!("  environment = {}\n", q(e))),
+            Scope::PullRequest => t.push_str("  pull_request = true\n"),
+            Scope::AnyRef => {
+                t.push_str("  any_ref = true      # every job of the repository (lint KL006)\n")
+            }
+        }
+        if let Some((o, rid)) = &r.ids {
+            t.push_str(&format!("  owner_id = {}\n  repo_id = {}\n", q(o), q(rid)));
+        }
+        let fmt = match r.format {
+            SubjectFormat::Classic => "classic",
+            SubjectFormat::Immutable => "immutable",
+            SubjectFormat::Both => "both",
+        };
+        t.push_str(&format!("  format = {}\n", q(fmt)));
+    }
+    for (name, params) in &a.presets {
+        t.push_str(&format!("\n  [[role.preset]]\n  name = {}\n", q(name)));
+        let ps: Vec<String> = params
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k} = {}", q(v)))
+            .collect();
+        if !ps.is_empty() {
+            t.push_str(&format!("  params = {{ {} }}\n", ps.join(", ")));
+        }
+    }
+    crate::config::parse(&t, "keyless.toml (generated)", Path::new(".")).map_err(|e| match e {
+        Error::Config(list) => Error::Usage {
+            message: format!(
+                "init produced an invalid config: {}",
+                list.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            fix: "check the answers; this is a keyless bug if they were all accepted".into(),
+        },
+        other => other,
+    })?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers() -> Answers {
+        Answers {
+            account_id: Some("123456789012".into()),
+            region: "eu-west-1".into(),
+            issuer: Issuer::github_com(),
+            repos: vec![
+                RepoAnswer {
+                    repo: "octo-org/site".into(),
+                    scope: Scope::Branch("main".into()),
+                    ids: Some(("1".into(), "2".into())),
+                    format: SubjectFormat::Both,
+                },
+                RepoAnswer {
+                    repo: "octo-org/api".into(),
+                    scope: Scope::Environment("prod \"eu\"".into()),
+                    ids: None,
+                    format: SubjectFormat::Classic,
+                },
+            ],
+            presets: vec![(
+                "s3-deploy".into(),
+                BTreeMap::from([
+                    ("bucket".into(), "octo-site".into()),
+                    ("prefix".into(), String::new()),
+                ]),
+            )],
+            managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            role_name: "gha-site-deploy".into(),
+            max_session_duration: 7200,
+        }
+    }
+
+    #[test]
+    fn generated_config_parses_back_to_the_answers() {
+        let text = to_toml(&answers()).unwrap();
+        let cfg = crate::config::parse(&text, "k", Path::new(".")).unwrap();
+        let r = &cfg.roles[0];
+        assert_eq!(
+            (r.name.as_str(), r.max_session_duration),
+            ("gha-site-deploy", 7200)
+        );
+        assert_eq!(
+            r.subjects[0].patterns(),
+            vec![
+                "repo:octo-org@1/site@2:ref:refs/heads/main",
+                "repo:octo-org/site:ref:refs/heads/main"
+            ]
+        );
+        assert_eq!(r.subjects[1].environment(), Some("prod \"eu\""));
+        assert_eq!(
+            r.presets[0].params.get("bucket").map(String::as_str),
+            Some("octo-site")
+        );
+        assert!(
+            !r.presets[0].params.contains_key("prefix"),
+            "empty optional params are left out"
+        );
+        assert_eq!(cfg.account_id.as_deref(), Some("123456789012"));
+    }
+
+    #[test]
+    fn issuers_round_trip() {
+        for issuer in [
+            Issuer::enterprise_slug("octo-inc").unwrap(),
+            Issuer::ghe_com("octo", true).unwrap(),
+            Issuer::ghes("gh.example.com").unwrap(),
+        ] {
+            let mut a = answers();
+            a.issuer = issuer.clone();
+            let cfg = crate::config::parse(&to_toml(&a).unwrap(), "k", Path::new(".")).unwrap();
+            assert_eq!(cfg.issuer, issuer);
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(suggest_role_name("octo-org/My.Site"), "gha-My.Site-deploy");
+        assert!(suggest_role_name(&format!("o/{}", "x".repeat(100))).len() <= 64);
+        assert!(check_repo("octo-org/site").is_ok());
+        for bad in ["octo-org", "octo org/site", "o/*", "-o/r"] {
+            assert!(check_repo(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! `keyless init`: the set-up wizard. Every question has a flag; a flag's answer is validated and
+//! used, otherwise the question is asked (dialoguer, re-asking on a bad answer), or with `--yes`
+//! its default is taken and a missing required answer is reported as the flag to pass. Nothing is
+//! written until every answer is in, so Ctrl-C at any prompt leaves nothing behind. The answers
+//! become `keyless.toml` through `keyless::setup`; plan and apply are the ordinary commands.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use keyless::aws::{Aws, AwsOptions};
+use keyless::error::{Error, ExitStatus, Result};
+use keyless::issuer::Issuer;
+use keyless::names;
+use keyless::setup::{self, Answers, RepoAnswer};
+use keyless::subject::{Scope, SubjectFormat};
+use keyless::template::{ParamKind, Templates, check_param};
+
+use crate::cli::{ApplyArgs, EmitArgs, EmitWhat, FormatArg, Global, InitArgs, PlanArgs};
+use crate::output::Printer;
+
+type Check = Box<dyn Fn(&str) -> std::result::Result<(), String>>;
+
+/// Answers come from flags, prompts, or defaults; missing ones are collected for `--yes`.
+struct Asker {
+    interactive: bool,
+    missing: Vec<String>,
+}
+
+fn cancelled(e: dialoguer::Error) -> Error {
+    match e {
+        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => Error::usage(
+            "init cancelled; nothing was written",
+            "run `keyless init` again",
+        ),
+        other => Error::usage(
+            format!("cannot ask: {other}"),
+            "pass the answers as flags with --yes",
+        ),
+    }
+}
+
+impl Asker {
+    /// A text answer. `flag` is the value given on the command line (validated, never asked).
+    fn text(
+        &mut self,
+        flag: Option<&str>,
+        flag_name: &str,
+        prompt: &str,
+        default: Option<&str>,
+        check: Check,
+    ) -> Result<Option<String>> {
+        if let Some(v) = flag {
+            check(v).map_err(|m| {
+                Error::usage(
+                    format!("{flag_name} {v:?}: {m}"),
+                    format!("pass a valid {flag_name}"),
+                )
+            })?;
+            return Ok(Some(v.to_string()));
+        }
+        if !self.interactive {
+            return match default {
+                Some(d) => Ok(Some(d.to_string())),
+                None => {
+                    self.missing.push(flag_name.to_string());
+                    Ok(None)
+                }
+            };
+        }
+        let mut input = dialoguer::Input::<String>::new().with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string()).allow_empty(d.is_empty());
+        }
+        let answer = input
+            .validate_with(move |s: &String| check(s))
+            .interact_text()
+            .map_err(cancelled)?;
+        Ok(Some(answer))
+    }
+
+    fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
+        if !self.interactive {
+            return Ok(default);
+        }
+        dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact()
+            .map_err(cancelled)
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        if !self.interactive {
+            return Ok(default);
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(prompt)
+            .default(default)
+            .interact()
+            .map_err(cancelled)
+    }
+}
+
+fn ok(f: impl Fn(&str) -> std::result::Result<(), String> + 'static) -> Check {
+    Box::new(f)
+}
+
+fn issuer_from(args: &InitArgs, ask: &mut Asker) -> Result<Issuer> {
+    let bad = |flag: &str, v: &str, m: String| {
+        Error::usage(format!("{flag} {v:?}: {m}"), "see `keyless init --help`")
+    };
+    if let Some(u) = &args.issuer {
+        return Issuer::parse(u).map_err(|m| bad("--issuer", u, m));
+    }
+    if let Some(s) = &args.enterprise_slug {
+        return Issuer::enterprise_slug(s).map_err(|m| bad("--enterprise-slug", s, m));
+    }
+    if let Some(s) = &args.ghe_com {
+        return Issuer::ghe_com(s, false).map_err(|m| bad("--ghe-com", s, m));
+    }
+    if let Some(h) = &args.ghes_host {
+        return Issuer::ghes(h).map_err(|m| bad("--ghes-host", h, m));
+    }
+    let kinds = [
+        "github.com",
+        "github.com enterprise with a unique issuer (slug)",
+        "GHE.com (data residency)",
+        "GitHub Enterprise Server",
+    ];
+    Ok(
+        match ask.choose("Where do your workflows run?", &kinds, 0)? {
+            1 => {
+                let s = ask
+                    .text(
+                        None,
+                        "--enterprise-slug",
+                        "Enterprise slug",
+                        None,
+                        ok(|s| Issuer::enterprise_slug(s).map(drop)),
+                    )?
+                    .unwrap_or_default();
+                Issuer::enterprise_slug(&s).map_err(|m| bad("--enterprise-slug", &s, m))?
+            }
+            2 => {
+                let s = ask
+                    .text(
+                        None,
+                        "--ghe-com",
+                        "GHE.com subdomain (SUB in SUB.ghe.com)",
+                        None,
+                        ok(|s| Issuer::ghe_com(s, false).map(drop)),
+                    )?
+                    .unwrap_or_default();
+                Issuer::ghe_com(&s, false).map_err(|m| bad("--ghe-com", &s, m))?
+            }
+            3 => {
+                let h = ask
+                    .text(
+                        None,
+                        "--ghes-host",
+                        "GHES host name",
+                        None,
+                        ok(|h| Issuer::ghes(h).map(drop)),
+                    )?
+                    .unwrap_or_default();
+                Issuer::ghes(&h).map_err(|m| bad("--ghes-host", &h, m))?
+            }
+            _ => Issuer::github_com(),
+        },
+    )
+}
+
+fn scope_from_flags(args: &InitArgs) -> Option<Scope> {
+    if let Some(b) = &args.branch {
+        return Some(Scope::Branch(b.clone()));
+    }
+    if let Some(t) = &args.tag {
+        return Some(Scope::Tag(t.clone()));
+    }
+    if let Some(e) = &args.environment {
+        return Some(Scope::Environment(e.clone()));
+    }
+    if args.pull_request {
+        return Some(Scope::PullRequest);
+    }
+    args.any_ref.then_some(Scope::AnyRef)
+}
+
+fn ask_scope(ask: &mut Asker, p: &Printer, repo: &str) -> Result<Scope> {
+    let kinds = [
+        "a branch",
+        "a tag (pattern allowed, e.g. v*)",
+        "an environment",
+        "pull requests",
+        "every job of the repository (broad)",
+    ];
+    let scope = match ask.choose(
+        &format!("Which jobs of {repo} may assume the role?"),
+        &kinds,
+        0,
+    )? {
+        1 => Scope::Tag(
+            ask.text(
+                None,
+                "--tag",
+                "Tag",
+                Some("v*"),
+                ok(|s| names::git_ref_name(s)),
+            )?
+            .unwrap_or_default(),
+        ),
+        2 => Scope::Environment(
+            ask.text(
+                None,
+                "--environment",
+                "Environment",
+                Some("production"),
+                ok(|s| names::environment_name(s)),
+            )?
+            .unwrap_or_default(),
+        ),
+        3 => Scope::PullRequest,
+        4 => Scope::AnyRef,
+        _ => Scope::Branch(
+            ask.text(
+                None,
+                "--branch",
+                "Branch",
+                Some("main"),
+                ok(|s| names::git_ref_name(s)),
+            )?
+            .unwrap_or_default(),
+        ),
+    };
+    warn_broad(p, &scope);
+    Ok(scope)
+}
+
+fn warn_broad(p: &Printer, scope: &Scope) {
+    let broad = match scope {
+        Scope::AnyRef => Some(
+            "every branch, tag, environment and pull request of the repository can assume the role (KL006)",
+        ),
+        Scope::PullRequest => {
+            Some("pull-request code runs before review; give this role read-only permissions")
+        }
+        Scope::Branch(b) | Scope::Tag(b) if b.contains('*') => {
+            Some("anyone who can push a matching ref can assume the role (KL007)")
+        }
+        _ => None,
+    };
+    if let Some(w) = broad {
+        p.note(&format!("{} {w}", p.style_bad("warning:")));
+    }
+}
+
+/// `--param` values: `KEY=VALUE` or `PRESET.KEY=VALUE`.
+fn parse_params(raw: &[String]) -> Result<Vec<(Option<String>, String, String)>> {
+    raw.iter()
+        .map(|p| {
+            let (k, v) = p.split_once('=').ok_or_else(|| {
+                Error::usage(
+                    format!("--param {p:?} is not KEY=VALUE"),
+                    "e.g. --param bucket=my-site",
+                )
+            })?;
+            Ok(match k.split_once('.') {
+                Some((preset, key)) => (Some(preset.to_string()), key.to_string(), v.to_string()),
+                None => (None, k.to_string(), v.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// `keyless init`
+pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> {
+    let interactive = !args.yes;
+    if interactive && !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "keyless init asks questions, but stdin is not a terminal",
+            "pass --yes and the answers as flags, e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME [--apply]",
+        ));
+    }
+    let mut ask = Asker {
+        interactive,
+        missing: Vec::new(),
+    };
+    if g.config.exists()
+        && !args.force
+        && !ask.confirm(
+            &format!("{} exists. Overwrite it?", g.config.display()),
+            false,
+        )?
+    {
+        return Err(Error::usage(
+            format!("{} already exists; nothing was written", g.config.display()),
+            "pass --force to overwrite it, or -c PATH to write another file",
+        ));
+    }
+    // Who am I?
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: "(tokio runtime)".into(),
+            source,
+        })?;
+    let opts = AwsOptions {
+        profile: g.profile.clone(),
+        region: g.region.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    let aws = rt.block_on(Aws::connect(&opts));
+    let caller = rt.block_on(aws.caller_identity()).ok();
+    match &caller {
+        Some(c) => p.note(&format!("{} account {} as {}", p.bold("AWS"), c.account, c.arn)),
+        None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", p.bold("AWS"))),
+    }
+    let issuer = issuer_from(args, &mut ask)?;
+    if caller.is_some() {
+        match rt.block_on(aws.find_provider(&issuer.url)) {
+            Ok(Some(pr)) => p.note(&format!(
+                "{} {} exists (client IDs: {}); keyless will adopt it",
+                p.bold("provider"),
+                pr.url,
+                pr.client_ids.join(", ")
+            )),
+            Ok(None) => p.note(&format!(
+                "{} none for {} yet; apply will create it",
+                p.bold("provider"),
+                issuer.url
+            )),
+            Err(_) => {}
+        }
+    }
+    // Repositories.
+    let mut repo_names: Vec<String> = Vec::new();
+    for r in &args.repos {
+        setup::check_repo(r).map_err(|m| {
+            Error::usage(
+                format!("--repo {r:?}: {m}"),
+                "write OWNER/REPO exactly as on GitHub",
+            )
+        })?;
+        repo_names.push(r.clone());
+    }
+    if repo_names.is_empty() {
+        loop {
+            match ask.text(
+                None,
+                "--repo OWNER/REPO",
+                "Repository (OWNER/REPO)",
+                None,
+                ok(setup::check_repo),
+            )? {
+                Some(r) => repo_names.push(r),
+                None => break,
+            }
+            if !ask.confirm("Add another repository?", false)? {
+                break;
+            }
+        }
+    }
+    let flag_scope = scope_from_flags(args);
+    if let Some(s) = &flag_scope {
+        if let Scope::Branch(v) | Scope::Tag(v) = s {
+            names::git_ref_name(v).map_err(|m| {
+                Error::usage(
+                    format!("--branch/--tag {v:?}: {m}"),
+                    "give a short ref name such as main or v*",
+                )
+            })?;
+        }
+        if let Scope::Environment(e) = s {
+            names::environment_name(e).map_err(|m| {
+                Error::usage(
+                    format!("--environment {e:?}: {m}"),
+                    "give the environment's name",
+                )
+            })?;
+        }
+        warn_broad(p, s);
+    }
+    let mut repos = Vec::new();
+    for repo in &repo_names {
+        let scope = match &flag_scope {
+            Some(s) => s.clone(),
+            None if interactive => ask_scope(&mut ask, p, repo)?,
+            None => Scope::Branch("main".into()),
+        };
+        let format = match args.format {
+            Some(FormatArg::Classic) => SubjectFormat::Classic,
+            Some(FormatArg::Immutable) => SubjectFormat::Immutable,
+            Some(FormatArg::Both) => SubjectFormat::Both,
+            None if args.owner_id.is_some() => SubjectFormat::Immutable,
+            None => match ask.choose(&format!("Subject format for {repo} (repositories created after 15 Jul 2026 emit immutable subjects)"), &["classic: repo:OWNER/REPO", "immutable: repo:OWNER@ID/REPO@ID", "both (while migrating)"], 0)? {
+                1 => SubjectFormat::Immutable,
+                2 => SubjectFormat::Both,
+                _ => SubjectFormat::Classic,
+            },
+        };
+        let ids = if format == SubjectFormat::Classic {
+            None
+        } else if repo_names.len() == 1 && args.owner_id.is_some() {
+            Some((
+                args.owner_id.clone().unwrap_or_default(),
+                args.repo_id.clone().unwrap_or_default(),
+            ))
+        } else {
+            let o = ask.text(
+                args.owner_id.as_deref().filter(|_| repo_names.len() == 1),
+                "--owner-id",
+                &format!("Owner ID of {repo} (gh api repos/{repo} --jq .owner.id)"),
+                None,
+                ok(names::github_id),
+            )?;
+            let r = ask.text(
+                args.repo_id.as_deref().filter(|_| repo_names.len() == 1),
+                "--repo-id",
+                &format!("Repository ID of {repo} (gh api repos/{repo} --jq .id)"),
+                None,
+                ok(names::github_id),
+            )?;
+            o.zip(r)
+        };
+        if let Some((o, r)) = &ids {
+            for (flag, v) in [("--owner-id", o), ("--repo-id", r)] {
+                names::github_id(v).map_err(|m| {
+                    Error::usage(format!("{flag} {v:?}: {m}"), "give the numeric ID")
+                })?;
+            }
+        }
+        repos.push(RepoAnswer {
+            repo: repo.clone(),
+            scope,
+            ids,
+            format,
+        });
+    }
+    // Permissions.
+    let templates = Templates::load(None)?;
+    let catalogue = templates.presets();
+    let known = catalogue.keys().cloned().collect::<Vec<_>>();
+    let mut preset_names: Vec<String> = args.presets.clone();
+    for n in &preset_names {
+        if !catalogue.contains_key(n) {
+            return Err(Error::usage(
+                format!("--preset {n:?}: no such preset"),
+                format!("use one of: {}", known.join(", ")),
+            ));
+        }
+    }
+    if preset_names.is_empty() && interactive {
+        let mut list = String::from("Permission presets:\n");
+        for (n, s) in catalogue {
+            list.push_str(&format!("  {n:<24} {}\n", s.description));
+        }
+        p.note(&list);
+        let k2 = known.clone();
+        let answer = ask
+            .text(
+                None,
+                "--preset",
+                "Presets to grant (comma-separated; empty for none)",
+                Some(""),
+                ok(move |s| {
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .try_for_each(|x| {
+                            if k2.iter().any(|k| k == x) {
+                                Ok(())
+                            } else {
+                                Err(format!("no preset {x:?}"))
+                            }
+                        })
+                }),
+            )?
+            .unwrap_or_default();
+        preset_names = answer
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect();
+    }
+    let given = parse_params(&args.params)?;
+    for (preset, key, _) in &given {
+        let exists = preset_names
+            .iter()
+            .filter(|n| preset.as_ref().is_none_or(|p| p == *n))
+            .any(|n| catalogue[n].params.contains_key(key));
+        if !exists {
+            return Err(Error::usage(
+                format!(
+                    "--param {key}: none of the chosen presets ({}) takes it",
+                    preset_names.join(", ")
+                ),
+                "see `keyless presets` for each preset's parameters",
+            ));
+        }
+    }
+    let region_default = g
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut presets = Vec::new();
+    for name in &preset_names {
+        let spec = &catalogue[name];
+        let mut values = BTreeMap::new();
+        for (key, ps) in &spec.params {
+            if ps.kind == ParamKind::Region {
+                continue; // the config's region
+            }
+            let flag = given
+                .iter()
+                .find(|(pr, k, _)| k == key && pr.as_ref().is_none_or(|pr| pr == name))
+                .map(|(_, _, v)| v.as_str());
+            let kind = ps.kind;
+            let optional = ps.default.is_some();
+            let check = ok(move |s| {
+                if s.is_empty() && optional {
+                    Ok(())
+                } else {
+                    check_param(kind, s)
+                }
+            });
+            if let Some(v) = ask.text(
+                flag,
+                &format!("--param {key}=VALUE ({name})"),
+                &format!("{name}: {key} ({})", ps.help),
+                ps.default.as_deref(),
+                check,
+            )? {
+                values.insert(key.clone(), v);
+            }
+        }
+        presets.push((name.clone(), values));
+    }
+    let mut managed = Vec::new();
+    for m in &args.managed_policies {
+        names::managed_policy_arn(m).map_err(|e| {
+            Error::usage(format!("--managed-policy {m:?}: {e}"), "give a policy ARN")
+        })?;
+        managed.push(m.clone());
+    }
+    if managed.is_empty() && interactive {
+        let answer = ask
+            .text(
+                None,
+                "--managed-policy",
+                "Managed policy ARNs to attach (comma-separated; empty for none)",
+                Some(""),
+                ok(|s| {
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .try_for_each(names::managed_policy_arn)
+                }),
+            )?
+            .unwrap_or_default();
+        managed = answer
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect();
+    }
+    let suggested = repo_names
+        .first()
+        .map(|r| setup::suggest_role_name(r))
+        .unwrap_or_else(|| "gha-deploy".into());
+    let role_name = ask
+        .text(
+            args.role_name.as_deref(),
+            "--role-name",
+            "Role name",
+            Some(&suggested),
+            ok(names::iam_role_name),
+        )?
+        .unwrap_or(suggested);
+    let session = args.max_session.map(|s| s.to_string());
+    let check_session = ok(|s| match s.parse::<i64>() {
+        Ok(v) if (3600..=43200).contains(&v) => Ok(()),
+        _ => Err("a whole number of seconds from 3600 to 43200".into()),
+    });
+    let max_session = ask
+        .text(
+            session.as_deref(),
+            "--max-session",
+            "Max session duration in seconds",
+            Some("3600"),
+            check_session,
+        )?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3600);
+    let region = ask
+        .text(
+            None,
+            "--region",
+            "AWS region for the workflow",
+            Some(&region_default),
+            ok(names::region),
+        )?
+        .unwrap_or(region_default);
+    if !ask.missing.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "--yes needs these answers as flags: {}",
+                ask.missing.join(", ")
+            ),
+            "e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME",
+        ));
+    }
+    let answers = Answers {
+        account_id: g
+            .account_id
+            .clone()
+            .or_else(|| caller.as_ref().map(|c| c.account.clone())),
+        region,
+        issuer,
+        repos,
+        presets,
+        managed_policies: managed,
+        role_name: role_name.clone(),
+        max_session_duration: max_session,
+    };
+    let text = setup::to_toml(&answers)?;
+    if let Some(dir) = g.config.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(&g.config, &text).map_err(|source| Error::Io {
+        path: g.config.clone(),
+        source,
+    })?;
+    p.note(&format!("{} {}", p.style_ok("wrote"), g.config.display()));
+    if caller.is_none() {
+        p.note("no AWS credentials: when they work, run `keyless plan` and `keyless apply`");
+        return crate::commands::cmd_emit(
+            g,
+            p,
+            &EmitArgs {
+                what: EmitWhat::Workflow,
+                role: Some(role_name),
+            },
+        );
+    }
+    let apply = if interactive {
+        crate::commands::cmd_plan(
+            g,
+            p,
+            &PlanArgs {
+                detailed_exitcode: false,
+            },
+        )?;
+        ask.confirm("Apply these changes now?", false)?
+    } else {
+        args.apply
+    };
+    if apply {
+        return crate::commands::cmd_apply(
+            g,
+            p,
+            &ApplyArgs {
+                yes: true,
+                verify: false,
+            },
+        );
+    }
+    if !interactive {
+        crate::commands::cmd_plan(
+            g,
+            p,
+            &PlanArgs {
+                detailed_exitcode: false,
+            },
+        )?;
+    }
+    p.note("not applied: run `keyless apply` when ready");
+    crate::commands::cmd_emit(
+        g,
+        p,
+        &EmitArgs {
+            what: EmitWhat::Variable,
+            role: Some(role_name.clone()),
+        },
+    )?;
+    crate::commands::cmd_emit(
+        g,
+        p,
+        &EmitArgs {
+            what: EmitWhat::Workflow,
+            role: Some(role_name),
+        },
+    )
+}
