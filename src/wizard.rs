@@ -201,14 +201,8 @@ fn ask_scope(ask: &mut Asker, p: &Printer, repo: &str) -> Result<Scope> {
         0,
     )? {
         1 => Scope::Tag(
-            ask.text(
-                None,
-                "--tag",
-                "Tag",
-                Some("v*"),
-                ok(|s| names::git_ref_name(s)),
-            )?
-            .unwrap_or_default(),
+            ask.text(None, "--tag", "Tag", Some("v*"), ok(names::git_ref_name))?
+                .unwrap_or_default(),
         ),
         2 => Scope::Environment(
             ask.text(
@@ -216,7 +210,7 @@ fn ask_scope(ask: &mut Asker, p: &Printer, repo: &str) -> Result<Scope> {
                 "--environment",
                 "Environment",
                 Some("production"),
-                ok(|s| names::environment_name(s)),
+                ok(names::environment_name),
             )?
             .unwrap_or_default(),
         ),
@@ -228,7 +222,7 @@ fn ask_scope(ask: &mut Asker, p: &Printer, repo: &str) -> Result<Scope> {
                 "--branch",
                 "Branch",
                 Some("main"),
-                ok(|s| names::git_ref_name(s)),
+                ok(names::git_ref_name),
             )?
             .unwrap_or_default(),
         ),
@@ -346,17 +340,14 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
         repo_names.push(r.clone());
     }
     if repo_names.is_empty() {
-        loop {
-            match ask.text(
-                None,
-                "--repo OWNER/REPO",
-                "Repository (OWNER/REPO)",
-                None,
-                ok(setup::check_repo),
-            )? {
-                Some(r) => repo_names.push(r),
-                None => break,
-            }
+        while let Some(r) = ask.text(
+            None,
+            "--repo OWNER/REPO",
+            "Repository (OWNER/REPO)",
+            None,
+            ok(setup::check_repo),
+        )? {
+            repo_names.push(r);
             if !ask.confirm("Add another repository?", false)? {
                 break;
             }
