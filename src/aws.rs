@@ -61,6 +61,7 @@ impl Aws {
         if let Some(e) = &opts.endpoint_url {
             loader = loader.endpoint_url(e);
         }
+        loader = loader.retry_config(retry_config());
         let conf = loader.load().await;
         let mut sts = aws_sdk_sts::config::Builder::from(&conf);
         if conf.region().is_none() {
@@ -133,7 +134,25 @@ async fn anonymous_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     if let Some(e) = &opts.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    loader.load().await
+    loader.retry_config(retry_config()).load().await
+}
+
+/// Retries: the standard mode with 6 attempts and a 500 ms initial backoff, because IAM's
+/// control plane throttles readily; `AWS_MAX_ATTEMPTS` (and `AWS_RETRY_MODE`) override it.
+fn retry_config() -> aws_config::retry::RetryConfig {
+    let attempts = std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(6);
+    let base = if std::env::var("AWS_RETRY_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("adaptive"))
+    {
+        aws_config::retry::RetryConfig::adaptive()
+    } else {
+        aws_config::retry::RetryConfig::standard()
+    };
+    base.with_max_attempts(attempts)
+        .with_initial_backoff(std::time::Duration::from_millis(500))
 }
 
 /// STS AssumeRoleWithWebIdentity, unsigned as on AWS (no AWS credentials needed).

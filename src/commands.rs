@@ -502,7 +502,21 @@ fn execute(
         }
         b
     };
+    // Ctrl-C stops between two calls, never in the middle of one.
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupted.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    rt.block_on(tokio::task::yield_now());
     for (i, change) in plan.changes.iter().enumerate() {
+        rt.block_on(tokio::task::yield_now());
+        if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            bar.abandon();
+            return Err(Error::Interrupted { done: i, total });
+        }
         bar.set_message(change.address());
         p.debug(&format!("{} {}", change.api(), change.address()));
         if let Err(e) = rt.block_on(aws.apply(change)) {

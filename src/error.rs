@@ -108,6 +108,16 @@ pub enum Error {
         /// What AWS said.
         source: Box<Error>,
     },
+    /// Interrupted (SIGINT) between two changes.
+    #[error(
+        "interrupted: {done} of {total} change(s) were applied and the rest were not attempted\n  fix: run the command again; it re-reads IAM and converges"
+    )]
+    Interrupted {
+        /// Changes applied.
+        done: usize,
+        /// Changes planned.
+        total: usize,
+    },
     /// Bad command-line usage that clap cannot catch.
     #[error("{message}\n  fix: {fix}")]
     Usage {

@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod cli;
 mod differential;
+mod faults;
 mod init;
 mod kit;
 mod util;

@@ -46,6 +46,135 @@ pub const REGION: &str = "us-east-1";
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 type Counts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
+type Faults = Arc<Mutex<Vec<FaultRule>>>;
+
+/// What a fault does to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with an AWS error: `Throttling` (HTTP 400) or `ServiceFailure` (HTTP 500).
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// AWS error code.
+        code: &'static str,
+    },
+    /// Let the server do the work, then drop the connection mid-response: the change happened,
+    /// the client never hears.
+    ResetAfter,
+    /// Wait this long, then serve normally.
+    Delay(std::time::Duration),
+}
+
+impl Fault {
+    /// `Throttling`, HTTP 400, as IAM and STS send it.
+    pub fn throttling() -> Fault {
+        Fault::Error {
+            status: 400,
+            code: "Throttling",
+        }
+    }
+    /// `ServiceFailure`, HTTP 500.
+    pub fn service_failure() -> Fault {
+        Fault::Error {
+            status: 500,
+            code: "ServiceFailure",
+        }
+    }
+}
+
+/// Which calls a rule applies to, and which of those it hits.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    action: Option<String>,
+    writes_only: bool,
+    fault: Fault,
+    skip: u64,
+    times: u64,
+    pattern: Option<Vec<bool>>,
+    seen: u64,
+}
+
+impl FaultRule {
+    /// Hit the `k`-th write call (1-based; writes are calls other than Get*/List*) once.
+    pub fn nth_write(k: u64, fault: Fault) -> FaultRule {
+        FaultRule {
+            action: None,
+            writes_only: true,
+            fault,
+            skip: k.saturating_sub(1),
+            times: 1,
+            pattern: None,
+            seen: 0,
+        }
+    }
+    /// Hit every write call.
+    pub fn every_write(fault: Fault) -> FaultRule {
+        FaultRule {
+            action: None,
+            writes_only: true,
+            fault,
+            skip: 0,
+            times: u64::MAX,
+            pattern: None,
+            seen: 0,
+        }
+    }
+    /// Hit the first `times` calls of one action.
+    pub fn action(action: &str, fault: Fault, times: u64) -> FaultRule {
+        FaultRule {
+            action: Some(action.into()),
+            writes_only: false,
+            fault,
+            skip: 0,
+            times,
+            pattern: None,
+            seen: 0,
+        }
+    }
+    /// Hit every call (reads, writes and STS).
+    pub fn always(fault: Fault) -> FaultRule {
+        FaultRule {
+            action: None,
+            writes_only: false,
+            fault,
+            skip: 0,
+            times: u64::MAX,
+            pattern: None,
+            seen: 0,
+        }
+    }
+    /// Hit `hits` of every `period` calls of any kind, spread evenly (3 of 10 = 30 %), deterministically.
+    pub fn fraction(hits: usize, period: usize, fault: Fault) -> FaultRule {
+        let pattern = (0..period)
+            .map(|i| (i * hits) / period != ((i + 1) * hits) / period)
+            .collect();
+        FaultRule {
+            action: None,
+            writes_only: false,
+            fault,
+            skip: 0,
+            times: u64::MAX,
+            pattern: Some(pattern),
+            seen: 0,
+        }
+    }
+
+    fn hit(&mut self, action: &str) -> bool {
+        let matches = match &self.action {
+            Some(a) => a == action,
+            None => !self.writes_only || !(action.starts_with("Get") || action.starts_with("List")),
+        };
+        if !matches {
+            return false;
+        }
+        let n = self.seen;
+        self.seen += 1;
+        match &self.pattern {
+            Some(p) if !p.is_empty() => p[(n as usize) % p.len()],
+            _ => n >= self.skip && n - self.skip < self.times,
+        }
+    }
+}
 
 /// A background server on loopback; stopped when dropped.
 struct Server {
@@ -106,6 +235,7 @@ impl Drop for Server {
 pub struct Kit {
     server: Server,
     counts: Counts,
+    faults: Faults,
 }
 
 impl Kit {
@@ -124,7 +254,8 @@ impl Kit {
 
     fn start_mode(strict: bool) -> Kit {
         let counts: Counts = Arc::default();
-        let c = counts.clone();
+        let faults: Faults = Arc::default();
+        let c = (counts.clone(), faults.clone());
         let server = Server::spawn(move |bound| {
             let state = Arc::new(parking_lot::RwLock::new(
                 fakecloud_core::multi_account::MultiAccountState::new(
@@ -149,13 +280,32 @@ impl Kit {
                     ),
                 ));
             }
+            let kit_counts = c.0.clone();
             Router::new()
+                .route(
+                    "/_kit/calls",
+                    get(move || {
+                        let counts = kit_counts.clone();
+                        async move {
+                            let map: serde_json::Map<String, Value> = counts
+                                .lock()
+                                .iter()
+                                .map(|((s, a), n)| (format!("{s}:{a}"), json!(n)))
+                                .collect();
+                            Json(Value::Object(map))
+                        }
+                    }),
+                )
                 .fallback(dispatch::dispatch)
                 .layer(Extension(Arc::new(registry)))
                 .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(c, count_requests))
         });
-        Kit { server, counts }
+        Kit {
+            server,
+            counts,
+            faults,
+        }
     }
 
     /// The endpoint URL to give the SDK or `keyless --endpoint-url`.
@@ -176,6 +326,16 @@ impl Kit {
             .filter(|((_, a), _)| a == action)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Add a fault rule (tried in order; the first that hits decides).
+    pub fn inject(&self, rule: FaultRule) {
+        self.faults.lock().push(rule);
+    }
+
+    /// Remove every fault rule.
+    pub fn clear_faults(&self) {
+        self.faults.lock().clear();
     }
 
     /// Forget the counts so far.
@@ -229,7 +389,14 @@ impl Kit {
 
 /// Count each request by the service in its SigV4 scope (or `sts` when unsigned) and the
 /// awsQuery `Action`, then pass it on unchanged.
-async fn count_requests(State(counts): State<Counts>, req: Request, next: Next) -> Response {
+async fn count_requests(
+    State((counts, faults)): State<(Counts, Faults)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path().starts_with("/_kit/") {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
@@ -251,9 +418,51 @@ async fn count_requests(State(counts): State<Counts>, req: Request, next: Next) 
                 .and_then(|q| form_value(q.as_bytes(), "Action"))
         })
         .unwrap_or_else(|| "?".to_string());
-    *counts.lock().entry((service, action)).or_default() += 1;
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    *counts
+        .lock()
+        .entry((service.clone(), action.clone()))
+        .or_default() += 1;
+    let fault = faults
+        .lock()
+        .iter_mut()
+        .find_map(|r| r.hit(&action).then(|| r.fault.clone()));
+    let req = Request::from_parts(parts, Body::from(bytes));
+    match fault {
+        None => next.run(req).await,
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            next.run(req).await
+        }
+        Some(Fault::Error { status, code }) => {
+            let ns = if service == "sts" {
+                "https://sts.amazonaws.com/doc/2011-06-15/"
+            } else {
+                "https://iam.amazonaws.com/doc/2010-05-08/"
+            };
+            let kind = if status >= 500 { "Receiver" } else { "Sender" };
+            let body = format!(
+                "<ErrorResponse xmlns=\"{ns}\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected by the keyless test kit</Message></Error><RequestId>kit-fault</RequestId></ErrorResponse>"
+            );
+            Response::builder()
+                .status(status)
+                .header("content-type", "text/xml")
+                .header("x-amzn-RequestId", "kit-fault")
+                .body(Body::from(body))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        Some(Fault::ResetAfter) => {
+            let done = next.run(req).await;
+            let (parts, _) = done.into_parts();
+            let broken = futures_util::stream::once(async {
+                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
+                    "connection reset by the keyless test kit",
+                ))
+            });
+            let mut resp = Response::from_parts(parts, Body::from_stream(broken));
+            resp.headers_mut().remove("content-length");
+            resp
+        }
+    }
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {
