@@ -305,7 +305,19 @@ impl Problems<'_> {
         self.list.push(ConfigError {
             file: self.file.to_string(),
             key: key.into(),
-            value: value.map(|v| serde_json::to_string(v).unwrap_or_default()),
+            value: value.map(|v| {
+                // Quote the value, but keep errors readable when a value is huge.
+                let n = v.chars().count();
+                if n > 120 {
+                    let head: String = v.chars().take(100).collect();
+                    format!(
+                        "{}… ({n} characters)",
+                        serde_json::to_string(&head).unwrap_or_default()
+                    )
+                } else {
+                    serde_json::to_string(v).unwrap_or_default()
+                }
+            }),
             message: message.into(),
             fix: (!fix.is_empty()).then_some(fix),
         });
@@ -653,6 +665,20 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
     let mut policy_names: BTreeMap<String, String> = BTreeMap::new();
     for (j, pr) in r.preset.into_iter().enumerate() {
         let pkey = format!("{key}.preset[{j}]");
+        if pr.name.is_empty()
+            || !pr
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            p.add(
+                format!("{pkey}.name"),
+                Some(&pr.name),
+                "not a preset name (names are lower-case words such as s3-deploy)",
+                "run `keyless presets` for the list",
+            );
+            continue;
+        }
         let policy_name = pr
             .policy_name
             .clone()

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod differential;
 mod faults;
+mod fuzz;
 mod init;
 mod kit;
 mod util;
