@@ -9,5 +9,6 @@ mod faults;
 mod fuzz;
 mod init;
 mod kit;
+mod secrets;
 mod util;
 mod verify;
