@@ -222,6 +222,21 @@ fn not_found<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>)
     e.code() == Some("NoSuchEntity")
 }
 
+/// A delete that finds nothing to delete has done its job (IAM deletes are not idempotent).
+fn gone_ok<T, E, R>(
+    op: &str,
+    r: std::result::Result<T, aws_sdk_iam::error::SdkError<E, R>>,
+) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Err(e) if !not_found(&e) => Err(sdk_error(op, e)),
+        _ => Ok(()),
+    }
+}
+
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -691,59 +706,45 @@ impl Aws {
                 .await
                 .map_err(|e| sdk_error(&op, e))
                 .map(drop),
-            Change::DetachPolicy { role, arn } => match iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(arn)
-                .send()
-                .await
-            {
-                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
-                _ => Ok(()),
-            },
-            Change::DeleteInlinePolicy { role, name, .. } => match iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-                .await
-            {
-                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
-                _ => Ok(()),
-            },
+            Change::DetachPolicy { role, arn } => gone_ok(
+                &op,
+                iam.detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await,
+            ),
+            Change::DeleteInlinePolicy { role, name, .. } => gone_ok(
+                &op,
+                iam.delete_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send()
+                    .await,
+            ),
             Change::DeletePolicy { arn, versions, .. } => {
                 for v in versions {
-                    match iam
-                        .delete_policy_version()
-                        .policy_arn(arn)
-                        .version_id(v)
-                        .send()
-                        .await
-                    {
-                        Err(e) if !not_found(&e) => {
-                            return Err(sdk_error("iam:DeletePolicyVersion", e));
-                        }
-                        _ => {}
-                    }
+                    gone_ok(
+                        "iam:DeletePolicyVersion",
+                        iam.delete_policy_version()
+                            .policy_arn(arn)
+                            .version_id(v)
+                            .send()
+                            .await,
+                    )?;
                 }
-                match iam.delete_policy().policy_arn(arn).send().await {
-                    Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
-                    _ => Ok(()),
-                }
+                gone_ok(&op, iam.delete_policy().policy_arn(arn).send().await)
             }
-            Change::DeleteRole { role } => match iam.delete_role().role_name(role).send().await {
-                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
-                _ => Ok(()),
-            },
-            Change::DeleteProvider { provider_arn } => match iam
-                .delete_open_id_connect_provider()
-                .open_id_connect_provider_arn(provider_arn)
-                .send()
-                .await
-            {
-                Err(e) if !not_found(&e) => Err(sdk_error(&op, e)),
-                _ => Ok(()),
-            },
+            Change::DeleteRole { role } => {
+                gone_ok(&op, iam.delete_role().role_name(role).send().await)
+            }
+            Change::DeleteProvider { provider_arn } => gone_ok(
+                &op,
+                iam.delete_open_id_connect_provider()
+                    .open_id_connect_provider_arn(provider_arn)
+                    .send()
+                    .await,
+            ),
         }
     }
 }

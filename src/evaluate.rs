@@ -190,12 +190,7 @@ fn base_match(base: &str, expected: &str, value: &str) -> Option<bool> {
 /// Evaluate one condition entry against the context.
 fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> ConditionResult {
     let presented = ctx.keys.get(&key.to_ascii_lowercase()).cloned();
-    let (qual, rest) = match op.split_once(':') {
-        Some((q, r)) => (q, r),
-        None => ("", op),
-    };
-    let if_exists = rest.ends_with("IfExists") && rest != "IfExists";
-    let base = rest.trim_end_matches("IfExists");
+    let (qual, base, if_exists) = policy::split_operator(op);
     let negated = base.contains("Not");
     let passed = if base == "Null" {
         let want_absent = expected.iter().any(|e| e.eq_ignore_ascii_case("true"));
@@ -267,29 +262,10 @@ fn statement(index: usize, st: &Map<String, Value>, ctx: &Context) -> StatementR
         (None, Some(na)) => !policy::strings(Some(na)).iter().any(|a| action_covers(a)),
         _ => false,
     };
-    let mut conditions = Vec::new();
-    if let Some(ops) = st.get("Condition").and_then(Value::as_object) {
-        for (op, keys) in ops {
-            let Some(keys) = keys.as_object() else {
-                continue;
-            };
-            for (key, v) in keys {
-                let expected: Vec<String> = match v {
-                    Value::Array(a) => a
-                        .iter()
-                        .map(|x| {
-                            x.as_str()
-                                .map(String::from)
-                                .unwrap_or_else(|| x.to_string())
-                        })
-                        .collect(),
-                    Value::String(s) => vec![s.clone()],
-                    other => vec![other.to_string()],
-                };
-                conditions.push(condition(op, key, &expected, ctx));
-            }
-        }
-    }
+    let conditions: Vec<ConditionResult> = policy::condition_entries(st)
+        .iter()
+        .map(|(op, key, expected)| condition(op, key, expected, ctx))
+        .collect();
     let matched = principal_matches && action_matches && conditions.iter().all(|c| c.passed);
     StatementResult {
         index,

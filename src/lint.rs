@@ -480,46 +480,22 @@ struct Cond {
 }
 
 fn conditions(st: &serde_json::Map<String, Value>) -> Vec<Cond> {
-    let mut out = Vec::new();
-    let Some(c) = st.get("Condition").and_then(Value::as_object) else {
-        return out;
-    };
-    for (op, keys) in c {
-        let Some(keys) = keys.as_object() else {
-            continue;
-        };
-        let (qual, rest) = match op.split_once(':') {
-            Some((q, r)) => (q, r),
-            None => ("", op.as_str()),
-        };
-        let if_exists = rest.ends_with("IfExists");
-        let base = rest.trim_end_matches("IfExists").to_string();
-        let negated = base.contains("Not");
-        for (key, v) in keys {
-            let values = match v {
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(String::from)
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect(),
-                Value::String(s) => vec![s.clone()],
-                other => vec![other.to_string()],
-            };
-            out.push(Cond {
-                op: op.clone(),
-                base: base.clone(),
-                for_all: qual == "ForAllValues",
+    policy::condition_entries(st)
+        .into_iter()
+        .map(|(op, key, values)| {
+            let (qual, base, if_exists) = policy::split_operator(&op);
+            let (for_all, base) = (qual == "ForAllValues", base.to_string());
+            Cond {
+                negated: base.contains("Not"),
+                base,
+                for_all,
                 if_exists,
-                negated,
-                key: key.clone(),
+                op,
+                key,
                 values,
-            });
-        }
-    }
-    out
+            }
+        })
+        .collect()
 }
 
 fn key_parts(key: &str) -> Option<(&str, &str)> {

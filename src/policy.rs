@@ -146,6 +146,44 @@ pub fn strings(v: Option<&Value>) -> Vec<&str> {
     }
 }
 
+/// A statement's `Condition` flattened to (operator as written, key, values as strings), where a
+/// single value and a one-element list are the same and non-strings keep their JSON text.
+pub fn condition_entries(st: &Map<String, Value>) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    let Some(ops) = st.get("Condition").and_then(Value::as_object) else {
+        return out;
+    };
+    for (op, keys) in ops {
+        let Some(keys) = keys.as_object() else {
+            continue;
+        };
+        for (key, v) in keys {
+            let values = match v {
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| x.to_string())
+                    })
+                    .collect(),
+                Value::String(s) => vec![s.clone()],
+                other => vec![other.to_string()],
+            };
+            out.push((op.clone(), key.clone(), values));
+        }
+    }
+    out
+}
+
+/// An operator split into (set qualifier or "", base operator, whether it ends in IfExists):
+/// `ForAllValues:StringLikeIfExists` → (`ForAllValues`, `StringLike`, true).
+pub fn split_operator(op: &str) -> (&str, &str, bool) {
+    let (qual, rest) = op.split_once(':').unwrap_or(("", op));
+    let if_exists = rest.ends_with("IfExists") && rest != "IfExists";
+    (qual, rest.trim_end_matches("IfExists"), if_exists)
+}
+
 /// Size as IAM counts it: characters that are not whitespace, in the compact form.
 pub fn size(doc: &Value) -> usize {
     doc.to_string()
