@@ -16,6 +16,26 @@ use keyless::template::Templates;
 use crate::cli::{EmitArgs, EmitWhat, Global, KindArg, LintArgs, RoleArg};
 use crate::output::{Format, Printer};
 
+/// The single-threaded runtime every command that talks to AWS or GitHub uses.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: "(tokio runtime)".into(),
+            source,
+        })
+}
+
+/// AWS connection options from the global flags, with the config's region as a fallback.
+pub fn aws_options(g: &Global, config_region: Option<&str>) -> AwsOptions {
+    AwsOptions {
+        profile: g.profile.clone(),
+        region: g.region.clone().or_else(|| config_region.map(String::from)),
+        endpoint_url: g.endpoint_url.clone(),
+    }
+}
+
 /// Load the config and its templates.
 fn load(g: &Global) -> Result<(Config, Templates)> {
     let cfg = config::load(&g.config)?;
@@ -51,20 +71,9 @@ fn target(g: &Global, cfg: &Config, p: &Printer) -> Result<Target> {
         });
     }
     p.debug("no account pinned: asking STS GetCallerIdentity");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io {
-            path: "(tokio runtime)".into(),
-            source,
-        })?;
+    let rt = crate::commands::runtime()?;
     let id = rt.block_on(async {
-        let aws = Aws::connect(&AwsOptions {
-            profile: g.profile.clone(),
-            region: g.region.clone().or_else(|| cfg.region.clone()),
-            endpoint_url: g.endpoint_url.clone(),
-        })
-        .await;
+        let aws = Aws::connect(&crate::commands::aws_options(g, cfg.region.as_deref())).await;
         aws.caller_identity().await
     })?;
     p.debug(&format!(
@@ -365,20 +374,9 @@ fn connect(
     cfg: &Config,
     p: &Printer,
 ) -> Result<(tokio::runtime::Runtime, Aws, Target)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io {
-            path: "(tokio runtime)".into(),
-            source,
-        })?;
+    let rt = crate::commands::runtime()?;
     let (aws, id) = rt.block_on(async {
-        let aws = Aws::connect(&AwsOptions {
-            profile: g.profile.clone(),
-            region: g.region.clone().or_else(|| cfg.region.clone()),
-            endpoint_url: g.endpoint_url.clone(),
-        })
-        .await;
+        let aws = Aws::connect(&crate::commands::aws_options(g, cfg.region.as_deref())).await;
         let id = aws.caller_identity().await;
         (aws, id)
     });
@@ -1055,18 +1053,8 @@ fn verify_role(
     args: &crate::cli::VerifyArgs,
     skip_foreign: bool,
 ) -> Result<ExitStatus> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io {
-            path: "(tokio runtime)".into(),
-            source,
-        })?;
-    let opts = AwsOptions {
-        profile: g.profile.clone(),
-        region: g.region.clone().or_else(|| cfg.region.clone()),
-        endpoint_url: g.endpoint_url.clone(),
-    };
+    let rt = crate::commands::runtime()?;
+    let opts = crate::commands::aws_options(g, cfg.region.as_deref());
     // AWS credentials are optional: the exchange is unsigned. With them, the pre-flight reads the
     // live provider and trust policy; without them it uses the config's.
     let aws = rt.block_on(Aws::connect(&opts));

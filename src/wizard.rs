@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-use keyless::aws::{Aws, AwsOptions};
+use keyless::aws::Aws;
 use keyless::error::{Error, ExitStatus, Result};
 use keyless::issuer::Issuer;
 use keyless::names;
@@ -293,18 +293,8 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
         ));
     }
     // Who am I?
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io {
-            path: "(tokio runtime)".into(),
-            source,
-        })?;
-    let opts = AwsOptions {
-        profile: g.profile.clone(),
-        region: g.region.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-    };
+    let rt = crate::commands::runtime()?;
+    let opts = crate::commands::aws_options(g, None);
     let aws = rt.block_on(Aws::connect(&opts));
     let caller = rt.block_on(aws.caller_identity()).ok();
     match &caller {
