@@ -159,6 +159,17 @@ pub fn drift(
         }
         Err(_) => Vec::new(),
     };
+    // Which role owns each keyless managed policy, so policy findings group under their role.
+    let owner_of: std::collections::BTreeMap<String, String> = desired
+        .roles
+        .iter()
+        .flat_map(|r| {
+            r.policies
+                .iter()
+                .filter(|p| p.attach == "managed")
+                .map(move |p| (plan::preset_policy_arn(desired, r, &p.name), r.name.clone()))
+        })
+        .collect();
     let missing_roles: Vec<&str> = changes
         .iter()
         .filter_map(|c| {
@@ -170,7 +181,12 @@ pub fn drift(
         })
         .collect();
     for c in &changes {
-        let role = role_of(c).map(String::from);
+        let role = role_of(c).map(String::from).or_else(|| match c {
+            Change::CreatePolicy { arn, .. }
+            | Change::CreatePolicyVersion { arn, .. }
+            | Change::TagPolicy { arn, .. } => owner_of.get(arn).cloned(),
+            _ => None,
+        });
         if matches!(
             c,
             Change::CreatePolicy { .. }

@@ -231,6 +231,10 @@ impl Printer {
                 ));
                 s.push_str(&format!("           {}\n", f.message));
                 if let Some(d) = &f.diff {
+                    s.push_str(&format!(
+                        "           {}\n",
+                        self.dim("(- live, + keyless.toml)")
+                    ));
                     for line in d.lines().skip(2) {
                         s.push_str(&format!("           {line}\n"));
                     }
