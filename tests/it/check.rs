@@ -134,6 +134,16 @@ async fn permission_policy_edited_to_admin_is_critical() {
         "{:?}",
         kinds(&j)
     );
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "permission_policy_changed")
+        .unwrap();
+    assert_eq!(
+        f["role"], ROLE,
+        "a policy finding is grouped under the role that owns the policy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
