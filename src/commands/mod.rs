@@ -90,6 +90,20 @@ fn target(g: &Global, cfg: &Config, p: &Printer) -> Result<Target> {
     let id = rt.block_on(async {
         let aws = Aws::connect(&crate::commands::aws_options(g, cfg.region.as_deref())).await;
         aws.caller_identity().await
+    })
+    .map_err(|e| match e {
+        Error::Aws { op, code, message, hint } => Error::Aws {
+            op,
+            code,
+            message,
+            hint: Some(format!(
+                "{}{}this command works offline when the account is known: set account_id in {} or pass --account-id",
+                hint.unwrap_or_default(),
+                "\n  or: ",
+                cfg.file
+            )),
+        },
+        other => other,
     })?;
     p.debug(&format!(
         "caller {} (account {}, partition {})",
