@@ -542,8 +542,35 @@ impl Aws {
         Ok(out)
     }
 
-    /// Make one planned change.
+    /// Make one planned change. A create whose entity already exists and is keyless's (a write
+    /// that succeeded although its response was lost, then was retried) counts as done.
     pub async fn apply(&self, change: &Change) -> Result<()> {
+        match self.apply_once(change).await {
+            Err(Error::Aws { code, .. })
+                if code == "EntityAlreadyExists" && self.already_ours(change).await =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn already_ours(&self, change: &Change) -> bool {
+        match change {
+            Change::CreateProvider { url, .. } => {
+                matches!(self.find_provider(url).await, Ok(Some(_)))
+            }
+            Change::CreateRole { role, .. } => {
+                matches!(self.read_role(role).await, Ok(Some(r)) if crate::observed::owned(&r.tags))
+            }
+            Change::CreatePolicy { arn, .. } => {
+                matches!(self.read_policy(arn).await, Ok(Some(p)) if crate::observed::owned(&p.tags))
+            }
+            _ => false,
+        }
+    }
+
+    async fn apply_once(&self, change: &Change) -> Result<()> {
         let iam = &self.iam;
         let op = format!("iam:{}", change.api());
         match change {

@@ -253,3 +253,45 @@ fn sigint_during_apply_stops_between_calls_and_converges() {
     expect(&e.run(&["apply", "--yes"]), 0);
     expect(&e.run(&["plan", "--detailed-exitcode"]), 0);
 }
+
+#[test]
+fn a_lost_create_response_retried_by_the_sdk_still_converges_in_one_run() {
+    for action in ["CreateOpenIDConnectProvider", "CreateRole", "CreatePolicy"] {
+        let e = env();
+        e.kit
+            .inject(FaultRule::action(action, Fault::ResetAfter, 1));
+        let env: Vec<(&str, String)> = e
+            .kit
+            .env()
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "AWS_MAX_ATTEMPTS" {
+                    (k, "3".to_string())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let r = keyless_in(e.dir.path(), &["apply", "--yes"], &env, None);
+        assert_eq!(r.code, 0, "{action}: {}", r.stderr);
+        assert!(
+            e.kit.count(action) >= 2,
+            "{action} was retried after the lost response"
+        );
+        expect(&e.run(&["plan", "--detailed-exitcode"]), 0);
+    }
+    // A create that collides with something keyless does not own is still an error.
+    let e = env();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let iam = aws_sdk_iam::Client::new(&e.kit.sdk_config().await);
+        e.kit.inject(FaultRule::action("GetRole", Fault::Error { status: 404, code: "NoSuchEntity" }, 1));
+        iam.create_role().role_name("gha-site").assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).send().await.unwrap();
+    });
+    let r = e.run(&["apply", "--yes"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("EntityAlreadyExists"), "{}", r.stderr);
+}
