@@ -95,13 +95,18 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
 /// Render the workflow for a role and check that it parses as YAML of the expected shape.
 pub fn workflow(templates: &Templates, ctx: &WorkflowContext) -> Result<String> {
     let text = templates.render(template::WORKFLOW, ctx)?;
+    checked(templates, template::WORKFLOW, text)
+}
+
+/// A rendered workflow must parse as YAML, have `on` and at least one job, and grant
+/// `id-token: write` (without it no OIDC token can be requested). Built-in or user template alike.
+fn checked(templates: &Templates, name: &str, text: String) -> Result<String> {
     let bad = |message: String| Error::Template {
         name: format!(
-            "{} ({})",
-            template::WORKFLOW,
+            "{name} ({})",
             templates
                 .origins
-                .get(template::WORKFLOW)
+                .get(name)
                 .map(String::as_str)
                 .unwrap_or("?")
         ),
@@ -146,19 +151,7 @@ pub fn check_workflow(
         "checkout_ref": base.checkout_ref,
     });
     let text = templates.render(template::CHECK_WORKFLOW, &ctx)?;
-    let doc: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| Error::Template {
-        name: template::CHECK_WORKFLOW.into(),
-        message: format!("rendered text is not valid YAML: {e}"),
-    })?;
-    if doc["permissions"]["id-token"] != "write"
-        || doc["jobs"].as_object().is_none_or(|j| j.is_empty())
-    {
-        return Err(Error::Template {
-            name: template::CHECK_WORKFLOW.into(),
-            message: "rendered workflow lacks `id-token: write` or jobs".into(),
-        });
-    }
-    Ok(text)
+    checked(templates, template::CHECK_WORKFLOW, text)
 }
 
 /// The repository (or environment) variable a workflow reads the role ARN from.
