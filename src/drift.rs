@@ -115,6 +115,15 @@ fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static
         .max()
 }
 
+/// Raise a finding to the severity of the worst blocking lint rule its live document fails.
+fn raise_by_lint(x: &mut DriftFinding, doc: &Value, ctx: &LintContext) {
+    if let Some((sev, rule)) = permission_risk(doc, ctx) {
+        x.severity = x.severity.max(sev);
+        x.rule = Some(rule);
+        x.message.push_str(&format!(" and fails lint rule {rule}"));
+    }
+}
+
 /// Compare and report. `others` are the trust policies of roles outside the config.
 pub fn drift(
     desired: &Rendered,
@@ -299,11 +308,7 @@ pub fn drift(
                     Severity::High,
                     "the policy's default version differs from keyless.toml".into(),
                 );
-                if let Some((sev, rule)) = permission_risk(before, ctx) {
-                    x.severity = x.severity.max(sev);
-                    x.rule = Some(rule);
-                    x.message.push_str(&format!(" and fails lint rule {rule}"));
-                }
+                raise_by_lint(&mut x, before, ctx);
                 x
             }
             Change::AttachPolicy { arn, .. } => f(
@@ -324,10 +329,7 @@ pub fn drift(
                     Severity::High,
                     "the inline policy differs from keyless.toml".into(),
                 );
-                if let Some((sev, rule)) = permission_risk(b, ctx) {
-                    x.severity = x.severity.max(sev);
-                    x.rule = Some(rule);
-                }
+                raise_by_lint(&mut x, b, ctx);
                 x
             }
             Change::DetachPolicy { arn, .. } => {
@@ -343,12 +345,8 @@ pub fn drift(
                     x.severity = l.severity;
                     x.rule = Some(l.rule);
                     x.message.push_str(&format!(": {}", l.message));
-                } else if let Some(Some(p)) = observed.policies.get(arn)
-                    && let Some((sev, rule)) = permission_risk(&p.document, ctx)
-                {
-                    x.severity = x.severity.max(sev);
-                    x.rule = Some(rule);
-                    x.message.push_str(&format!(" and fails lint rule {rule}"));
+                } else if let Some(Some(p)) = observed.policies.get(arn) {
+                    raise_by_lint(&mut x, &p.document, ctx);
                 }
                 x
             }
@@ -359,11 +357,7 @@ pub fn drift(
                     "an inline policy not in keyless.toml was added".into(),
                 );
                 x.diff = Some(document_diff(None, Some(before)));
-                if let Some((sev, rule)) = permission_risk(before, ctx) {
-                    x.severity = x.severity.max(sev);
-                    x.rule = Some(rule);
-                    x.message.push_str(&format!(" and fails lint rule {rule}"));
-                }
+                raise_by_lint(&mut x, before, ctx);
                 x
             }
             Change::DeletePolicy { .. }
