@@ -195,13 +195,19 @@ struct ClaimKeyRow {
 /// The claim names IAM accepts as condition keys for this issuer in this partition, plus any the
 /// config adds. Unknown partitions fall back to `aud` and `sub`.
 pub fn supported_claim_keys(partition: &str, issuer: &IssuerKind, extra: &[String]) -> Vec<String> {
-    let mut table: BTreeMap<String, toml::Value> = toml::from_str(CLAIM_KEYS).unwrap_or_default();
-    let row = table
-        .remove(partition)
-        .and_then(|v| v.try_into::<ClaimKeyRow>().ok());
+    // The shipped table is parsed once; lint asks for it for every GitHub trust statement.
+    static TABLE: std::sync::OnceLock<BTreeMap<String, ClaimKeyRow>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        toml::from_str::<BTreeMap<String, toml::Value>>(CLAIM_KEYS)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.try_into::<ClaimKeyRow>().ok().map(|r| (k, r)))
+            .collect()
+    });
+    let row = table.get(partition);
     let mut keys = match (row, issuer) {
-        (Some(r), IssuerKind::GitHubCom) => r.github_com,
-        (Some(r), _) => r.enterprise,
+        (Some(r), IssuerKind::GitHubCom) => r.github_com.clone(),
+        (Some(r), _) => r.enterprise.clone(),
         (None, _) => vec!["aud".into(), "sub".into()],
     };
     for k in extra {
