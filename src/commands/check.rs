@@ -4,16 +4,8 @@ use super::*;
 
 /// `keyless check`
 pub fn cmd_check(g: &Global, p: &Printer, args: &crate::cli::CheckArgs) -> Result<ExitStatus> {
-    let (cfg, templates) = load(g)?;
-    let (rt, aws, target) = connect(g, &cfg, p)?;
-    let rendered = render::render(&cfg, &templates, &target)?;
-    let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
-    if !blocking.is_empty() {
-        p.note(&p.findings_text(&blocking));
-        return Err(Error::LintBlocked {
-            count: blocking.len(),
-        });
-    }
+    let (cfg, _, rendered, rt, aws) = connected_render(g, p, true)?;
+    let target = rendered.target.clone();
     let observed = rt.block_on(aws.observe(&rendered, args.concurrency as usize))?;
     let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
     let others = rt.block_on(aws.other_role_trusts(&names))?;

@@ -190,6 +190,26 @@ fn connect(
     ))
 }
 
+/// Load the config, connect to the caller's account and render for it; with `refuse_blocking`,
+/// stop on blocking lint findings before anything reads or writes the account.
+fn connected_render(
+    g: &Global,
+    p: &Printer,
+    refuse_blocking: bool,
+) -> Result<(Config, Templates, Rendered, tokio::runtime::Runtime, Aws)> {
+    let (cfg, templates) = load(g)?;
+    let (rt, aws, target) = connect(g, &cfg, p)?;
+    let rendered = render::render(&cfg, &templates, &target)?;
+    let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
+    if refuse_blocking && !blocking.is_empty() {
+        p.note(&p.findings_text(&blocking));
+        return Err(Error::LintBlocked {
+            count: blocking.len(),
+        });
+    }
+    Ok((cfg, templates, rendered, rt, aws))
+}
+
 /// Render, refuse on blocking findings, read the account and plan.
 fn prepare(
     g: &Global,
@@ -203,16 +223,7 @@ fn prepare(
     Aws,
     keyless::plan::Plan,
 )> {
-    let (cfg, templates) = load(g)?;
-    let (rt, aws, target) = connect(g, &cfg, p)?;
-    let rendered = render::render(&cfg, &templates, &target)?;
-    let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
-    if !destroy && !blocking.is_empty() {
-        p.note(&p.findings_text(&blocking));
-        return Err(Error::LintBlocked {
-            count: blocking.len(),
-        });
-    }
+    let (cfg, templates, rendered, rt, aws) = connected_render(g, p, !destroy)?;
     let observed = rt.block_on(aws.observe(&rendered, 8))?;
     let plan = if destroy {
         let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
