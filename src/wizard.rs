@@ -390,14 +390,14 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
             ))
         } else {
             let o = ask.text(
-                args.owner_id.as_deref().filter(|_| repo_names.len() == 1),
+                None,
                 "--owner-id",
                 &format!("Owner ID of {repo} (gh api repos/{repo} --jq .owner.id)"),
                 None,
                 ok(names::github_id),
             )?;
             let r = ask.text(
-                args.repo_id.as_deref().filter(|_| repo_names.len() == 1),
+                None,
                 "--repo-id",
                 &format!("Repository ID of {repo} (gh api repos/{repo} --jq .id)"),
                 None,

@@ -173,9 +173,7 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
     let role = &cfg.roles[idx];
     match args.what {
         EmitWhat::CheckWorkflow => {
-            let partition = cfg.partition.clone().unwrap_or_else(|| {
-                names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
-            });
+            let partition = cfg.offline_partition(None);
             let text = emit::check_workflow(
                 &templates,
                 &cfg,
@@ -189,9 +187,7 @@ pub fn cmd_emit(g: &Global, p: &Printer, args: &EmitArgs) -> Result<ExitStatus> 
             }
         }
         EmitWhat::Workflow => {
-            let partition = cfg.partition.clone().unwrap_or_else(|| {
-                names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
-            });
+            let partition = cfg.offline_partition(None);
             let ctx = emit::workflow_context(&cfg, role, &partition);
             let text = emit::workflow(&templates, &ctx)?;
             match p.format {

@@ -68,15 +68,7 @@ fn target(g: &Global, cfg: &Config, p: &Printer) -> Result<Target> {
                 "pass the 12-digit account ID",
             ));
         }
-        let region = g
-            .region
-            .clone()
-            .or_else(|| cfg.region.clone())
-            .unwrap_or_else(|| "us-east-1".into());
-        let partition = cfg
-            .partition
-            .clone()
-            .unwrap_or_else(|| names::partition_of_region(&region).to_string());
+        let partition = cfg.offline_partition(g.region.as_deref());
         p.debug(&format!(
             "rendering for account {a} in partition {partition} (no AWS call)"
         ));

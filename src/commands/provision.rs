@@ -26,7 +26,7 @@ pub fn cmd_plan(g: &Global, p: &Printer, args: &crate::cli::PlanArgs) -> Result<
     })
 }
 
-fn confirm(p: &Printer, args: &crate::cli::ApplyArgs, question: &str) -> Result<bool> {
+fn confirm(args: &crate::cli::ApplyArgs, question: &str) -> Result<bool> {
     if args.yes {
         return Ok(true);
     }
@@ -36,7 +36,6 @@ fn confirm(p: &Printer, args: &crate::cli::ApplyArgs, question: &str) -> Result<
             "review `keyless plan`, then run again with --yes",
         ));
     }
-    let _ = p;
     dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
@@ -103,7 +102,6 @@ pub fn cmd_apply(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Resul
         0
     } else {
         if !confirm(
-            p,
             args,
             &format!(
                 "Apply these {} change(s) to account {}?",
@@ -188,7 +186,6 @@ pub fn cmd_destroy(g: &Global, p: &Printer, args: &crate::cli::ApplyArgs) -> Res
         return Ok(ExitStatus::Success);
     }
     if !confirm(
-        p,
         args,
         &format!(
             "Destroy: make these {} change(s) in account {}?",
