@@ -475,13 +475,7 @@ fn json_outputs_follow_the_documented_shape() {
 fn detailed_exitcode_is_1_on_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keyless.toml"), SITE).unwrap();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "AKIAX".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_MAX_ATTEMPTS", "1".to_string()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
-    ];
+    let env = crate::util::unreachable_env();
     let r = keyless_in(
         Path::new(dir.path()),
         &["plan", "--detailed-exitcode"],

@@ -334,13 +334,7 @@ async fn github_output_annotations_and_step_summary() {
 fn unreachable_endpoint_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keyless.toml"), SITE).unwrap();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "AKIAX".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_MAX_ATTEMPTS", "1".to_string()),
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
-    ];
+    let env = crate::util::unreachable_env();
     let r = crate::util::keyless_in(dir.path(), &["check"], &env, None);
     expect(&r, 1);
     assert!(

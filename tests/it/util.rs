@@ -122,3 +122,15 @@ pub fn decode(s: &str) -> serde_json::Value {
 pub fn expect(r: &Run, code: i32) {
     assert_eq!(r.code, code, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
 }
+
+/// Credentials and an endpoint nothing listens on (port 1), with retries off: every AWS call
+/// fails at once with a dispatch failure.
+pub fn unreachable_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAX".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
+    ]
+}
