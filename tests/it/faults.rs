@@ -280,8 +280,15 @@ fn a_lost_create_response_retried_by_the_sdk_still_converges_in_one_run() {
         );
         expect(&e.run(&["plan", "--detailed-exitcode"]), 0);
     }
-    // A create that collides with something keyless does not own is still an error.
+    // A create that collides with something keyless does not own is still an error. One role
+    // only: the single injected GetRole miss must land on gha-site, and roles are read concurrently.
     let e = env();
+    e.write(
+        TWO_ROLES
+            .split("[[role]]\nname = \"gha-api\"")
+            .next()
+            .unwrap(),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
