@@ -20,7 +20,7 @@ use crate::policy::decode_document;
 use crate::render::Rendered;
 
 /// How to reach AWS.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsOptions {
     /// Named profile.
     pub profile: Option<String>,
@@ -62,13 +62,18 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         loader = loader.retry_config(retry_config());
-        let conf = loader.load().await;
-        let mut sts = aws_sdk_sts::config::Builder::from(&conf);
+        Aws::from_config(&loader.load().await)
+    }
+
+    /// Clients from an already loaded SDK configuration (STS and IAM default to `us-east-1`
+    /// when it names no region).
+    pub fn from_config(conf: &aws_config::SdkConfig) -> Aws {
+        let mut sts = aws_sdk_sts::config::Builder::from(conf);
         if conf.region().is_none() {
             // STS has a global endpoint; without a region the SDK would refuse to build a request.
             sts = sts.region(aws_config::Region::new("us-east-1"));
         }
-        let mut iam = aws_sdk_iam::config::Builder::from(&conf);
+        let mut iam = aws_sdk_iam::config::Builder::from(conf);
         if conf.region().is_none() {
             iam = iam.region(aws_config::Region::new("us-east-1"));
         }
@@ -155,13 +160,86 @@ fn retry_config() -> aws_config::retry::RetryConfig {
         .with_initial_backoff(std::time::Duration::from_millis(500))
 }
 
+/// Why a web-identity exchange failed, decided from the SDK's typed error (its variant, its
+/// code, its HTTP status), so that callers never match on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeErrorKind {
+    /// `AccessDenied`: the role's trust policy does not admit the token, or the role does not
+    /// exist (STS does not tell these apart), or a new trust policy has not propagated yet.
+    AccessDenied,
+    /// `InvalidIdentityToken` "No OpenIDConnect provider found": no provider for the token's
+    /// issuer (or a new one has not propagated yet).
+    NoProvider,
+    /// `InvalidIdentityToken` otherwise: the audience is not a client ID, or the token is malformed.
+    InvalidToken,
+    /// `ExpiredTokenException`.
+    ExpiredToken,
+    /// `IDPRejectedClaim`.
+    RejectedClaim,
+    /// `IDPCommunicationError`: STS could not reach the issuer's keys.
+    IdpUnreachable,
+    /// A throttling error.
+    Throttled,
+    /// An HTTP 5xx answer.
+    Unavailable,
+    /// No answer: connection refused, DNS, timeout.
+    Unreachable,
+    /// Anything else (bad request parameters, region disabled, ...).
+    Other,
+}
+
+/// A failed exchange: its kind, and the error to report.
+#[derive(Debug)]
+pub struct ExchangeError {
+    /// What kind of failure, for retry decisions and fixes.
+    pub kind: ExchangeErrorKind,
+    /// The error as reported (code, AWS's message, hint).
+    pub error: Error,
+}
+
+fn exchange_error_kind<R>(
+    e: &aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError,
+        R,
+    >,
+    status: impl Fn(&R) -> u16,
+) -> ExchangeErrorKind {
+    use ExchangeErrorKind as K;
+    use aws_sdk_sts::error::SdkError;
+    use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError as E;
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            E::ExpiredTokenException(_) => K::ExpiredToken,
+            E::IdpCommunicationErrorException(_) => K::IdpUnreachable,
+            E::IdpRejectedClaimException(_) => K::RejectedClaim,
+            // AWS gives this one case no code of its own; its message is the only signal.
+            E::InvalidIdentityTokenException(x)
+                if x.message()
+                    .is_some_and(|m| m.contains("No OpenIDConnect provider")) =>
+            {
+                K::NoProvider
+            }
+            E::InvalidIdentityTokenException(_) => K::InvalidToken,
+            other => match other.code() {
+                Some("AccessDenied") => K::AccessDenied,
+                Some(c) if c.contains("Throttl") || c == "RequestLimitExceeded" => K::Throttled,
+                _ if status(se.raw()) >= 500 => K::Unavailable,
+                _ => K::Other,
+            },
+        },
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => K::Unreachable,
+        _ => K::Other,
+    }
+}
+
 /// STS AssumeRoleWithWebIdentity, unsigned as on AWS (no AWS credentials needed).
 pub async fn assume_with_token(
     opts: &AwsOptions,
     role_arn: &str,
     session_name: &str,
     token: &str,
-) -> Result<WebIdentitySession> {
+) -> std::result::Result<WebIdentitySession, ExchangeError> {
     let conf = anonymous_config(opts).await;
     let sts = aws_sdk_sts::Client::new(&conf);
     let out = sts
@@ -171,12 +249,18 @@ pub async fn assume_with_token(
         .web_identity_token(token)
         .send()
         .await
-        .map_err(|e| sdk_error("sts:AssumeRoleWithWebIdentity", e))?;
-    let c = out.credentials().ok_or_else(|| Error::Aws {
-        op: "sts:AssumeRoleWithWebIdentity".into(),
-        code: "NoCredentials".into(),
-        message: "STS returned no credentials".into(),
-        hint: None,
+        .map_err(|e| ExchangeError {
+            kind: exchange_error_kind(&e, |r| r.status().as_u16()),
+            error: sdk_error("sts:AssumeRoleWithWebIdentity", e),
+        })?;
+    let c = out.credentials().ok_or_else(|| ExchangeError {
+        kind: ExchangeErrorKind::Other,
+        error: Error::Aws {
+            op: "sts:AssumeRoleWithWebIdentity".into(),
+            code: "NoCredentials".into(),
+            message: "STS returned no credentials".into(),
+            hint: None,
+        },
     })?;
     Ok(WebIdentitySession {
         assumed_role_arn: out

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{ConfigError, Error, Result};
 use crate::issuer::Issuer;
+use crate::lint::Allow;
 use crate::names;
 use crate::subject::{Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
 
@@ -287,15 +288,6 @@ pub struct InlinePolicy {
     pub text: String,
     /// Key path.
     pub key: String,
-}
-
-/// A blocking lint rule allowed by name.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Allow {
-    /// Rule ID.
-    pub rule: String,
-    /// Reason.
-    pub reason: String,
 }
 
 /// Collects problems while validating.

@@ -1,27 +1,12 @@
-//! Typed errors at the library boundary and the exit-code contract.
+//! Typed errors at the library boundary.
 //!
-//! Each variant says what went wrong in terms the user can act on; `main` is the only place that
-//! turns an [`Error`] into text on stderr and an exit code. This module knows nothing about clap,
-//! the terminal or the SDK's own error types (the `aws` module maps those into [`Error::Aws`]).
+//! Each variant says what went wrong in terms the user can act on; the binary is the only place
+//! that turns an [`Error`] into text on stderr and an exit code (the exit-code contract is the
+//! binary's, not the library's). This module knows nothing about clap, the terminal or the SDK's
+//! own error types (the `aws` module maps those into [`Error::Aws`], the `token` module HTTP
+//! failures into [`Error::GitHub`]).
 
 use std::path::PathBuf;
-
-/// How a command ended, as a process exit code. Documented in `keyless --help`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// 0: success, nothing blocking, no changes.
-    Success = 0,
-    /// 1: an error; the input could not be read, parsed or acted on.
-    Error = 1,
-    /// 2: the command worked and found something: a blocking lint finding, changes, drift or a deny.
-    Findings = 2,
-}
-
-impl From<ExitStatus> for std::process::ExitCode {
-    fn from(s: ExitStatus) -> Self {
-        std::process::ExitCode::from(s as u8)
-    }
-}
 
 /// A problem in `keyless.toml` (or a file it points to), located precisely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +73,27 @@ pub enum Error {
         message: String,
         /// What to do about it.
         hint: Option<String>,
+    },
+    /// A call to GitHub (the runner's ID-token endpoint, an issuer's discovery document or
+    /// JWKS) failed, or its answer was not what GitHub sends.
+    #[error("{what}: {message}{}", hint.as_ref().map(|h| format!("\n  fix: {h}")).unwrap_or_default())]
+    GitHub {
+        /// What was being fetched, e.g. `GET https://…/.well-known/openid-configuration`.
+        what: String,
+        /// The HTTP status, when an answer came.
+        status: Option<u16>,
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// A token's signature does not verify against its issuer's keys.
+    #[error(
+        "{message}\n  fix: the token was not issued by this issuer, was altered, or the key rotated: fetch a fresh token"
+    )]
+    InvalidSignature {
+        /// What did not check out.
+        message: String,
     },
     /// The account holds something keyless must not touch (not owned, or not movable).
     #[error("{}", .0.join("\n"))]

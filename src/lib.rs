@@ -1,9 +1,11 @@
 //! keyless: set up the AWS side of GitHub Actions OIDC federation, so that no workflow needs a
 //! stored AWS access key.
 //!
-//! The library is a pure core with one edge: config → subjects → rendered and linted documents
-//! (the desired state). Only [`aws`] performs I/O against AWS; the command-line layer lives in the
-//! binary and only parses, asks and prints.
+//! The library is a pure core with thin edges: config → subjects → rendered and linted documents
+//! (the desired state); desired vs observed gives a plan (plain data, no I/O); the [`execute`]
+//! executor applies it. Only [`aws`] performs I/O against AWS and only [`token`] talks HTTP to
+//! GitHub. The command-line layer lives in the binary (`src/app/`) and only resolves settings,
+//! asks, and prints reports; nothing here knows about it.
 //!
 //! | module | holds |
 //! |---|---|
@@ -22,17 +24,23 @@
 //! | [`emit`] | the workflow snippet and the repository variable |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
+//! | [`claims`] | the token claims GitHub would mint for a described job |
+//! | [`execute`] | the executor: a plan's changes in order, cancellable between calls |
+//! | [`exchange`] | the web-identity exchange with its bounded, typed retry policy |
 //! | [`token`] | GitHub OIDC tokens: sources, claims, signature check (HTTP to GitHub only) |
 //! | [`aws`] | every SDK call |
-//! | [`error`] | typed errors and exit codes |
+//! | [`error`] | typed errors |
 #![deny(missing_docs)]
 
 pub mod aws;
+pub mod claims;
 pub mod config;
 pub mod drift;
 pub mod emit;
 pub mod error;
 pub mod evaluate;
+pub mod exchange;
+pub mod execute;
 pub mod explain;
 pub mod issuer;
 pub mod lint;

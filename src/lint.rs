@@ -1009,8 +1009,17 @@ fn permission_statement(out: &mut Out, i: usize, st: &serde_json::Map<String, Va
     }
 }
 
+/// A blocking lint rule allowed by name for one role, with the reason (`[[role.allow]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Allow {
+    /// Rule ID.
+    pub rule: String,
+    /// Reason.
+    pub reason: String,
+}
+
 /// Findings of a role-level allow list: mark each finding whose rule is allowed.
-pub fn apply_allows(findings: &mut [Finding], allows: &[crate::config::Allow]) {
+pub fn apply_allows(findings: &mut [Finding], allows: &[Allow]) {
     for f in findings {
         if let Some(a) = allows.iter().find(|a| a.rule == f.rule) {
             f.allowed = Some(a.reason.clone());
@@ -1391,7 +1400,7 @@ mod tests {
         assert!(f[0].blocks());
         apply_allows(
             &mut f,
-            &[crate::config::Allow {
+            &[Allow {
                 rule: "KL106".into(),
                 reason: "break-glass".into(),
             }],

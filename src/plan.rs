@@ -401,59 +401,6 @@ impl Plan {
     }
 }
 
-/// One change as shown in JSON output.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChangeView<'a> {
-    /// create, update or delete.
-    pub action: Action,
-    /// Resource address.
-    pub address: String,
-    /// IAM API called.
-    pub api: &'static str,
-    /// The change with its data (`type` names it).
-    pub change: &'a Change,
-}
-
-/// The documented JSON form of a plan (`keyless plan --output json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanView<'a> {
-    /// Schema version of this document.
-    pub format_version: u32,
-    /// Account.
-    pub account_id: &'a str,
-    /// Partition.
-    pub partition: &'a str,
-    /// Changes in order.
-    pub changes: Vec<ChangeView<'a>>,
-    /// Notes.
-    pub notes: &'a [String],
-    /// Counts.
-    pub summary: Summary,
-}
-
-impl Plan {
-    /// The JSON view of this plan.
-    pub fn view<'a>(&'a self, target: &'a crate::render::Target) -> PlanView<'a> {
-        PlanView {
-            format_version: 1,
-            account_id: &target.account_id,
-            partition: &target.partition,
-            changes: self
-                .changes
-                .iter()
-                .map(|c| ChangeView {
-                    action: c.action(),
-                    address: c.address(),
-                    api: c.api(),
-                    change: c,
-                })
-                .collect(),
-            notes: &self.notes,
-            summary: self.summary(),
-        }
-    }
-}
-
 fn keyless_tags() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string())])
 }

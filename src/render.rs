@@ -75,7 +75,7 @@ pub struct RoleDocuments {
     pub adopt: bool,
     /// Blocking lint rules this role allows, with reasons.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub allow: Vec<crate::config::Allow>,
+    pub allow: Vec<crate::lint::Allow>,
 }
 
 /// The whole desired state.

@@ -159,9 +159,9 @@ pub fn now() -> i64 {
 }
 
 async fn http_get(url: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
-    let fail = |m: String| Error::Aws {
-        op: "github:http".into(),
-        code: "HttpError".into(),
+    let fail = |m: String| Error::GitHub {
+        what: format!("GET {url}"),
+        status: None,
         message: m,
         hint: Some("check network access to GitHub (or the runner) and the URL".into()),
     };
@@ -185,14 +185,14 @@ async fn http_get(url: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
         .map_err(|e| fail(format!("bad URL {url}: {e}")))?;
     let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
         .await
-        .map_err(|_| fail(format!("GET {url}: timed out after 20s")))?
-        .map_err(|e| fail(format!("GET {url}: {e}")))?;
+        .map_err(|_| fail("timed out after 20s".into()))?
+        .map_err(|e| fail(e.to_string()))?;
     let status = resp.status().as_u16();
     let body = resp
         .into_body()
         .collect()
         .await
-        .map_err(|e| fail(format!("GET {url}: {e}")))?
+        .map_err(|e| fail(e.to_string()))?
         .to_bytes()
         .to_vec();
     Ok((status, body))
@@ -229,10 +229,10 @@ pub async fn fetch(source: &Source) -> Result<Token> {
             );
             let (status, body) = http_get(&full, Some(request_token)).await?;
             if status != 200 {
-                return Err(Error::Aws {
-                    op: "github:ID token".into(),
-                    code: format!("HTTP {status}"),
-                    message: "the runner's ID-token endpoint refused the request".into(),
+                return Err(Error::GitHub {
+                    what: "the runner's ID-token endpoint".into(),
+                    status: Some(status),
+                    message: format!("HTTP {status}: the request was refused"),
                     hint: Some("the job needs `permissions: id-token: write`; forked pull requests never get a token".into()),
                 });
             }
@@ -261,9 +261,7 @@ pub async fn check_signature(token: &Token, discovery_url: Option<&str>) -> Resu
     let disco_url = discovery_url
         .map(String::from)
         .unwrap_or_else(|| format!("{iss}/.well-known/openid-configuration"));
-    let sig_err = |m: String| {
-        Error::Aws { op: "signature".into(), code: "InvalidSignature".into(), message: m, hint: Some("the token was not issued by this issuer, was altered, or the key rotated: fetch a fresh token".into()) }
-    };
+    let sig_err = |message: String| Error::InvalidSignature { message };
     let (status, body) = http_get(&disco_url, None).await?;
     if status != 200 {
         return Err(sig_err(format!(

@@ -248,6 +248,8 @@ fn lint_rules_lists_the_catalogue() {
     let r = keyless(&["lint", "--rules", "--output", "json"]);
     assert_eq!(r.code, 0);
     let rules = r.json();
+    assert_eq!(rules["format_version"], 1);
+    let rules = &rules["rules"];
     assert!(rules.as_array().unwrap().len() >= 30);
     assert!(
         rules
@@ -332,7 +334,8 @@ fn emit_variable_gives_the_arn_and_gh_command() {
 fn presets_completions_and_man() {
     let r = keyless(&["presets", "--output", "json"]);
     assert_eq!(r.code, 0);
-    assert!(r.json().as_object().unwrap().len() >= 10);
+    assert_eq!(r.json()["format_version"], 1);
+    assert!(r.json()["presets"].as_object().unwrap().len() >= 10);
     let r = keyless(&["completions", "bash"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("keyless"));

@@ -7,16 +7,19 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-use keyless::aws::Aws;
-use keyless::error::{Error, ExitStatus, Result};
+use keyless::error::{Error, Result};
 use keyless::issuer::Issuer;
 use keyless::names;
 use keyless::setup::{self, Answers, RepoAnswer};
 use keyless::subject::{Scope, SubjectFormat};
 use keyless::template::{ParamKind, Templates, check_param};
 
-use crate::cli::{ApplyArgs, EmitArgs, EmitWhat, FormatArg, Global, InitArgs, PlanArgs};
-use crate::output::Printer;
+use crate::app::args::{FormatArg, InitArgs};
+use crate::app::commands::{documents, provision};
+use crate::app::exit::ExitStatus;
+use crate::app::printer::Printer;
+use crate::app::session::Session;
+use crate::app::style;
 
 type Check = Box<dyn Fn(&str) -> std::result::Result<(), String>>;
 
@@ -245,7 +248,7 @@ fn warn_broad(p: &Printer, scope: &Scope) {
         _ => None,
     };
     if let Some(w) = broad {
-        p.note(&format!("{} {w}", p.style_bad("warning:")));
+        p.note(&format!("{} {w}", style::bad("warning:")));
     }
 }
 
@@ -267,8 +270,10 @@ fn parse_params(raw: &[String]) -> Result<Vec<(Option<String>, String, String)>>
         .collect()
 }
 
-/// `keyless init`
-pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> {
+/// `keyless init`: ask (or take from flags) every answer, write the config, then plan, offer to
+/// apply, and show what the GitHub side needs.
+pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
+    let p = &s.printer;
     let interactive = !args.yes;
     if interactive && !std::io::stdin().is_terminal() {
         return Err(Error::usage(
@@ -280,45 +285,120 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
         interactive,
         missing: Vec::new(),
     };
-    if g.config.exists()
+    let path = &s.config_path;
+    if path.exists()
         && !args.force
-        && !ask.confirm(
-            &format!("{} exists. Overwrite it?", g.config.display()),
-            false,
-        )?
+        && !ask.confirm(&format!("{} exists. Overwrite it?", path.display()), false)?
     {
         return Err(Error::usage(
-            format!("{} already exists; nothing was written", g.config.display()),
+            format!("{} already exists; nothing was written", path.display()),
             "pass --force to overwrite it, or -c PATH to write another file",
         ));
     }
-    // Who am I?
-    let rt = crate::commands::runtime()?;
-    let opts = crate::commands::aws_options(g, None);
-    let aws = rt.block_on(Aws::connect(&opts));
-    let caller = rt.block_on(aws.caller_identity()).ok();
+    let caller = s.caller_if_any();
     match &caller {
-        Some(c) => p.note(&format!("{} account {} as {}", p.bold("AWS"), c.account, c.arn)),
-        None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", p.bold("AWS"))),
+        Some(c) => p.note(&format!("{} account {} as {}", style::bold("AWS"), c.account, c.arn)),
+        None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", style::bold("AWS"))),
     }
     let issuer = issuer_from(args, &mut ask)?;
     if caller.is_some() {
-        match rt.block_on(aws.find_provider(&issuer.url)) {
-            Ok(Some(pr)) => p.note(&format!(
-                "{} {} exists (client IDs: {}); keyless will adopt it",
-                p.bold("provider"),
-                pr.url,
-                pr.client_ids.join(", ")
-            )),
-            Ok(None) => p.note(&format!(
-                "{} none for {} yet; apply will create it",
-                p.bold("provider"),
-                issuer.url
-            )),
-            Err(_) => {}
-        }
+        describe_provider(s, &issuer.url);
     }
-    // Repositories.
+    let repos = ask_repos(args, &mut ask, p)?;
+    let templates = Session::builtin_templates()?;
+    let presets = ask_presets(&templates, args, &mut ask, p)?;
+    let managed_policies = ask_managed_policies(args, &mut ask)?;
+    let suggested = repos
+        .first()
+        .map(|r| setup::suggest_role_name(&r.repo))
+        .unwrap_or_else(|| "gha-deploy".into());
+    let role_name = ask
+        .text(
+            args.role_name.as_deref(),
+            "--role-name",
+            "Role name",
+            Some(&suggested),
+            ok(names::iam_role_name),
+        )?
+        .unwrap_or(suggested);
+    let session = args.max_session.map(|s| s.to_string());
+    let check_session = ok(|s| match s.parse::<i64>() {
+        Ok(v) if (3600..=43200).contains(&v) => Ok(()),
+        _ => Err("a whole number of seconds from 3600 to 43200".into()),
+    });
+    let max_session_duration = ask
+        .text(
+            session.as_deref(),
+            "--max-session",
+            "Max session duration in seconds",
+            Some("3600"),
+            check_session,
+        )?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3600);
+    let region_default = s.region_suggestion();
+    let region = ask
+        .text(
+            None,
+            "--region",
+            "AWS region for the workflow",
+            Some(&region_default),
+            ok(names::region),
+        )?
+        .unwrap_or(region_default);
+    if !ask.missing.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "--yes needs these answers as flags: {}",
+                ask.missing.join(", ")
+            ),
+            "e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME",
+        ));
+    }
+    let answers = Answers {
+        account_id: s
+            .account_flag()
+            .map(String::from)
+            .or_else(|| caller.as_ref().map(|c| c.account.clone())),
+        region,
+        issuer,
+        repos,
+        presets,
+        managed_policies,
+        role_name,
+        max_session_duration,
+    };
+    write_config(s, &answers)?;
+    finish(
+        s,
+        &mut ask,
+        args.apply,
+        caller.is_some(),
+        &answers.role_name,
+    )
+}
+
+/// Say whether the account already has a provider for the issuer (read errors say nothing).
+fn describe_provider(s: &Session, url: &str) {
+    let Ok(aws) = s.aws() else { return };
+    match s.block_on(aws.find_provider(url)) {
+        Ok(Ok(Some(pr))) => s.printer.note(&format!(
+            "{} {} exists (client IDs: {}); keyless will adopt it",
+            style::bold("provider"),
+            pr.url,
+            pr.client_ids.join(", ")
+        )),
+        Ok(Ok(None)) => s.printer.note(&format!(
+            "{} none for {url} yet; apply will create it",
+            style::bold("provider"),
+        )),
+        _ => {}
+    }
+}
+
+/// The repositories to trust, each with its scope, subject format and IDs.
+fn ask_repos(args: &InitArgs, ask: &mut Asker, p: &Printer) -> Result<Vec<RepoAnswer>> {
+    let interactive = ask.interactive;
     let mut repo_names: Vec<String> = Vec::new();
     for r in &args.repos {
         setup::check_repo(r).map_err(|m| {
@@ -367,7 +447,7 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
     for repo in &repo_names {
         let scope = match &flag_scope {
             Some(s) => s.clone(),
-            None if interactive => ask_scope(&mut ask, p, repo)?,
+            None if interactive => ask_scope(ask, p, repo)?,
             None => Scope::Branch("main".into()),
         };
         let format = match args.format {
@@ -419,8 +499,16 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
             format,
         });
     }
-    // Permissions.
-    let templates = Templates::load(None)?;
+    Ok(repos)
+}
+
+/// The presets to grant, each with its parameter values.
+fn ask_presets(
+    templates: &Templates,
+    args: &InitArgs,
+    ask: &mut Asker,
+    p: &Printer,
+) -> Result<Vec<(String, BTreeMap<String, String>)>> {
     let catalogue = templates.presets();
     let known = catalogue.keys().cloned().collect::<Vec<_>>();
     let mut preset_names: Vec<String> = args.presets.clone();
@@ -432,7 +520,7 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
             ));
         }
     }
-    if preset_names.is_empty() && interactive {
+    if preset_names.is_empty() && ask.interactive {
         let mut list = String::from("Permission presets:\n");
         for (n, s) in catalogue {
             list.push_str(&format!("  {n:<24} {}\n", s.description));
@@ -459,12 +547,7 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
                 }),
             )?
             .unwrap_or_default();
-        preset_names = answer
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect();
+        preset_names = split_list(&answer);
     }
     let given = parse_params(&args.params)?;
     for (preset, key, _) in &given {
@@ -482,11 +565,6 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
             ));
         }
     }
-    let region_default = g
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".into());
     let mut presets = Vec::new();
     for name in &preset_names {
         let spec = &catalogue[name];
@@ -520,6 +598,11 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
         }
         presets.push((name.clone(), values));
     }
+    Ok(presets)
+}
+
+/// Managed policy ARNs to attach.
+fn ask_managed_policies(args: &InitArgs, ask: &mut Asker) -> Result<Vec<String>> {
     let mut managed = Vec::new();
     for m in &args.managed_policies {
         names::managed_policy_arn(m).map_err(|e| {
@@ -527,7 +610,7 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
         })?;
         managed.push(m.clone());
     }
-    if managed.is_empty() && interactive {
+    if managed.is_empty() && ask.interactive {
         let answer = ask
             .text(
                 None,
@@ -542,141 +625,69 @@ pub fn cmd_init(g: &Global, p: &Printer, args: &InitArgs) -> Result<ExitStatus> 
                 }),
             )?
             .unwrap_or_default();
-        managed = answer
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect();
+        managed = split_list(&answer);
     }
-    let suggested = repo_names
-        .first()
-        .map(|r| setup::suggest_role_name(r))
-        .unwrap_or_else(|| "gha-deploy".into());
-    let role_name = ask
-        .text(
-            args.role_name.as_deref(),
-            "--role-name",
-            "Role name",
-            Some(&suggested),
-            ok(names::iam_role_name),
-        )?
-        .unwrap_or(suggested);
-    let session = args.max_session.map(|s| s.to_string());
-    let check_session = ok(|s| match s.parse::<i64>() {
-        Ok(v) if (3600..=43200).contains(&v) => Ok(()),
-        _ => Err("a whole number of seconds from 3600 to 43200".into()),
-    });
-    let max_session = ask
-        .text(
-            session.as_deref(),
-            "--max-session",
-            "Max session duration in seconds",
-            Some("3600"),
-            check_session,
-        )?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3600);
-    let region = ask
-        .text(
-            None,
-            "--region",
-            "AWS region for the workflow",
-            Some(&region_default),
-            ok(names::region),
-        )?
-        .unwrap_or(region_default);
-    if !ask.missing.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "--yes needs these answers as flags: {}",
-                ask.missing.join(", ")
-            ),
-            "e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME",
-        ));
-    }
-    let answers = Answers {
-        account_id: g
-            .account_id
-            .clone()
-            .or_else(|| caller.as_ref().map(|c| c.account.clone())),
-        region,
-        issuer,
-        repos,
-        presets,
-        managed_policies: managed,
-        role_name: role_name.clone(),
-        max_session_duration: max_session,
-    };
-    let text = setup::to_toml(&answers)?;
-    if let Some(dir) = g.config.parent().filter(|d| !d.as_os_str().is_empty()) {
+    Ok(managed)
+}
+
+fn split_list(answer: &str) -> Vec<String> {
+    answer
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Write the answers as the config file (creating its directory).
+fn write_config(s: &Session, answers: &Answers) -> Result<()> {
+    let text = setup::to_toml(answers)?;
+    let path = &s.config_path;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
     }
-    std::fs::write(&g.config, &text).map_err(|source| Error::Io {
-        path: g.config.clone(),
+    std::fs::write(path, &text).map_err(|source| Error::Io {
+        path: path.clone(),
         source,
     })?;
-    p.note(&format!("{} {}", p.style_ok("wrote"), g.config.display()));
-    if caller.is_none() {
+    s.printer
+        .note(&format!("{} {}", style::ok("wrote"), path.display()));
+    Ok(())
+}
+
+/// After the config is written: plan, apply if asked (or, interactively, if confirmed), and
+/// show the variable and the workflow when not applied.
+fn finish(
+    s: &Session,
+    ask: &mut Asker,
+    apply_flag: bool,
+    has_credentials: bool,
+    role_name: &str,
+) -> Result<ExitStatus> {
+    let p = &s.printer;
+    if !has_credentials {
         p.note("no AWS credentials: when they work, run `keyless plan` and `keyless apply`");
-        return crate::commands::cmd_emit(
-            g,
-            p,
-            &EmitArgs {
-                what: EmitWhat::Workflow,
-                role: Some(role_name),
-            },
-        );
+        documents::show_workflow(s, s.role(Some(role_name))?)?;
+        return Ok(ExitStatus::Success);
     }
-    let apply = if interactive {
-        crate::commands::cmd_plan(
-            g,
-            p,
-            &PlanArgs {
-                detailed_exitcode: false,
-            },
-        )?;
+    let apply = if ask.interactive {
+        provision::plan(s)?;
         ask.confirm("Apply these changes now?", false)?
     } else {
-        args.apply
+        apply_flag
     };
     if apply {
-        return crate::commands::cmd_apply(
-            g,
-            p,
-            &ApplyArgs {
-                yes: true,
-                verify: false,
-            },
-        );
+        return provision::apply(s, true, false);
     }
-    if !interactive {
-        crate::commands::cmd_plan(
-            g,
-            p,
-            &PlanArgs {
-                detailed_exitcode: false,
-            },
-        )?;
+    if !ask.interactive {
+        provision::plan(s)?;
     }
     p.note("not applied: run `keyless apply` when ready");
-    crate::commands::cmd_emit(
-        g,
-        p,
-        &EmitArgs {
-            what: EmitWhat::Variable,
-            role: Some(role_name.clone()),
-        },
-    )?;
-    crate::commands::cmd_emit(
-        g,
-        p,
-        &EmitArgs {
-            what: EmitWhat::Workflow,
-            role: Some(role_name),
-        },
-    )
+    let role = s.role(Some(role_name))?;
+    documents::show_variable(s, role)?;
+    documents::show_workflow(s, role)?;
+    Ok(ExitStatus::Success)
 }

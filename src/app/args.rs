@@ -1,11 +1,25 @@
-//! The command line: clap definitions only. `main` turns these into calls on the library; help,
-//! the man page and shell completions all come from this one definition.
+//! The command line: clap definitions only (ripgrep's "low args"). The session turns them into
+//! resolved settings once; a command reads its own arguments on its first line and never passes
+//! them on. Help, the man page and shell completions all come from this one definition.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::output::Format;
+/// `--output`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions annotations, plus a Markdown summary in $GITHUB_STEP_SUMMARY (check).
+    Github,
+}
+
+/// How many roles `check` reads at once unless `--concurrency` says otherwise (and what every
+/// other command that reads roles uses).
+pub const DEFAULT_CONCURRENCY: u16 = 8;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -118,7 +132,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: SeverityArg,
     /// How many roles to read at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 }
 

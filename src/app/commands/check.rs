@@ -1,0 +1,60 @@
+//! Drift detection for scheduled jobs. Read-only by construction.
+
+use keyless::drift;
+use keyless::error::{Error, Result};
+use keyless::lint::{LintContext, Severity};
+
+use crate::app::args::{CheckArgs, Format};
+use crate::app::exit::ExitStatus;
+use crate::app::report::check::CheckReport;
+use crate::app::report::show;
+use crate::app::session::Session;
+
+/// `keyless check`
+pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
+    let fail_on: Severity = args.fail_on.into();
+    let rendered = s.render_for_caller(true)?;
+    let observed = s.observe(&rendered)?;
+    let others = s.other_trusts(&rendered)?;
+    let cfg = s.config()?;
+    let target = &rendered.target;
+    let mut ctx = LintContext::new("live");
+    ctx.account_id = Some(target.account_id.clone());
+    ctx.partition = Some(target.partition.clone());
+    ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
+    ctx.trust_size_quota = cfg.trust_policy_size_quota;
+    let findings = drift::drift(&rendered, &observed, &others, &ctx);
+    let report = CheckReport::new(
+        &findings,
+        fail_on,
+        target.account_id.clone(),
+        target.partition.clone(),
+        cfg.file.clone(),
+        rendered.roles.len(),
+    );
+    match s.format {
+        Format::Github => {
+            s.printer.out(&report.annotations());
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+                append(&path, &report.markdown())?;
+            }
+        }
+        Format::Human | Format::Json => show(&s.printer, s.format, &report),
+    }
+    Ok(ExitStatus::findings_if(report.drift))
+}
+
+fn append(path: &std::ffi::OsStr, text: &str) -> Result<()> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?
+        .write_all(text.as_bytes())
+        .map_err(io)
+}

@@ -1,0 +1,197 @@
+//! Commands that print documents and findings: render, lint, emit, presets, and the generated
+//! completions and man page. Read-only.
+
+use std::io::{Read, Write};
+
+use clap::CommandFactory;
+
+use keyless::config::Role;
+use keyless::emit;
+use keyless::error::{Error, Result};
+use keyless::lint::{self, Finding, LintContext};
+use keyless::policy::{self, Kind};
+
+use crate::app::args::{Cli, EmitArgs, EmitWhat, KindArg, LintArgs, RoleArg};
+use crate::app::exit::ExitStatus;
+use crate::app::report::documents::{
+    LintReport, PresetsReport, RenderReport, RulesReport, VariableReport, WorkflowReport,
+};
+use crate::app::report::{FORMAT_VERSION, show};
+use crate::app::session::{Need, Session};
+
+/// `keyless render`
+pub fn cmd_render(s: &Session, args: &RoleArg) -> Result<ExitStatus> {
+    let rendered = s.render(args.role.as_deref())?;
+    show(&s.printer, s.format, &RenderReport::new(&rendered));
+    let blocking = rendered.blocking();
+    if blocking > 0 {
+        s.printer.note(&format!(
+            "{blocking} blocking finding(s): apply would refuse these documents (see `keyless lint`)"
+        ));
+    }
+    Ok(ExitStatus::findings_if(blocking > 0))
+}
+
+/// `keyless lint`
+pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
+    if args.rules {
+        let report = RulesReport {
+            format_version: FORMAT_VERSION,
+            rules: lint::RULES,
+        };
+        show(&s.printer, s.format, &report);
+        return Ok(ExitStatus::Success);
+    }
+    let (source, findings) = match &args.policy {
+        Some(path) => {
+            let (name, text) = read_policy(path)?;
+            let parsed = policy::parse(&text).map_err(|message| Error::Policy {
+                what: name.clone(),
+                message,
+            })?;
+            let kind = args.kind.map(|k| match k {
+                KindArg::Trust => Kind::Trust,
+                KindArg::Permission => Kind::Permission,
+            });
+            let mut ctx = LintContext::new(name.clone());
+            ctx.account_id = s.account_flag().map(String::from);
+            (name, lint::lint_document(&parsed, kind, &ctx))
+        }
+        None => {
+            let rendered = s.render(args.role.as_deref())?;
+            let findings: Vec<Finding> = rendered.findings().cloned().collect();
+            (s.config()?.file.clone(), findings)
+        }
+    };
+    let report = LintReport::new(source, findings.iter().collect());
+    show(&s.printer, s.format, &report);
+    Ok(ExitStatus::findings_if(report.blocking > 0))
+}
+
+/// A policy file, or stdin for `-`, with the name to report it under.
+fn read_policy(path: &std::path::Path) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| Error::Io {
+                path: "(stdin)".into(),
+                source,
+            })?;
+        return Ok(("(stdin)".to_string(), text));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((path.display().to_string(), text))
+}
+
+/// The role `emit` is for: `--role`, the only one, or for the check workflow the role with the
+/// `keyless-check` preset.
+fn emit_role<'a>(s: &'a Session, args: &EmitArgs) -> Result<&'a Role> {
+    let cfg = s.config()?;
+    if args.role.is_none() && matches!(args.what, EmitWhat::CheckWorkflow) {
+        let check_role = cfg
+            .roles
+            .iter()
+            .find(|r| r.presets.iter().any(|p| p.name == "keyless-check"));
+        if let Some(r) = check_role {
+            return Ok(r);
+        }
+    }
+    s.role(args.role.as_deref())
+}
+
+/// `keyless emit`
+pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
+    let role = emit_role(s, args)?;
+    let cfg = s.config()?;
+    let templates = s.templates()?;
+    match args.what {
+        EmitWhat::CheckWorkflow => {
+            let workflow = emit::check_workflow(
+                templates,
+                cfg,
+                role,
+                &s.offline_partition(),
+                &s.config_path.display().to_string(),
+            )?;
+            show(
+                &s.printer,
+                s.format,
+                &WorkflowReport {
+                    format_version: FORMAT_VERSION,
+                    role: role.name.clone(),
+                    path: ".github/workflows/keyless-check.yml".into(),
+                    workflow,
+                },
+            );
+        }
+        EmitWhat::Workflow => show_workflow(s, role)?,
+        EmitWhat::Variable => show_variable(s, role)?,
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Show the deploy workflow of `role`.
+pub fn show_workflow(s: &Session, role: &Role) -> Result<()> {
+    show(&s.printer, s.format, &workflow_report(s, role)?);
+    Ok(())
+}
+
+/// Show the variable that carries `role`'s ARN and where to set it.
+pub fn show_variable(s: &Session, role: &Role) -> Result<()> {
+    let target = s.target(Need::Offline)?;
+    let report = VariableReport {
+        format_version: FORMAT_VERSION,
+        variable: emit::variable(s.config()?, role, &target),
+    };
+    show(&s.printer, s.format, &report);
+    Ok(())
+}
+
+/// The deploy workflow of `role`.
+fn workflow_report(s: &Session, role: &Role) -> Result<WorkflowReport> {
+    let ctx = emit::workflow_context(s.config()?, role, &s.offline_partition());
+    Ok(WorkflowReport {
+        format_version: FORMAT_VERSION,
+        role: role.name.clone(),
+        path: format!(".github/workflows/deploy-{}.yml", role.name),
+        workflow: emit::workflow(s.templates()?, &ctx)?,
+    })
+}
+
+/// `keyless presets`
+pub fn cmd_presets(s: &Session) -> Result<ExitStatus> {
+    let report = PresetsReport {
+        format_version: FORMAT_VERSION,
+        presets: s.templates()?.presets(),
+    };
+    show(&s.printer, s.format, &report);
+    Ok(ExitStatus::Success)
+}
+
+/// `keyless completions SHELL`
+pub fn cmd_completions(shell: clap_complete::Shell) -> Result<ExitStatus> {
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "keyless",
+        &mut std::io::stdout(),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// `keyless man`
+pub fn cmd_man() -> Result<ExitStatus> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|source| Error::Io {
+            path: "(man page)".into(),
+            source,
+        })?;
+    let _ = std::io::stdout().write_all(&buf);
+    Ok(ExitStatus::Success)
+}

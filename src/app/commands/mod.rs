@@ -1,0 +1,36 @@
+//! One `cmd_<name>` per subcommand: read its arguments on the first line, ask the session for
+//! what it needs, build the command's report, show it, return an exit status. Commands share
+//! session operations, never each other's clap types.
+//!
+//! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
+//! [`check`] (drift) and [`verify`] (verify, explain); `init` lives in [`crate::app::wizard`].
+
+use keyless::error::Result;
+
+use crate::app::args::Command;
+use crate::app::exit::ExitStatus;
+use crate::app::session::Session;
+
+pub mod check;
+pub mod documents;
+pub mod provision;
+pub mod verify;
+
+/// Run one command.
+pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
+    match command {
+        Command::Init(a) => crate::app::wizard::cmd_init(s, a),
+        Command::Plan(a) => provision::cmd_plan(s, a),
+        Command::Apply(a) => provision::cmd_apply(s, a),
+        Command::Destroy(a) => provision::cmd_destroy(s, a),
+        Command::Check(a) => check::cmd_check(s, a),
+        Command::Verify(a) => verify::cmd_verify(s, a),
+        Command::Explain(a) => verify::cmd_explain(s, a),
+        Command::Render(a) => documents::cmd_render(s, a),
+        Command::Lint(a) => documents::cmd_lint(s, a),
+        Command::Emit(a) => documents::cmd_emit(s, a),
+        Command::Presets => documents::cmd_presets(s),
+        Command::Completions { shell } => documents::cmd_completions(*shell),
+        Command::Man => documents::cmd_man(),
+    }
+}

@@ -1,0 +1,419 @@
+//! verify (a real token exchange) and explain (offline evaluation), sharing one explanation.
+//! The library does the work (`claims`, `explain`, `exchange`); these gather the inputs, report
+//! retries as they happen, and build the reports.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use keyless::aws::{self, ExchangeError};
+use keyless::claims::{Job, JobError};
+use keyless::config::Role;
+use keyless::error::{Error, Result};
+use keyless::exchange::{self, RetryPolicy};
+use keyless::explain::{self, ProviderFacts};
+use keyless::issuer::{self, Issuer};
+use keyless::policy;
+use keyless::render;
+use keyless::subject::GitHubContext;
+use keyless::token::{self, Source};
+
+use crate::app::args::{ExplainArgs, VerifyArgs};
+use crate::app::exit::ExitStatus;
+use crate::app::report::explain::{ExplainReport, SHOWN_CLAIMS};
+use crate::app::report::show;
+use crate::app::report::verify::{Preflight, StsView, TokenView, VerifyReport};
+use crate::app::session::{Need, Session};
+use crate::app::style;
+
+/// What a verification needs besides the role (from `verify`'s flags, or apply's defaults).
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// `--token-file`
+    pub token_file: Option<PathBuf>,
+    /// `--token-env`
+    pub token_env: Option<String>,
+    /// `--check-signature`, with `--discovery-url` when given.
+    pub check_signature: Option<Option<String>>,
+    /// `--session-name`
+    pub session_name: String,
+    /// `--retry-for`
+    pub retry_for: Duration,
+    /// Report a token the pre-flight says is not meant for this role as skipped (exit 0)
+    /// instead of exchanging it (apply --verify, which checks every role with one token).
+    pub skip_foreign: bool,
+}
+
+impl VerifyOptions {
+    fn from_args(a: &VerifyArgs) -> VerifyOptions {
+        VerifyOptions {
+            token_file: a.token_file.clone(),
+            token_env: a.token_env.clone(),
+            check_signature: a.check_signature.then(|| a.discovery_url.clone()),
+            session_name: a.session_name.clone(),
+            retry_for: Duration::from_secs(a.retry_for),
+            skip_foreign: false,
+        }
+    }
+
+    /// `apply --verify`: the runner's token (or AWS_WEB_IDENTITY_TOKEN_FILE), two minutes for
+    /// IAM to propagate, roles the token is not meant for skipped.
+    pub fn after_apply() -> VerifyOptions {
+        VerifyOptions {
+            token_file: None,
+            token_env: None,
+            check_signature: None,
+            session_name: "keyless-verify".into(),
+            retry_for: Duration::from_secs(120),
+            skip_foreign: true,
+        }
+    }
+}
+
+/// `keyless verify`
+pub fn cmd_verify(s: &Session, args: &VerifyArgs) -> Result<ExitStatus> {
+    let options = VerifyOptions::from_args(args);
+    let role = s.role(args.role.as_deref())?;
+    verify_role(s, role, &options)
+}
+
+/// Verify one role: fetch a token, evaluate it against the live trust policy when readable (the
+/// config's otherwise), exchange it, and ask STS who the session is.
+pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitStatus> {
+    let p = &s.printer;
+    let cfg = s.config()?;
+    let target = s.target(Need::BestEffort)?;
+    let rendered = render::render(cfg, s.templates()?, &target)?;
+    let desired = rendered
+        .roles
+        .iter()
+        .find(|r| r.name == role.name)
+        .ok_or_else(|| Error::usage("role not rendered", "check the config"))?;
+    let audience = rendered.audiences[0].clone();
+    let source = Source::discover(o.token_file.clone(), o.token_env.clone(), &audience)?;
+    let mut token = s.block_on(token::fetch(&source))??;
+    p.debug(&format!("token from {}", source.describe()));
+    let mut signature = None;
+    if let Some(discovery_url) = &o.check_signature {
+        match s.block_on(token::check_signature(&token, discovery_url.as_deref()))? {
+            Ok(jwks) => signature = Some(format!("valid (RS256, key from {jwks})")),
+            Err(e) => {
+                p.note(&format!("{}: {e}", style::bad("signature")));
+                return Ok(ExitStatus::Findings);
+            }
+        }
+    }
+    // Pre-flight: what the account says, when it can be read.
+    let mut facts = ProviderFacts::default();
+    let mut trust = desired.trust_policy.clone();
+    let mut trust_source = "config";
+    if s.caller_if_any().is_some() {
+        let aws = s.aws()?;
+        if let Ok(provider) = s.block_on(aws.find_provider(&cfg.issuer.url))? {
+            let iss = token
+                .claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            facts.issuers = Some(match &provider {
+                Some(pr) => vec![format!("https://{}", pr.url)],
+                None => vec![],
+            });
+            if provider.is_none() && iss != cfg.issuer.url {
+                facts.issuers = None; // a token from another issuer: let the trust step explain it
+            }
+            facts.client_ids = provider.map(|pr| pr.client_ids);
+        }
+        if let Ok(Some(live)) = s.block_on(aws.read_role(&role.name))? {
+            trust = live.trust_policy;
+            trust_source = "live";
+        }
+    }
+    let supported =
+        issuer::supported_claim_keys(&target.partition, &cfg.issuer.kind, &cfg.extra_claim_keys);
+    let explanation = explain::explain(
+        &trust,
+        &rendered.provider_arn,
+        cfg.issuer.key_prefix(),
+        &token.claims,
+        &supported,
+        &facts,
+        token::now(),
+    );
+    if o.skip_foreign && !explanation.allowed && explanation.step == "trust" {
+        p.note(&format!(
+            "{} role {}: this job's token is not meant for it ({})",
+            style::dim("skip"),
+            role.name,
+            explanation.message
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    // The real exchange.
+    let opts = s.aws_options();
+    let request = exchange::Request {
+        aws: &opts,
+        role_arn: &desired.arn,
+        session_name: &o.session_name,
+        source: &source,
+    };
+    let policy = RetryPolicy::with_deadline(o.retry_for);
+    let exchanged = s.block_on(exchange::exchange(
+        &request,
+        &mut token,
+        explanation.allowed,
+        &policy,
+        |r| {
+            p.note(&style::dim(&format!(
+                "attempt {}: {} (IAM may still be propagating); retrying in {} ms",
+                r.attempt,
+                r.code,
+                r.wait.as_millis()
+            )))
+        },
+    ))??;
+    let claims: Map<String, Value> = SHOWN_CLAIMS
+        .iter()
+        .filter_map(|k| {
+            token
+                .claims
+                .get(*k)
+                .and_then(Value::as_str)
+                .map(|v| (k.to_string(), Value::String(v.into())))
+        })
+        .collect();
+    let expected_arn = format!(
+        "arn:{}:sts::{}:assumed-role/{}/{}",
+        target.partition, target.account_id, role.name, o.session_name
+    );
+    let attempts = exchanged.attempts;
+    let (sts, caller_arn, expiration, denied) = match &exchanged.result {
+        Ok(session) => {
+            let me = s.block_on(aws::caller_of(&opts, session))??;
+            let sts = StsView {
+                ok: true,
+                attempts,
+                subject: session.subject.clone(),
+                audience: session.audience.clone(),
+                provider: session.provider.clone(),
+                code: None,
+                kind: None,
+                message: None,
+                error_text: None,
+            };
+            (sts, Some(me.arn), session.expiration.clone(), false)
+        }
+        Err(ExchangeError { kind, error }) => {
+            let (code, message) = match error {
+                Error::Aws { code, message, .. } => (code.clone(), message.clone()),
+                other => ("error".into(), other.to_string()),
+            };
+            let sts = StsView {
+                ok: false,
+                attempts,
+                subject: None,
+                audience: None,
+                provider: None,
+                code: Some(code),
+                kind: Some(*kind),
+                message: Some(message),
+                error_text: Some(error.to_string()),
+            };
+            (sts, None, None, is_denial(*kind))
+        }
+    };
+    let report = VerifyReport::new(
+        role.name.clone(),
+        desired.arn.clone(),
+        TokenView {
+            source: source.describe(),
+            claims,
+            signature,
+        },
+        Preflight {
+            trust_policy: trust_source,
+            explanation,
+        },
+        sts,
+        caller_arn,
+        expected_arn,
+        expiration,
+    );
+    show(p, s.format, &report);
+    Ok(match (report.verified, report.sts.ok, denied) {
+        (true, _, _) => ExitStatus::Success,
+        // Credentials for the wrong identity, or a denial: the command worked and found a no.
+        (false, true, _) | (false, false, true) => ExitStatus::Findings,
+        (false, false, false) => ExitStatus::Error,
+    })
+}
+
+/// A failure that is STS saying no (exit 2), as opposed to not being able to ask (exit 1).
+fn is_denial(kind: aws::ExchangeErrorKind) -> bool {
+    use aws::ExchangeErrorKind as K;
+    matches!(
+        kind,
+        K::AccessDenied | K::NoProvider | K::InvalidToken | K::ExpiredToken | K::RejectedClaim
+    )
+}
+
+/// `keyless explain`
+pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
+    let cfg = if args.policy.is_some() {
+        s.config_if_present()?
+    } else {
+        Some(s.config()?)
+    };
+    let issuer = cfg
+        .map(|c| c.issuer.clone())
+        .unwrap_or_else(Issuer::github_com);
+    // The trust policy and the provider ARN it is evaluated for.
+    let (trust, provider_arn, partition) = match (&args.policy, cfg) {
+        (Some(path), _) => policy_file_trust(path)?,
+        (None, None) => {
+            return Err(Error::usage(
+                "no config",
+                "pass -c keyless.toml or --policy FILE",
+            ));
+        }
+        (None, Some(cfg)) => {
+            let role = s.role(args.role.as_deref())?;
+            if args.live {
+                let target = s.target(Need::Caller)?;
+                let aws = s.aws()?;
+                let live = s.block_on(aws.read_role(&role.name))??.ok_or_else(|| {
+                    Error::usage(
+                        format!(
+                            "role {} does not exist in account {}",
+                            role.name, target.account_id
+                        ),
+                        "create it with `keyless apply`, or explain the config's policy (drop --live)",
+                    )
+                })?;
+                let arn = cfg
+                    .issuer
+                    .provider_arn(&target.partition, &target.account_id);
+                (live.trust_policy, arn, target.partition)
+            } else {
+                let rendered = s.render(Some(&role.name))?;
+                let doc = rendered
+                    .roles
+                    .first()
+                    .map(|r| r.trust_policy.clone())
+                    .unwrap_or_default();
+                (doc, rendered.provider_arn, rendered.target.partition)
+            }
+        }
+    };
+    let key_prefix = provider_arn
+        .split_once(":oidc-provider/")
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| issuer.key_prefix().to_string());
+    let kind = Issuer::parse(&format!("https://{key_prefix}"))
+        .map(|i| i.kind)
+        .unwrap_or(issuer.kind.clone());
+    let extra = cfg.map(|c| c.extra_claim_keys.as_slice()).unwrap_or(&[]);
+    let supported = issuer::supported_claim_keys(&partition, &kind, extra);
+    let claims = match &args.claims {
+        Some(path) => claims_file(path)?,
+        None => {
+            let audience = args
+                .audience
+                .clone()
+                .or_else(|| cfg.map(|c| render::audiences(c, &partition)[0].clone()))
+                .unwrap_or_else(|| issuer::default_audience(&partition).to_string());
+            described_job(args)
+                .claims(&format!("https://{key_prefix}"), &audience, token::now())
+                .map_err(job_error)?
+        }
+    };
+    let e = explain::explain(
+        &trust,
+        &provider_arn,
+        &key_prefix,
+        &claims,
+        &supported,
+        &ProviderFacts::default(),
+        token::now(),
+    );
+    show(&s.printer, s.format, &ExplainReport::new(&e, &claims));
+    Ok(ExitStatus::findings_if(!e.allowed))
+}
+
+/// A trust policy file, the OIDC provider ARN it names, and that ARN's partition.
+fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parsed = policy::parse(&text).map_err(|message| Error::Policy {
+        what: path.display().to_string(),
+        message,
+    })?;
+    let arn = policy::statements(&parsed.doc)
+        .iter()
+        .flat_map(|s| {
+            policy::strings(s.get("Principal").and_then(|p| p.get("Federated")))
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .find(|a| a.contains(":oidc-provider/"))
+        .ok_or_else(|| Error::Policy {
+            what: path.display().to_string(),
+            message: "no statement names an OIDC provider in Principal.Federated".into(),
+        })?;
+    let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+    Ok((parsed.doc, arn, partition))
+}
+
+/// `--claims FILE`: a JSON object of claims.
+fn claims_file(path: &std::path::Path) -> Result<Map<String, Value>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(Error::usage(
+            format!("{}: not a JSON object of claims", path.display()),
+            "give the decoded token payload, e.g. {\"sub\": \"repo:o/r:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\", ...}",
+        )),
+    }
+}
+
+/// The job `explain`'s flags describe.
+fn described_job(args: &ExplainArgs) -> Job {
+    Job {
+        context: GitHubContext {
+            repository: args.repo.clone().unwrap_or_default(),
+            owner_id: args.owner_id.clone(),
+            repo_id: args.repo_id.clone(),
+            event_name: args.event.clone(),
+            git_ref: args.git_ref.clone(),
+            environment: args.environment.clone(),
+            immutable: args.immutable,
+        },
+        job_workflow_ref: args.job_workflow_ref.clone(),
+    }
+}
+
+/// A bad job description, as the flag to fix.
+fn job_error(e: JobError) -> Error {
+    match e {
+        JobError::Repository(r) => Error::usage(
+            format!("--repo {r:?} is not OWNER/REPO"),
+            "e.g. --repo octo-org/octo-repo",
+        ),
+        JobError::Ref(r) => Error::usage(
+            format!("--ref {r:?} is not a full ref"),
+            "use refs/heads/BRANCH, refs/tags/TAG or refs/pull/N/merge",
+        ),
+        JobError::MissingIds => Error::usage(
+            "the immutable sub needs --owner-id and --repo-id",
+            "pass both IDs (gh api repos/OWNER/REPO --jq '.owner.id, .id')",
+        ),
+    }
+}

@@ -1,0 +1,54 @@
+//! The `keyless` command line, on top of the library. Nothing in the library reaches up here.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`args`] | clap definitions (the raw flags) |
+//! | [`session`] | the settings resolved once per run: format, sink, config, runtime, AWS, target |
+//! | [`commands`] | one `cmd_<name>` per subcommand |
+//! | [`wizard`] | `keyless init`'s questions |
+//! | [`report`] | one report type per command, with its human (and GitHub) views |
+//! | [`printer`] | the output sink: stdout for the product, stderr for messages |
+//! | [`style`] | text styles, stripped per stream by the sink |
+//! | [`exit`] | the exit-code contract |
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub mod args;
+pub mod commands;
+pub mod exit;
+pub mod printer;
+pub mod report;
+pub mod session;
+pub mod style;
+pub mod wizard;
+
+use args::Cli;
+use exit::ExitStatus;
+use session::Session;
+
+/// Parse the command line, resolve the session, run the command, report an error once.
+pub fn main() -> ExitCode {
+    // clap's own exit code for usage errors is 2, which keyless reserves for findings.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Success
+            }
+            .into();
+        }
+    };
+    let session = Session::new(&cli.global, &cli.command);
+    match commands::run(&session, &cli.command) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            session.printer.error(&e.to_string());
+            ExitStatus::Error.into()
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `keyless apply`: the plan it carried out, how many changes were made, and for each role what
+//! the GitHub side needs (the variable, the commands that set it, the workflow).
+
+use serde::Serialize;
+
+use keyless::emit::Variable;
+
+use super::plan::PlanReport;
+use super::{FORMAT_VERSION, Report};
+use crate::app::style;
+
+/// One role's GitHub wiring.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleWiring {
+    /// Role name.
+    pub name: String,
+    /// Role ARN.
+    pub arn: String,
+    /// The variable and where to set it.
+    pub variable: Variable,
+    /// The workflow that assumes the role.
+    pub workflow: String,
+}
+
+/// `keyless apply --output json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport<'a> {
+    /// Schema version.
+    pub format_version: u32,
+    /// The plan that was applied.
+    pub plan: PlanReport<'a>,
+    /// Changes made.
+    pub applied: usize,
+    /// Every role of the config.
+    pub roles: Vec<RoleWiring>,
+}
+
+impl<'a> ApplyReport<'a> {
+    /// A report of `applied` changes of `plan`.
+    pub fn new(plan: PlanReport<'a>, applied: usize, roles: Vec<RoleWiring>) -> ApplyReport<'a> {
+        ApplyReport {
+            format_version: FORMAT_VERSION,
+            plan,
+            applied,
+            roles,
+        }
+    }
+}
+
+impl Report for ApplyReport<'_> {
+    fn human(&self) -> String {
+        let mut s = String::new();
+        for r in &self.roles {
+            s.push_str(&format!(
+                "\n{} {}\n  {}={}\n",
+                style::bold("role"),
+                r.name,
+                r.variable.name,
+                r.variable.value
+            ));
+            for t in &r.variable.targets {
+                s.push_str(&format!("  {}\n", t.command));
+            }
+        }
+        if let [r] = self.roles.as_slice() {
+            s.push_str(&format!(
+                "\n{}\n{}",
+                style::dim(&format!("# .github/workflows/deploy-{}.yml", r.name)),
+                r.workflow
+            ));
+        } else {
+            s.push_str(&format!(
+                "\n{}\n",
+                style::dim("# workflow for each role: keyless emit workflow --role NAME")
+            ));
+        }
+        s
+    }
+}

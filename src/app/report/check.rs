@@ -1,0 +1,200 @@
+//! `keyless check`: drift between the live account and the config, for people (grouped by role
+//! with diffs), for GitHub Actions (annotations and a step-summary table) and as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use keyless::drift::DriftFinding;
+use keyless::lint::Severity;
+
+use super::{FORMAT_VERSION, Report, snake};
+use crate::app::style;
+
+/// `keyless check --output json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport<'a> {
+    /// Schema version.
+    pub format_version: u32,
+    /// No difference at all.
+    pub in_sync: bool,
+    /// A difference at or above `fail_on` (exit 2).
+    pub drift: bool,
+    /// Account checked.
+    pub account_id: String,
+    /// Its partition.
+    pub partition: String,
+    /// The config file.
+    pub config: String,
+    /// The threshold.
+    pub fail_on: &'static str,
+    /// Roles of the config that were checked.
+    pub roles_checked: usize,
+    /// Findings per severity.
+    pub summary: BTreeMap<&'static str, usize>,
+    /// Every difference.
+    pub findings: &'a [DriftFinding],
+    #[serde(skip)]
+    threshold: Severity,
+}
+
+impl<'a> CheckReport<'a> {
+    /// The report of `findings` against threshold `fail_on`.
+    pub fn new(
+        findings: &'a [DriftFinding],
+        fail_on: Severity,
+        account_id: String,
+        partition: String,
+        config: String,
+        roles_checked: usize,
+    ) -> CheckReport<'a> {
+        let mut summary = BTreeMap::new();
+        for f in findings {
+            *summary.entry(f.severity.as_str()).or_insert(0) += 1;
+        }
+        CheckReport {
+            format_version: FORMAT_VERSION,
+            in_sync: findings.is_empty(),
+            drift: findings.iter().any(|f| f.severity >= fail_on),
+            account_id,
+            partition,
+            config,
+            fail_on: fail_on.as_str(),
+            roles_checked,
+            summary,
+            findings,
+            threshold: fail_on,
+        }
+    }
+
+    fn failing(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= self.threshold)
+            .count()
+    }
+
+    /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
+    pub fn annotations(&self) -> String {
+        fn data(s: &str) -> String {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        }
+        fn prop(s: &str) -> String {
+            data(s).replace(':', "%3A").replace(',', "%2C")
+        }
+        if self.findings.is_empty() {
+            return "::notice title=keyless check::IAM matches keyless.toml".to_string();
+        }
+        let mut s = String::new();
+        for f in self.findings {
+            let level = if f.severity >= self.threshold {
+                "error"
+            } else {
+                "warning"
+            };
+            let title = format!("keyless drift ({}): {}", f.severity.as_str(), f.resource);
+            let mut msg = format!("{}: {}", snake(&format!("{:?}", f.kind)), f.message);
+            if let Some(d) = &f.diff {
+                msg.push('\n');
+                msg.push_str(d);
+            }
+            s.push_str(&format!(
+                "::{level} title={}::{}\n",
+                prop(&title),
+                data(&msg)
+            ));
+        }
+        s
+    }
+
+    /// A Markdown report for $GITHUB_STEP_SUMMARY.
+    pub fn markdown(&self) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let (account, config) = (&self.account_id, &self.config);
+        if self.findings.is_empty() {
+            return format!(
+                "## keyless check: in sync\n\nIAM in account `{account}` matches `{config}`.\n"
+            );
+        }
+        let mut s = format!(
+            "## keyless check: drift\n\n{} difference(s) in account `{account}` against `{config}`, {} at or above `{}`.\n\n| severity | kind | resource | what |\n|---|---|---|---|\n",
+            self.findings.len(),
+            self.failing(),
+            self.fail_on
+        );
+        for f in self.findings {
+            s.push_str(&format!(
+                "| {} | `{}` | {} | {} |\n",
+                f.severity.as_str(),
+                snake(&format!("{:?}", f.kind)),
+                cell(&f.resource),
+                cell(&f.message)
+            ));
+        }
+        for f in self.findings.iter().filter(|f| f.diff.is_some()) {
+            s.push_str(&format!(
+                "\n<details><summary>{}</summary>\n\n```diff\n{}\n```\n</details>\n",
+                cell(&f.resource),
+                f.diff.as_deref().unwrap_or("").trim_end()
+            ));
+        }
+        s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
+        s
+    }
+}
+
+impl Report for CheckReport<'_> {
+    /// Drift grouped by role, for people.
+    fn human(&self) -> String {
+        let account = &self.account_id;
+        if self.findings.is_empty() {
+            return format!(
+                "In sync: {} role(s) in account {account} match the configuration.",
+                self.roles_checked
+            );
+        }
+        let mut s = format!(
+            "Drift in account {account}: {} difference(s), {} at or above {}.\n",
+            self.findings.len(),
+            self.failing(),
+            self.fail_on
+        );
+        let mut groups: Vec<(String, Vec<&DriftFinding>)> = Vec::new();
+        for f in self.findings {
+            let key = f
+                .role
+                .clone()
+                .map(|r| format!("role {r}"))
+                .unwrap_or_else(|| "account".into());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((key, vec![f])),
+            }
+        }
+        for (key, list) in groups {
+            s.push_str(&format!("\n{}\n", style::bold(&key)));
+            for f in list {
+                s.push_str(&format!(
+                    "  {} {}  {}\n",
+                    style::severity_padded(f.severity, 8),
+                    style::bold(&snake(&format!("{:?}", f.kind))),
+                    style::dim(&f.resource)
+                ));
+                s.push_str(&format!("           {}\n", f.message));
+                if let Some(d) = &f.diff {
+                    s.push_str(&format!(
+                        "           {}\n",
+                        style::dim("(- live, + keyless.toml)")
+                    ));
+                    for line in d.lines().skip(2) {
+                        s.push_str(&format!("           {line}\n"));
+                    }
+                }
+            }
+        }
+        s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+        s
+    }
+}

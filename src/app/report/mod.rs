@@ -1,0 +1,96 @@
+//! One report type per command: what the command found or did, as plain data. `--output json`
+//! is `serde_json` of the report (every shape carries `format_version`); the human view (and, for
+//! `check`, the GitHub view) sits beside each type. Reports hold no I/O and make no decisions
+//! beyond how to show themselves; the printer only writes what they return.
+
+use serde::Serialize;
+
+use keyless::lint::Finding;
+
+use crate::app::args::Format;
+use crate::app::printer::Printer;
+use crate::app::style;
+
+pub mod apply;
+pub mod check;
+pub mod documents;
+pub mod explain;
+pub mod plan;
+pub mod verify;
+
+/// The version of every JSON shape keyless prints. Bumped when a shape changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A command's result, shown as JSON or for people.
+pub trait Report: Serialize {
+    /// The human view: the product, for stdout (may be empty).
+    fn human(&self) -> String;
+
+    /// Messages that go with the human view, for stderr (notes, summaries).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Show a report in the session's format (`github` falls back to the human view).
+pub fn show(printer: &Printer, format: Format, report: &impl Report) {
+    match format {
+        Format::Json => printer.json(report),
+        Format::Human | Format::Github => {
+            for n in report.notes() {
+                printer.note(&n);
+            }
+            let text = report.human();
+            if !text.is_empty() {
+                printer.out(&text);
+            }
+        }
+    }
+}
+
+/// Lint findings as readable lines (shared by lint, render, plan and apply refusals).
+pub fn findings_text(findings: &[&Finding]) -> String {
+    let mut s = String::new();
+    for f in findings {
+        let mut loc = f.location.document.clone();
+        if let Some(st) = &f.location.statement {
+            loc.push_str(&format!(", {st}"));
+        }
+        if let Some(k) = &f.location.key {
+            loc.push_str(&format!(", {k}"));
+        }
+        s.push_str(&format!(
+            "{} {} {}\n  {}\n",
+            style::bold(f.rule),
+            style::severity(f.severity),
+            f.message,
+            style::dim(&format!("at {loc}"))
+        ));
+        if let Some(v) = &f.location.value {
+            s.push_str(&format!("  {}\n", style::dim(&format!("value: {v}"))));
+        }
+        if let Some(r) = &f.allowed {
+            s.push_str(&format!(
+                "  {}\n",
+                style::dim(&format!("allowed for this role: {r}"))
+            ));
+        }
+    }
+    s
+}
+
+/// `TrustPolicyChanged` → `trust_policy_changed`
+pub fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

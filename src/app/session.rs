@@ -1,0 +1,517 @@
+//! The resolved session: everything a run needs, worked out once from the command line, the
+//! environment and the config (ripgrep's `LowArgs` → `HiArgs`). Commands ask the session; none
+//! re-derives the account, partition, region, format or concurrency.
+//!
+//! It owns the output format and sink, the config path and (lazily) the loaded config and
+//! templates, the runtime, the AWS clients, the caller's identity and so the target (account,
+//! partition). Its operations (`render`, `observe`, `plan`, `execute`, `role`) return named
+//! library types. It must not print reports (commands do) nor know any command's clap type.
+
+use std::cell::{OnceCell, RefCell};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use keyless::aws::{Aws, AwsOptions, CallerIdentity};
+use keyless::config::{self, Config, Role};
+use keyless::error::{Error, Result};
+use keyless::execute::{self, Outcome, Progress};
+use keyless::lint::Finding;
+use keyless::names;
+use keyless::observed::Observed;
+use keyless::plan::{self, Plan};
+use keyless::render::{self, Rendered, Target};
+use keyless::template::Templates;
+
+use crate::app::args::{Command, DEFAULT_CONCURRENCY, Format, Global};
+use crate::app::printer::Printer;
+use crate::app::report::findings_text;
+
+/// Region assumed when neither a flag, the config nor the environment names one.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// How much a command needs to know about the account it works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Render offline when the account is pinned (`--account-id` or `account_id`); otherwise ask
+    /// STS who the credentials belong to.
+    Offline,
+    /// The credentials' account, always (the command reads or writes it); `--account-id` must
+    /// match it.
+    Caller,
+    /// The pinned account, else the credentials' if there are any (verify: the exchange itself
+    /// needs no credentials).
+    BestEffort,
+}
+
+/// A plan and the documents it was computed from.
+pub struct Planned {
+    /// The desired state, rendered for the caller's account.
+    pub rendered: Rendered,
+    /// The changes.
+    pub plan: Plan,
+}
+
+/// Everything resolved for one run.
+pub struct Session {
+    /// Output format.
+    pub format: Format,
+    /// The sink.
+    pub printer: Printer,
+    /// The config file path (as given).
+    pub config_path: PathBuf,
+    /// How many roles to read at once.
+    pub concurrency: usize,
+    account_flag: Option<String>,
+    profile: Option<String>,
+    region_flag: Option<String>,
+    endpoint_url: Option<String>,
+    config: OnceCell<Config>,
+    templates: OnceCell<Templates>,
+    runtime: OnceCell<tokio::runtime::Runtime>,
+    aws: RefCell<Option<(AwsOptions, Aws)>>,
+    caller: RefCell<Option<CallerIdentity>>,
+    caller_failed: std::cell::Cell<bool>,
+    cancel: OnceCell<Arc<AtomicBool>>,
+}
+
+impl Session {
+    /// Resolve the global flags and the environment for `command`.
+    pub fn new(g: &Global, command: &Command) -> Session {
+        if g.no_color {
+            anstream::ColorChoice::Never.write_global();
+        }
+        let is_check = matches!(command, Command::Check(_));
+        let format = match g.output {
+            Some(Format::Github) if !is_check => Format::Human,
+            Some(f) => f,
+            None if is_check && std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") => {
+                Format::Github
+            }
+            None => Format::Human,
+        };
+        let concurrency = match command {
+            Command::Check(a) => a.concurrency,
+            _ => DEFAULT_CONCURRENCY,
+        };
+        Session {
+            format,
+            printer: Printer {
+                quiet: g.quiet,
+                verbose: g.verbose,
+            },
+            config_path: g.config.clone(),
+            concurrency: concurrency as usize,
+            account_flag: g.account_id.clone(),
+            profile: g.profile.clone(),
+            region_flag: g.region.clone(),
+            endpoint_url: g.endpoint_url.clone(),
+            config: OnceCell::new(),
+            templates: OnceCell::new(),
+            runtime: OnceCell::new(),
+            aws: RefCell::new(None),
+            caller: RefCell::new(None),
+            caller_failed: std::cell::Cell::new(false),
+            cancel: OnceCell::new(),
+        }
+    }
+
+    /// The config, loaded on first use.
+    pub fn config(&self) -> Result<&Config> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let c = config::load(&self.config_path)?;
+        Ok(self.config.get_or_init(|| c))
+    }
+
+    /// The config when its file exists (commands for which it is optional).
+    pub fn config_if_present(&self) -> Result<Option<&Config>> {
+        if self.config.get().is_none() && !self.config_path.exists() {
+            return Ok(None);
+        }
+        self.config().map(Some)
+    }
+
+    /// The templates: built-ins plus the config's `templates_dir` (when a config is present).
+    pub fn templates(&self) -> Result<&Templates> {
+        if let Some(t) = self.templates.get() {
+            return Ok(t);
+        }
+        let dir = self
+            .config_if_present()?
+            .and_then(|c| c.templates_dir.clone());
+        let t = Templates::load(dir.as_deref())?;
+        Ok(self.templates.get_or_init(|| t))
+    }
+
+    /// Built-in templates only (before a config exists: `init`).
+    pub fn builtin_templates() -> Result<Templates> {
+        Templates::load(None)
+    }
+
+    /// The region: `--region`, else the config's (once it is loaded).
+    pub fn region(&self) -> Option<String> {
+        self.region_flag
+            .clone()
+            .or_else(|| self.config.get().and_then(|c| c.region.clone()))
+    }
+
+    /// The region to suggest for a new config: `--region`, else `AWS_REGION`, else us-east-1.
+    pub fn region_suggestion(&self) -> String {
+        self.region_flag
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+            .unwrap_or_else(|| FALLBACK_REGION.into())
+    }
+
+    /// How to reach AWS: the flags, with the config's region as a fallback.
+    pub fn aws_options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+
+    /// The runtime (single-threaded), built on first use.
+    pub fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        if let Some(rt) = self.runtime.get() {
+            return Ok(rt);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                path: "(tokio runtime)".into(),
+                source,
+            })?;
+        Ok(self.runtime.get_or_init(|| rt))
+    }
+
+    /// Run a future to completion on the session's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        Ok(self.runtime()?.block_on(f))
+    }
+
+    /// The AWS clients for the current options (connected again if the options changed, e.g.
+    /// after `init` wrote a config with a region).
+    pub fn aws(&self) -> Result<Aws> {
+        let opts = self.aws_options();
+        if let Some((o, aws)) = self.aws.borrow().as_ref()
+            && *o == opts
+        {
+            return Ok(aws.clone());
+        }
+        let aws = self.block_on(Aws::connect(&opts))?;
+        *self.aws.borrow_mut() = Some((opts, aws.clone()));
+        Ok(aws)
+    }
+
+    /// Who the credentials belong to (STS GetCallerIdentity, asked once per run).
+    pub fn caller(&self) -> Result<CallerIdentity> {
+        if let Some(c) = self.caller.borrow().as_ref() {
+            return Ok(c.clone());
+        }
+        let aws = self.aws()?;
+        let id = self.block_on(aws.caller_identity())?;
+        self.caller_failed.set(id.is_err());
+        let id = id?;
+        *self.caller.borrow_mut() = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The caller when the credentials work, `None` otherwise (asked at most once either way):
+    /// for commands where AWS credentials are optional.
+    pub fn caller_if_any(&self) -> Option<CallerIdentity> {
+        if self.caller_failed.get() {
+            return None;
+        }
+        self.caller().ok()
+    }
+
+    /// `--account-id`, as given.
+    pub fn account_flag(&self) -> Option<&str> {
+        self.account_flag.as_deref()
+    }
+
+    /// The account pinned by `--account-id` or the config's `account_id`, validated.
+    fn pinned_account(&self) -> Result<Option<String>> {
+        let pinned = self
+            .account_flag
+            .clone()
+            .or_else(|| self.config.get().and_then(|c| c.account_id.clone()));
+        if let Some(a) = &pinned
+            && let Err(m) = names::account_id(a)
+        {
+            return Err(Error::usage(
+                format!("--account-id {a:?}: {m}"),
+                "pass the 12-digit account ID",
+            ));
+        }
+        Ok(pinned)
+    }
+
+    /// The partition: the config's, else the caller's, else the region's.
+    fn partition(&self, caller: Option<&CallerIdentity>) -> String {
+        self.config
+            .get()
+            .and_then(|c| c.partition.clone())
+            .or_else(|| caller.map(|c| c.partition.clone()))
+            .unwrap_or_else(|| {
+                names::partition_of_region(self.region().as_deref().unwrap_or(FALLBACK_REGION))
+                    .to_string()
+            })
+    }
+
+    /// The partition when no AWS call is made (workflows, variables rendered offline).
+    pub fn offline_partition(&self) -> String {
+        self.partition(None)
+    }
+
+    /// The account and partition to work on. This is the one place they are resolved.
+    pub fn target(&self, need: Need) -> Result<Target> {
+        let p = &self.printer;
+        let pinned = self.pinned_account()?;
+        let (account_id, caller) = match (need, pinned) {
+            (Need::Offline, Some(a)) => {
+                p.debug(&format!(
+                    "rendering for account {a} in partition {} (no AWS call)",
+                    self.partition(None)
+                ));
+                (a, None)
+            }
+            (Need::Offline, None) => {
+                p.debug("no account pinned: asking STS GetCallerIdentity");
+                let id = self.caller().map_err(|e| self.offline_hint(e))?;
+                p.debug(&format!(
+                    "caller {} (account {}, partition {})",
+                    id.arn, id.account, id.partition
+                ));
+                (id.account.clone(), Some(id))
+            }
+            (Need::Caller, _) => {
+                let id = self.caller()?;
+                p.note(&format!(
+                    "{} {} (account {})",
+                    crate::app::style::dim("caller"),
+                    id.arn,
+                    id.account
+                ));
+                if let Some(a) = &self.account_flag
+                    && a != &id.account
+                {
+                    return Err(Error::usage(
+                        format!(
+                            "--account-id {a} does not match the credentials' account {}",
+                            id.account
+                        ),
+                        "use credentials for that account, or drop --account-id",
+                    ));
+                }
+                (id.account.clone(), Some(id))
+            }
+            (Need::BestEffort, pinned) => {
+                let caller = self.caller_if_any();
+                let account = pinned
+                    .or_else(|| caller.as_ref().map(|c| c.account.clone()))
+                    .ok_or_else(|| {
+                        Error::usage(
+                            "verify needs to know the account of the role",
+                            "set account_id in keyless.toml (verify itself needs no AWS credentials) or pass --account-id",
+                        )
+                    })?;
+                (account, caller)
+            }
+        };
+        Ok(Target {
+            account_id,
+            partition: self.partition(caller.as_ref()),
+        })
+    }
+
+    fn offline_hint(&self, e: Error) -> Error {
+        let file = self
+            .config
+            .get()
+            .map(|c| c.file.clone())
+            .unwrap_or_else(|| self.config_path.display().to_string());
+        match e {
+            Error::Aws {
+                op,
+                code,
+                message,
+                hint,
+            } => Error::Aws {
+                op,
+                code,
+                message,
+                hint: Some(format!(
+                    "{}\n  or: this command works offline when the account is known: set account_id in {file} or pass --account-id",
+                    hint.unwrap_or_default(),
+                )),
+            },
+            other => other,
+        }
+    }
+
+    /// The config's roles, or the one named.
+    pub fn roles(&self, name: Option<&str>) -> Result<Vec<&Role>> {
+        let cfg = self.config()?;
+        match name {
+            None => Ok(cfg.roles.iter().collect()),
+            Some(n) => cfg
+                .roles
+                .iter()
+                .find(|r| r.name == n)
+                .map(|r| vec![r])
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!("--role {n:?}: no such role in {}", cfg.file),
+                        format!("use one of: {}", role_names(cfg)),
+                    )
+                }),
+        }
+    }
+
+    /// One role: the one named, or the only one.
+    pub fn role(&self, name: Option<&str>) -> Result<&Role> {
+        let cfg = self.config()?;
+        match (name, cfg.roles.len()) {
+            (Some(_), _) => Ok(self.roles(name)?[0]),
+            (None, 1) => Ok(&cfg.roles[0]),
+            (None, n) => Err(Error::usage(
+                format!("{} defines {n} roles", cfg.file),
+                format!("pass --role with one of: {}", role_names(cfg)),
+            )),
+        }
+    }
+
+    /// The config's documents (all roles, or the one named), rendered for [`Need::Offline`].
+    pub fn render(&self, role: Option<&str>) -> Result<Rendered> {
+        let keep: Vec<String> = self
+            .roles(role)?
+            .into_iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let target = self.target(Need::Offline)?;
+        let mut r = render::render(self.config()?, self.templates()?, &target)?;
+        r.roles.retain(|x| keep.contains(&x.name));
+        Ok(r)
+    }
+
+    /// The config's documents rendered for the caller's account. With `refuse_blocking`, stop
+    /// on blocking lint findings before anything reads or writes the account.
+    pub fn render_for_caller(&self, refuse_blocking: bool) -> Result<Rendered> {
+        let cfg = self.config()?;
+        let templates = self.templates()?;
+        let target = self.target(Need::Caller)?;
+        let rendered = render::render(cfg, templates, &target)?;
+        let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
+        if refuse_blocking && !blocking.is_empty() {
+            self.printer.note(&findings_text(&blocking));
+            return Err(Error::LintBlocked {
+                count: blocking.len(),
+            });
+        }
+        Ok(rendered)
+    }
+
+    /// What IAM holds for the rendered roles.
+    pub fn observe(&self, rendered: &Rendered) -> Result<Observed> {
+        let aws = self.aws()?;
+        self.block_on(aws.observe(rendered, self.concurrency))?
+    }
+
+    /// Trust policies of the account's other roles (names not in `rendered`).
+    pub fn other_trusts(&self, rendered: &Rendered) -> Result<Vec<(String, serde_json::Value)>> {
+        let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
+        let aws = self.aws()?;
+        self.block_on(aws.other_role_trusts(&names))?
+    }
+
+    /// Render for the caller (refusing blocking findings), read the account and plan the apply.
+    pub fn plan(&self) -> Result<Planned> {
+        let rendered = self.render_for_caller(true)?;
+        let observed = self.observe(&rendered)?;
+        let plan = plan::plan(&rendered, &observed)?;
+        Ok(Planned { rendered, plan })
+    }
+
+    /// Render for the caller, read the account and plan the removal of the config's resources.
+    pub fn plan_destroy(&self) -> Result<Planned> {
+        let rendered = self.render_for_caller(false)?;
+        let observed = self.observe(&rendered)?;
+        let others = self.other_trusts(&rendered)?;
+        let plan = plan::destroy(&rendered, &observed, &others)?;
+        Ok(Planned { rendered, plan })
+    }
+
+    /// The flag Ctrl-C sets; the watcher is installed on first use.
+    fn cancel_flag(&self) -> Result<Arc<AtomicBool>> {
+        if let Some(c) = self.cancel.get() {
+            return Ok(c.clone());
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let rt = self.runtime()?;
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                f.store(true, Ordering::SeqCst);
+            }
+        });
+        // Let the watcher register its handler before the first call.
+        rt.block_on(tokio::task::yield_now());
+        Ok(self.cancel.get_or_init(|| flag).clone())
+    }
+
+    /// Apply a plan with the library's executor: a progress bar on a terminal (not with JSON
+    /// output), `-v` lines per call, Ctrl-C stops between two calls.
+    pub fn execute(&self, plan: &Plan) -> Result<Outcome> {
+        let cancel = self.cancel_flag()?;
+        let aws = self.aws()?;
+        let bar = self
+            .printer
+            .progress(plan.changes.len(), self.format != Format::Json);
+        let p = self.printer;
+        let result = self.block_on(execute::execute(plan, &aws, &cancel, |step| match step {
+            Progress::Start { change, .. } => {
+                bar.set_message(change.address());
+                p.debug(&format!("{} {}", change.api(), change.address()));
+            }
+            Progress::Done { .. } => bar.inc(1),
+        }))?;
+        match &result {
+            Ok(_) => bar.finish_and_clear(),
+            Err(_) => bar.abandon(),
+        }
+        result
+    }
+
+    /// Ask before a write, unless `yes`; refuse to ask when stdin is not a terminal.
+    pub fn confirm(&self, yes: bool, question: &str) -> Result<bool> {
+        use std::io::IsTerminal;
+        if yes {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::usage(
+                "not asking for confirmation: stdin is not a terminal",
+                "review `keyless plan`, then run again with --yes",
+            ));
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .map_err(|e| Error::usage(format!("confirmation failed: {e}"), "run again with --yes"))
+    }
+}
+
+fn role_names(cfg: &Config) -> String {
+    cfg.roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,211 @@
+//! The executor: makes a [`Plan`]'s changes in order, one call at a time, and can be stopped
+//! between two calls (never in the middle of one).
+//!
+//! It is the only producer of [`Error::Partial`] and [`Error::Interrupted`]: a failure or a
+//! cancel part-way leaves the account in a state the next run re-reads and converges from. It
+//! knows nothing about the terminal or signals: progress goes to a callback, and the caller
+//! decides what sets the cancel flag (the binary wires it to Ctrl-C).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+use crate::plan::{Change, Plan};
+
+/// Makes one change. [`crate::aws::Aws`] is the real one.
+pub trait Applier {
+    /// Make `change`, or say why not.
+    fn apply(&self, change: &Change) -> impl Future<Output = Result<()>>;
+}
+
+impl Applier for crate::aws::Aws {
+    fn apply(&self, change: &Change) -> impl Future<Output = Result<()>> {
+        crate::aws::Aws::apply(self, change)
+    }
+}
+
+/// One step of an execution, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// About to make change `index` (0-based) of `total`.
+    Start {
+        /// Position in the plan.
+        index: usize,
+        /// Changes in the plan.
+        total: usize,
+        /// The change.
+        change: &'a Change,
+    },
+    /// Change `index` was made.
+    Done {
+        /// Position in the plan.
+        index: usize,
+        /// Changes in the plan.
+        total: usize,
+        /// The change.
+        change: &'a Change,
+    },
+}
+
+/// What an execution did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Changes made (all of the plan's, when it returns `Ok`).
+    pub applied: usize,
+}
+
+/// Make every change of `plan` in order. Before each call the cancel flag is read (after
+/// yielding once, so a signal task on the same runtime gets to set it); when it is set, nothing
+/// more is attempted and the result is [`Error::Interrupted`]. A failed call stops the run with
+/// [`Error::Partial`], naming the change and how many came before it.
+pub async fn execute<A: Applier>(
+    plan: &Plan,
+    applier: &A,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<Outcome> {
+    let total = plan.changes.len();
+    for (index, change) in plan.changes.iter().enumerate() {
+        tokio::task::yield_now().await;
+        if cancel.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted { done: index, total });
+        }
+        progress(Progress::Start {
+            index,
+            total,
+            change,
+        });
+        if let Err(e) = applier.apply(change).await {
+            return Err(Error::Partial {
+                change: change.address(),
+                api: change.api().into(),
+                done: index,
+                total,
+                source: Box::new(e),
+            });
+        }
+        progress(Progress::Done {
+            index,
+            total,
+            change,
+        });
+    }
+    Ok(Outcome { applied: total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Aws;
+    use keyless_testkit::{Fault, FaultRule, Kit};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn role(name: &str) -> Change {
+        Change::CreateRole {
+            role: name.into(),
+            path: "/".into(),
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            tags: BTreeMap::from([("managed-by".into(), "keyless".into())]),
+            trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        }
+    }
+
+    fn plan(names: &[&str]) -> Plan {
+        Plan {
+            changes: names.iter().map(|n| role(n)).collect(),
+            notes: vec![],
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn applies_every_change_in_order_against_iam() {
+        let kit = Kit::start();
+        let rt = runtime();
+        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let cancel = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let out = rt
+            .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |p| {
+                if let Progress::Done { index, change, .. } = p {
+                    seen.push((index, change.address()));
+                }
+            }))
+            .unwrap();
+        assert_eq!(out.applied, 3);
+        assert_eq!(
+            seen.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(kit.count("CreateRole"), 3);
+    }
+
+    #[test]
+    fn cancel_stops_between_calls_and_says_how_far_it_got() {
+        let kit = Kit::start();
+        let rt = runtime();
+        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let cancel = AtomicBool::new(false);
+        // Ctrl-C lands while the first call is in flight: that call completes, nothing follows.
+        let err = rt
+            .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |p| {
+                if let Progress::Start { index: 0, .. } = p {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+            }))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Interrupted { done: 1, total: 3 }),
+            "{err}"
+        );
+        assert_eq!(kit.count("CreateRole"), 1);
+    }
+
+    #[test]
+    fn cancel_before_the_first_call_writes_nothing() {
+        let kit = Kit::start();
+        let rt = runtime();
+        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let cancel = AtomicBool::new(true);
+        let err = rt
+            .block_on(execute(&plan(&["a"]), &aws, &cancel, |_| {}))
+            .unwrap_err();
+        assert!(matches!(err, Error::Interrupted { done: 0, total: 1 }));
+        assert_eq!(kit.count("CreateRole"), 0);
+    }
+
+    #[test]
+    fn a_failed_call_is_partial_and_nothing_after_it_runs() {
+        let kit = Kit::start();
+        kit.inject(FaultRule::nth_write(2, Fault::service_failure()));
+        let rt = runtime();
+        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let cancel = AtomicBool::new(false);
+        let err = rt
+            .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |_| {}))
+            .unwrap_err();
+        match err {
+            Error::Partial {
+                change,
+                api,
+                done,
+                total,
+                ..
+            } => {
+                assert_eq!((done, total, api.as_str()), (1, 3, "CreateRole"));
+                assert!(change.contains('b'), "{change}");
+            }
+            other => panic!("expected Partial, got {other}"),
+        }
+        assert_eq!(kit.count("CreateRole"), 2, "c was never attempted");
+    }
+}
