@@ -68,15 +68,10 @@ impl Aws {
     /// Clients from an already loaded SDK configuration (STS and IAM default to `us-east-1`
     /// when it names no region).
     pub fn from_config(conf: &aws_config::SdkConfig) -> Aws {
-        let mut sts = aws_sdk_sts::config::Builder::from(conf);
-        if conf.region().is_none() {
-            // STS has a global endpoint; without a region the SDK would refuse to build a request.
-            sts = sts.region(aws_config::Region::new("us-east-1"));
-        }
-        let mut iam = aws_sdk_iam::config::Builder::from(conf);
-        if conf.region().is_none() {
-            iam = iam.region(aws_config::Region::new("us-east-1"));
-        }
+        // Without a region the SDK would refuse to build a request.
+        let region = region_or_global(conf);
+        let sts = aws_sdk_sts::config::Builder::from(conf).region(region.clone());
+        let iam = aws_sdk_iam::config::Builder::from(conf).region(region);
         Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
@@ -92,7 +87,7 @@ impl Aws {
             .await
             .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
         let arn = out.arn().unwrap_or_default().to_string();
-        let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+        let partition = crate::names::partition_of_arn(&arn).to_string();
         Ok(CallerIdentity {
             account: out.account().unwrap_or_default().to_string(),
             arn,
@@ -128,18 +123,28 @@ impl std::fmt::Debug for WebIdentitySession {
     }
 }
 
+/// STS and IAM are global: a client with no region from any source uses this one.
+const GLOBAL_REGION: &str = "us-east-1";
+
+/// The region of a loaded configuration, or [`GLOBAL_REGION`] when nothing named one.
+fn region_or_global(conf: &aws_config::SdkConfig) -> aws_config::Region {
+    conf.region()
+        .cloned()
+        .unwrap_or_else(|| aws_config::Region::new(GLOBAL_REGION))
+}
+
 async fn anonymous_config(opts: &AwsOptions) -> aws_config::SdkConfig {
+    // The standard region chain (AWS_REGION, the profile), unless --region or the config named one.
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).no_credentials();
-    loader = loader.region(aws_config::Region::new(
-        opts.region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok())
-            .unwrap_or_else(|| "us-east-1".into()),
-    ));
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
     if let Some(e) = &opts.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    loader.retry_config(retry_config()).load().await
+    let conf = loader.retry_config(retry_config()).load().await;
+    let region = region_or_global(&conf);
+    conf.into_builder().region(region).build()
 }
 
 /// Retries: the standard mode with 6 attempts and a 500 ms initial backoff, because IAM's
@@ -297,7 +302,7 @@ pub async fn caller_of(opts: &AwsOptions, session: &WebIdentitySession) -> Resul
     let arn = out.arn().unwrap_or_default().to_string();
     Ok(CallerIdentity {
         account: out.account().unwrap_or_default().to_string(),
-        partition: arn.split(':').nth(1).unwrap_or("aws").to_string(),
+        partition: crate::names::partition_of_arn(&arn).to_string(),
         arn,
     })
 }

@@ -222,17 +222,6 @@ pub struct Config {
     pub roles: Vec<Role>,
 }
 
-impl Config {
-    /// The partition when no caller identity is at hand: the config's `partition`, else the one
-    /// `region` (the flag's, else the config's, else us-east-1) belongs to.
-    pub fn offline_partition(&self, region: Option<&str>) -> String {
-        self.partition.clone().unwrap_or_else(|| {
-            names::partition_of_region(region.or(self.region.as_deref()).unwrap_or("us-east-1"))
-                .to_string()
-        })
-    }
-}
-
 /// A validated role.
 #[derive(Debug, Clone)]
 pub struct Role {

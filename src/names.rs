@@ -184,6 +184,14 @@ pub fn region(s: &str) -> Check {
     }
 }
 
+/// The partition an ARN names (`arn:PARTITION:...`); `aws` for anything that is not an ARN.
+pub fn partition_of_arn(arn: &str) -> &str {
+    match arn.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", p, ..] if !p.is_empty() => p,
+        _ => "aws",
+    }
+}
+
 /// The partition a region belongs to, for when no caller identity is available.
 pub fn partition_of_region(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -368,6 +376,11 @@ mod tests {
         assert!(region("cn-northwest-1").is_ok());
         assert!(region("useast1").is_err());
         assert_eq!(partition_of_region("cn-north-1"), "aws-cn");
+        assert_eq!(
+            partition_of_arn("arn:aws-us-gov:sts::123456789012:assumed-role/r/s"),
+            "aws-us-gov"
+        );
+        assert_eq!(partition_of_arn("not an arn"), "aws");
         assert_eq!(partition_of_region("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition_of_region("eu-west-1"), "aws");
     }

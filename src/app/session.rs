@@ -145,11 +145,6 @@ impl Session {
         Ok(self.templates.get_or_init(|| t))
     }
 
-    /// Built-in templates only (before a config exists: `init`).
-    pub fn builtin_templates() -> Result<Templates> {
-        Templates::load(None)
-    }
-
     /// The region: `--region`, else the config's (once it is loaded).
     pub fn region(&self) -> Option<String> {
         self.region_flag

@@ -2,10 +2,10 @@
 //! used, otherwise the question is asked (dialoguer, re-asking on a bad answer), or with `--yes`
 //! its default is taken and a missing required answer is reported as the flag to pass. Nothing is
 //! written until every answer is in, so Ctrl-C at any prompt leaves nothing behind. The answers
-//! become `keyless.toml` through `keyless::setup`; plan and apply are the ordinary commands.
+//! become `keyless.toml` through `keyless::setup`. This module only asks: writing the file and
+//! planning or applying belong to the `init` command.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 
 use keyless::error::{Error, Result};
 use keyless::issuer::Issuer;
@@ -15,16 +15,13 @@ use keyless::subject::{Scope, SubjectFormat};
 use keyless::template::{ParamKind, Templates, check_param};
 
 use crate::app::args::{FormatArg, InitArgs};
-use crate::app::commands::{documents, provision};
-use crate::app::exit::ExitStatus;
 use crate::app::printer::Printer;
-use crate::app::session::Session;
 use crate::app::style;
 
 type Check = Box<dyn Fn(&str) -> std::result::Result<(), String>>;
 
 /// Answers come from flags, prompts, or defaults; missing ones are collected for `--yes`.
-struct Asker {
+pub struct Asker {
     interactive: bool,
     missing: Vec<String>,
 }
@@ -43,6 +40,18 @@ fn cancelled(e: dialoguer::Error) -> Error {
 }
 
 impl Asker {
+    /// An asker that prompts (`interactive`) or takes defaults and collects missing flags.
+    pub fn new(interactive: bool) -> Asker {
+        Asker {
+            interactive,
+            missing: Vec::new(),
+        }
+    }
+
+    /// Whether questions are asked.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
     /// A text answer. `flag` is the value given on the command line (validated, never asked).
     fn text(
         &mut self,
@@ -93,7 +102,8 @@ impl Asker {
             .map_err(cancelled)
     }
 
-    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+    /// A yes/no question (its default without a terminal).
+    pub fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
         if !self.interactive {
             return Ok(default);
         }
@@ -268,132 +278,6 @@ fn parse_params(raw: &[String]) -> Result<Vec<(Option<String>, String, String)>>
             })
         })
         .collect()
-}
-
-/// `keyless init`: ask (or take from flags) every answer, write the config, then plan, offer to
-/// apply, and show what the GitHub side needs.
-pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
-    let p = &s.printer;
-    let interactive = !args.yes;
-    if interactive && !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "keyless init asks questions, but stdin is not a terminal",
-            "pass --yes and the answers as flags, e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME [--apply]",
-        ));
-    }
-    let mut ask = Asker {
-        interactive,
-        missing: Vec::new(),
-    };
-    let path = &s.config_path;
-    if path.exists()
-        && !args.force
-        && !ask.confirm(&format!("{} exists. Overwrite it?", path.display()), false)?
-    {
-        return Err(Error::usage(
-            format!("{} already exists; nothing was written", path.display()),
-            "pass --force to overwrite it, or -c PATH to write another file",
-        ));
-    }
-    let caller = s.caller_if_any();
-    match &caller {
-        Some(c) => p.note(&format!("{} account {} as {}", style::bold("AWS"), c.account, c.arn)),
-        None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", style::bold("AWS"))),
-    }
-    let issuer = issuer_from(args, &mut ask)?;
-    if caller.is_some() {
-        describe_provider(s, &issuer.url);
-    }
-    let repos = ask_repos(args, &mut ask, p)?;
-    let templates = Session::builtin_templates()?;
-    let presets = ask_presets(&templates, args, &mut ask, p)?;
-    let managed_policies = ask_managed_policies(args, &mut ask)?;
-    let suggested = repos
-        .first()
-        .map(|r| setup::suggest_role_name(&r.repo))
-        .unwrap_or_else(|| "gha-deploy".into());
-    let role_name = ask
-        .text(
-            args.role_name.as_deref(),
-            "--role-name",
-            "Role name",
-            Some(&suggested),
-            ok(names::iam_role_name),
-        )?
-        .unwrap_or(suggested);
-    let session = args.max_session.map(|s| s.to_string());
-    let check_session = ok(|s| match s.parse::<i64>() {
-        Ok(v) if (3600..=43200).contains(&v) => Ok(()),
-        _ => Err("a whole number of seconds from 3600 to 43200".into()),
-    });
-    let max_session_duration = ask
-        .text(
-            session.as_deref(),
-            "--max-session",
-            "Max session duration in seconds",
-            Some("3600"),
-            check_session,
-        )?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3600);
-    let region_default = s.region_suggestion();
-    let region = ask
-        .text(
-            None,
-            "--region",
-            "AWS region for the workflow",
-            Some(&region_default),
-            ok(names::region),
-        )?
-        .unwrap_or(region_default);
-    if !ask.missing.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "--yes needs these answers as flags: {}",
-                ask.missing.join(", ")
-            ),
-            "e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME",
-        ));
-    }
-    let answers = Answers {
-        account_id: s
-            .account_flag()
-            .map(String::from)
-            .or_else(|| caller.as_ref().map(|c| c.account.clone())),
-        region,
-        issuer,
-        repos,
-        presets,
-        managed_policies,
-        role_name,
-        max_session_duration,
-    };
-    write_config(s, &answers)?;
-    finish(
-        s,
-        &mut ask,
-        args.apply,
-        caller.is_some(),
-        &answers.role_name,
-    )
-}
-
-/// Say whether the account already has a provider for the issuer (read errors say nothing).
-fn describe_provider(s: &Session, url: &str) {
-    let Ok(aws) = s.aws() else { return };
-    match s.block_on(aws.find_provider(url)) {
-        Ok(Ok(Some(pr))) => s.printer.note(&format!(
-            "{} {} exists (client IDs: {}); keyless will adopt it",
-            style::bold("provider"),
-            pr.url,
-            pr.client_ids.join(", ")
-        )),
-        Ok(Ok(None)) => s.printer.note(&format!(
-            "{} none for {url} yet; apply will create it",
-            style::bold("provider"),
-        )),
-        _ => {}
-    }
 }
 
 /// The repositories to trust, each with its scope, subject format and IDs.
@@ -639,55 +523,78 @@ fn split_list(answer: &str) -> Vec<String> {
         .collect()
 }
 
-/// Write the answers as the config file (creating its directory).
-fn write_config(s: &Session, answers: &Answers) -> Result<()> {
-    let text = setup::to_toml(answers)?;
-    let path = &s.config_path;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(path, &text).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    s.printer
-        .note(&format!("{} {}", style::ok("wrote"), path.display()));
-    Ok(())
-}
-
-/// After the config is written: plan, apply if asked (or, interactively, if confirmed), and
-/// show the variable and the workflow when not applied.
-fn finish(
-    s: &Session,
+/// Every answer `init` needs, in the wizard's order, each from its flag or asked. `account_id`
+/// is the account already known (flag or credentials); `on_issuer` runs right after the issuer
+/// is known (to say whether the account has its provider). With `--yes`, a missing required
+/// answer fails with the list of flags to pass.
+pub fn ask_answers(
     ask: &mut Asker,
-    apply_flag: bool,
-    has_credentials: bool,
-    role_name: &str,
-) -> Result<ExitStatus> {
-    let p = &s.printer;
-    if !has_credentials {
-        p.note("no AWS credentials: when they work, run `keyless plan` and `keyless apply`");
-        documents::show_workflow(s, s.role(Some(role_name))?)?;
-        return Ok(ExitStatus::Success);
+    args: &InitArgs,
+    p: &Printer,
+    account_id: Option<String>,
+    region_default: String,
+    on_issuer: impl FnOnce(&Issuer),
+) -> Result<Answers> {
+    let issuer = issuer_from(args, ask)?;
+    on_issuer(&issuer);
+    let repos = ask_repos(args, ask, p)?;
+    let templates = Templates::load(None)?;
+    let presets = ask_presets(&templates, args, ask, p)?;
+    let managed_policies = ask_managed_policies(args, ask)?;
+    let suggested = repos
+        .first()
+        .map(|r| setup::suggest_role_name(&r.repo))
+        .unwrap_or_else(|| "gha-deploy".into());
+    let role_name = ask
+        .text(
+            args.role_name.as_deref(),
+            "--role-name",
+            "Role name",
+            Some(&suggested),
+            ok(names::iam_role_name),
+        )?
+        .unwrap_or(suggested);
+    let session = args.max_session.map(|s| s.to_string());
+    let check_session = ok(|s| match s.parse::<i64>() {
+        Ok(v) if (3600..=43200).contains(&v) => Ok(()),
+        _ => Err("a whole number of seconds from 3600 to 43200".into()),
+    });
+    let max_session_duration = ask
+        .text(
+            session.as_deref(),
+            "--max-session",
+            "Max session duration in seconds",
+            Some("3600"),
+            check_session,
+        )?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3600);
+    let region = ask
+        .text(
+            None,
+            "--region",
+            "AWS region for the workflow",
+            Some(&region_default),
+            ok(names::region),
+        )?
+        .unwrap_or(region_default);
+    if !ask.missing.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "--yes needs these answers as flags: {}",
+                ask.missing.join(", ")
+            ),
+            "e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME",
+        ));
     }
-    let apply = if ask.interactive {
-        provision::plan(s)?;
-        ask.confirm("Apply these changes now?", false)?
-    } else {
-        apply_flag
-    };
-    if apply {
-        return provision::apply(s, true, false);
-    }
-    if !ask.interactive {
-        provision::plan(s)?;
-    }
-    p.note("not applied: run `keyless apply` when ready");
-    let role = s.role(Some(role_name))?;
-    documents::show_variable(s, role)?;
-    documents::show_workflow(s, role)?;
-    Ok(ExitStatus::Success)
+    Ok(Answers {
+        account_id,
+        region,
+        issuer,
+        repos,
+        presets,
+        managed_policies,
+        role_name,
+        max_session_duration,
+    })
 }

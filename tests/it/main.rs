@@ -9,6 +9,7 @@ mod faults;
 mod fuzz;
 mod init;
 mod kit;
+mod output;
 mod secrets;
 mod util;
 mod verify;

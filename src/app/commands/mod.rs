@@ -3,7 +3,7 @@
 //! session operations, never each other's clap types.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift) and [`verify`] (verify, explain); `init` lives in [`crate::app::wizard`].
+//! [`check`] (drift) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
 
 use keyless::error::Result;
 
@@ -13,13 +13,14 @@ use crate::app::session::Session;
 
 pub mod check;
 pub mod documents;
+pub mod init;
 pub mod provision;
 pub mod verify;
 
 /// Run one command.
 pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
     match command {
-        Command::Init(a) => crate::app::wizard::cmd_init(s, a),
+        Command::Init(a) => init::cmd_init(s, a),
         Command::Plan(a) => provision::cmd_plan(s, a),
         Command::Apply(a) => provision::cmd_apply(s, a),
         Command::Destroy(a) => provision::cmd_destroy(s, a),

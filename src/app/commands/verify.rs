@@ -82,66 +82,34 @@ pub fn cmd_verify(s: &Session, args: &VerifyArgs) -> Result<ExitStatus> {
 /// config's otherwise), exchange it, and ask STS who the session is.
 pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitStatus> {
     let p = &s.printer;
-    let cfg = s.config()?;
     let target = s.target(Need::BestEffort)?;
-    let rendered = render::render(cfg, s.templates()?, &target)?;
+    let rendered = render::render(s.config()?, s.templates()?, &target)?;
     let desired = rendered
         .roles
         .iter()
         .find(|r| r.name == role.name)
         .ok_or_else(|| Error::usage("role not rendered", "check the config"))?;
-    let audience = rendered.audiences[0].clone();
-    let source = Source::discover(o.token_file.clone(), o.token_env.clone(), &audience)?;
+    let source = Source::discover(
+        o.token_file.clone(),
+        o.token_env.clone(),
+        &rendered.audiences[0],
+    )?;
     let mut token = s.block_on(token::fetch(&source))??;
     p.debug(&format!("token from {}", source.describe()));
-    let mut signature = None;
-    if let Some(discovery_url) = &o.check_signature {
-        match s.block_on(token::check_signature(&token, discovery_url.as_deref()))? {
-            Ok(jwks) => signature = Some(format!("valid (RS256, key from {jwks})")),
-            Err(e) => {
-                p.note(&format!("{}: {e}", style::bad("signature")));
-                return Ok(ExitStatus::Findings);
+    let signature = match &o.check_signature {
+        None => None,
+        Some(discovery_url) => {
+            match s.block_on(token::check_signature(&token, discovery_url.as_deref()))? {
+                Ok(jwks) => Some(format!("valid (RS256, key from {jwks})")),
+                Err(e) => {
+                    p.note(&format!("{}: {e}", style::bad("signature")));
+                    return Ok(ExitStatus::Findings);
+                }
             }
         }
-    }
-    // Pre-flight: what the account says, when it can be read.
-    let mut facts = ProviderFacts::default();
-    let mut trust = desired.trust_policy.clone();
-    let mut trust_source = "config";
-    if s.caller_if_any().is_some() {
-        let aws = s.aws()?;
-        if let Ok(provider) = s.block_on(aws.find_provider(&cfg.issuer.url))? {
-            let iss = token
-                .claims
-                .get("iss")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            facts.issuers = Some(match &provider {
-                Some(pr) => vec![format!("https://{}", pr.url)],
-                None => vec![],
-            });
-            if provider.is_none() && iss != cfg.issuer.url {
-                facts.issuers = None; // a token from another issuer: let the trust step explain it
-            }
-            facts.client_ids = provider.map(|pr| pr.client_ids);
-        }
-        if let Ok(Some(live)) = s.block_on(aws.read_role(&role.name))? {
-            trust = live.trust_policy;
-            trust_source = "live";
-        }
-    }
-    let supported =
-        issuer::supported_claim_keys(&target.partition, &cfg.issuer.kind, &cfg.extra_claim_keys);
-    let explanation = explain::explain(
-        &trust,
-        &rendered.provider_arn,
-        cfg.issuer.key_prefix(),
-        &token.claims,
-        &supported,
-        &facts,
-        token::now(),
-    );
+    };
+    let preflight = preflight(s, role, &token, &desired.trust_policy, &rendered, &target)?;
+    let explanation = &preflight.explanation;
     if o.skip_foreign && !explanation.allowed && explanation.step == "trust" {
         p.note(&format!(
             "{} role {}: this job's token is not meant for it ({})",
@@ -159,12 +127,11 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
         session_name: &o.session_name,
         source: &source,
     };
-    let policy = RetryPolicy::with_deadline(o.retry_for);
     let exchanged = s.block_on(exchange::exchange(
         &request,
         &mut token,
         explanation.allowed,
-        &policy,
+        &RetryPolicy::with_deadline(o.retry_for),
         |r| {
             p.note(&style::dim(&format!(
                 "attempt {}: {} (IAM may still be propagating); retrying in {} ms",
@@ -188,42 +155,7 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
         "arn:{}:sts::{}:assumed-role/{}/{}",
         target.partition, target.account_id, role.name, o.session_name
     );
-    let attempts = exchanged.attempts;
-    let (sts, caller_arn, expiration, denied) = match &exchanged.result {
-        Ok(session) => {
-            let me = s.block_on(aws::caller_of(&opts, session))??;
-            let sts = StsView {
-                ok: true,
-                attempts,
-                subject: session.subject.clone(),
-                audience: session.audience.clone(),
-                provider: session.provider.clone(),
-                code: None,
-                kind: None,
-                message: None,
-                error_text: None,
-            };
-            (sts, Some(me.arn), session.expiration.clone(), false)
-        }
-        Err(ExchangeError { kind, error }) => {
-            let (code, message) = match error {
-                Error::Aws { code, message, .. } => (code.clone(), message.clone()),
-                other => ("error".into(), other.to_string()),
-            };
-            let sts = StsView {
-                ok: false,
-                attempts,
-                subject: None,
-                audience: None,
-                provider: None,
-                code: Some(code),
-                kind: Some(*kind),
-                message: Some(message),
-                error_text: Some(error.to_string()),
-            };
-            (sts, None, None, is_denial(*kind))
-        }
-    };
+    let outcome = sts_outcome(s, &opts, &exchanged)?;
     let report = VerifyReport::new(
         role.name.clone(),
         desired.arn.clone(),
@@ -232,21 +164,131 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
             claims,
             signature,
         },
-        Preflight {
-            trust_policy: trust_source,
-            explanation,
-        },
-        sts,
-        caller_arn,
+        preflight,
+        outcome.sts,
+        outcome.caller_arn,
         expected_arn,
-        expiration,
+        outcome.expiration,
     );
     show(p, s.format, &report);
-    Ok(match (report.verified, report.sts.ok, denied) {
+    Ok(match (report.verified, report.sts.ok, outcome.denied) {
         (true, _, _) => ExitStatus::Success,
         // Credentials for the wrong identity, or a denial: the command worked and found a no.
         (false, true, _) | (false, false, true) => ExitStatus::Findings,
         (false, false, false) => ExitStatus::Error,
+    })
+}
+
+/// The local evaluation of `token` for `role`: against the live provider and trust policy when
+/// the credentials can read them, else against the config's documents.
+fn preflight(
+    s: &Session,
+    role: &Role,
+    token: &token::Token,
+    config_trust: &Value,
+    rendered: &render::Rendered,
+    target: &render::Target,
+) -> Result<Preflight> {
+    let cfg = s.config()?;
+    let mut facts = ProviderFacts::default();
+    let mut trust = config_trust.clone();
+    let mut trust_source = "config";
+    if s.caller_if_any().is_some() {
+        let aws = s.aws()?;
+        if let Ok(provider) = s.block_on(aws.find_provider(&cfg.issuer.url))? {
+            let iss = token
+                .claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            facts.issuers = Some(match &provider {
+                Some(pr) => vec![format!("https://{}", pr.url)],
+                None => vec![],
+            });
+            if provider.is_none() && iss != cfg.issuer.url {
+                facts.issuers = None; // a token from another issuer: let the trust step explain it
+            }
+            facts.client_ids = provider.map(|pr| pr.client_ids);
+        }
+        if let Ok(Some(live)) = s.block_on(aws.read_role(&role.name))? {
+            trust = live.trust_policy;
+            trust_source = "live";
+        }
+    }
+    let supported =
+        issuer::supported_claim_keys(&target.partition, &cfg.issuer.kind, &cfg.extra_claim_keys);
+    Ok(Preflight {
+        trust_policy: trust_source,
+        explanation: explain::explain(
+            &trust,
+            &rendered.provider_arn,
+            cfg.issuer.key_prefix(),
+            &token.claims,
+            &supported,
+            &facts,
+            token::now(),
+        ),
+    })
+}
+
+/// What the exchange produced, as the report shows it.
+struct StsOutcome {
+    sts: StsView,
+    caller_arn: Option<String>,
+    expiration: Option<String>,
+    /// STS said no (as opposed to: could not be asked).
+    denied: bool,
+}
+
+/// On success, ask STS who the session is; on failure, describe the failure.
+fn sts_outcome(
+    s: &Session,
+    opts: &aws::AwsOptions,
+    exchanged: &exchange::Exchanged,
+) -> Result<StsOutcome> {
+    let attempts = exchanged.attempts;
+    Ok(match &exchanged.result {
+        Ok(session) => {
+            let me = s.block_on(aws::caller_of(opts, session))??;
+            StsOutcome {
+                sts: StsView {
+                    ok: true,
+                    attempts,
+                    subject: session.subject.clone(),
+                    audience: session.audience.clone(),
+                    provider: session.provider.clone(),
+                    code: None,
+                    kind: None,
+                    message: None,
+                    error_text: None,
+                },
+                caller_arn: Some(me.arn),
+                expiration: session.expiration.clone(),
+                denied: false,
+            }
+        }
+        Err(ExchangeError { kind, error }) => {
+            let (code, message) = match error {
+                Error::Aws { code, message, .. } => (code.clone(), message.clone()),
+                other => ("error".into(), other.to_string()),
+            };
+            StsOutcome {
+                sts: StsView {
+                    ok: false,
+                    attempts,
+                    subject: None,
+                    audience: None,
+                    provider: None,
+                    code: Some(code),
+                    kind: Some(*kind),
+                    message: Some(message),
+                    error_text: Some(error.to_string()),
+                },
+                caller_arn: None,
+                expiration: None,
+                denied: is_denial(*kind),
+            }
+        }
     })
 }
 
@@ -365,7 +407,7 @@ fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> 
             what: path.display().to_string(),
             message: "no statement names an OIDC provider in Principal.Federated".into(),
         })?;
-    let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+    let partition = keyless::names::partition_of_arn(&arn).to_string();
     Ok((parsed.doc, arn, partition))
 }
 

@@ -1,0 +1,138 @@
+//! `keyless init`: the wizard's answers (asked in [`crate::app::wizard`]) become the config
+//! file; then the ordinary plan and apply operations run, and what the GitHub side needs is
+//! shown. Nothing is written until every answer is in.
+
+use std::io::IsTerminal;
+
+use keyless::error::{Error, Result};
+use keyless::setup::{self, Answers};
+
+use crate::app::args::InitArgs;
+use crate::app::commands::{documents, provision};
+use crate::app::exit::ExitStatus;
+use crate::app::session::Session;
+use crate::app::style;
+use crate::app::wizard::{Asker, ask_answers};
+
+/// `keyless init`
+pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
+    let p = &s.printer;
+    let interactive = !args.yes;
+    if interactive && !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "keyless init asks questions, but stdin is not a terminal",
+            "pass --yes and the answers as flags, e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME [--apply]",
+        ));
+    }
+    let mut ask = Asker::new(interactive);
+    let path = &s.config_path;
+    if path.exists()
+        && !args.force
+        && !ask.confirm(&format!("{} exists. Overwrite it?", path.display()), false)?
+    {
+        return Err(Error::usage(
+            format!("{} already exists; nothing was written", path.display()),
+            "pass --force to overwrite it, or -c PATH to write another file",
+        ));
+    }
+    let caller = s.caller_if_any();
+    match &caller {
+        Some(c) => p.note(&format!("{} account {} as {}", style::bold("AWS"), c.account, c.arn)),
+        None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", style::bold("AWS"))),
+    }
+    let account_id = s
+        .account_flag()
+        .map(String::from)
+        .or_else(|| caller.as_ref().map(|c| c.account.clone()));
+    let answers = ask_answers(
+        &mut ask,
+        args,
+        p,
+        account_id,
+        s.region_suggestion(),
+        |issuer| {
+            if caller.is_some() {
+                describe_provider(s, &issuer.url);
+            }
+        },
+    )?;
+    write_config(s, &answers)?;
+    finish(
+        s,
+        &mut ask,
+        args.apply,
+        caller.is_some(),
+        &answers.role_name,
+    )
+}
+
+/// Say whether the account already has a provider for the issuer (read errors say nothing).
+fn describe_provider(s: &Session, url: &str) {
+    let Ok(aws) = s.aws() else { return };
+    match s.block_on(aws.find_provider(url)) {
+        Ok(Ok(Some(pr))) => s.printer.note(&format!(
+            "{} {} exists (client IDs: {}); keyless will adopt it",
+            style::bold("provider"),
+            pr.url,
+            pr.client_ids.join(", ")
+        )),
+        Ok(Ok(None)) => s.printer.note(&format!(
+            "{} none for {url} yet; apply will create it",
+            style::bold("provider"),
+        )),
+        _ => {}
+    }
+}
+
+/// Write the answers as the config file (creating its directory).
+fn write_config(s: &Session, answers: &Answers) -> Result<()> {
+    let text = setup::to_toml(answers)?;
+    let path = &s.config_path;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, &text).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    s.printer
+        .note(&format!("{} {}", style::ok("wrote"), path.display()));
+    Ok(())
+}
+
+/// After the config is written: plan, apply if asked (or, interactively, if confirmed), and
+/// show the variable and the workflow when not applied.
+fn finish(
+    s: &Session,
+    ask: &mut Asker,
+    apply_flag: bool,
+    has_credentials: bool,
+    role_name: &str,
+) -> Result<ExitStatus> {
+    let p = &s.printer;
+    if !has_credentials {
+        p.note("no AWS credentials: when they work, run `keyless plan` and `keyless apply`");
+        documents::show_workflow(s, s.role(Some(role_name))?)?;
+        return Ok(ExitStatus::Success);
+    }
+    let apply = if ask.interactive() {
+        provision::plan(s)?;
+        ask.confirm("Apply these changes now?", false)?
+    } else {
+        apply_flag
+    };
+    if apply {
+        return provision::apply(s, true, false);
+    }
+    if !ask.interactive() {
+        provision::plan(s)?;
+    }
+    p.note("not applied: run `keyless apply` when ready");
+    let role = s.role(Some(role_name))?;
+    documents::show_variable(s, role)?;
+    documents::show_workflow(s, role)?;
+    Ok(ExitStatus::Success)
+}
