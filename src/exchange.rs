@@ -209,31 +209,63 @@ mod tests {
 
     /// A token from the kit's issuer for a role that does not exist in the kit's account: STS
     /// answers with a denial every time.
-    fn setup() -> (Kit, Issuer, Token, AwsOptions) {
-        let kit = Kit::start();
-        let issuer = Issuer::start(
-            "https://token.actions.githubusercontent.com",
-            Claims::push("octo-org/site", "main"),
-        );
-        let token = Token::parse(&issuer.mint(&Claims::push("octo-org/site", "main"))).unwrap();
-        let opts = AwsOptions {
-            endpoint_url: Some(kit.endpoint()),
-            region: Some("us-east-1".into()),
-            ..AwsOptions::default()
-        };
-        (kit, issuer, token, opts)
+    struct Fixture {
+        kit: Kit,
+        _issuer: Issuer,
+        token: Token,
+        opts: AwsOptions,
+        source: Source,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let kit = Kit::start();
+            let issuer = Issuer::start(
+                "https://token.actions.githubusercontent.com",
+                Claims::push("octo-org/site", "main"),
+            );
+            let token = Token::parse(&issuer.mint(&Claims::push("octo-org/site", "main"))).unwrap();
+            let opts = AwsOptions {
+                endpoint_url: Some(kit.endpoint()),
+                region: Some("us-east-1".into()),
+                ..AwsOptions::default()
+            };
+            Fixture {
+                kit,
+                _issuer: issuer,
+                token,
+                opts,
+                source: Source::Env("UNUSED".into()),
+            }
+        }
+
+        fn exchange(
+            &mut self,
+            preflight_admits: bool,
+            policy: &RetryPolicy,
+            on_retry: impl FnMut(&Retry),
+        ) -> Exchanged {
+            let req = Request {
+                aws: &self.opts,
+                role_arn: "arn:aws:iam::123456789012:role/missing",
+                session_name: "keyless-test",
+                source: &self.source,
+            };
+            runtime()
+                .block_on(exchange(
+                    &req,
+                    &mut self.token,
+                    preflight_admits,
+                    policy,
+                    on_retry,
+                ))
+                .unwrap()
+        }
     }
 
     #[test]
     fn retries_stop_at_the_deadline_within_one_step() {
-        let (kit, _issuer, mut token, opts) = setup();
-        let source = Source::Env("UNUSED".into());
-        let req = Request {
-            aws: &opts,
-            role_arn: "arn:aws:iam::123456789012:role/missing",
-            session_name: "keyless-test",
-            source: &source,
-        };
+        let mut f = Fixture::new();
         let policy = RetryPolicy {
             deadline: Duration::from_millis(1_200),
             base: Duration::from_millis(100),
@@ -241,11 +273,7 @@ mod tests {
         };
         let mut retries = Vec::new();
         let started = Instant::now();
-        let out = runtime()
-            .block_on(exchange(&req, &mut token, true, &policy, |r| {
-                retries.push(r.clone())
-            }))
-            .unwrap();
+        let out = f.exchange(true, &policy, |r| retries.push(r.clone()));
         let took = started.elapsed();
         let err = out.result.unwrap_err();
         assert!(
@@ -255,7 +283,10 @@ mod tests {
         );
         assert!(out.attempts >= 3, "retried: {} attempts", out.attempts);
         assert_eq!(retries.len() as u32, out.attempts - 1);
-        assert_eq!(kit.count("AssumeRoleWithWebIdentity"), out.attempts as u64);
+        assert_eq!(
+            f.kit.count("AssumeRoleWithWebIdentity"),
+            out.attempts as u64
+        );
         assert!(retries.iter().all(|r| r.wait <= policy.cap));
         // The deadline plus at most one step plus the last call's round trip.
         assert!(
@@ -266,26 +297,15 @@ mod tests {
 
     #[test]
     fn a_preflight_denial_makes_one_attempt() {
-        let (kit, _issuer, mut token, opts) = setup();
-        let source = Source::Env("UNUSED".into());
-        let req = Request {
-            aws: &opts,
-            role_arn: "arn:aws:iam::123456789012:role/missing",
-            session_name: "keyless-test",
-            source: &source,
-        };
+        let mut f = Fixture::new();
         let mut retries = 0;
-        let out = runtime()
-            .block_on(exchange(
-                &req,
-                &mut token,
-                false,
-                &RetryPolicy::with_deadline(Duration::from_secs(60)),
-                |_| retries += 1,
-            ))
-            .unwrap();
+        let out = f.exchange(
+            false,
+            &RetryPolicy::with_deadline(Duration::from_secs(60)),
+            |_| retries += 1,
+        );
         assert!(out.result.is_err());
         assert_eq!((out.attempts, retries), (1, 0));
-        assert_eq!(kit.count("AssumeRoleWithWebIdentity"), 1);
+        assert_eq!(f.kit.count("AssumeRoleWithWebIdentity"), 1);
     }
 }

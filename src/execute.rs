@@ -120,18 +120,20 @@ mod tests {
         }
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
+    /// A fresh kit, a runtime and clients pointed at the kit.
+    fn setup() -> (Kit, tokio::runtime::Runtime, Aws) {
+        let kit = Kit::start();
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap()
+            .unwrap();
+        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        (kit, rt, aws)
     }
 
     #[test]
     fn applies_every_change_in_order_against_iam() {
-        let kit = Kit::start();
-        let rt = runtime();
-        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let (kit, rt, aws) = setup();
         let cancel = AtomicBool::new(false);
         let mut seen = Vec::new();
         let out = rt
@@ -151,9 +153,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_between_calls_and_says_how_far_it_got() {
-        let kit = Kit::start();
-        let rt = runtime();
-        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let (kit, rt, aws) = setup();
         let cancel = AtomicBool::new(false);
         // Ctrl-C lands while the first call is in flight: that call completes, nothing follows.
         let err = rt
@@ -172,9 +172,7 @@ mod tests {
 
     #[test]
     fn cancel_before_the_first_call_writes_nothing() {
-        let kit = Kit::start();
-        let rt = runtime();
-        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
+        let (kit, rt, aws) = setup();
         let cancel = AtomicBool::new(true);
         let err = rt
             .block_on(execute(&plan(&["a"]), &aws, &cancel, |_| {}))
@@ -185,10 +183,8 @@ mod tests {
 
     #[test]
     fn a_failed_call_is_partial_and_nothing_after_it_runs() {
-        let kit = Kit::start();
+        let (kit, rt, aws) = setup();
         kit.inject(FaultRule::nth_write(2, Fault::service_failure()));
-        let rt = runtime();
-        let aws = rt.block_on(async { Aws::from_config(&kit.sdk_config().await) });
         let cancel = AtomicBool::new(false);
         let err = rt
             .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |_| {}))
