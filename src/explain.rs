@@ -136,6 +136,20 @@ pub fn explain(
             "check this machine's clock".into(),
         );
     }
+    // The token's issuer selects the provider STS matches against the principal, and the
+    // prefix of the condition keys it fills in; keys of any other prefix are absent.
+    let token_prefix = iss.strip_prefix("https://").filter(|p| !p.is_empty());
+    let (provider_arn, key_prefix) = match token_prefix {
+        Some(tp) if !tp.eq_ignore_ascii_case(key_prefix) => {
+            let base = provider_arn
+                .split_once(":oidc-provider/")
+                .map(|(b, _)| b)
+                .unwrap_or(provider_arn);
+            (format!("{base}:oidc-provider/{tp}"), tp.to_string())
+        }
+        _ => (provider_arn.to_string(), key_prefix.to_string()),
+    };
+    let (provider_arn, key_prefix) = (provider_arn.as_str(), key_prefix.as_str());
     let ctx = evaluate::context(provider_arn, key_prefix, claims, supported);
     let verdict = evaluate::evaluate(trust, &ctx);
     let statement = verdict.deciding.as_ref().map(|d| d.label());
@@ -333,6 +347,61 @@ mod tests {
             .as_object()
             .unwrap()
             .clone()
+    }
+
+    #[test]
+    fn the_tokens_issuer_selects_the_provider_and_key_prefix() {
+        // A trust written for a GHES provider (principal and keys) does not admit a github.com
+        // token, even when the values would match.
+        let ghes = "github.example.com/_services/token";
+        let ghes_arn = format!("arn:aws:iam::123456789012:oidc-provider/{ghes}");
+        let t = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": ghes_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{ghes}:aud"): "sts.amazonaws.com", format!("{ghes}:sub"): "repo:o/r:ref:refs/heads/main"}}}]});
+        let c = claims("repo:o/r:ref:refs/heads/main");
+        let keys = ["aud".to_string(), "sub".to_string()];
+        let e = explain(
+            &t,
+            &ghes_arn,
+            ghes,
+            &c,
+            &keys,
+            &ProviderFacts::default(),
+            1_900_000_000,
+        );
+        assert!(!e.allowed, "{}", e.message);
+        assert!(
+            e.message.contains(P),
+            "names the token's provider: {}",
+            e.message
+        );
+        // The same token with its own issuer's trust is admitted.
+        let mut own = c.clone();
+        own.insert("iss".into(), json!(format!("https://{ghes}")));
+        let e = explain(
+            &t,
+            &ghes_arn,
+            ghes,
+            &own,
+            &keys,
+            &ProviderFacts::default(),
+            1_900_000_000,
+        );
+        assert!(e.allowed, "{}", e.message);
+        // An enterprise-slug trust does not admit a plain github.com token either.
+        let slug = format!("{P}/octo-inc");
+        let slug_arn = format!("arn:aws:iam::123456789012:oidc-provider/{slug}");
+        let t = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": slug_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{slug}:aud"): "sts.amazonaws.com", format!("{slug}:sub"): "repo:o/r:ref:refs/heads/main"}}}]});
+        let e = explain(
+            &t,
+            &slug_arn,
+            &slug,
+            &c,
+            &keys,
+            &ProviderFacts::default(),
+            1_900_000_000,
+        );
+        assert!(!e.allowed, "{}", e.message);
     }
 
     fn run(t: &Value, c: &Map<String, Value>, facts: &ProviderFacts) -> Explanation {

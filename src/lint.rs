@@ -261,6 +261,22 @@ pub const RULES: &[Rule] = &[
         severity: High,
         title: "AWS-managed *FullAccess policy attached",
     },
+    Rule {
+        id: "KL111",
+        severity: High,
+        title: "secret material readable on Resource \"*\" (secretsmanager:GetSecretValue, ssm:GetParameter*, kms:Decrypt)",
+    },
+];
+
+/// Actions that read secret material: on `Resource: "*"` they read every secret, parameter or
+/// key-protected value of the account.
+const SECRET_READS: &[&str] = &[
+    "secretsmanager:getsecretvalue",
+    "ssm:getparameter",
+    "ssm:getparameters",
+    "ssm:getparametersbypath",
+    "ssm:getparameterhistory",
+    "kms:decrypt",
 ];
 
 /// Look a rule up by ID.
@@ -659,18 +675,45 @@ fn trust_statement(out: &mut Out, i: usize, st: &serde_json::Map<String, Value>)
     let sub_neg = conds
         .iter()
         .any(|c| claim_of(&c.key).as_deref() == Some("sub") && c.negated);
-    let sub_any = conds
+    // A string comparison on sub scopes it (IfExists/ForAllValues forms get their own rules);
+    // Null, Bool and the like only test presence.
+    let sub_compared = conds.iter().any(|c| {
+        claim_of(&c.key).as_deref() == Some("sub")
+            && !c.negated
+            && matches!(
+                c.base.as_str(),
+                "StringEquals" | "StringLike" | "StringEqualsIgnoreCase"
+            )
+    });
+    let sub_other: Vec<&str> = conds
         .iter()
-        .any(|c| claim_of(&c.key).as_deref() == Some("sub"));
+        .filter(|c| claim_of(&c.key).as_deref() == Some("sub") && !c.negated)
+        .map(|c| c.op.as_str())
+        .collect();
+    let pinned_by = |claim: &str| {
+        conds
+            .iter()
+            .any(|c| claim_of(&c.key).as_deref() == Some(claim) && positive(c))
+    };
     if sub_pos.is_empty() && !jwr_pos {
         if sub_neg {
             out.add("KL013", "the subject is scoped only by negated operators; they exclude but never scope, and an absent key makes them true".into(), Some(&label), Some(&format!("{prefix}:sub")), None);
-        } else if !sub_any {
+        } else if !sub_compared {
+            let who = if has_repository_id {
+                "trust is pinned by repository_id only, so every job of that repository (every branch, pull request and environment) can assume this role, and IAM refuses trust policies for this provider without a sub condition".to_string()
+            } else if pinned_by("repository_owner_id") || pinned_by("repository_owner") {
+                "trust is pinned to an owner only, so every job of every repository of that owner can assume this role, and IAM refuses trust policies for this provider without a sub condition".to_string()
+            } else if !sub_other.is_empty() {
+                format!(
+                    "its only sub condition ({}) tests whether the claim is present, not its value: any repository on GitHub can assume this role",
+                    sub_other.join(", ")
+                )
+            } else {
+                "any repository on GitHub can assume this role".to_string()
+            };
             out.add(
                 "KL001",
-                format!(
-                    "no `{prefix}:sub` condition: any repository on GitHub can assume this role"
-                ),
+                format!("no `{prefix}:sub` value condition: {who}"),
                 Some(&label),
                 Some(&format!("{prefix}:sub")),
                 None,
@@ -796,10 +839,21 @@ fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &
     {
         out.add("KL021", "an environment name with `:` renders as `%3A`, so an environment literally named with `%3A` mints the same sub".into(), Some(label), Some(key), Some(v));
     }
+    let wild_at = |s: &str| s.starts_with(['*', '?']);
+    // A custom sub (any repository can choose its own subject template): exact or pattern, it
+    // must be bound to an owner, or every repository can mint it.
+    if !v.starts_with("repo:") && !(like && wild_at(v)) {
+        let lead = v.split(':').next().unwrap_or("");
+        let owner_bound = ["repo:", "repository_id:", "repository_owner_id:"]
+            .iter()
+            .any(|b| v.starts_with(b) || v.contains(&format!(":{b}")));
+        if USER_CONTROLLABLE.contains(&lead) && !owner_bound {
+            out.add("KL019", format!("custom sub led by `{lead}`, which any repository can choose, and no owner-bound claim (repo, repository_id, repository_owner_id): any repository can set its subject template to mint exactly this sub"), Some(label), Some(key), Some(v));
+        }
+    }
     if !like {
         return; // exact values: breadth rules do not apply
     }
-    let wild_at = |s: &str| s.starts_with(['*', '?']);
     let Some(rest) = v.strip_prefix("repo:") else {
         if wild_at(v) {
             out.add(
@@ -809,14 +863,6 @@ fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &
                 Some(key),
                 Some(v),
             );
-            return;
-        }
-        let lead = v.split(':').next().unwrap_or("");
-        let owner_bound = ["repo:", "repository_id:", "repository_owner_id:"]
-            .iter()
-            .any(|b| v.starts_with(b) || v.contains(&format!(":{b}")));
-        if USER_CONTROLLABLE.contains(&lead) && !owner_bound {
-            out.add("KL019", format!("custom sub led by `{lead}`, which any repository can choose, and no owner-bound claim (repo, repository_id, repository_owner_id)"), Some(label), Some(key), Some(v));
         }
         return;
     };
@@ -994,6 +1040,19 @@ fn permission_statement(out: &mut Out, i: usize, st: &serde_json::Map<String, Va
             );
         }
         if any_resource
+            && let Some(secret) = SECRET_READS
+                .iter()
+                .find(|r| crate::evaluate::like(&lower, r))
+        {
+            out.add(
+                "KL111",
+                format!("`{a}` reads secret material ({secret}) on Resource \"*\": every secret, parameter or key of the account; scope it to the ARNs it needs"),
+                Some(&label),
+                Some("Resource"),
+                Some("*"),
+            );
+        }
+        if any_resource
             && !is_read(a)
             && !RESOURCELESS.contains(&lower.as_str())
             && !lower.ends_with(":*")
@@ -1064,6 +1123,72 @@ mod tests {
         trust(
             json!({"StringEquals": {format!("{P}:aud"): "sts.amazonaws.com"}, "StringLike": {format!("{P}:sub"): v}}),
         )
+    }
+
+    fn exact_sub(v: &str) -> Value {
+        trust(
+            json!({"StringEquals": {format!("{P}:aud"): "sts.amazonaws.com", format!("{P}:sub"): v}}),
+        )
+    }
+
+    #[test]
+    fn an_exact_custom_sub_led_by_a_claim_any_repository_can_choose_blocks() {
+        for v in [
+            "environment:prod",
+            "ref:refs/heads/main",
+            "workflow:deploy",
+            "context:prod",
+            "job_workflow_ref:octo-org/wf/.github/workflows/d.yml@refs/heads/main",
+        ] {
+            let doc = exact_sub(v);
+            assert!(
+                rules_of(&doc).contains(&"KL019"),
+                "{v}: {:?}",
+                rules_of(&doc)
+            );
+            let parsed = policy::parse(&doc.to_string()).unwrap();
+            let findings = lint_document(&parsed, None, &LintContext::new("t"));
+            assert!(
+                findings.iter().any(|f| f.rule == "KL019" && f.blocks()),
+                "{v} blocks"
+            );
+        }
+        // Owner-bound custom subs stay clean of KL019.
+        for v in [
+            "repository_owner_id:1:environment:prod",
+            "repository_id:2:ref:refs/heads/main",
+            "repo:o/r:environment:prod",
+        ] {
+            assert!(!rules_of(&exact_sub(v)).contains(&"KL019"), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_null_only_sub_condition_admits_every_repository() {
+        let doc = trust(
+            json!({"StringEquals": {format!("{P}:aud"): "sts.amazonaws.com"}, "Null": {format!("{P}:sub"): "false"}}),
+        );
+        let parsed = policy::parse(&doc.to_string()).unwrap();
+        let f = lint_document(&parsed, None, &LintContext::new("t"));
+        let kl001 = f.iter().find(|f| f.rule == "KL001").expect("KL001");
+        assert!(kl001.blocks());
+        assert!(kl001.message.contains("Null"), "{}", kl001.message);
+    }
+
+    #[test]
+    fn kl001_names_what_is_missing_when_repository_id_pins_the_trust() {
+        let doc = trust(
+            json!({"StringEquals": {format!("{P}:aud"): "sts.amazonaws.com", format!("{P}:repository_id"): "2"}}),
+        );
+        let parsed = policy::parse(&doc.to_string()).unwrap();
+        let f = lint_document(&parsed, None, &LintContext::new("t"));
+        let kl001 = f.iter().find(|f| f.rule == "KL001").expect("KL001");
+        assert!(
+            kl001.message.contains("repository_id")
+                && !kl001.message.contains("any repository on GitHub"),
+            "{}",
+            kl001.message
+        );
     }
 
     #[test]
@@ -1296,6 +1421,27 @@ mod tests {
                 "KL103",
                 perm(json!("lambda:UpdateFunctionCode"), json!("*")),
                 perm(json!("ecs:RegisterTaskDefinition"), json!("*")),
+            ),
+            (
+                "KL111",
+                perm(json!("secretsmanager:GetSecretValue"), json!("*")),
+                perm(
+                    json!("secretsmanager:GetSecretValue"),
+                    json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:app-*"),
+                ),
+            ),
+            (
+                "KL111",
+                perm(json!("ssm:GetParameter*"), json!("*")),
+                perm(json!("ssm:DescribeParameters"), json!("*")),
+            ),
+            (
+                "KL111",
+                perm(json!("kms:Decrypt"), json!("*")),
+                perm(
+                    json!("kms:Decrypt"),
+                    json!("arn:aws:kms:us-east-1:123456789012:key/k"),
+                ),
             ),
             (
                 "KL104",

@@ -11,5 +11,6 @@ mod init;
 mod kit;
 mod output;
 mod secrets;
+mod trust;
 mod util;
 mod verify;
