@@ -842,7 +842,8 @@ fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &
     let wild_at = |s: &str| s.starts_with(['*', '?']);
     // A custom sub (any repository can choose its own subject template): exact or pattern, it
     // must be bound to an owner, or every repository can mint it.
-    if !v.starts_with("repo:") && !(like && wild_at(v)) {
+    let custom = !v.starts_with("repo:");
+    if custom && !(like && wild_at(v)) {
         let lead = v.split(':').next().unwrap_or("");
         let owner_bound = ["repo:", "repository_id:", "repository_owner_id:"]
             .iter()
