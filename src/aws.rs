@@ -70,8 +70,12 @@ impl Aws {
     pub fn from_config(conf: &aws_config::SdkConfig) -> Aws {
         // Without a region the SDK would refuse to build a request.
         let region = region_or_global(conf);
-        let sts = aws_sdk_sts::config::Builder::from(conf).region(region.clone());
-        let iam = aws_sdk_iam::config::Builder::from(conf).region(region);
+        let sts = aws_sdk_sts::config::Builder::from(conf)
+            .region(region.clone())
+            .retry_classifier(RefusedIsFinal);
+        let iam = aws_sdk_iam::config::Builder::from(conf)
+            .region(region)
+            .retry_classifier(RefusedIsFinal);
         Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
@@ -121,6 +125,19 @@ impl std::fmt::Debug for WebIdentitySession {
             self.assumed_role_arn
         )
     }
+}
+
+/// An STS client for the exchange: no credentials (the call is unsigned), or a session's.
+async fn anonymous_sts(
+    opts: &AwsOptions,
+    credentials: Option<aws_sdk_sts::config::Credentials>,
+) -> aws_sdk_sts::Client {
+    let conf = anonymous_config(opts).await;
+    let mut b = aws_sdk_sts::config::Builder::from(&conf).retry_classifier(RefusedIsFinal);
+    if let Some(c) = credentials {
+        b = b.credentials_provider(c);
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
 }
 
 /// STS and IAM are global: a client with no region from any source uses this one.
@@ -194,6 +211,39 @@ pub enum ExchangeErrorKind {
     Other,
 }
 
+impl ExchangeErrorKind {
+    /// The fix for a failure of this kind (each STS answer has its own).
+    pub fn hint(self) -> Option<&'static str> {
+        use ExchangeErrorKind as K;
+        Some(match self {
+            K::AccessDenied => {
+                "the role's trust policy does not admit this token, or the role does not exist: `keyless explain --live` names the deciding condition; right after an apply, IAM may still be propagating"
+            }
+            K::NoProvider => {
+                "the account has no OIDC provider for the token's issuer: `keyless apply` creates it (or check [provider] in keyless.toml)"
+            }
+            K::InvalidToken => {
+                "STS rejected the token itself: its audience must be one of the provider's client IDs (`audience:` in configure-aws-credentials), and it must be a GitHub OIDC token"
+            }
+            K::ExpiredToken => {
+                "the token expired: GitHub tokens live about 5 minutes; request a fresh one right before the exchange"
+            }
+            K::RejectedClaim => {
+                "STS rejected a claim of the token: check the role's trust conditions against the token's claims (`keyless explain`)"
+            }
+            K::IdpUnreachable => {
+                "STS could not fetch the issuer's keys: retry in a minute; for GHES, the host must be reachable from AWS"
+            }
+            K::Throttled => "STS is rate-limiting: wait and run again",
+            K::Unavailable => "STS answered with a server error: run again",
+            K::Unreachable => {
+                "could not reach STS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)"
+            }
+            K::Other => return None,
+        })
+    }
+}
+
 /// A failed exchange: its kind, and the error to report.
 #[derive(Debug)]
 pub struct ExchangeError {
@@ -245,8 +295,7 @@ pub async fn assume_with_token(
     session_name: &str,
     token: &str,
 ) -> std::result::Result<WebIdentitySession, ExchangeError> {
-    let conf = anonymous_config(opts).await;
-    let sts = aws_sdk_sts::Client::new(&conf);
+    let sts = anonymous_sts(opts, None).await;
     let out = sts
         .assume_role_with_web_identity()
         .role_arn(role_arn)
@@ -254,9 +303,13 @@ pub async fn assume_with_token(
         .web_identity_token(token)
         .send()
         .await
-        .map_err(|e| ExchangeError {
-            kind: exchange_error_kind(&e, |r| r.status().as_u16()),
-            error: sdk_error("sts:AssumeRoleWithWebIdentity", e),
+        .map_err(|e| {
+            let kind = exchange_error_kind(&e, |r| r.status().as_u16());
+            let mut error = sdk_error("sts:AssumeRoleWithWebIdentity", e);
+            if let (Error::Aws { hint, .. }, Some(h)) = (&mut error, kind.hint()) {
+                *hint = Some(h.into());
+            }
+            ExchangeError { kind, error }
         })?;
     let c = out.credentials().ok_or_else(|| ExchangeError {
         kind: ExchangeErrorKind::Other,
@@ -288,12 +341,7 @@ pub async fn assume_with_token(
 
 /// GetCallerIdentity with a web-identity session's credentials.
 pub async fn caller_of(opts: &AwsOptions, session: &WebIdentitySession) -> Result<CallerIdentity> {
-    let conf = anonymous_config(opts).await;
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&conf)
-            .credentials_provider(session.credentials.clone())
-            .build(),
-    );
+    let sts = anonymous_sts(opts, Some(session.credentials.clone())).await;
     let out = sts
         .get_caller_identity()
         .send()
@@ -907,6 +955,69 @@ fn hint_for(code: &str, message: &str) -> Option<&'static str> {
     })
 }
 
+/// An error and its sources as one line, `outer: inner: innermost`, each level's `Display` once
+/// (never a `Debug` dump).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(s) = next {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = s.source();
+    }
+    parts.join(": ")
+}
+
+/// An SDK error and its sources as one line.
+fn sdk_chain<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // The top level ("dispatch failure", "timeout", ...) repeats the code; its sources say why.
+    match std::error::Error::source(e) {
+        Some(inner) => error_chain(inner),
+        None => e.to_string(),
+    }
+}
+
+/// A retry classifier that forbids retrying a refused connection: nothing listens at the
+/// endpoint (a wrong `--endpoint-url`, a stopped emulator or proxy), and waiting will not change
+/// that. Every other decision is left to the standard classifiers.
+#[derive(Debug)]
+struct RefusedIsFinal;
+
+impl aws_sdk_iam::config::retry::ClassifyRetry for RefusedIsFinal {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_iam::config::interceptors::InterceptorContext,
+    ) -> aws_sdk_iam::config::retry::RetryAction {
+        use aws_sdk_iam::config::retry::RetryAction;
+        let Some(Err(e)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let mut next: Option<&(dyn std::error::Error + 'static)> = e
+            .as_connector_error()
+            .map(|c| c as &(dyn std::error::Error + 'static));
+        while let Some(err) = next {
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            {
+                return RetryAction::RetryForbidden;
+            }
+            next = err.source();
+        }
+        RetryAction::NoActionIndicated
+    }
+
+    fn name(&self) -> &'static str {
+        "keyless: a refused connection is final"
+    }
+}
+
 /// Map any SDK error to [`Error::Aws`] with the AWS error code, AWS's own message (never the raw
 /// response), and a hint. Transport errors keep their whole source chain ("connection refused").
 pub fn sdk_error<E, R>(op: &str, e: aws_sdk_sts::error::SdkError<E, R>) -> Error
@@ -925,21 +1036,15 @@ where
                 .unwrap_or_else(|| code.clone());
             (code, message)
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => (
-            "dispatch failure".to_string(),
-            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
-        ),
-        SdkError::ConstructionFailure(_) => (
-            "construction failure".to_string(),
-            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
-        ),
-        _ => (
-            "error".to_string(),
-            aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
-        ),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            ("dispatch failure".to_string(), sdk_chain(&e))
+        }
+        SdkError::ConstructionFailure(_) => ("construction failure".to_string(), sdk_chain(&e)),
+        _ => ("error".to_string(), sdk_chain(&e)),
     };
     if message.contains("no providers in chain provided credentials")
         || message.contains("the credential provider was not enabled")
+        || message.contains("error occurred while loading credentials")
     {
         return Error::Aws {
             op: op.into(),
@@ -949,6 +1054,9 @@ where
         };
     }
     let hint = match code.as_str() {
+        "dispatch failure" if message.contains("Connection refused") => Some(
+            "nothing accepts connections at the endpoint: check --endpoint-url (AWS_ENDPOINT_URL), or start the service it names",
+        ),
         "dispatch failure" => Some(
             "could not reach AWS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)",
         ),

@@ -24,7 +24,7 @@ pub struct ProviderFacts {
 pub struct Explanation {
     /// Would STS admit this token for this role?
     pub allowed: bool,
-    /// The deciding step: `provider`, `audience`, `lifetime` or `trust`.
+    /// The deciding step: `role`, `provider`, `audience`, `lifetime` or `trust`.
     pub step: &'static str,
     /// What happens, in one sentence.
     pub message: String,
@@ -54,6 +54,17 @@ fn audiences(claims: &Map<String, Value>) -> Vec<String> {
             .filter_map(|v| v.as_str().map(String::from))
             .collect(),
         _ => vec![],
+    }
+}
+
+impl Explanation {
+    /// The role does not exist (read from IAM): STS answers AccessDenied, and no wait helps.
+    pub fn missing_role(role: &str, account: &str) -> Explanation {
+        deny(
+            "role",
+            format!("STS answers AccessDenied: role {role} does not exist in account {account}"),
+            "create it with `keyless apply` (or check the account and the role name)".into(),
+        )
     }
 }
 

@@ -383,3 +383,158 @@ fn apply_verify_proves_the_roles_this_job_is_for() {
     expect(&r, 0);
     assert!(r.stderr.contains("no token source"), "{}", r.stderr);
 }
+
+/// The kit's endpoint and region, with no AWS credentials at all (verify's exchange is unsigned).
+fn no_credentials_env(e: &Env, issuer: &Issuer) -> Vec<(&'static str, String)> {
+    let mut env: Vec<_> = e
+        .kit
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET"))
+        .collect();
+    env.extend(issuer.runner_env());
+    env
+}
+
+#[test]
+fn sts_admitting_what_the_preflight_denies_is_a_disagreement_never_verified() {
+    let (e, issuer) = setup();
+    // The live role trusts main; the config (all verify can read without credentials) says
+    // release. STS admits the main token, the pre-flight denies it.
+    e.write(&SITE.replace("branch = \"main\"", "branch = \"release\""));
+    let env = no_credentials_env(&e, &issuer);
+    let r = keyless_in(e.dir.path(), &["verify"], &env, None);
+    expect(&r, 2);
+    assert!(r.stdout.contains("DISAGREEMENT"), "{}", r.stdout);
+    assert!(!r.stdout.contains("VERIFIED"), "{}", r.stdout);
+    let j = keyless_in(e.dir.path(), &["verify", "--output", "json"], &env, None);
+    expect(&j, 2);
+    let j = j.json();
+    assert_eq!(
+        (j["verified"].as_bool(), j["sts"]["ok"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(j["preflight"]["trust_policy"], "config");
+}
+
+#[test]
+fn a_missing_role_is_reported_at_once_from_the_live_read() {
+    let (e, issuer) = setup();
+    e.write(&SITE.replace("gha-site", "gha-missing"));
+    let started = std::time::Instant::now();
+    let r = verify(&e, &issuer, &["--output", "json"]);
+    expect(&r, 2);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "not retried for the default 120 s"
+    );
+    let j = r.json();
+    assert_eq!(j["preflight"]["explanation"]["step"], "role");
+    assert_eq!(j["sts"]["attempts"], 1);
+    assert!(!r.stderr.contains("attempt"), "{}", r.stderr);
+    assert!(
+        j["preflight"]["explanation"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gha-missing does not exist")
+    );
+}
+
+#[test]
+fn retries_say_what_they_wait_for_and_stop_at_retry_for() {
+    let (e, issuer) = setup();
+    // The config (read without credentials) admits main; the live role was changed to trust
+    // only release, so STS keeps denying while the pre-flight admits: the propagation case.
+    e.write(&SITE.replace("branch = \"main\"", "branch = \"release\""));
+    expect(&e.run(&["apply", "--yes"]), 0);
+    e.write(SITE);
+    let env = no_credentials_env(&e, &issuer);
+    let started = std::time::Instant::now();
+    let r = keyless_in(e.dir.path(), &["verify", "--retry-for", "3"], &env, None);
+    let took = started.elapsed();
+    expect(&r, 2);
+    assert!(
+        r.stderr.contains("waiting") && r.stderr.contains("trust policy of role gha-site"),
+        "{}",
+        r.stderr
+    );
+    // Within one backoff step of --retry-for (the last wait is cut to the deadline).
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    assert!(r.stdout.contains("NOT VERIFIED"));
+}
+
+#[test]
+fn each_sts_error_gets_its_own_fix() {
+    let (e, issuer) = setup();
+    let write = |name: &str, token: &str| {
+        let p = e.dir.path().join(name);
+        std::fs::write(&p, token).unwrap();
+        p.display().to_string()
+    };
+    let mut old = Claims::push("octo-org/site", "main");
+    old.expires_in = -120;
+    let expired = write("old.jwt", &issuer.mint(&old));
+    let denied = write(
+        "evil.jwt",
+        &issuer.mint(&Claims::push("evil-org/site", "main")),
+    );
+    let mut env = e.kit.env();
+    env.retain(|(k, _)| !k.starts_with("ACTIONS_"));
+    let fix_of = |file: &str| {
+        let r = keyless_in(e.dir.path(), &["verify", "--token-file", file], &env, None);
+        expect(&r, 2);
+        r.stdout
+            .lines()
+            .skip_while(|l| !l.starts_with("exchange"))
+            .find(|l| l.trim_start().starts_with("fix:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (exp_fix, deny_fix) = (fix_of(&expired), fix_of(&denied));
+    assert!(exp_fix.contains("expired"), "{exp_fix}");
+    assert!(deny_fix.contains("trust policy"), "{deny_fix}");
+    assert_ne!(exp_fix, deny_fix);
+    assert!(
+        !exp_fix.contains("lacks the permission") && !deny_fix.contains("lacks the permission")
+    );
+}
+
+#[test]
+fn no_credentials_and_a_refused_endpoint_fail_fast_with_one_short_message() {
+    let e = Env::new();
+    e.write(SITE);
+    // No credentials and no instance metadata.
+    let env = vec![
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    for cmd in [&["plan"][..], &["check"][..], &["apply", "--yes"][..]] {
+        let r = keyless_in(e.dir.path(), cmd, &env, None);
+        expect(&r, 1);
+        assert!(
+            r.stderr.contains("no AWS credentials found"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.lines().count() <= 3, "{}", r.stderr);
+        assert!(!r.stderr.contains("DispatchFailure("), "{}", r.stderr);
+    }
+    // Connection refused, with the default retry settings: under a second, not six attempts.
+    let env = vec![
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIAX".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let r = keyless_in(e.dir.path(), &["plan"], &env, None);
+    expect(&r, 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(r.stderr.contains("Connection refused"), "{}", r.stderr);
+    assert!(!r.stderr.contains("DispatchFailure("), "{}", r.stderr);
+}

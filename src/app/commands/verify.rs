@@ -12,7 +12,7 @@ use keyless::claims::{Job, JobError};
 use keyless::config::Role;
 use keyless::error::{Error, Result};
 use keyless::exchange::{self, RetryPolicy};
-use keyless::explain::{self, ProviderFacts};
+use keyless::explain::{self, Explanation, ProviderFacts};
 use keyless::issuer::{self, Issuer};
 use keyless::policy;
 use keyless::render;
@@ -132,14 +132,7 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
         &mut token,
         explanation.allowed,
         &RetryPolicy::with_deadline(o.retry_for),
-        |r| {
-            p.note(&style::dim(&format!(
-                "attempt {}: {} (IAM may still be propagating); retrying in {} ms",
-                r.attempt,
-                r.code,
-                r.wait.as_millis()
-            )))
-        },
+        |r| p.note(&style::dim(&retry_message(r, &role.name, o.retry_for))),
     ))??;
     let claims: Map<String, Value> = SHOWN_CLAIMS
         .iter()
@@ -210,9 +203,18 @@ fn preflight(
             }
             facts.client_ids = provider.map(|pr| pr.client_ids);
         }
-        if let Ok(Some(live)) = s.block_on(aws.read_role(&role.name))? {
-            trust = live.trust_policy;
-            trust_source = "live";
+        match s.block_on(aws.read_role(&role.name))? {
+            Ok(Some(live)) => {
+                trust = live.trust_policy;
+                trust_source = "live";
+            }
+            Ok(None) => {
+                return Ok(Preflight {
+                    trust_policy: "live",
+                    explanation: Explanation::missing_role(&role.name, &target.account_id),
+                });
+            }
+            Err(_) => {} // not readable with these credentials: the config's trust policy
         }
     }
     let supported =
@@ -290,6 +292,27 @@ fn sts_outcome(
             }
         }
     })
+}
+
+/// What a retry waits for, in words: the failure, what could end it, and the time left.
+fn retry_message(r: &exchange::Retry, role: &str, retry_for: Duration) -> String {
+    use aws::ExchangeErrorKind as K;
+    let waiting_for = match r.kind {
+        K::AccessDenied => format!("the trust policy of role {role} to propagate in IAM"),
+        K::NoProvider => "the OIDC provider to propagate in IAM".to_string(),
+        K::IdpUnreachable => "STS to reach the issuer's keys".to_string(),
+        K::Throttled => "STS throttling to ease".to_string(),
+        K::Unavailable => "STS to recover from a server error".to_string(),
+        K::Unreachable => "STS to become reachable".to_string(),
+        _ => "STS".to_string(),
+    };
+    format!(
+        "attempt {}: STS said {}; waiting {} ms for {waiting_for} (gives up after {} s, --retry-for)",
+        r.attempt,
+        r.code,
+        r.wait.as_millis(),
+        retry_for.as_secs()
+    )
 }
 
 /// A failure that is STS saying no (exit 2), as opposed to not being able to ask (exit 1).

@@ -98,7 +98,13 @@ impl VerifyReport {
         expected_arn: String,
         expiration: Option<String>,
     ) -> VerifyReport {
-        let verified = sts.ok && caller_arn.as_deref() == Some(expected_arn.as_str());
+        // Verified needs every piece of evidence to agree: STS issued credentials, they are the
+        // expected role's, and the pre-flight evaluation admits the token. When STS admits what
+        // the pre-flight denies, the account holds something keyless did not read (or the STS
+        // answering checks nothing): that is a disagreement, never VERIFIED.
+        let verified = sts.ok
+            && caller_arn.as_deref() == Some(expected_arn.as_str())
+            && preflight.explanation.allowed;
         VerifyReport {
             format_version: FORMAT_VERSION,
             role,
@@ -166,21 +172,23 @@ impl Report for VerifyReport {
                 }
                 if !e.allowed {
                     s.push_str(&format!(
-                        "{}\n",
-                        style::bad(
-                            "note: STS admitted a token the local evaluation denies; please report this"
-                        )
+                        "\n{} STS issued credentials for role {} although the pre-flight ({} trust policy) denies this token at {}.\n  The account holds something keyless did not read (another statement, a changed trust policy), or the STS that answered checks nothing (some emulators). Read the live trust policy (`keyless explain --live`) before relying on this role.",
+                        style::bad("DISAGREEMENT:"),
+                        self.role,
+                        self.preflight.trust_policy,
+                        e.step
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        "\n{} role {} works for this token.",
+                        if self.verified {
+                            style::ok("VERIFIED")
+                        } else {
+                            style::bad("MISMATCH")
+                        },
+                        self.role
                     ));
                 }
-                s.push_str(&format!(
-                    "\n{} role {} works for this token.",
-                    if self.verified {
-                        style::ok("VERIFIED")
-                    } else {
-                        style::bad("MISMATCH")
-                    },
-                    self.role
-                ));
             }
             (Some(err), _) => s.push_str(&format!(
                 "{} {err}\n\n{} role {} would not work for this job.",
