@@ -42,9 +42,21 @@ pub struct ConfigFile {
     /// Lint settings.
     #[serde(default)]
     pub lint: LintFile,
+    /// Settings for the workflows keyless emits.
+    #[serde(default)]
+    pub workflow: WorkflowFile,
     /// Roles.
     #[serde(default)]
     pub role: Vec<RoleFile>,
+}
+
+/// `[workflow]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowFile {
+    /// The runner label emitted workflows use (`runs-on`); default `ubuntu-latest`, or
+    /// `self-hosted` for GitHub Enterprise Server, which has no GitHub-hosted runners.
+    pub runs_on: Option<String>,
 }
 
 /// `[provider]`
@@ -218,6 +230,8 @@ pub struct Config {
     pub extra_claim_keys: Vec<String>,
     /// Trust policy size quota.
     pub trust_policy_size_quota: usize,
+    /// `[workflow] runs_on`, if given.
+    pub runs_on: Option<String>,
     /// Roles.
     pub roles: Vec<Role>,
 }
@@ -473,6 +487,19 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
             "remove the key to use IAM's default 2048",
         );
     }
+    if let Some(r) = &raw.workflow.runs_on
+        && (r.trim().is_empty()
+            || r.len() > 100
+            || r.chars().any(char::is_control)
+            || r.contains("${{"))
+    {
+        p.add(
+            "workflow.runs_on",
+            Some(r),
+            "a runner label is 1–100 printable characters without expressions",
+            "e.g. runs_on = \"ubuntu-latest\" (github.com) or \"self-hosted\" (GHES)",
+        );
+    }
     let templates_dir = raw.templates_dir.as_ref().map(|d| {
         let path = dir.join(d);
         if !path.is_dir() {
@@ -518,6 +545,7 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
         audiences: raw.provider.audiences,
         extra_claim_keys: raw.lint.claim_keys,
         trust_policy_size_quota: quota,
+        runs_on: raw.workflow.runs_on,
         roles,
     })
 }

@@ -2,9 +2,12 @@
 //! variable (with the `gh` command that sets it).
 //!
 //! The workflow is a template (`workflow.yml.tera`) filled from the role's trust scope: triggers
-//! that match its branches, tags and pull requests, the job's `environment:` when the role is
-//! environment-scoped, and `audience` outside the `aws` partition. The rendered YAML is parsed
-//! back before it is returned. No AWS calls and no printing here.
+//! that match its branches, tags and pull requests (no manual trigger for a pull-request-only
+//! role), the job's `environment:` when the role is environment-scoped (also through a custom
+//! sub), the audience whenever the action's default is not the provider's, `id-token: write` on
+//! the job only, and third-party actions pinned by commit SHA ([`PINNED_ACTIONS`]). Emitted
+//! workflows never install keyless from a package registry. The rendered YAML is parsed back
+//! before it is returned. No AWS calls and no printing here.
 
 use serde::Serialize;
 
@@ -15,19 +18,53 @@ use crate::render::{Target, role_arn};
 use crate::subject::{Scope, SubjectSpec};
 use crate::template::{self, Templates};
 
-/// The configure-aws-credentials major version the snippet pins.
-pub const CONFIGURE_AWS_CREDENTIALS_REF: &str = "v5";
-/// The actions/checkout major version the snippet pins.
-pub const CHECKOUT_REF: &str = "v5";
+/// A third-party action the emitted workflows use, pinned by the full commit SHA of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PinnedAction {
+    /// `owner/name`
+    pub name: &'static str,
+    /// The commit the release tag points at.
+    pub sha: &'static str,
+    /// The release, written beside the SHA as a comment.
+    pub version: &'static str,
+}
+
+/// `actions/checkout` v7.0.1 (node24). Source: the v7.0.1 tag of
+/// <https://github.com/actions/checkout> (`git rev-list -n1 v7.0.1`), released 2026-07-17.
+pub const CHECKOUT: PinnedAction = PinnedAction {
+    name: "actions/checkout",
+    sha: "3d3c42e5aac5ba805825da76410c181273ba90b1",
+    version: "v7.0.1",
+};
+
+/// `aws-actions/configure-aws-credentials` v6.2.3 (node24; v5 runs on the deprecated node20).
+/// Source: the v6.2.3 tag of <https://github.com/aws-actions/configure-aws-credentials>
+/// (`git rev-list -n1 v6.2.3`), released 2026-07-22.
+pub const CONFIGURE_AWS_CREDENTIALS: PinnedAction = PinnedAction {
+    name: "aws-actions/configure-aws-credentials",
+    sha: "e6de054238d6b7531b4efff3b6587d9aade6a06c",
+    version: "v6.2.3",
+};
+
+/// Every action keyless pins, in one place.
+pub const PINNED_ACTIONS: &[PinnedAction] = &[CHECKOUT, CONFIGURE_AWS_CREDENTIALS];
 
 /// The data the workflow template is rendered from.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WorkflowContext {
-    /// Role name (for comments and the workflow name).
+    /// Role name (for comments).
     pub role_name: String,
+    /// The workflow's `name:`, from the role's purpose, e.g. `deploy to prod (gha-app)`.
+    pub name: String,
+    /// The job's ID: `deploy`, `release` or `pull-request`.
+    pub job: String,
+    /// The runner label (`[workflow] runs_on`, or the issuer's default).
+    pub runs_on: String,
+    /// The repository or environment variable holding the role ARN.
+    pub variable: String,
     /// AWS region for the credentials.
     pub region: String,
-    /// Audience to request; empty in the `aws` partition (the action's default is right there).
+    /// Audience to request; empty when the action's default (`sts.amazonaws.com`) is right.
     pub audience: String,
     /// The job's environment, or empty.
     pub environment: String,
@@ -37,11 +74,18 @@ pub struct WorkflowContext {
     pub tags: Vec<String>,
     /// Trigger on pull requests.
     pub pull_request: bool,
-    /// configure-aws-credentials ref.
+    /// Offer a manual trigger (not for roles that trust only pull requests: a dispatched run
+    /// is never a `pull_request` job, so it would always be denied).
+    pub workflow_dispatch: bool,
+    /// configure-aws-credentials commit SHA.
     pub action_ref: String,
-    /// checkout ref.
+    /// Its release, for the comment beside the SHA.
+    pub action_version: String,
+    /// checkout commit SHA.
     pub checkout_ref: String,
-    /// keyless version for the optional verify step.
+    /// Its release.
+    pub checkout_version: String,
+    /// keyless's version (for comments; emitted workflows never install keyless).
     pub keyless_version: String,
 }
 
@@ -57,38 +101,166 @@ pub fn workflow_region(cfg: &Config, partition: &str) -> String {
     })
 }
 
+/// The runner label: `[workflow] runs_on`, else `self-hosted` on GHES (no GitHub-hosted
+/// runners there), else `ubuntu-latest`.
+pub fn runs_on(cfg: &Config) -> String {
+    cfg.runs_on.clone().unwrap_or_else(|| {
+        match cfg.issuer.kind {
+            IssuerKind::Ghes { .. } => "self-hosted",
+            _ => "ubuntu-latest",
+        }
+        .to_string()
+    })
+}
+
+/// The audience a workflow must request: the config's first custom audience, else the
+/// partition's default outside `aws` (the action's own default is right only there).
+fn workflow_audience(cfg: &Config, partition: &str) -> String {
+    match cfg.audiences.as_ref().and_then(|a| a.first()) {
+        Some(a) if a != "sts.amazonaws.com" || partition != "aws" => a.clone(),
+        Some(_) => String::new(),
+        None if partition == "aws" => String::new(),
+        None => default_audience(partition).to_string(),
+    }
+}
+
+/// Does `role` carry the read-only `keyless-check` preset?
+pub fn is_check_role(role: &Role) -> bool {
+    role.presets.iter().any(|p| p.name == "keyless-check")
+}
+
+/// The places a role's ARN variable is set: `(owner/repo, environment)` per subject.
+fn variable_places(role: &Role) -> Vec<(String, Option<String>)> {
+    let mut places: Vec<(String, Option<String>)> = Vec::new();
+    for s in &role.subjects {
+        let place = match &s.spec {
+            SubjectSpec::Repo { repo, scope, .. } if repo.name != "*" => (
+                format!("{}/{}", repo.owner, repo.name),
+                match scope {
+                    Scope::Environment(e) => Some(e.clone()),
+                    _ => None,
+                },
+            ),
+            _ => ("OWNER/REPO".to_string(), subject_environment(s)),
+        };
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    places
+}
+
+/// The variable a role's ARN is stored in: `KEYLESS_CHECK_ROLE_ARN` for the read-only check
+/// role, `AWS_ROLE_ARN` when no other role of the config is set in the same repository and
+/// environment, else `AWS_ROLE_ARN_<ROLE>` so that neither overwrites the other.
+pub fn variable_name(cfg: &Config, role: &Role) -> String {
+    if is_check_role(role) {
+        return "KEYLESS_CHECK_ROLE_ARN".into();
+    }
+    let mine = variable_places(role);
+    let shared = cfg
+        .roles
+        .iter()
+        .filter(|r| r.name != role.name && !is_check_role(r))
+        .any(|r| variable_places(r).iter().any(|p| mine.contains(p)));
+    if !shared {
+        return "AWS_ROLE_ARN".into();
+    }
+    let suffix: String = role
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("AWS_ROLE_ARN_{suffix}")
+}
+
+/// The environment a subject names: its scope, a custom sub's `environment:` segment, or an
+/// `environment` claim condition.
+fn subject_environment(s: &crate::subject::TrustSubject) -> Option<String> {
+    match &s.spec {
+        SubjectSpec::Repo {
+            scope: Scope::Environment(e),
+            ..
+        } => return Some(e.clone()),
+        SubjectSpec::Custom(sub) => {
+            let parts: Vec<&str> = sub.split(':').collect();
+            if let Some(i) = parts.iter().position(|p| *p == "environment")
+                && let Some(e) = parts.get(i + 1)
+                && !e.is_empty()
+                && !e.contains(['*', '?'])
+            {
+                return Some(e.replace("%3A", ":"));
+            }
+        }
+        _ => {}
+    }
+    s.claims
+        .iter()
+        .find(|(k, v)| k == "environment" && !v.contains(['*', '?']))
+        .map(|(_, v)| v.clone())
+}
+
 /// Build the workflow context for a role from its trust scope.
 pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowContext {
     let mut ctx = WorkflowContext {
         role_name: role.name.clone(),
+        name: String::new(),
+        job: String::new(),
+        runs_on: runs_on(cfg),
+        variable: variable_name(cfg, role),
         region: workflow_region(cfg, partition),
-        audience: if partition == "aws" {
-            String::new()
-        } else {
-            cfg.audiences
-                .as_ref()
-                .and_then(|a| a.first().cloned())
-                .unwrap_or_else(|| default_audience(partition).to_string())
-        },
+        audience: workflow_audience(cfg, partition),
         environment: String::new(),
         branches: vec![],
         tags: vec![],
         pull_request: false,
-        action_ref: CONFIGURE_AWS_CREDENTIALS_REF.into(),
-        checkout_ref: CHECKOUT_REF.into(),
+        workflow_dispatch: false,
+        action_ref: CONFIGURE_AWS_CREDENTIALS.sha.into(),
+        action_version: CONFIGURE_AWS_CREDENTIALS.version.into(),
+        checkout_ref: CHECKOUT.sha.into(),
+        checkout_version: CHECKOUT.version.into(),
         keyless_version: env!("CARGO_PKG_VERSION").into(),
     };
+    let mut any_ref = false;
     for s in &role.subjects {
         if let SubjectSpec::Repo { scope, .. } = &s.spec {
             match scope {
                 Scope::Branch(b) if !ctx.branches.contains(b) => ctx.branches.push(b.clone()),
                 Scope::Tag(t) if !ctx.tags.contains(t) => ctx.tags.push(t.clone()),
                 Scope::PullRequest => ctx.pull_request = true,
-                Scope::Environment(e) if ctx.environment.is_empty() => ctx.environment = e.clone(),
+                Scope::AnyRef => any_ref = true,
                 _ => {}
             }
         }
+        if ctx.environment.is_empty()
+            && let Some(e) = subject_environment(s)
+        {
+            ctx.environment = e;
+        }
     }
+    let pr_only = ctx.pull_request
+        && ctx.branches.is_empty()
+        && ctx.tags.is_empty()
+        && ctx.environment.is_empty()
+        && !any_ref;
+    ctx.workflow_dispatch = !pr_only;
+    let (job, purpose) = if !ctx.environment.is_empty() {
+        ("deploy", format!("deploy to {}", ctx.environment))
+    } else if pr_only {
+        ("pull-request", "pull request".to_string())
+    } else if ctx.branches.is_empty() && !ctx.tags.is_empty() {
+        ("release", "release".to_string())
+    } else {
+        ("deploy", "deploy".to_string())
+    };
+    ctx.job = job.into();
+    ctx.name = format!("{purpose} ({})", role.name);
     ctx
 }
 
@@ -99,7 +271,8 @@ pub fn workflow(templates: &Templates, ctx: &WorkflowContext) -> Result<String> 
 }
 
 /// A rendered workflow must parse as YAML, have `on` and at least one job, and grant
-/// `id-token: write` (without it no OIDC token can be requested). Built-in or user template alike.
+/// `id-token: write` to every job that requests AWS credentials (without it no OIDC token can be
+/// requested). Built-in or user template alike.
 fn checked(templates: &Templates, name: &str, text: String) -> Result<String> {
     let bad = |message: String| Error::Template {
         name: format!(
@@ -122,16 +295,48 @@ fn checked(templates: &Templates, name: &str, text: String) -> Result<String> {
     {
         return Err(bad("rendered workflow has no `on` or no `jobs`".into()));
     }
-    if doc["permissions"]["id-token"] != "write" {
-        return Err(bad(
-            "rendered workflow does not grant `id-token: write`, so no OIDC token can be requested"
-                .into(),
-        ));
+    // A job that requests credentials needs `id-token: write`: its own, or the workflow's.
+    let jobs = doc["jobs"].as_object().into_iter().flatten();
+    let token_jobs = jobs
+        .filter(|(_, job)| {
+            job["steps"].as_array().into_iter().flatten().any(|st| {
+                st["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with(CONFIGURE_AWS_CREDENTIALS.name))
+            })
+        })
+        .map(|(id, job)| {
+            let granted = if job.get("permissions").is_some() {
+                &job["permissions"]["id-token"]
+            } else {
+                &doc["permissions"]["id-token"]
+            };
+            (id.clone(), granted == "write")
+        })
+        .collect::<Vec<_>>();
+    if let Some((id, _)) = token_jobs.iter().find(|(_, ok)| !ok) {
+        return Err(bad(format!(
+            "job `{id}` requests AWS credentials but is not granted `id-token: write`, so no OIDC token can be requested"
+        )));
     }
     Ok(text)
 }
 
-/// Render the scheduled `keyless check` workflow for a read-only role.
+/// The config's read-only check role (the first with the `keyless-check` preset).
+pub fn check_role(cfg: &Config) -> Result<&Role> {
+    cfg.roles.iter().find(|r| is_check_role(r)).ok_or_else(|| {
+        Error::usage(
+            format!("{} has no role with the keyless-check preset", cfg.file),
+            CHECK_ROLE_FIX,
+        )
+    })
+}
+
+const CHECK_ROLE_FIX: &str = "add a read-only role for the check: [[role]] with [[role.preset]] name = \"keyless-check\" (see examples/multi-role.toml), apply, then emit check-workflow";
+
+/// Render the scheduled `keyless check` workflow for the read-only role (the one with the
+/// `keyless-check` preset; any other role is refused, since a deploy role cannot read IAM).
+/// `config_path` is the config's path inside the repository.
 pub fn check_workflow(
     templates: &Templates,
     cfg: &Config,
@@ -139,16 +344,29 @@ pub fn check_workflow(
     partition: &str,
     config_path: &str,
 ) -> Result<String> {
+    if !is_check_role(role) {
+        return Err(Error::usage(
+            format!(
+                "role {} has no keyless-check preset, so it cannot read what `keyless check` compares",
+                role.name
+            ),
+            CHECK_ROLE_FIX,
+        ));
+    }
     let base = workflow_context(cfg, role, partition);
     let ctx = serde_json::json!({
         "role_name": role.name,
+        "runs_on": base.runs_on,
+        "variable": base.variable,
         "region": base.region,
         "audience": base.audience,
         "config_path": config_path,
         "cron": "17 6 * * *",
-        "keyless_version": env!("CARGO_PKG_VERSION"),
+        "keyless_version": base.keyless_version,
         "action_ref": base.action_ref,
+        "action_version": base.action_version,
         "checkout_ref": base.checkout_ref,
+        "checkout_version": base.checkout_version,
     });
     let text = templates.render(template::CHECK_WORKFLOW, &ctx)?;
     checked(templates, template::CHECK_WORKFLOW, text)
@@ -157,7 +375,8 @@ pub fn check_workflow(
 /// The repository (or environment) variable a workflow reads the role ARN from.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Variable {
-    /// Always `AWS_ROLE_ARN`.
+    /// `AWS_ROLE_ARN`, `AWS_ROLE_ARN_<ROLE>` when roles share a repository, or
+    /// `KEYLESS_CHECK_ROLE_ARN` for the check role (see [`variable_name`]).
     pub name: String,
     /// The role ARN.
     pub value: String,
@@ -181,9 +400,11 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The variable for a role.
+/// The variable for a role: its name ([`variable_name`]), the ARN, and a `gh variable set`
+/// command for each repository (and environment) the role trusts.
 pub fn variable(cfg: &Config, role: &Role, target: &Target) -> Variable {
     let value = role_arn(target, role);
+    let name = variable_name(cfg, role);
     let host = match &cfg.issuer.kind {
         IssuerKind::Ghes { host } => format!("GH_HOST={} ", shell_quote(host)),
         IssuerKind::GheCom { subdomain, .. } => {
@@ -191,41 +412,27 @@ pub fn variable(cfg: &Config, role: &Role, target: &Target) -> Variable {
         }
         _ => String::new(),
     };
-    let mut targets: Vec<VariableTarget> = Vec::new();
-    for s in &role.subjects {
-        let (repo, env) = match &s.spec {
-            SubjectSpec::Repo { repo, scope, .. } if repo.name != "*" => (
-                format!("{}/{}", repo.owner, repo.name),
-                match scope {
-                    Scope::Environment(e) => Some(e.clone()),
-                    _ => None,
-                },
-            ),
-            _ => ("OWNER/REPO".to_string(), None),
-        };
-        if targets
-            .iter()
-            .any(|t| t.repo == repo && t.environment == env)
-        {
-            continue;
-        }
-        let env_flag = env
-            .as_ref()
-            .map(|e| format!(" --env {}", shell_quote(e)))
-            .unwrap_or_default();
-        let command = format!(
-            "{host}gh variable set AWS_ROLE_ARN --repo {}{env_flag} --body {}",
-            shell_quote(&repo),
-            shell_quote(&value)
-        );
-        targets.push(VariableTarget {
-            repo,
-            environment: env,
-            command,
-        });
-    }
+    let targets = variable_places(role)
+        .into_iter()
+        .map(|(repo, environment)| {
+            let env_flag = environment
+                .as_ref()
+                .map(|e| format!(" --env {}", shell_quote(e)))
+                .unwrap_or_default();
+            let command = format!(
+                "{host}gh variable set {name} --repo {}{env_flag} --body {}",
+                shell_quote(&repo),
+                shell_quote(&value)
+            );
+            VariableTarget {
+                repo,
+                environment,
+                command,
+            }
+        })
+        .collect();
     Variable {
-        name: "AWS_ROLE_ARN".into(),
+        name,
         value,
         targets,
     }
@@ -255,15 +462,17 @@ mod tests {
         assert_eq!(y["on"]["push"]["branches"], serde_json::json!(["main"]));
         assert_eq!(y["on"]["push"]["tags"], serde_json::json!(["v*"]));
         assert!(y["on"].get("pull_request").is_none());
-        assert_eq!(y["permissions"]["id-token"], "write");
-        assert_eq!(y["permissions"]["contents"], "read");
+        // id-token: write on the job that needs it, nothing for the workflow as a whole.
+        assert_eq!(y["permissions"], serde_json::json!({}));
+        assert_eq!(y["jobs"]["deploy"]["permissions"]["id-token"], "write");
+        assert_eq!(y["jobs"]["deploy"]["permissions"]["contents"], "read");
         let steps = y["jobs"]["deploy"]["steps"].as_array().unwrap();
         let creds = steps
             .iter()
             .find(|s| {
                 s["uses"]
                     .as_str()
-                    .is_some_and(|u| u.starts_with("aws-actions/configure-aws-credentials@v"))
+                    .is_some_and(|u| u.starts_with("aws-actions/configure-aws-credentials@"))
             })
             .unwrap();
         assert_eq!(creds["with"]["role-to-assume"], "${{ vars.AWS_ROLE_ARN }}");

@@ -357,7 +357,7 @@ fn emit_check_workflow_is_a_scheduled_read_only_job() {
     assert!(
         y["on"]["schedule"][0]["cron"].is_string() && y["on"].get("workflow_dispatch").is_some()
     );
-    assert_eq!(y["permissions"]["id-token"], "write");
+    assert_eq!(y["jobs"]["check"]["permissions"]["id-token"], "write");
     let steps = y["jobs"]["check"]["steps"].as_array().unwrap();
     assert!(steps.iter().any(|s| {
         s["run"]

@@ -273,7 +273,7 @@ fn emit_workflow_parses_and_matches_the_trust_scope() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let y: serde_json::Value = serde_saphyr::from_str(&r.stdout).expect("valid YAML");
     assert_eq!(y["jobs"]["deploy"]["environment"], "prod");
-    assert_eq!(y["permissions"]["id-token"], "write");
+    assert_eq!(y["jobs"]["deploy"]["permissions"]["id-token"], "write");
     assert!(r.stdout.contains("${{ vars.AWS_ROLE_ARN }}"));
     let r = keyless(&[
         "emit",
@@ -285,7 +285,7 @@ fn emit_workflow_parses_and_matches_the_trust_scope() {
     ]);
     let y: serde_json::Value = serde_saphyr::from_str(&r.stdout).unwrap();
     assert!(y["on"].get("pull_request").is_some());
-    assert!(y["jobs"]["deploy"].get("environment").is_none());
+    assert!(y["jobs"]["pull-request"].get("environment").is_none());
 }
 
 #[test]

@@ -14,3 +14,4 @@ mod secrets;
 mod trust;
 mod util;
 mod verify;
+mod workflows;

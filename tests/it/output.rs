@@ -60,7 +60,9 @@ fn no_color_and_pipes_get_plain_text() {
 #[test]
 fn every_json_report_carries_the_same_format_version() {
     let e = Env::new();
-    e.write(&format!("account_id = \"{ACCOUNT_ID}\"\n{SITE}"));
+    e.write(&format!(
+        "account_id = \"{ACCOUNT_ID}\"\n{SITE}\n[[role]]\nname = \"gha-check\"\n  [[role.subject]]\n  repo = \"octo-org/site\"\n  branch = \"main\"\n  [[role.preset]]\n  name = \"keyless-check\"\n"
+    ));
     std::fs::write(
         e.dir.path().join("trust.json"),
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:octo-org/site:ref:refs/heads/main"}}}]}"#,
@@ -72,11 +74,11 @@ fn every_json_report_carries_the_same_format_version() {
         &["lint", "--policy", "trust.json"],
         &["lint", "--rules"],
         &["presets"],
-        &["emit", "workflow"],
-        &["emit", "variable"],
+        &["emit", "workflow", "--role", "gha-site"],
+        &["emit", "variable", "--role", "gha-site"],
         &["emit", "check-workflow"],
         &["plan"],
-        &["explain", "--repo", "octo-org/site"],
+        &["explain", "--role", "gha-site", "--repo", "octo-org/site"],
         &[
             "explain",
             "--policy",

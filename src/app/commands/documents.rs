@@ -90,17 +90,23 @@ fn read_policy(path: &std::path::Path) -> Result<(String, String)> {
 /// The role `emit` is for: `--role`, the only one, or for the check workflow the role with the
 /// `keyless-check` preset.
 fn emit_role<'a>(s: &'a Session, args: &EmitArgs) -> Result<&'a Role> {
-    let cfg = s.config()?;
-    if args.role.is_none() && matches!(args.what, EmitWhat::CheckWorkflow) {
-        let check_role = cfg
-            .roles
-            .iter()
-            .find(|r| r.presets.iter().any(|p| p.name == "keyless-check"));
-        if let Some(r) = check_role {
-            return Ok(r);
-        }
+    match (&args.what, args.role.as_deref()) {
+        (EmitWhat::CheckWorkflow, None) => emit::check_role(s.config()?),
+        (_, name) => s.role(name),
     }
-    s.role(args.role.as_deref())
+}
+
+/// The config's path as the check workflow sees it from the repository root: as given when
+/// relative, else its file name.
+fn repo_config_path(s: &Session) -> String {
+    let p = &s.config_path;
+    if p.is_relative() {
+        p.display().to_string()
+    } else {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "keyless.toml".into())
+    }
 }
 
 /// `keyless emit`
@@ -115,7 +121,7 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
                 cfg,
                 role,
                 &s.offline_partition(),
-                &s.config_path.display().to_string(),
+                &repo_config_path(s),
             )?;
             show(
                 &s.printer,
