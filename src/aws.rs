@@ -457,16 +457,7 @@ impl Aws {
             &format!("role {name} trust policy"),
             role.assume_role_policy_document(),
         )?;
-        let tags = self
-            .iam
-            .list_role_tags()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListRoleTags", e))?;
+        let tags = self.role_tag_list(name).await?;
         let names = self
             .iam
             .list_role_policies()
@@ -652,8 +643,57 @@ impl Aws {
         Ok(o)
     }
 
+    async fn role_tag_list(&self, name: &str) -> Result<Vec<Tag>> {
+        self.iam
+            .list_role_tags()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListRoleTags", e))
+    }
+
+    /// The tags of each named role (ListRoleTags, `concurrency` roles at a time); a role that
+    /// disappeared meanwhile is left out.
+    pub async fn role_tags(
+        &self,
+        names: &[&str],
+        concurrency: usize,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let internal = |m: String| Error::Aws {
+            op: "iam:ListRoleTags".into(),
+            code: "Internal".into(),
+            message: m,
+            hint: None,
+        };
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for name in names {
+            let (aws, permits, name) = (self.clone(), permits.clone(), name.to_string());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let tags = aws.role_tag_list(&name).await;
+                (name, tags)
+            });
+        }
+        let mut out = BTreeMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (name, tags) = joined.map_err(|e| internal(e.to_string()))?;
+            match tags {
+                Ok(tags) => {
+                    out.insert(name, tags_of(&tags));
+                }
+                Err(Error::Aws { code, .. }) if code == "NoSuchEntity" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Every role in the account except `exclude`, with its trust policy (for destroy's check
-    /// that nothing else trusts the provider).
+    /// that nothing else trusts the provider, and check's look at roles outside the config).
     pub async fn other_role_trusts(&self, exclude: &[String]) -> Result<Vec<(String, Value)>> {
         let roles = self
             .iam

@@ -21,6 +21,9 @@ use crate::subject::{Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
 pub const MANAGED_BY_KEY: &str = "managed-by";
 /// Its value.
 pub const MANAGED_BY_VALUE: &str = "keyless";
+/// The tag naming the config that owns a role or policy (its `name`). Ownership is per config:
+/// one config never modifies what another config's tag names.
+pub const CONFIG_KEY: &str = "keyless:config";
 
 /// The file as written (serde shape). Unknown keys are errors.
 #[derive(Debug, Deserialize, Default)]
@@ -28,6 +31,9 @@ pub const MANAGED_BY_VALUE: &str = "keyless";
 pub struct ConfigFile {
     /// Schema version; only 1 exists.
     pub version: Option<u32>,
+    /// This config's identity: tagged (`keyless:config`) on everything it creates. Default: the
+    /// first repository as `owner-repo` (else the first role's name).
+    pub name: Option<String>,
     /// Pin the account; a mismatch with the caller stops everything.
     pub account_id: Option<String>,
     /// The partition (default: from the caller identity, else from `region`).
@@ -212,6 +218,10 @@ pub struct AllowFile {
 pub struct Config {
     /// Where it was read from (as given).
     pub file: String,
+    /// This config's identity (`name`, or its default); the `keyless:config` tag value.
+    pub name: String,
+    /// Whether `name` was written in the file (else it was derived).
+    pub name_given: bool,
     /// Its directory, for relative paths.
     pub dir: PathBuf,
     /// Pinned account.
@@ -487,6 +497,16 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
             "remove the key to use IAM's default 2048",
         );
     }
+    if let Some(n) = &raw.name
+        && let Err(m) = check_config_name(n)
+    {
+        p.add(
+            "name",
+            Some(n),
+            m,
+            "e.g. name = \"octo-org-site\" (letters, digits, `.`, `_`, `-`; it tags what this config creates)",
+        );
+    }
     if let Some(r) = &raw.workflow.runs_on
         && (r.trim().is_empty()
             || r.len() > 100
@@ -534,8 +554,12 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
     if !p.list.is_empty() {
         return Err(Error::Config(p.list));
     }
+    let name_given = raw.name.is_some();
+    let name = raw.name.unwrap_or_else(|| default_config_name(&roles));
     Ok(Config {
         file: file.to_string(),
+        name,
+        name_given,
         dir: dir.to_path_buf(),
         account_id: raw.account_id,
         partition: raw.partition,
@@ -548,6 +572,55 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
         runs_on: raw.workflow.runs_on,
         roles,
     })
+}
+
+/// A config name: 1–64 of letters, digits, `.`, `_` and `-`, starting with a letter or digit
+/// (valid as an IAM tag value everywhere).
+pub fn check_config_name(n: &str) -> std::result::Result<(), String> {
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a config name is 1–64 letters, digits, `.`, `_` or `-`, starting with a letter or digit".into())
+    }
+}
+
+/// The identity of a config without `name`: its first repository as `owner-repo`, else its
+/// first role's name. Set `name` to keep it stable when the first repository changes.
+pub fn default_config_name(roles: &[Role]) -> String {
+    let from_repo = roles
+        .iter()
+        .flat_map(|r| &r.subjects)
+        .find_map(|s| match &s.spec {
+            SubjectSpec::Repo { repo, .. } if repo.name != "*" => {
+                Some(format!("{}-{}", repo.owner, repo.name))
+            }
+            _ => None,
+        });
+    let raw = from_repo
+        .or_else(|| roles.first().map(|r| r.name.clone()))
+        .unwrap_or_else(|| "keyless".into());
+    let mut name: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(64);
+    if check_config_name(&name).is_err() {
+        name = format!("k{name}");
+        name.truncate(64);
+    }
+    name
 }
 
 fn issuer_from(pf: &ProviderFile, p: &mut Problems) -> Option<Issuer> {
@@ -644,21 +717,21 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
             "give a managed policy ARN",
         );
     }
-    if r.tags.len() > 49 {
+    if r.tags.len() > 48 {
         p.add(
             format!("{key}.tags"),
             Some(&r.tags.len().to_string()),
-            "at most 49 tags (IAM allows 50 and keyless adds managed-by)",
+            "at most 48 tags (IAM allows 50 and keyless adds managed-by and keyless:config)",
             "drop some tags",
         );
     }
     for (k, v) in &r.tags {
-        if k == MANAGED_BY_KEY {
+        if k == MANAGED_BY_KEY || k == CONFIG_KEY {
             p.add(
                 format!("{key}.tags.{k}"),
                 Some(v),
-                "`managed-by` is keyless's ownership tag",
-                "remove it; keyless sets managed-by = keyless itself",
+                format!("`{k}` is keyless's ownership tag"),
+                "remove it; keyless sets managed-by and keyless:config itself",
             );
             continue;
         }

@@ -7,12 +7,14 @@
 //! that now fails a blocking lint rule, a role that lost keyless's tag, and roles outside the
 //! config that trust the GitHub provider.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
 use crate::lint::{self, LintContext, Severity};
-use crate::observed::{Observed, owned};
+use crate::observed::{Observed, Owner, owned};
 use crate::plan::{self, Change, document_diff};
 use crate::policy::{self, Kind};
 use crate::render::Rendered;
@@ -29,8 +31,10 @@ pub enum DriftKind {
     RoleMissing,
     /// A configured role exists without `managed-by = keyless`.
     RoleNotManaged,
-    /// A role outside the config trusts the GitHub provider.
+    /// A role outside the config trusts the GitHub provider (its trust policy is linted too).
     ExtraRole,
+    /// A role of another keyless config trusts the provider: information, not drift.
+    OtherConfigRole,
     /// The trust policy differs from the config.
     TrustPolicyChanged,
     /// The live trust policy fails a blocking lint rule.
@@ -115,6 +119,19 @@ fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static
         .max()
 }
 
+/// The worst blocking lint finding of a trust policy.
+fn trust_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
+    let parsed = policy::Parsed {
+        doc: doc.clone(),
+        duplicate_keys: vec![],
+    };
+    lint::lint_document(&parsed, Some(Kind::Trust), ctx)
+        .into_iter()
+        .filter(|f| f.severity.blocks())
+        .map(|f| (f.severity, f.rule))
+        .max()
+}
+
 /// Raise a finding to the severity of the worst blocking lint rule its live document fails.
 fn raise_by_lint(x: &mut DriftFinding, doc: &Value, ctx: &LintContext) {
     if let Some((sev, rule)) = permission_risk(doc, ctx) {
@@ -124,11 +141,29 @@ fn raise_by_lint(x: &mut DriftFinding, doc: &Value, ctx: &LintContext) {
     }
 }
 
-/// Compare and report. `others` are the trust policies of roles outside the config.
+/// The roles outside the config whose trust names the config's provider: the ones whose tags
+/// `drift` needs (to tell another config's roles from unmanaged ones).
+pub fn trusting_provider<'a>(desired: &Rendered, others: &'a [(String, Value)]) -> Vec<&'a str> {
+    others
+        .iter()
+        .filter(|(_, trust)| trusts(trust, &desired.provider_arn))
+        .map(|(n, _)| n.as_str())
+        .collect()
+}
+
+fn trusts(trust: &Value, provider_arn: &str) -> bool {
+    policy::statements(trust).iter().any(|s| {
+        policy::strings(s.get("Principal").and_then(|p| p.get("Federated"))).contains(&provider_arn)
+    })
+}
+
+/// Compare and report. `others` are the trust policies of roles outside the config;
+/// `other_tags` the tags of those that trust the provider ([`trusting_provider`]).
 pub fn drift(
     desired: &Rendered,
     observed: &Observed,
     others: &[(String, Value)],
+    other_tags: &BTreeMap<String, BTreeMap<String, String>>,
     ctx: &LintContext,
 ) -> Vec<DriftFinding> {
     let mut out = Vec::new();
@@ -400,21 +435,49 @@ pub fn drift(
         }
     }
     for (name, trust) in others {
-        let trusts = policy::statements(trust).iter().any(|s| {
-            policy::strings(s.get("Principal").and_then(|p| p.get("Federated")))
-                .contains(&desired.provider_arn.as_str())
-        });
-        if trusts {
+        if !trusts(trust, &desired.provider_arn) {
+            continue;
+        }
+        let owner = other_tags
+            .get(name)
+            .map(Owner::of)
+            .unwrap_or(Owner::NotKeyless);
+        if let Owner::Config(c) = &owner
+            && *c != desired.config
+        {
             out.push(DriftFinding {
-                kind: DriftKind::ExtraRole,
-                severity: Severity::Medium,
+                kind: DriftKind::OtherConfigRole,
+                severity: Severity::Info,
                 role: Some(name.clone()),
                 resource: format!("role {name}"),
-                message: "trusts the GitHub provider but is not in keyless.toml: review it, or add it with adopt = true".into(),
+                message: format!(
+                    "belongs to keyless config `{c}`; that config's own check covers it"
+                ),
                 rule: None,
                 diff: None,
             });
+            continue;
         }
+        let mut finding = DriftFinding {
+            kind: DriftKind::ExtraRole,
+            severity: Severity::Medium,
+            role: Some(name.clone()),
+            resource: format!("role {name}"),
+            message: match owner {
+                Owner::Legacy => "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply".into(),
+                _ => "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true".into(),
+            },
+            rule: None,
+            diff: None,
+        };
+        if let Some((sev, rule)) = trust_risk(trust, ctx) {
+            finding.severity = finding.severity.max(sev);
+            finding.rule = Some(rule);
+            finding
+                .message
+                .push_str(&format!("; its trust policy fails lint rule {rule}"));
+        }
+        out.push(finding);
     }
     out.sort_by(|a, b| {
         b.severity

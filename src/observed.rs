@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::config::{CONFIG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 /// An IAM OIDC provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,4 +82,37 @@ pub struct Observed {
 /// Does this tag set mark a resource as keyless's?
 pub fn owned(tags: &BTreeMap<String, String>) -> bool {
     tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
+}
+
+/// Who owns a resource, read from its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// Not keyless's (no `managed-by = keyless`).
+    NotKeyless,
+    /// keyless's, from a version that did not name the config (no `keyless:config`).
+    Legacy,
+    /// The keyless config of this name.
+    Config(String),
+}
+
+impl Owner {
+    /// Read the owner from a resource's tags.
+    pub fn of(tags: &BTreeMap<String, String>) -> Owner {
+        if !owned(tags) {
+            return Owner::NotKeyless;
+        }
+        match tags.get(CONFIG_KEY) {
+            Some(c) => Owner::Config(c.clone()),
+            None => Owner::Legacy,
+        }
+    }
+
+    /// May the config named `config` modify it (its own, or an older keyless's to claim)?
+    pub fn is_mine(&self, config: &str) -> bool {
+        match self {
+            Owner::Config(c) => c == config,
+            Owner::Legacy => true,
+            Owner::NotKeyless => false,
+        }
+    }
 }

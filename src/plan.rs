@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::config::{CONFIG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::{Error, Result};
-use crate::observed::{Observed, ObservedPolicy, owned};
+use crate::observed::{Observed, ObservedPolicy, Owner, owned};
 use crate::policy;
 use crate::render::{Rendered, RoleDocuments};
 
@@ -401,8 +401,23 @@ impl Plan {
     }
 }
 
+/// The tags of the shared provider: keyless's, but no config's (every config uses it).
 fn keyless_tags() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string())])
+}
+
+/// The tags of what one config owns: keyless's and the config's name.
+fn config_tags(config: &str) -> BTreeMap<String, String> {
+    let mut t = keyless_tags();
+    t.insert(CONFIG_KEY.to_string(), config.to_string());
+    t
+}
+
+/// The refusal for a role or policy another config owns.
+fn other_config(what: &str, name: &str, owner: &str, mine: &str, role: &str) -> String {
+    format!(
+        "{what} {name} belongs to keyless config `{owner}`; config `{mine}` will not modify it.\n  fix: choose another role name, or, if this config should take it over, add `adopt = true` to [[role]] {role} (config `{owner}` will then refuse it)"
+    )
 }
 
 /// The ARN of a keyless-owned (preset) managed policy of a role.
@@ -480,9 +495,30 @@ pub fn plan(desired: &Rendered, observed: &Observed) -> Result<Plan> {
             );
             continue;
         };
-        if !owned(&o.tags) && !role.adopt {
-            refused.push(not_owned("role", &role.name, &role.name));
-            continue;
+        match Owner::of(&o.tags) {
+            Owner::NotKeyless if !role.adopt => {
+                refused.push(not_owned("role", &role.name, &role.name));
+                continue;
+            }
+            Owner::Config(other) if other != desired.config && !role.adopt => {
+                refused.push(other_config(
+                    "role",
+                    &role.name,
+                    &other,
+                    &desired.config,
+                    &role.name,
+                ));
+                continue;
+            }
+            Owner::Config(other) if other != desired.config => notes.push(format!(
+                "role {} belongs to keyless config `{other}`; adopt = true hands it to config `{}`",
+                role.name, desired.config
+            )),
+            Owner::Legacy => notes.push(format!(
+                "role {} was created by an earlier keyless that did not name its config; config `{}` claims it (tag {CONFIG_KEY})",
+                role.name, desired.config
+            )),
+            _ => {}
         }
         if o.path != role.path {
             refused.push(format!(
@@ -582,17 +618,32 @@ fn policy_changes(
                 path: role.path.clone(),
                 arn: arn.clone(),
                 document: p.document.clone(),
-                tags: keyless_tags(),
+                tags: config_tags(&desired.config),
             }),
             Some(lp) => {
-                if !owned(&lp.tags) {
+                let owner = Owner::of(&lp.tags);
+                if !owner.is_mine(&desired.config) {
                     if !role.adopt {
-                        refused.push(not_owned("policy", &p.name, &role.name));
+                        refused.push(match owner {
+                            Owner::Config(other) => {
+                                other_config("policy", &p.name, &other, &desired.config, &role.name)
+                            }
+                            _ => not_owned("policy", &p.name, &role.name),
+                        });
                         continue;
                     }
                     changes.push(Change::TagPolicy {
                         arn: arn.clone(),
-                        tags: keyless_tags(),
+                        tags: config_tags(&desired.config),
+                    });
+                } else if owner == Owner::Legacy {
+                    notes.push(format!(
+                        "policy {} was created by an earlier keyless that did not name its config; config `{}` claims it",
+                        p.name, desired.config
+                    ));
+                    changes.push(Change::TagPolicy {
+                        arn: arn.clone(),
+                        tags: config_tags(&desired.config),
                     });
                 }
                 if !policy::same(&lp.document, &p.document) {
@@ -642,6 +693,12 @@ fn policy_changes(
             arn: arn.clone(),
         });
         match observed.policies.get(arn).and_then(Option::as_ref) {
+            Some(lp) if !Owner::of(&lp.tags).is_mine(&desired.config) && owned(&lp.tags) => notes
+                .push(format!(
+                    "policy {} belongs to another keyless config; detached from {} but kept",
+                    policy_short(arn),
+                    role.name
+                )),
             Some(lp) if owned(&lp.tags) && lp.attachment_count <= 1 => {
                 changes.push(Change::DeletePolicy {
                     arn: arn.clone(),
@@ -710,9 +767,16 @@ pub fn destroy(
             notes.push(format!("role {} does not exist", role.name));
             continue;
         };
-        if !owned(&o.tags) && !role.adopt {
-            refused.push(format!("role {} is not managed by keyless; destroy will not delete it.\n  fix: delete it yourself, or add `adopt = true` to its [[role]] if keyless should own it", role.name));
-            continue;
+        match Owner::of(&o.tags) {
+            Owner::NotKeyless if !role.adopt => {
+                refused.push(format!("role {} is not managed by keyless; destroy will not delete it.\n  fix: delete it yourself, or add `adopt = true` to its [[role]] if keyless should own it", role.name));
+                continue;
+            }
+            Owner::Config(other) if other != desired.config && !role.adopt => {
+                refused.push(format!("role {} belongs to keyless config `{other}`; config `{}` will not delete it.\n  fix: destroy it from config `{other}`, or remove it from this config", role.name, desired.config));
+                continue;
+            }
+            _ => {}
         }
         for arn in &o.attached_policies {
             changes.push(Change::DetachPolicy {
@@ -734,7 +798,13 @@ pub fn destroy(
     }
     for (arn, p) in &observed.policies {
         let Some(p) = p else { continue };
-        if !owned(&p.tags) {
+        if !Owner::of(&p.tags).is_mine(&desired.config) {
+            if owned(&p.tags) {
+                notes.push(format!(
+                    "policy {} belongs to another keyless config; kept",
+                    policy_short(arn)
+                ));
+            }
             continue;
         }
         let remaining = p.attachment_count - ours_detached.get(arn).copied().unwrap_or(0);
@@ -846,7 +916,7 @@ mod tests {
                         default_version: "v1".into(),
                         document: p.document.clone(),
                         versions: vec![("v1".into(), true)],
-                        tags: keyless_tags(),
+                        tags: config_tags(&r.config),
                         attachment_count: 1,
                     }),
                 );
@@ -879,6 +949,68 @@ mod tests {
 
     fn apis(p: &Plan) -> Vec<&'static str> {
         p.changes.iter().map(Change::api).collect()
+    }
+
+    #[test]
+    fn a_role_another_config_owns_is_refused_naming_it_and_nothing_is_planned() {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        let role = o.roles.get_mut("site").unwrap().as_mut().unwrap();
+        role.tags.insert(CONFIG_KEY.into(), "other-org-site".into());
+        let Err(Error::Refused(msgs)) = plan(&r, &o) else {
+            panic!("expected a refusal")
+        };
+        assert!(
+            msgs[0].contains("`other-org-site`") && msgs[0].contains(&format!("`{}`", r.config)),
+            "{}",
+            msgs[0]
+        );
+        let Err(Error::Refused(msgs)) = destroy(&r, &o, &[]) else {
+            panic!("destroy refuses too")
+        };
+        assert!(msgs[0].contains("other-org-site"));
+        // Taking it over is explicit.
+        let adopted =
+            rendered(&CFG.replace("name = \"site\"\n", "name = \"site\"\nadopt = true\n"));
+        let p = plan(&adopted, &o).unwrap();
+        assert!(p.changes.iter().any(|c| matches!(c, Change::TagRole { tags, .. } if tags.get(CONFIG_KEY) == Some(&adopted.config))));
+    }
+
+    #[test]
+    fn a_policy_another_config_owns_is_refused() {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        for p in o.policies.values_mut().flatten() {
+            p.tags.insert(CONFIG_KEY.into(), "other".into());
+        }
+        let Err(Error::Refused(msgs)) = plan(&r, &o) else {
+            panic!("expected a refusal")
+        };
+        assert!(
+            msgs[0].starts_with("policy") && msgs[0].contains("`other`"),
+            "{}",
+            msgs[0]
+        );
+    }
+
+    #[test]
+    fn an_earlier_keylesss_role_is_claimed_and_the_plan_says_so() {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        let role = o.roles.get_mut("site").unwrap().as_mut().unwrap();
+        role.tags.remove(CONFIG_KEY);
+        for p in o.policies.values_mut().flatten() {
+            p.tags.remove(CONFIG_KEY);
+        }
+        let p = plan(&r, &o).unwrap();
+        assert_eq!(apis(&p), vec!["TagRole", "TagPolicy"]);
+        assert!(
+            p.notes.iter().any(|n| n.contains("claims it")),
+            "{:?}",
+            p.notes
+        );
+        // The default identity comes from the first repository.
+        assert_eq!(r.config, "o-r");
     }
 
     #[test]

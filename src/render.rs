@@ -81,6 +81,8 @@ pub struct RoleDocuments {
 /// The whole desired state.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rendered {
+    /// The config's identity (`keyless:config` on everything it owns).
+    pub config: String,
     /// Account and partition.
     pub target: Target,
     /// Issuer URL.
@@ -160,6 +162,7 @@ pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Re
         return Err(Error::Config(problems));
     }
     Ok(Rendered {
+        config: cfg.name.clone(),
         target: target.clone(),
         issuer: cfg.issuer.url.clone(),
         provider_arn,
@@ -392,6 +395,7 @@ fn render_role(
         crate::config::MANAGED_BY_KEY.into(),
         crate::config::MANAGED_BY_VALUE.into(),
     );
+    tags.insert(crate::config::CONFIG_KEY.into(), cfg.name.clone());
     Ok(RoleDocuments {
         name: role.name.clone(),
         arn: role_arn(target, role),

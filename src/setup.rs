@@ -28,6 +28,8 @@ pub struct RepoAnswer {
 /// Everything `init` asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answers {
+    /// The config's identity (`name`), tagged on everything it creates.
+    pub config_name: String,
     /// Account to pin, when known.
     pub account_id: Option<String>,
     /// Region for the workflow and regional presets.
@@ -56,21 +58,54 @@ pub fn check_repo(s: &str) -> std::result::Result<(), String> {
 }
 
 /// A role name derived from a repository: `gha-<repo>-deploy`, made IAM-safe and at most 64.
-pub fn suggest_role_name(repo: &str) -> String {
-    let name = repo.split('/').nth(1).unwrap_or(repo);
-    let safe: String = name
+pub fn suggest_role_name(repo: &str, scope: &Scope) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let (owner, name) = repo.split_once('/').unwrap_or(("", repo));
+    let purpose = match scope {
+        Scope::PullRequest => "plan",
+        Scope::Tag(_) => "release",
+        _ => "deploy",
+    };
+    // gha-OWNER-REPO-PURPOSE within IAM's 64 characters: the repository keeps its name first,
+    // the owner is shortened before it.
+    let room = 64 - "gha-".len() - 1 - purpose.len();
+    let mut owner = safe(owner);
+    let mut repo = safe(name);
+    repo.truncate(room.saturating_sub(2).max(1));
+    owner.truncate(room.saturating_sub(repo.len() + 1));
+    let base = if owner.is_empty() {
+        repo
+    } else {
+        format!("{owner}-{repo}")
+    };
+    format!("gha-{base}-{purpose}")
+}
+
+/// The config's identity for a repository: `owner-repo`, as `name` in keyless.toml.
+pub fn suggest_config_name(repo: &str) -> String {
+    let mut n: String = repo
+        .to_ascii_lowercase()
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
                 c
             } else {
                 '-'
             }
         })
         .collect();
-    let mut s = format!("gha-{safe}-deploy");
-    s.truncate(64);
-    s
+    n.truncate(64);
+    n
 }
 
 fn q(s: &str) -> String {
@@ -82,6 +117,10 @@ pub fn to_toml(a: &Answers) -> Result<String> {
     let mut t = String::from(
         "# keyless.toml, written by `keyless init`. Edit freely; `keyless plan` shows the effect.\n# Reference: README.md (\"keyless.toml\").\nversion = 1\n",
     );
+    t.push_str(&format!(
+        "name = {}      # this config's identity, tagged on what it creates; keep it stable\n",
+        q(&a.config_name)
+    ));
     match &a.account_id {
         Some(id) => t.push_str(&format!(
             "account_id = {}      # apply refuses other accounts\n",
@@ -172,6 +211,7 @@ mod tests {
 
     fn answers() -> Answers {
         Answers {
+            config_name: "octo-org-site".into(),
             account_id: Some("123456789012".into()),
             region: "eu-west-1".into(),
             issuer: Issuer::github_com(),
@@ -241,13 +281,40 @@ mod tests {
             a.issuer = issuer.clone();
             let cfg = crate::config::parse(&to_toml(&a).unwrap(), "k", Path::new(".")).unwrap();
             assert_eq!(cfg.issuer, issuer);
+            assert_eq!((cfg.name.as_str(), cfg.name_given), ("octo-org-site", true));
         }
     }
 
     #[test]
     fn helpers() {
-        assert_eq!(suggest_role_name("octo-org/My.Site"), "gha-My.Site-deploy");
-        assert!(suggest_role_name(&format!("o/{}", "x".repeat(100))).len() <= 64);
+        let main = Scope::Branch("main".into());
+        // The owner and the purpose are in the name, so two owners' `site` or one repository's
+        // plan and deploy roles never share a default.
+        assert_eq!(
+            suggest_role_name("octo-org/My.Site", &main),
+            "gha-octo-org-My.Site-deploy"
+        );
+        assert_ne!(
+            suggest_role_name("octo-org/site", &main),
+            suggest_role_name("other-org/site", &main)
+        );
+        assert_eq!(
+            suggest_role_name("octo-org/infra", &Scope::PullRequest),
+            "gha-octo-org-infra-plan"
+        );
+        assert_eq!(
+            suggest_role_name("octo-org/app", &Scope::Tag("v*".into())),
+            "gha-octo-org-app-release"
+        );
+        for (o, r) in [
+            ("o".to_string(), "x".repeat(100)),
+            ("y".repeat(39), "x".repeat(100)),
+        ] {
+            let n = suggest_role_name(&format!("{o}/{r}"), &main);
+            assert!(n.len() <= 64 && n.ends_with("-deploy"), "{n}");
+            assert!(crate::names::iam_role_name(&n).is_ok(), "{n}");
+        }
+        assert_eq!(suggest_config_name("Octo-Org/Site"), "octo-org-site");
         assert!(check_repo("octo-org/site").is_ok());
         for bad in ["octo-org", "octo org/site", "o/*", "-o/r"] {
             assert!(check_repo(bad).is_err(), "{bad}");

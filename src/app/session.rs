@@ -425,6 +425,16 @@ impl Session {
         self.block_on(aws.other_role_trusts(&names))?
     }
 
+    /// The tags of the named roles (to tell which keyless config owns each).
+    pub fn role_tags(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>
+    {
+        let aws = self.aws()?;
+        self.block_on(aws.role_tags(names, self.concurrency))?
+    }
+
     /// Render for the caller (refusing blocking findings), read the account and plan the apply.
     pub fn plan(&self) -> Result<Planned> {
         let rendered = self.render_for_caller(true)?;

@@ -543,8 +543,12 @@ pub fn ask_answers(
     let managed_policies = ask_managed_policies(args, ask)?;
     let suggested = repos
         .first()
-        .map(|r| setup::suggest_role_name(&r.repo))
+        .map(|r| setup::suggest_role_name(&r.repo, &r.scope))
         .unwrap_or_else(|| "gha-deploy".into());
+    let config_name = repos
+        .first()
+        .map(|r| setup::suggest_config_name(&r.repo))
+        .unwrap_or_else(|| "keyless".into());
     let role_name = ask
         .text(
             args.role_name.as_deref(),
@@ -588,6 +592,7 @@ pub fn ask_answers(
         ));
     }
     Ok(Answers {
+        config_name,
         account_id,
         region,
         issuer,

@@ -168,7 +168,7 @@ fn hostile_configs_get_clear_errors() {
         ("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.inline_policy]]\nname = \"x\"\nfile = \"../../etc/passwd\"\n".into(), "inside the config file's directory"),
         ("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"../../etc/passwd\"\n".into(), "not a preset name"),
         ("[[role]]\nname = \"r\"\nmax_session_duration = 99999999999999999\n".into(), ""),
-        (format!("[[role]]\nname = \"r\"\ntags = {{ {} }}\n", (0..60).map(|i| format!("k{i} = \"v\"")).collect::<Vec<_>>().join(", ")), "at most 49 tags"),
+        (format!("[[role]]\nname = \"r\"\ntags = {{ {} }}\n", (0..60).map(|i| format!("k{i} = \"v\"")).collect::<Vec<_>>().join(", ")), "at most 48 tags"),
     ];
     for (text, want) in cases {
         let dir = tempfile::tempdir().unwrap();

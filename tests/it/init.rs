@@ -58,7 +58,7 @@ fn the_wizard_asks_re_asks_on_bad_answers_writes_the_config_and_applies() {
     s.exp_string("Managed policy ARNs").unwrap();
     s.send_line("").unwrap();
     s.exp_string("Role name").unwrap();
-    s.send_line("").unwrap(); // gha-site-deploy
+    s.send_line("").unwrap(); // gha-octo-org-site-deploy
     s.exp_string("Max session duration").unwrap();
     s.send_line("99").unwrap();
     s.exp_string("3600 to 43200").unwrap();
@@ -71,7 +71,7 @@ fn the_wizard_asks_re_asks_on_bad_answers_writes_the_config_and_applies() {
     s.send("y").unwrap();
     s.flush().unwrap();
     s.exp_string("Applied 4 change(s).").unwrap();
-    s.exp_string("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/gha-site-deploy")
+    s.exp_string("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/gha-octo-org-site-deploy")
         .unwrap();
     s.exp_eof().unwrap();
 
@@ -80,7 +80,7 @@ fn the_wizard_asks_re_asks_on_bad_answers_writes_the_config_and_applies() {
     let role = &cfg.roles[0];
     assert_eq!(
         (role.name.as_str(), role.max_session_duration),
-        ("gha-site-deploy", 7200)
+        ("gha-octo-org-site-deploy", 7200)
     );
     assert_eq!(
         role.subjects[0].patterns(),
@@ -216,7 +216,7 @@ fn flags_with_yes_and_no_terminal() {
     expect(&r, 0);
     assert!(
         r.stdout
-            .contains("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/gha-site-deploy")
+            .contains("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/gha-octo-org-site-deploy")
     );
     assert_eq!(kit.count("CreateRole"), 1);
     assert_eq!(kit.count("CreateOpenIDConnectProvider"), 1);

@@ -10,6 +10,7 @@ mod fuzz;
 mod init;
 mod kit;
 mod output;
+mod ownership;
 mod secrets;
 mod trust;
 mod util;

@@ -16,6 +16,7 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let rendered = s.render_for_caller(true)?;
     let observed = s.observe(&rendered)?;
     let others = s.other_trusts(&rendered)?;
+    let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
     let cfg = s.config()?;
     let target = &rendered.target;
     let mut ctx = LintContext::new("live");
@@ -23,14 +24,15 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     ctx.partition = Some(target.partition.clone());
     ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
     ctx.trust_size_quota = cfg.trust_policy_size_quota;
-    let findings = drift::drift(&rendered, &observed, &others, &ctx);
+    let findings = drift::drift(&rendered, &observed, &others, &other_tags, &ctx);
     let report = CheckReport::new(
         &findings,
         fail_on,
         target.account_id.clone(),
         target.partition.clone(),
         cfg.file.clone(),
-        rendered.roles.len(),
+        // What was compared: the config's roles found in the account.
+        observed.roles.values().filter(|r| r.is_some()).count(),
     );
     match s.format {
         Format::Github => {

@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 
 use keyless::error::{Error, Result};
+use keyless::observed::Owner;
 use keyless::setup::{self, Answers};
 
 use crate::app::args::InitArgs;
@@ -56,6 +57,9 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
             }
         },
     )?;
+    if let Some(c) = &caller {
+        check_role_name_is_free(s, &answers, &c.account)?;
+    }
     write_config(s, &answers)?;
     finish(
         s,
@@ -64,6 +68,27 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         caller.is_some(),
         &answers.role_name,
     )
+}
+
+/// Refuse a role name the account already uses for something this config would not own.
+fn check_role_name_is_free(s: &Session, answers: &Answers, account: &str) -> Result<()> {
+    let aws = s.aws()?;
+    let Some(live) = s.block_on(aws.read_role(&answers.role_name))?? else {
+        return Ok(());
+    };
+    let whose = match Owner::of(&live.tags) {
+        Owner::Config(c) if c == answers.config_name => return Ok(()),
+        Owner::Config(c) => format!("keyless config `{c}`"),
+        Owner::Legacy => "an earlier keyless run that did not name its config".into(),
+        Owner::NotKeyless => "something other than keyless".into(),
+    };
+    Err(Error::usage(
+        format!(
+            "role {} already exists in account {account} and belongs to {whose}; nothing was written",
+            answers.role_name
+        ),
+        "pass --role-name with another name (or answer the role-name question differently)",
+    ))
 }
 
 /// Say whether the account already has a provider for the issuer (read errors say nothing).

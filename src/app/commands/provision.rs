@@ -24,7 +24,7 @@ pub fn plan(s: &Session) -> Result<bool> {
     show(
         &s.printer,
         s.format,
-        &PlanReport::new(&plan, &rendered.target),
+        &PlanReport::new(&plan, &rendered.config, &rendered.target),
     );
     Ok(!plan.is_empty())
 }
@@ -40,7 +40,11 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     let Planned { rendered, plan } = s.plan()?;
     let target = &rendered.target;
     if s.format == Format::Human {
-        show(&s.printer, s.format, &PlanReport::new(&plan, target));
+        show(
+            &s.printer,
+            s.format,
+            &PlanReport::new(&plan, &rendered.config, target),
+        );
     }
     let applied = if plan.is_empty() {
         0
@@ -74,7 +78,11 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     show(
         &s.printer,
         s.format,
-        &ApplyReport::new(PlanReport::new(&plan, target), applied, roles),
+        &ApplyReport::new(
+            PlanReport::new(&plan, &rendered.config, target),
+            applied,
+            roles,
+        ),
     );
     if !verify {
         return Ok(ExitStatus::Success);
@@ -103,7 +111,7 @@ pub fn cmd_destroy(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
     show(
         &s.printer,
         s.format,
-        &PlanReport::new(&plan, &rendered.target),
+        &PlanReport::new(&plan, &rendered.config, &rendered.target),
     );
     if plan.is_empty() {
         return Ok(ExitStatus::Success);

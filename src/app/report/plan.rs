@@ -27,6 +27,8 @@ pub struct ChangeView<'a> {
 pub struct PlanReport<'a> {
     /// Schema version of this document.
     pub format_version: u32,
+    /// The config whose resources these are (`keyless:config`).
+    pub config: &'a str,
     /// Account.
     pub account_id: &'a str,
     /// Partition.
@@ -43,9 +45,10 @@ pub struct PlanReport<'a> {
 
 impl<'a> PlanReport<'a> {
     /// The report of `plan` for `target`.
-    pub fn new(plan: &'a Plan, target: &'a Target) -> PlanReport<'a> {
+    pub fn new(plan: &'a Plan, config: &'a str, target: &'a Target) -> PlanReport<'a> {
         PlanReport {
             format_version: FORMAT_VERSION,
+            config,
             account_id: &target.account_id,
             partition: &target.partition,
             changes: plan
@@ -71,10 +74,12 @@ impl Report for PlanReport<'_> {
     }
 
     fn notes(&self) -> Vec<String> {
-        self.notes
-            .iter()
-            .map(|n| style::dim(&format!("note: {n}")))
-            .collect()
+        let mut notes = vec![style::dim(&format!(
+            "config {} (tag keyless:config on what it owns)",
+            self.config
+        ))];
+        notes.extend(self.notes.iter().map(|n| style::dim(&format!("note: {n}"))));
+        notes
     }
 }
 
