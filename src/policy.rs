@@ -192,6 +192,56 @@ pub fn size(doc: &Value) -> usize {
         .count()
 }
 
+/// One line saying what a permission policy allows: its actions (the first few, then a count)
+/// and the resources they apply to, e.g. `s3:GetObject, s3:PutObject on arn:aws:s3:::b/* (+1)`.
+/// Deny statements are counted separately.
+pub fn summary(doc: &Value) -> String {
+    let mut actions: Vec<&str> = Vec::new();
+    let mut resources: Vec<&str> = Vec::new();
+    let mut denies = 0;
+    for st in statements(doc) {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            denies += 1;
+            continue;
+        }
+        for a in strings(st.get("Action")) {
+            if !actions.contains(&a) {
+                actions.push(a);
+            }
+        }
+        for r in strings(st.get("Resource")) {
+            if !resources.contains(&r) {
+                resources.push(r);
+            }
+        }
+    }
+    let list = |items: &[&str], shown: usize| {
+        let mut s = items
+            .iter()
+            .take(shown)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if items.len() > shown {
+            s.push_str(&format!(" (+{})", items.len() - shown));
+        }
+        s
+    };
+    let mut s = format!(
+        "{} on {}",
+        list(&actions, 3),
+        if resources.is_empty() {
+            "(no resource)".to_string()
+        } else {
+            list(&resources, 1)
+        }
+    );
+    if denies > 0 {
+        s.push_str(&format!("; {denies} deny statement(s)"));
+    }
+    s
+}
+
 /// Pretty, stable text for a document (keys keep their rendered order).
 pub fn pretty(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).unwrap_or_default()
@@ -397,6 +447,23 @@ pub fn canonical(v: &Value) -> Value {
 /// Do two documents mean the same?
 pub fn same(a: &Value, b: &Value) -> bool {
     canonical(a) == canonical(b)
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summary_names_actions_and_resources_in_one_line() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"]},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]});
+        assert_eq!(
+            summary(&doc),
+            "s3:GetObject, s3:PutObject, s3:DeleteObject (+1) on arn:aws:s3:::b/* (+1); 1 deny statement(s)"
+        );
+    }
 }
 
 #[cfg(test)]

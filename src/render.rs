@@ -261,7 +261,7 @@ fn render_role(
                 continue;
             };
             if !value.is_empty()
-                && let Err(msg) = template::check_param(ps.kind, &value)
+                && let Err(msg) = ps.check(&value)
             {
                 problems.push(ConfigError {
                     file: cfg.file.clone(),

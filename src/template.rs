@@ -83,6 +83,8 @@ pub enum ParamKind {
     SsmPath,
     /// IAM path (`/` or `/a/b/`).
     IamPath,
+    /// One of the spec's `choices` (a mode such as `read-only`).
+    Choice,
 }
 
 /// One parameter of a preset.
@@ -95,6 +97,20 @@ pub struct ParamSpec {
     pub default: Option<String>,
     /// One line of help.
     pub help: String,
+    /// The allowed values, for `choice` parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+impl ParamSpec {
+    /// Check a value against this parameter: its kind's rules, and its choices when it has some.
+    pub fn check(&self, v: &str) -> names::Check {
+        check_param(self.kind, v)?;
+        if !self.choices.is_empty() && !self.choices.iter().any(|c| c == v) {
+            return Err(format!("one of: {}", self.choices.join(", ")));
+        }
+        Ok(())
+    }
 }
 
 /// A preset's metadata.
@@ -208,6 +224,13 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
             Ok(())
         }
         ParamKind::IamPath => names::iam_path(v),
+        ParamKind::Choice => {
+            if simple(v, "-_") {
+                Ok(())
+            } else {
+                Err("a choice is letters, digits, `-` and `_`".into())
+            }
+        }
     }
 }
 
@@ -401,7 +424,8 @@ mod tests {
                 if let Some(d) = &ps.default
                     && !d.is_empty()
                 {
-                    check_param(ps.kind, d).unwrap_or_else(|e| panic!("{name}.{p} default: {e}"));
+                    ps.check(d)
+                        .unwrap_or_else(|e| panic!("{name}.{p} default: {e}"));
                 }
             }
         }

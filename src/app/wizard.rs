@@ -12,7 +12,7 @@ use keyless::issuer::Issuer;
 use keyless::names;
 use keyless::setup::{self, Answers, RepoAnswer};
 use keyless::subject::{Scope, SubjectFormat};
-use keyless::template::{ParamKind, Templates, check_param};
+use keyless::template::{ParamKind, Templates};
 
 use crate::app::args::{FormatArg, InitArgs};
 use crate::app::printer::Printer;
@@ -461,13 +461,13 @@ fn ask_presets(
                 .iter()
                 .find(|(pr, k, _)| k == key && pr.as_ref().is_none_or(|pr| pr == name))
                 .map(|(_, _, v)| v.as_str());
-            let kind = ps.kind;
+            let spec_of = ps.clone();
             let optional = ps.default.is_some();
             let check = ok(move |s| {
                 if s.is_empty() && optional {
                     Ok(())
                 } else {
-                    check_param(kind, s)
+                    spec_of.check(s)
                 }
             });
             if let Some(v) = ask.text(

@@ -11,6 +11,7 @@ mod init;
 mod kit;
 mod output;
 mod ownership;
+mod review;
 mod secrets;
 mod trust;
 mod util;

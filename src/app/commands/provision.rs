@@ -21,11 +21,7 @@ pub fn cmd_plan(s: &Session, args: &PlanArgs) -> Result<ExitStatus> {
 /// Plan and show the plan; whether there are changes.
 pub fn plan(s: &Session) -> Result<bool> {
     let Planned { rendered, plan } = s.plan()?;
-    show(
-        &s.printer,
-        s.format,
-        &PlanReport::new(&plan, &rendered.config, &rendered.target),
-    );
+    show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
     Ok(!plan.is_empty())
 }
 
@@ -40,11 +36,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     let Planned { rendered, plan } = s.plan()?;
     let target = &rendered.target;
     if s.format == Format::Human {
-        show(
-            &s.printer,
-            s.format,
-            &PlanReport::new(&plan, &rendered.config, target),
-        );
+        show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
     }
     let applied = if plan.is_empty() {
         0
@@ -78,11 +70,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     show(
         &s.printer,
         s.format,
-        &ApplyReport::new(
-            PlanReport::new(&plan, &rendered.config, target),
-            applied,
-            roles,
-        ),
+        &ApplyReport::new(PlanReport::new(&plan, &rendered), applied, roles),
     );
     if !verify {
         return Ok(ExitStatus::Success);
@@ -108,11 +96,7 @@ pub fn cmd_destroy(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
         ));
     }
     let Planned { rendered, plan } = s.plan_destroy()?;
-    show(
-        &s.printer,
-        s.format,
-        &PlanReport::new(&plan, &rendered.config, &rendered.target),
-    );
+    show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
     if plan.is_empty() {
         return Ok(ExitStatus::Success);
     }

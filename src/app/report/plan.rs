@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
+use keyless::lint::Finding;
 use keyless::plan::{Action, Change, Plan, Summary, document_diff};
-use keyless::render::Target;
+use keyless::policy;
+use keyless::render::{Rendered, RoleDocuments};
 
-use super::{FORMAT_VERSION, Report};
+use super::{FORMAT_VERSION, Report, findings_text};
 use crate::app::style;
 
 /// One change as shown in JSON output.
@@ -39,16 +41,71 @@ pub struct PlanReport<'a> {
     pub notes: &'a [String],
     /// Counts.
     pub summary: Summary,
+    /// Every role the plan creates or changes: what it will trust and what it may do.
+    pub roles: Vec<RoleReview>,
+    /// Lint findings of the planned documents that do not block (blocking ones stop the plan).
+    pub findings: Vec<&'a Finding>,
     #[serde(skip)]
     plan: &'a Plan,
 }
 
+/// A created or changed role, for review before apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleReview {
+    /// Role name.
+    pub name: String,
+    /// The `sub` values (and claims) it will trust.
+    pub subjects: Vec<String>,
+    /// One line per permission policy: `<attach> <name>: <actions> on <resources>`.
+    pub policies: Vec<String>,
+}
+
+impl RoleReview {
+    fn of(role: &RoleDocuments) -> RoleReview {
+        let mut policies: Vec<String> = role
+            .policies
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} policy {}: {}",
+                    p.attach,
+                    p.name,
+                    policy::summary(&p.document)
+                )
+            })
+            .collect();
+        policies.extend(
+            role.managed_policy_arns
+                .iter()
+                .map(|a| format!("managed policy {a}")),
+        );
+        RoleReview {
+            name: role.name.clone(),
+            subjects: role.subjects.clone(),
+            policies,
+        }
+    }
+}
+
 impl<'a> PlanReport<'a> {
-    /// The report of `plan` for `target`.
-    pub fn new(plan: &'a Plan, config: &'a str, target: &'a Target) -> PlanReport<'a> {
+    /// The report of `plan`, computed for `rendered` (its config, target, roles and findings).
+    pub fn new(plan: &'a Plan, rendered: &'a Rendered) -> PlanReport<'a> {
+        let target = &rendered.target;
+        let touched: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action() != Action::Delete)
+            .filter_map(role_of)
+            .collect();
+        let roles = rendered
+            .roles
+            .iter()
+            .filter(|r| touched.contains(&r.name.as_str()))
+            .map(RoleReview::of)
+            .collect();
         PlanReport {
             format_version: FORMAT_VERSION,
-            config,
+            config: &rendered.config,
             account_id: &target.account_id,
             partition: &target.partition,
             changes: plan
@@ -63,14 +120,47 @@ impl<'a> PlanReport<'a> {
                 .collect(),
             notes: &plan.notes,
             summary: plan.summary(),
+            roles,
+            findings: rendered.findings().filter(|f| !f.blocks()).collect(),
             plan,
         }
     }
 }
 
+/// The role a change is made to (policy changes count for the role they attach to).
+fn role_of(c: &Change) -> Option<&str> {
+    use Change::*;
+    match c {
+        CreateRole { role, .. }
+        | UpdateTrust { role, .. }
+        | UpdateRole { role, .. }
+        | PutBoundary { role, .. }
+        | DeleteBoundary { role, .. }
+        | TagRole { role, .. }
+        | UntagRole { role, .. }
+        | AttachPolicy { role, .. }
+        | PutInlinePolicy { role, .. }
+        | DetachPolicy { role, .. }
+        | DeleteInlinePolicy { role, .. } => Some(role),
+        _ => None,
+    }
+}
+
 impl Report for PlanReport<'_> {
     fn human(&self) -> String {
-        plan_text(self.plan)
+        let mut s = plan_text(self.plan);
+        for r in &self.roles {
+            s.push_str(&format!("\n\n{} {}", style::bold("role"), r.name));
+            s.push_str(&format!(
+                "\n  {} {}",
+                style::dim("trusts"),
+                r.subjects.join(" | ")
+            ));
+            for p in &r.policies {
+                s.push_str(&format!("\n  {} {p}", style::dim("may")));
+            }
+        }
+        s
     }
 
     fn notes(&self) -> Vec<String> {
@@ -79,6 +169,13 @@ impl Report for PlanReport<'_> {
             self.config
         ))];
         notes.extend(self.notes.iter().map(|n| style::dim(&format!("note: {n}"))));
+        if !self.findings.is_empty() {
+            notes.push(format!(
+                "{} lint finding(s) that do not block:\n{}",
+                self.findings.len(),
+                findings_text(&self.findings).trim_end()
+            ));
+        }
         notes
     }
 }
