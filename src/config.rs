@@ -348,6 +348,19 @@ impl Problems<'_> {
 
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config> {
+    let (cfg, problems) = load_partial(path)?;
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+/// Read a config file and validate it, returning the config as far as it is valid together with
+/// every problem found, so that a caller can add the problems of later stages (preset
+/// parameters) and report them all at once. `Err` when the file cannot be read, is not TOML, or
+/// holds keys of the wrong type (those are all reported together).
+pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             Error::Config(vec![ConfigError {
@@ -368,12 +381,22 @@ pub fn load(path: &Path) -> Result<Config> {
         }
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse(&text, &path.display().to_string(), &dir)
+    parse_partial(&text, &path.display().to_string(), &dir)
 }
 
 /// Parse and validate config text; `file` names it in errors and `dir` anchors relative paths.
 pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
-    let raw: ConfigFile = toml::from_str(text).map_err(|e| {
+    let (cfg, problems) = parse_partial(text, file, dir)?;
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+/// [`parse`], returning the validation problems beside the config instead of failing on them.
+pub fn parse_partial(text: &str, file: &str, dir: &Path) -> Result<(Config, Vec<ConfigError>)> {
+    let syntax = |e: toml::de::Error| {
         let key = e
             .span()
             .map(|s| {
@@ -390,11 +413,23 @@ pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
                 "check the key names and types against the config reference in README.md".into(),
             ),
         }])
-    })?;
-    validate(raw, file, dir)
+    };
+    // Shape first, on the untyped document: every unknown key, missing key and wrong TOML type
+    // at once, named by its key path and the TOML type expected.
+    let mut doc: toml::Table = toml::from_str(text).map_err(syntax)?;
+    let shape = crate::config_shape::strip(&mut doc, file);
+    // What is left (offending keys removed) is still read and validated, so that its problems
+    // are reported together with the shape's; a missing required key ends it here.
+    let raw: ConfigFile = match serde::Deserialize::deserialize(doc) {
+        Ok(raw) => raw,
+        Err(e) if shape.is_empty() => return Err(syntax(e)),
+        Err(_) => return Err(Error::Config(shape)),
+    };
+    let (cfg, problems) = validate(raw, file, dir);
+    Ok((cfg, shape.into_iter().chain(problems).collect()))
 }
 
-fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
+fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError>) {
     let mut p = Problems {
         file,
         list: Vec::new(),
@@ -551,12 +586,12 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
         roles.push(validate_role(r, key, dir, &mut p));
     }
 
-    if !p.list.is_empty() {
-        return Err(Error::Config(p.list));
-    }
     let name_given = raw.name.is_some();
-    let name = raw.name.unwrap_or_else(|| default_config_name(&roles));
-    Ok(Config {
+    let name = raw
+        .name
+        .filter(|n| check_config_name(n).is_ok())
+        .unwrap_or_else(|| default_config_name(&roles));
+    let cfg = Config {
         file: file.to_string(),
         name,
         name_given,
@@ -571,7 +606,8 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> Result<Config> {
         trust_policy_size_quota: quota,
         runs_on: raw.workflow.runs_on,
         roles,
-    })
+    };
+    (cfg, p.list)
 }
 
 /// A config name: 1–64 of letters, digits, `.`, `_` and `-`, starting with a letter or digit
@@ -853,11 +889,17 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
     for (j, a) in r.allow.into_iter().enumerate() {
         let akey = format!("{key}.allow[{j}]");
         if crate::lint::rule(&a.rule).is_none() {
+            let upper = a.rule.to_ascii_uppercase();
+            let fix = if crate::lint::rule(&upper).is_some() {
+                format!("rule IDs are upper-case: rule = \"{upper}\"")
+            } else {
+                "run `keyless lint --rules` for the catalogue".to_string()
+            };
             p.add(
                 format!("{akey}.rule"),
                 Some(&a.rule),
                 "unknown lint rule",
-                "run `keyless lint --rules` for the catalogue",
+                fix,
             );
         }
         if a.reason.trim().len() < 8 {
@@ -1177,16 +1219,21 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_rejected_with_line() {
+    fn unknown_keys_are_rejected_with_their_path_and_a_guess() {
         let e =
             errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbrnach = \"main\"\n");
-        assert_eq!(e.len(), 1);
         assert!(
-            e[0].message.contains("unknown field `brnach`"),
+            e[0].message.contains("unknown key `brnach`"),
             "{}",
             e[0].message
         );
-        assert_eq!(e[0].key, "line 5");
+        assert_eq!(e[0].key, "role[0].subject[0].brnach");
+        assert!(
+            e[0].fix
+                .as_deref()
+                .unwrap()
+                .contains("did you mean `branch`")
+        );
     }
 
     #[test]

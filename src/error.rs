@@ -28,7 +28,8 @@ pub struct ConfigError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// One or more configuration problems; all are reported at once.
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    /// Every problem after the first starts its own `error:` line, so each one reads alone.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\nerror: "))]
     Config(Vec<ConfigError>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]

@@ -304,7 +304,29 @@ fn trust_fix(
         split_sub(e)
             .is_some_and(|(r, _)| names_only(r) == names_only(repo) || evaluate::like(r, repo))
     });
-    let fix = if immutable_token && !immutable_policy {
+    // The trusted environments, for a job that runs without one.
+    let trusted_envs: Vec<String> = c
+        .expected
+        .iter()
+        .filter_map(|e| split_sub(e))
+        .filter(|(r, _)| names_only(r) == names_only(repo) || evaluate::like(r, repo))
+        .filter_map(|(_, cx)| {
+            cx.strip_prefix("environment:")
+                .map(|e| e.replace("%3A", ":"))
+        })
+        .collect();
+    // A value that differs from a trusted one only in letter case: GitHub names are case-
+    // insensitive, but the sub carries them as written and StringEquals compares exactly.
+    let case_only = c
+        .expected
+        .iter()
+        .find(|e| *e != presented && e.eq_ignore_ascii_case(presented));
+    let fix = if let Some(e) = case_only {
+        format!(
+            "the sub differs from a trusted one only in letter case (token {presented:?}, trust {e:?}): GitHub puts names in the sub as written (owner, repository, environment), and {} compares case-sensitively; write the name in the config exactly as the token shows it",
+            c.operator
+        )
+    } else if immutable_token && !immutable_policy {
         let (o, r) = repo.split_once('/').unwrap_or((repo, ""));
         let oid = o.split('@').nth(1).unwrap_or("OWNER_ID");
         let rid = r.split('@').nth(1).unwrap_or("REPO_ID");
@@ -325,6 +347,11 @@ fn trust_fix(
     } else if ctx == "pull_request" {
         format!(
             "this is a pull_request job, so its sub is `{presented}`; add pull_request = true to the role's subjects only if pull-request code may use this role"
+        )
+    } else if let (Some(b), Some(env)) = (ctx.strip_prefix("ref:refs/heads/"), trusted_envs.first())
+    {
+        format!(
+            "the role trusts jobs in environment `{env}`; this job runs on branch `{b}` without one: add `environment: {env}` to the job (its sub becomes `repo:{repo}:environment:{env}`), rather than trusting the branch"
         )
     } else if let Some(b) = ctx.strip_prefix("ref:refs/heads/") {
         format!(

@@ -10,6 +10,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`config`] | `keyless.toml`: schema, loading, validation with precise errors |
+//! | [`config_shape`] | `keyless.toml`'s keys and TOML types, checked all at once before deserializing |
 //! | [`names`] | GitHub and IAM naming rules |
 //! | [`issuer`] | GitHub issuers, key prefixes, provider ARNs, supported claim keys |
 //! | [`subject`] | GitHub `sub` rules and trust statements |
@@ -35,6 +36,7 @@
 pub mod aws;
 pub mod claims;
 pub mod config;
+pub mod config_shape;
 pub mod drift;
 pub mod emit;
 pub mod error;

@@ -122,6 +122,30 @@ pub fn role_arn(target: &Target, role: &Role) -> String {
     )
 }
 
+/// The preset-parameter problems of a config that failed validation, so that they are reported
+/// with the config's own problems instead of after they are fixed. Renders for the pinned
+/// account (or a placeholder) in the config's partition; anything that fails for another reason
+/// contributes nothing.
+pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> {
+    let target = Target {
+        account_id: cfg
+            .account_id
+            .clone()
+            .filter(|a| names::account_id(a).is_ok())
+            .unwrap_or_else(|| "123456789012".into()),
+        partition: cfg.partition.clone().unwrap_or_else(|| {
+            names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
+        }),
+    };
+    match render(cfg, templates, &target) {
+        Err(Error::Config(problems)) => problems
+            .into_iter()
+            .filter(|p| p.key.contains(".preset["))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Render and lint every role of the config.
 pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Rendered> {
     let auds = audiences(cfg, &target.partition);
@@ -208,7 +232,11 @@ fn render_role(
                 value: Some(format!("{:?}", pu.name)),
                 message: "unknown preset".into(),
                 fix: Some(format!(
-                    "use one of: {}",
+                    "{}use one of: {}",
+                    templates
+                        .nearest_preset(&pu.name)
+                        .map(|n| format!("did you mean {n:?}? "))
+                        .unwrap_or_default(),
                     templates
                         .presets()
                         .keys()

@@ -48,8 +48,16 @@ pub struct Answers {
     pub max_session_duration: i64,
 }
 
-/// `owner/repo` by GitHub's rules (no org-wide wildcard from the wizard).
+/// `owner/repo` by GitHub's rules (no org-wide wildcard from the wizard). A pasted URL or clone
+/// address gets the `OWNER/REPO` it names as a suggestion.
 pub fn check_repo(s: &str) -> std::result::Result<(), String> {
+    check_repo_exact(s).map_err(|m| match repo_suggestion(s) {
+        Some(x) if x != s => format!("{m}; did you mean {x:?}?"),
+        _ => m,
+    })
+}
+
+fn check_repo_exact(s: &str) -> std::result::Result<(), String> {
     let Some((o, r)) = s.split_once('/') else {
         return Err("write it as OWNER/REPO, e.g. octo-org/octo-repo".into());
     };
@@ -57,7 +65,33 @@ pub fn check_repo(s: &str) -> std::result::Result<(), String> {
     crate::names::github_repo_name(r)
 }
 
-/// A role name derived from a repository: `gha-<repo>-deploy`, made IAM-safe and at most 64.
+/// The `OWNER/REPO` inside a repository URL or clone address (`https://github.com/o/r`,
+/// `git@github.com:o/r.git`, `github.com/o/r/tree/main`), when there is a valid one.
+pub fn repo_suggestion(s: &str) -> Option<String> {
+    let mut rest = s.trim();
+    for scheme in ["https://", "http://", "ssh://", "git://"] {
+        if let Some(r) = rest.strip_prefix(scheme) {
+            rest = r;
+        }
+    }
+    if let Some(r) = rest.strip_prefix("git@") {
+        rest = r;
+    }
+    // Drop a host (`github.com/`, `github.com:`, `ghe.example.com/`).
+    if let Some(i) = rest.find(['/', ':'])
+        && rest[..i].contains('.')
+    {
+        rest = &rest[i + 1..];
+    }
+    let mut parts = rest.trim_matches('/').split('/');
+    let owner = parts.next()?;
+    let repo = parts.next()?.trim_end_matches(".git");
+    let candidate = format!("{owner}/{repo}");
+    check_repo_exact(&candidate).ok().map(|_| candidate)
+}
+
+/// The default role name for a repository and scope: `gha-OWNER-REPO-PURPOSE` (deploy, plan for
+/// pull requests, release for tags), within IAM's 64 characters.
 pub fn suggest_role_name(repo: &str, scope: &Scope) -> String {
     let safe = |s: &str| -> String {
         s.chars()
@@ -316,6 +350,23 @@ mod tests {
         }
         assert_eq!(suggest_config_name("Octo-Org/Site"), "octo-org-site");
         assert!(check_repo("octo-org/site").is_ok());
+        for pasted in [
+            "https://github.com/octo-org/site",
+            "https://github.com/octo-org/site.git",
+            "git@github.com:octo-org/site.git",
+            "github.com/octo-org/site/tree/main",
+        ] {
+            assert_eq!(
+                repo_suggestion(pasted).as_deref(),
+                Some("octo-org/site"),
+                "{pasted}"
+            );
+            assert!(
+                check_repo(pasted)
+                    .unwrap_err()
+                    .contains("did you mean \"octo-org/site\"")
+            );
+        }
         for bad in ["octo-org", "octo org/site", "o/*", "-o/r"] {
             assert!(check_repo(bad).is_err(), "{bad}");
         }

@@ -139,16 +139,27 @@ pub fn check_param(kind: ParamKind, v: &str) -> names::Check {
     };
     match kind {
         ParamKind::S3Bucket => {
-            let ok = (3..=63).contains(&v.len())
-                && simple(v, ".-")
-                && v.chars().all(|c| !c.is_ascii_uppercase())
-                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && v.ends_with(|c: char| c.is_ascii_alphanumeric())
-                && !v.contains("..");
-            if ok {
-                Ok(())
+            let bucket_ok = |v: &str| {
+                (3..=63).contains(&v.len())
+                    && simple(v, ".-")
+                    && v.chars().all(|c| !c.is_ascii_uppercase())
+                    && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && v.ends_with(|c: char| c.is_ascii_alphanumeric())
+                    && !v.contains("..")
+            };
+            if bucket_ok(v) {
+                return Ok(());
+            }
+            let msg = "an S3 bucket name is 3–63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit";
+            // `s3://bucket/path` pasted, or capitals and underscores: suggest the bucket name.
+            let guess = match v.strip_prefix("s3://") {
+                Some(rest) => rest.split('/').next().unwrap_or("").to_string(),
+                None => v.to_ascii_lowercase().replace('_', "-"),
+            };
+            if guess != v && bucket_ok(&guess) {
+                Err(format!("{msg}; did you mean {guess:?}?"))
             } else {
-                Err("an S3 bucket name is 3–63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit".into())
+                Err(msg.into())
             }
         }
         ParamKind::S3Prefix => {
@@ -334,6 +345,21 @@ impl Templates {
     /// The preset catalogue.
     pub fn presets(&self) -> &BTreeMap<String, PresetSpec> {
         &self.presets
+    }
+
+    /// The preset name closest to `name` (a typo), when close enough to be a guess.
+    pub fn nearest_preset(&self, name: &str) -> Option<&str> {
+        self.presets
+            .keys()
+            .map(|k| {
+                (
+                    strsim::levenshtein(&name.to_ascii_lowercase(), k),
+                    k.as_str(),
+                )
+            })
+            .filter(|(d, k)| *d <= 3.min(k.len() / 3).max(1))
+            .min()
+            .map(|(_, k)| k)
     }
 
     /// Render a template with a serialisable context.

@@ -288,7 +288,7 @@ pub struct ExplainArgs {
     /// Evaluate this trust policy JSON file instead.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// The token's claims: a JSON object (a decoded token payload).
+    /// The token's claims: a JSON object (a decoded token payload), or the raw token.
     #[arg(long, value_name = "FILE", conflicts_with = "repo")]
     pub claims: Option<PathBuf>,
     /// Describe the job instead: its repository, OWNER/REPO.

@@ -121,7 +121,14 @@ impl Session {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        let c = config::load(&self.config_path)?;
+        let (c, mut problems) = config::load_partial(&self.config_path)?;
+        if !problems.is_empty() {
+            // Report the preset parameters' problems now too, not after these are fixed.
+            if let Ok(t) = Templates::load(c.templates_dir.as_deref()) {
+                problems.extend(render::preset_problems(&c, &t));
+            }
+            return Err(Error::Config(problems));
+        }
         Ok(self.config.get_or_init(|| c))
     }
 

@@ -115,8 +115,10 @@ impl Asker {
     }
 }
 
+/// A validator for a prompt; its error echoes the answer, so a re-asked question says what was
+/// wrong with what.
 fn ok(f: impl Fn(&str) -> std::result::Result<(), String> + 'static) -> Check {
-    Box::new(f)
+    Box::new(move |s| f(s).map_err(|m| format!("{s:?}: {m}")))
 }
 
 fn issuer_from(args: &InitArgs, ask: &mut Asker) -> Result<Issuer> {
@@ -399,7 +401,13 @@ fn ask_presets(
     for n in &preset_names {
         if !catalogue.contains_key(n) {
             return Err(Error::usage(
-                format!("--preset {n:?}: no such preset"),
+                format!(
+                    "--preset {n:?}: no such preset{}",
+                    templates
+                        .nearest_preset(n)
+                        .map(|x| format!("; did you mean {x:?}?"))
+                        .unwrap_or_default()
+                ),
                 format!("use one of: {}", known.join(", ")),
             ));
         }
@@ -411,6 +419,7 @@ fn ask_presets(
         }
         p.note(&list);
         let k2 = known.clone();
+        let guesses = Templates::load(None)?;
         let answer = ask
             .text(
                 None,
@@ -425,7 +434,13 @@ fn ask_presets(
                             if k2.iter().any(|k| k == x) {
                                 Ok(())
                             } else {
-                                Err(format!("no preset {x:?}"))
+                                Err(format!(
+                                    "no preset {x:?}{}",
+                                    guesses
+                                        .nearest_preset(x)
+                                        .map(|n| format!("; did you mean {n:?}?"))
+                                        .unwrap_or_default()
+                                ))
                             }
                         })
                 }),

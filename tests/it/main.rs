@@ -9,6 +9,7 @@ mod faults;
 mod fuzz;
 mod init;
 mod kit;
+mod messages;
 mod output;
 mod ownership;
 mod review;

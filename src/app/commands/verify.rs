@@ -434,7 +434,8 @@ fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> 
     Ok((parsed.doc, arn, partition))
 }
 
-/// `--claims FILE`: a JSON object of claims.
+/// `--claims FILE`: a JSON object of claims, or a raw token (its payload is decoded; the token
+/// itself is never printed).
 fn claims_file(path: &std::path::Path) -> Result<Map<String, Value>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -442,9 +443,20 @@ fn claims_file(path: &std::path::Path) -> Result<Map<String, Value>> {
     })?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(m)) => Ok(m),
+        _ if text.trim().split('.').count() == 3 => token::Token::parse(text.trim())
+            .map(|t| t.claims)
+            .map_err(|e| {
+                Error::usage(
+                    format!("{}: not a readable token ({e})", path.display()),
+                    "give the raw token (header.payload.signature) or its decoded payload as JSON",
+                )
+            }),
         _ => Err(Error::usage(
-            format!("{}: not a JSON object of claims", path.display()),
-            "give the decoded token payload, e.g. {\"sub\": \"repo:o/r:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\", ...}",
+            format!(
+                "{}: neither a JSON object of claims nor a token",
+                path.display()
+            ),
+            "give the decoded token payload, e.g. {\"sub\": \"repo:o/r:ref:refs/heads/main\", \"aud\": \"sts.amazonaws.com\", ...}, or the raw token",
         )),
     }
 }
