@@ -28,6 +28,8 @@
 //! | [`claims`] | the token claims GitHub would mint for a described job |
 //! | [`execute`] | the executor: a plan's changes in order, cancellable between calls |
 //! | [`exchange`] | the web-identity exchange with its bounded, typed retry policy |
+//! | [`github`] | every call to GitHub's REST API: repositories, subject settings |
+//! | [`http`] | the HTTPS transport for GitHub (one TLS stack with the AWS SDK) |
 //! | [`token`] | GitHub OIDC tokens: sources, claims, signature check (HTTP to GitHub only) |
 //! | [`aws`] | every SDK call |
 //! | [`error`] | typed errors |
@@ -44,6 +46,8 @@ pub mod evaluate;
 pub mod exchange;
 pub mod execute;
 pub mod explain;
+pub mod github;
+pub mod http;
 pub mod issuer;
 pub mod lint;
 pub mod names;

@@ -10,8 +10,6 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -159,43 +157,12 @@ pub fn now() -> i64 {
 }
 
 async fn http_get(url: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
-    let fail = |m: String| Error::GitHub {
-        what: format!("GET {url}"),
-        status: None,
-        message: m,
-        hint: Some("check network access to GitHub (or the runner) and the URL".into()),
-    };
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| fail(format!("no TLS root certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: hyper_util::client::legacy::Client<_, Empty<Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
-    let mut req = hyper::Request::get(url)
-        .header("accept", "application/json")
-        .header("user-agent", concat!("keyless/", env!("CARGO_PKG_VERSION")));
+    let mut headers = vec![("accept", "application/json".to_string())];
     if let Some(b) = bearer {
-        req = req.header("authorization", format!("bearer {b}"));
+        headers.push(("authorization", format!("bearer {b}")));
     }
-    let req = req
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| fail(format!("bad URL {url}: {e}")))?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
-        .await
-        .map_err(|_| fail("timed out after 20s".into()))?
-        .map_err(|e| fail(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .to_bytes()
-        .to_vec();
-    Ok((status, body))
+    let r = crate::http::send("GET", url, &headers, None).await?;
+    Ok((r.status, r.body))
 }
 
 /// Obtain a token from a source.

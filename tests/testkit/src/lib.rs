@@ -10,9 +10,14 @@
 //!   `/.well-known/openid-configuration` and the JWKS, and serves an endpoint that behaves like the
 //!   Actions runner's ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL` + bearer token).
 //!
+//! * [`GitHub`] serves the part of GitHub's REST API keyless uses (see [`github`]).
+//!
 //! Each server runs on its own thread with its own Tokio runtime, so the kit works the same from
 //! synchronous tests that spawn the keyless binary and from async tests that use the SDK directly.
 //! Dropping the handle stops the server. This crate knows nothing about keyless itself.
+
+pub mod github;
+pub use github::GitHub;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

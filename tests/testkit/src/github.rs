@@ -1,0 +1,524 @@
+//! An in-process GitHub REST server on loopback: the part of GitHub's API that keyless uses
+//! (repositories, OIDC subject customization for repositories and organizations, the
+//! authenticated user, rate limits), with GitHub's documented semantics: 401 without a valid
+//! token, 403 with `X-Accepted-GitHub-Permissions` when a token lacks a permission, 404 for an
+//! unknown repository, 301 to `/repositories/{id}` for a renamed or transferred one, and
+//! `x-ratelimit-*` headers on every answer. Response shapes follow the operations in
+//! `shared/reference/github-rest/` (tests validate them against that description).
+//!
+//! There is no maintained GitHub emulator, hence this one. It counts calls per
+//! `METHOD route` ([`GitHub::calls`]) and knows nothing about keyless.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use super::Server;
+
+/// One repository the server knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// Owner login, as GitHub spells it.
+    pub owner: String,
+    /// Repository name, as GitHub spells it.
+    pub name: String,
+    /// Numeric repository ID.
+    pub id: u64,
+    /// Numeric owner ID.
+    pub owner_id: u64,
+    /// Archived repositories are read-only.
+    pub archived: bool,
+    /// `use_immutable_subject` set on the repository (`None`: the organization's setting).
+    pub immutable: Option<bool>,
+    /// A custom subject template on the repository: `include_claim_keys` (`None`: default).
+    pub claim_keys: Option<Vec<String>>,
+}
+
+impl Repo {
+    /// A repository `owner/name` with these IDs, default subject settings.
+    pub fn new(full: &str, owner_id: u64, id: u64) -> Repo {
+        let (owner, name) = full.split_once('/').expect("owner/name");
+        Repo {
+            owner: owner.into(),
+            name: name.into(),
+            id,
+            owner_id,
+            archived: false,
+            immutable: None,
+            claim_keys: None,
+        }
+    }
+
+    /// Opted in to (or out of) immutable subjects.
+    pub fn immutable(mut self, on: bool) -> Repo {
+        self.immutable = Some(on);
+        self
+    }
+
+    /// With a custom subject template.
+    pub fn claim_keys(mut self, keys: &[&str]) -> Repo {
+        self.claim_keys = Some(keys.iter().map(|k| k.to_string()).collect());
+        self
+    }
+}
+
+/// An organization's subject settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Org {
+    immutable: bool,
+    claim_keys: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+struct GhState {
+    token: String,
+    repos: Vec<Repo>,
+    /// Old `owner/name` (lower-case) → repository ID, for renamed or transferred repositories.
+    moved: BTreeMap<String, u64>,
+    orgs: BTreeMap<String, Org>,
+    /// Routes (`GET /repos/{owner}/{repo}`) the token may not use, with the permission GitHub
+    /// names in `X-Accepted-GitHub-Permissions`.
+    denied: BTreeMap<String, String>,
+    calls: BTreeMap<String, u64>,
+    remaining: u64,
+    base: String,
+}
+
+type Shared = Arc<Mutex<GhState>>;
+
+/// A running GitHub REST server.
+pub struct GitHub {
+    server: Server,
+    state: Shared,
+}
+
+impl GitHub {
+    /// Start a server that accepts `Authorization: Bearer <token>` (or `token <token>`).
+    pub fn start(token: &str) -> GitHub {
+        let state: Shared = Arc::new(Mutex::new(GhState {
+            token: token.into(),
+            remaining: 5000,
+            ..GhState::default()
+        }));
+        let st = state.clone();
+        let server = Server::spawn(move |addr| {
+            st.lock().base = format!("http://{addr}");
+            Router::new()
+                .route("/repos/{owner}/{repo}", get(get_repo))
+                .route("/repositories/{id}", get(get_repo_by_id))
+                .route(
+                    "/repos/{owner}/{repo}/actions/oidc/customization/sub",
+                    get(get_repo_sub),
+                )
+                .route(
+                    "/orgs/{org}/actions/oidc/customization/sub",
+                    get(get_org_sub),
+                )
+                .route("/user", get(get_user))
+                .route("/rate_limit", get(get_rate_limit))
+                .layer(middleware::from_fn_with_state(st.clone(), gate))
+                .with_state(st)
+        });
+        GitHub { server, state }
+    }
+
+    /// The API base URL to give keyless (`--github-api-url`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// Add (or replace) a repository.
+    pub fn add_repo(&self, repo: Repo) {
+        let mut s = self.state.lock();
+        s.repos.retain(|r| {
+            !(r.owner.eq_ignore_ascii_case(&repo.owner) && r.name.eq_ignore_ascii_case(&repo.name))
+        });
+        s.repos.push(repo);
+    }
+
+    /// Rename or transfer a repository: its old name answers 301 from now on.
+    pub fn rename(&self, from: &str, to: &str) {
+        let mut s = self.state.lock();
+        let (o, n) = to.split_once('/').expect("owner/name");
+        let Some(r) = s
+            .repos
+            .iter_mut()
+            .find(|r| format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(from))
+        else {
+            return;
+        };
+        r.owner = o.into();
+        r.name = n.into();
+        let id = r.id;
+        s.moved.insert(from.to_ascii_lowercase(), id);
+    }
+
+    /// Set an organization's subject settings (`use_immutable_subject`, a custom template).
+    pub fn org(&self, org: &str, immutable: bool, claim_keys: Option<&[&str]>) {
+        self.state.lock().orgs.insert(
+            org.to_ascii_lowercase(),
+            Org {
+                immutable,
+                claim_keys: claim_keys.map(|k| k.iter().map(|s| s.to_string()).collect()),
+            },
+        );
+    }
+
+    /// Refuse `route` (e.g. `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`) with 403,
+    /// naming `permission` in `X-Accepted-GitHub-Permissions`.
+    pub fn deny(&self, route: &str, permission: &str) {
+        self.state
+            .lock()
+            .denied
+            .insert(route.into(), permission.into());
+    }
+
+    /// Calls so far per `METHOD route`.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.state.lock().calls.clone()
+    }
+
+    /// The `sub` a job of `owner/name` presents in `context` (e.g. `ref:refs/heads/main`), by
+    /// the repository's settings (repository first, else its organization).
+    pub fn sub_for(&self, full: &str, context: &str) -> Option<String> {
+        let s = self.state.lock();
+        let r = s
+            .repos
+            .iter()
+            .find(|r| format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(full))?;
+        Some(minted_sub(&s, r, context))
+    }
+}
+
+fn find<'a>(s: &'a GhState, owner: &str, name: &str) -> Option<&'a Repo> {
+    s.repos
+        .iter()
+        .find(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name))
+}
+
+fn org_of<'a>(s: &'a GhState, r: &Repo) -> Option<&'a Org> {
+    s.orgs.get(&r.owner.to_ascii_lowercase())
+}
+
+fn immutable_of(s: &GhState, r: &Repo) -> bool {
+    r.immutable
+        .unwrap_or_else(|| org_of(s, r).is_some_and(|o| o.immutable))
+}
+
+fn claim_keys_of(s: &GhState, r: &Repo) -> Option<Vec<String>> {
+    r.claim_keys
+        .clone()
+        .or_else(|| org_of(s, r).and_then(|o| o.claim_keys.clone()))
+}
+
+/// `repo:owner/name` or `repo:owner@ID/name@ID`.
+fn repo_part(s: &GhState, r: &Repo) -> String {
+    if immutable_of(s, r) {
+        format!("repo:{}@{}/{}@{}", r.owner, r.owner_id, r.name, r.id)
+    } else {
+        format!("repo:{}/{}", r.owner, r.name)
+    }
+}
+
+/// The `sub` GitHub mints: the default template, or the claim keys in order (`context` expands
+/// to the job's context, `repo` to the repository part).
+fn minted_sub(s: &GhState, r: &Repo, context: &str) -> String {
+    match claim_keys_of(s, r) {
+        None => format!("{}:{context}", repo_part(s, r)),
+        Some(keys) => keys
+            .iter()
+            .map(|k| match k.as_str() {
+                "context" => context.to_string(),
+                "repo" => repo_part(s, r),
+                "repository_owner_id" => format!("repository_owner_id:{}", r.owner_id),
+                "repository_id" => format!("repository_id:{}", r.id),
+                "repository_owner" => format!("repository_owner:{}", r.owner),
+                "repository" => format!("repository:{}/{}", r.owner, r.name),
+                other => format!("{other}:"),
+            })
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+/// The fixed part of the minted `sub`, before the job's context.
+fn sub_prefix(s: &GhState, r: &Repo) -> String {
+    let full = minted_sub(s, r, "\u{0}");
+    full.split(":\u{0}")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(':')
+        .to_string()
+}
+
+fn error(status: StatusCode, message: &str, base: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    });
+    let _ = base;
+    (status, axum::Json(body)).into_response()
+}
+
+/// The route template of a request path, for counting and denying.
+fn route_of(method: &str, path: &str) -> String {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let templ = match parts.as_slice() {
+        ["repos", _, _] => "/repos/{owner}/{repo}".to_string(),
+        ["repositories", _] => "/repositories/{id}".to_string(),
+        ["repos", _, _, rest @ ..] => format!("/repos/{{owner}}/{{repo}}/{}", rest.join("/")),
+        ["orgs", _, rest @ ..] => format!("/orgs/{{org}}/{}", rest.join("/")),
+        _ => path.to_string(),
+    };
+    format!("{method} {templ}")
+}
+
+/// Authentication, permissions, counting and rate-limit headers for every request.
+async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
+    let route = route_of(req.method().as_str(), req.uri().path());
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (ok, denied, base, remaining) = {
+        let mut s = st.lock();
+        *s.calls.entry(route.clone()).or_default() += 1;
+        s.remaining = s.remaining.saturating_sub(1);
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .or_else(|| auth.strip_prefix("token "))
+            .unwrap_or_default();
+        (
+            !s.token.is_empty() && token == s.token,
+            s.denied.get(&route).cloned(),
+            s.base.clone(),
+            s.remaining,
+        )
+    };
+    let mut resp = if !ok {
+        error(StatusCode::UNAUTHORIZED, "Bad credentials", &base)
+    } else if let Some(permission) = denied {
+        let mut r = error(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by personal access token",
+            &base,
+        );
+        if let Ok(v) = HeaderValue::from_str(&permission) {
+            r.headers_mut().insert("x-accepted-github-permissions", v);
+        }
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    let reset = super::unix_now() + 3600;
+    for (k, v) in [
+        ("x-ratelimit-limit", "5000".to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-used", (5000 - remaining).to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+        ("x-ratelimit-resource", "core".to_string()),
+        ("x-github-api-version-selected", "2022-11-28".to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+/// A repository as `GET /repos/{owner}/{repo}` returns it: every field the schema requires.
+fn repo_json(r: &Repo, base: &str) -> Value {
+    let full = format!("{}/{}", r.owner, r.name);
+    let api = format!("{base}/repos/{full}");
+    let html = format!("https://github.com/{full}");
+    let user_api = format!("{base}/users/{}", r.owner);
+    let mut v = json!({
+        "id": r.id,
+        "node_id": format!("R_kit{}", r.id),
+        "name": r.name,
+        "full_name": full,
+        "private": false,
+        "owner": {
+            "login": r.owner, "id": r.owner_id, "node_id": format!("O_kit{}", r.owner_id),
+            "avatar_url": format!("https://avatars.githubusercontent.com/u/{}", r.owner_id),
+            "gravatar_id": "", "url": user_api, "html_url": format!("https://github.com/{}", r.owner),
+            "followers_url": format!("{user_api}/followers"),
+            "following_url": format!("{user_api}/following{{/other_user}}"),
+            "gists_url": format!("{user_api}/gists{{/gist_id}}"),
+            "starred_url": format!("{user_api}/starred{{/owner}}{{/repo}}"),
+            "subscriptions_url": format!("{user_api}/subscriptions"),
+            "organizations_url": format!("{user_api}/orgs"),
+            "repos_url": format!("{user_api}/repos"),
+            "events_url": format!("{user_api}/events{{/privacy}}"),
+            "received_events_url": format!("{user_api}/received_events"),
+            "type": "Organization", "site_admin": false
+        },
+        "html_url": html,
+        "description": null,
+        "fork": false,
+        "url": api,
+        "clone_url": format!("{html}.git"),
+        "git_url": format!("git://github.com/{full}.git"),
+        "ssh_url": format!("git@github.com:{full}.git"),
+        "svn_url": html,
+        "mirror_url": null,
+        "homepage": null,
+        "language": null,
+        "forks": 0, "forks_count": 0,
+        "stargazers_count": 0, "watchers_count": 0, "watchers": 0,
+        "size": 0,
+        "default_branch": "main",
+        "open_issues": 0, "open_issues_count": 0,
+        "has_issues": true, "has_projects": false, "has_wiki": false, "has_pages": false,
+        "has_discussions": false,
+        "archived": r.archived,
+        "disabled": false,
+        "license": null,
+        "pushed_at": "2026-11-01T00:00:00Z",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-11-01T00:00:00Z",
+        "network_count": 0,
+        "subscribers_count": 0,
+        "visibility": "public",
+    });
+    let m = v.as_object_mut().expect("object");
+    for (k, suffix) in [
+        ("archive_url", "/{archive_format}{/ref}"),
+        ("assignees_url", "/assignees{/user}"),
+        ("blobs_url", "/git/blobs{/sha}"),
+        ("branches_url", "/branches{/branch}"),
+        ("collaborators_url", "/collaborators{/collaborator}"),
+        ("comments_url", "/comments{/number}"),
+        ("commits_url", "/commits{/sha}"),
+        ("compare_url", "/compare/{base}...{head}"),
+        ("contents_url", "/contents/{+path}"),
+        ("contributors_url", "/contributors"),
+        ("deployments_url", "/deployments"),
+        ("downloads_url", "/downloads"),
+        ("events_url", "/events"),
+        ("forks_url", "/forks"),
+        ("git_commits_url", "/git/commits{/sha}"),
+        ("git_refs_url", "/git/refs{/sha}"),
+        ("git_tags_url", "/git/tags{/sha}"),
+        ("hooks_url", "/hooks"),
+        ("issue_comment_url", "/issues/comments{/number}"),
+        ("issue_events_url", "/issues/events{/number}"),
+        ("issues_url", "/issues{/number}"),
+        ("keys_url", "/keys{/key_id}"),
+        ("labels_url", "/labels{/name}"),
+        ("languages_url", "/languages"),
+        ("merges_url", "/merges"),
+        ("milestones_url", "/milestones{/number}"),
+        (
+            "notifications_url",
+            "/notifications{?since,all,participating}",
+        ),
+        ("pulls_url", "/pulls{/number}"),
+        ("releases_url", "/releases{/id}"),
+        ("stargazers_url", "/stargazers"),
+        ("statuses_url", "/statuses/{sha}"),
+        ("subscribers_url", "/subscribers"),
+        ("subscription_url", "/subscription"),
+        ("tags_url", "/tags"),
+        ("teams_url", "/teams"),
+        ("trees_url", "/git/trees{/sha}"),
+    ] {
+        m.insert(k.into(), Value::String(format!("{api}{suffix}")));
+    }
+    v
+}
+
+async fn get_repo(
+    State(st): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+) -> Response {
+    let s = st.lock();
+    if let Some(r) = find(&s, &owner, &repo) {
+        return axum::Json(repo_json(r, &s.base)).into_response();
+    }
+    let key = format!("{owner}/{repo}").to_ascii_lowercase();
+    if let Some(id) = s.moved.get(&key) {
+        let location = format!("{}/repositories/{id}", s.base);
+        let body = json!({"message": "Moved Permanently", "url": location, "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"});
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            headers.insert("location", v);
+        }
+        return (StatusCode::MOVED_PERMANENTLY, headers, axum::Json(body)).into_response();
+    }
+    error(StatusCode::NOT_FOUND, "Not Found", &s.base)
+}
+
+async fn get_repo_by_id(State(st): State<Shared>, Path(id): Path<u64>) -> Response {
+    let s = st.lock();
+    match s.repos.iter().find(|r| r.id == id) {
+        Some(r) => axum::Json(repo_json(r, &s.base)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found", &s.base),
+    }
+}
+
+async fn get_repo_sub(
+    State(st): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+) -> Response {
+    let s = st.lock();
+    let Some(r) = find(&s, &owner, &repo) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let mut body = json!({
+        "use_default": claim_keys_of(&s, r).is_none(),
+        "use_immutable_subject": immutable_of(&s, r),
+        "sub_claim_prefix": sub_prefix(&s, r),
+    });
+    if let Some(keys) = claim_keys_of(&s, r) {
+        body["include_claim_keys"] = json!(keys);
+    }
+    axum::Json(body).into_response()
+}
+
+async fn get_org_sub(State(st): State<Shared>, Path(org): Path<String>) -> Response {
+    let s = st.lock();
+    let keys = s
+        .orgs
+        .get(&org.to_ascii_lowercase())
+        .and_then(|o| o.claim_keys.clone())
+        .unwrap_or_else(|| vec!["repo".into(), "context".into()]);
+    axum::Json(json!({"include_claim_keys": keys})).into_response()
+}
+
+async fn get_user() -> Response {
+    axum::Json(json!({
+        "login": "kit-user", "id": 1, "node_id": "U_kit1",
+        "avatar_url": "https://avatars.githubusercontent.com/u/1", "gravatar_id": "",
+        "url": "https://api.github.com/users/kit-user", "html_url": "https://github.com/kit-user",
+        "followers_url": "", "following_url": "", "gists_url": "", "starred_url": "",
+        "subscriptions_url": "", "organizations_url": "", "repos_url": "", "events_url": "",
+        "received_events_url": "", "type": "User", "site_admin": false,
+        "name": null, "company": null, "blog": null, "location": null, "email": null,
+        "hireable": null, "bio": null, "public_repos": 0, "public_gists": 0,
+        "followers": 0, "following": 0,
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+    }))
+    .into_response()
+}
+
+async fn get_rate_limit(State(st): State<Shared>) -> Response {
+    let remaining = st.lock().remaining;
+    let reset = super::unix_now() + 3600;
+    let core =
+        json!({"limit": 5000, "remaining": remaining, "reset": reset, "used": 5000 - remaining});
+    axum::Json(json!({"resources": {"core": core}, "rate": core})).into_response()
+}
