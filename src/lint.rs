@@ -5,9 +5,10 @@
 //! rule is allowed by name, with a reason, for that role. The checks take parsed JSON documents
 //! (keyless's own or anyone's) and return plain [`Finding`]s. No I/O, no templates, no AWS.
 //!
-//! Not implemented (they need GitHub-side data keyless does not read yet): KL016 (classic subject
-//! for a repository that emits immutable subjects), KL022 (environment without protection rules),
-//! KL023 (`pull_request_target` workflows), KL029 (environment casing).
+//! KL016 (the subject form GitHub reports) needs GitHub's answers and is checked in
+//! `render::github_findings`. Not implemented (they need GitHub data keyless does not
+//! read yet): KL022 (environment without protection rules), KL023 (`pull_request_target`
+//! workflows), KL029 (environment casing).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -150,6 +151,11 @@ pub const RULES: &[Rule] = &[
         id: "KL015",
         severity: Error,
         title: "condition key prefix differs from the provider in the principal",
+    },
+    Rule {
+        id: "KL016",
+        severity: Error,
+        title: "the trusted subject form differs from the one GitHub reports the repository mints (every token is denied)",
     },
     Rule {
         id: "KL017",

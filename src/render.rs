@@ -146,6 +146,96 @@ pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> 
     }
 }
 
+/// What GitHub reports for one repository of the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoFacts {
+    /// The repository (current name, IDs, archived, moved).
+    pub info: crate::github::RepoInfo,
+    /// Its OIDC subject settings.
+    pub settings: crate::github::SubjectSettings,
+}
+
+/// Check each role's repository subjects against what GitHub reports (`facts`, by `owner/repo`
+/// as written in the config) and add the findings to the role: KL016 when the trusted form is
+/// not the one the repository mints (classic vs immutable, other IDs, a custom template, a
+/// renamed repository). Pure: the caller reads GitHub.
+pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<String, RepoFacts>) {
+    use crate::github::SubForm;
+    use crate::subject::{SubjectFormat, SubjectSpec};
+    for role in &mut rendered.roles {
+        let Some(conf) = cfg.roles.iter().find(|r| r.name == role.name) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        for (i, s) in conf.subjects.iter().enumerate() {
+            let SubjectSpec::Repo { repo, format, .. } = &s.spec else {
+                continue;
+            };
+            let full = format!("{}/{}", repo.owner, repo.name);
+            let Some(f) = facts.get(&full) else { continue };
+            let key = format!("{}.subject[{i}]", conf_key(cfg, &role.name));
+            let ids = format!(
+                "owner_id = \"{}\", repo_id = \"{}\"",
+                f.info.owner_id, f.info.id
+            );
+            let problem = if f.info.full_name != full {
+                Some(format!(
+                    "GitHub reports {full} is now {} (renamed or transferred): tokens carry the new name and this subject never matches",
+                    f.info.full_name
+                ))
+            } else {
+                match (f.settings.form(), format) {
+                    (SubForm::Custom(keys), _) => Some(format!(
+                        "{full} mints subjects from a custom template ({}), not repo:...: write the role's subject with custom = \"...\"",
+                        keys.join(", ")
+                    )),
+                    (SubForm::Immutable, SubjectFormat::Classic) => Some(format!(
+                        "{full} mints immutable subjects (repo:OWNER@ID/REPO@ID) but the role trusts the classic form: every token is denied; set {ids} and format = \"immutable\""
+                    )),
+                    (SubForm::Classic, SubjectFormat::Immutable) => Some(format!(
+                        "{full} still mints classic subjects but the role trusts only the immutable form: every token is denied; set format = \"both\" until the repository switches"
+                    )),
+                    (_, SubjectFormat::Immutable | SubjectFormat::Both)
+                        if repo.owner_id.as_deref() != Some(&f.info.owner_id.to_string())
+                            || repo.repo_id.as_deref() != Some(&f.info.id.to_string()) =>
+                    {
+                        Some(format!(
+                            "the IDs in the config differ from GitHub's for {full}: set {ids}"
+                        ))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(message) = problem {
+                found.push(Finding {
+                    rule: "KL016",
+                    severity: lint::rule("KL016")
+                        .map(|r| r.severity)
+                        .unwrap_or(lint::Severity::Error),
+                    message,
+                    location: lint::Location {
+                        document: format!("role {}: subjects", role.name),
+                        statement: None,
+                        key: Some(key),
+                        value: Some(full.clone()),
+                    },
+                    allowed: None,
+                });
+            }
+        }
+        lint::apply_allows(&mut found, &role.allow);
+        role.findings.extend(found);
+    }
+}
+
+fn conf_key(cfg: &Config, role: &str) -> String {
+    cfg.roles
+        .iter()
+        .position(|r| r.name == role)
+        .map(|i| format!("role[{i}]"))
+        .unwrap_or_else(|| "role".into())
+}
+
 /// Render and lint every role of the config.
 pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Rendered> {
     let auds = audiences(cfg, &target.partition);

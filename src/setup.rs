@@ -23,6 +23,9 @@ pub struct RepoAnswer {
     pub ids: Option<(String, String)>,
     /// Subject form.
     pub format: SubjectFormat,
+    /// A raw `sub` for a repository with a custom subject template (then scope, IDs and format
+    /// only describe it).
+    pub custom: Option<String>,
 }
 
 /// Everything `init` asks.
@@ -192,6 +195,14 @@ pub fn to_toml(a: &Answers) -> Result<String> {
         ));
     }
     for r in &a.repos {
+        if let Some(c) = &r.custom {
+            t.push_str(&format!(
+                "\n  [[role.subject]]\n  # {}: custom subject template (read from GitHub)\n  custom = {}\n",
+                r.repo,
+                q(c)
+            ));
+            continue;
+        }
         t.push_str(&format!("\n  [[role.subject]]\n  repo = {}\n", q(&r.repo)));
         match &r.scope {
             Scope::Branch(b) => t.push_str(&format!("  branch = {}\n", q(b))),
@@ -254,6 +265,7 @@ mod tests {
                     repo: "octo-org/site".into(),
                     scope: Scope::Branch("main".into()),
                     ids: Some(("1".into(), "2".into())),
+                    custom: None,
                     format: SubjectFormat::Both,
                 },
                 RepoAnswer {
@@ -261,6 +273,7 @@ mod tests {
                     scope: Scope::Environment("prod \"eu\"".into()),
                     ids: None,
                     format: SubjectFormat::Classic,
+                    custom: None,
                 },
             ],
             presets: vec![(

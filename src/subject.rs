@@ -344,6 +344,71 @@ impl GitHubContext {
     }
 }
 
+/// The `sub` a custom subject template (`include_claim_keys`, in order) mints for a job of this
+/// repository in `context` (`ref:refs/heads/main`, `environment:prod`, `pull_request`): each key
+/// as `key:value`, `repo` as the repository part (immutable or classic), `context` as is. `None`
+/// when a key's value is not known before the job runs (`actor`, `job_workflow_ref`, ...).
+pub fn custom_sub(keys: &[String], repo: &Repo, immutable: bool, context: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for k in keys {
+        parts.push(match k.as_str() {
+            "context" => context.to_string(),
+            "repo" => {
+                if immutable {
+                    format!(
+                        "repo:{}@{}/{}@{}",
+                        repo.owner,
+                        repo.owner_id.as_ref()?,
+                        repo.name,
+                        repo.repo_id.as_ref()?
+                    )
+                } else {
+                    format!("repo:{}/{}", repo.owner, repo.name)
+                }
+            }
+            "repository_owner_id" => format!("repository_owner_id:{}", repo.owner_id.as_ref()?),
+            "repository_id" => format!("repository_id:{}", repo.repo_id.as_ref()?),
+            "repository_owner" => format!("repository_owner:{}", repo.owner),
+            "repository" => format!("repository:{}/{}", repo.owner, repo.name),
+            _ => return None,
+        });
+    }
+    Some(parts.join(":"))
+}
+
+#[cfg(test)]
+mod custom_sub_tests {
+    use super::*;
+
+    #[test]
+    fn custom_templates_render_known_keys_in_order() {
+        let r = Repo {
+            owner: "o".into(),
+            name: "r".into(),
+            owner_id: Some("1".into()),
+            repo_id: Some("2".into()),
+        };
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            custom_sub(
+                &keys(&["repository_owner_id", "context"]),
+                &r,
+                false,
+                "environment:prod"
+            ),
+            Some("repository_owner_id:1:environment:prod".into())
+        );
+        assert_eq!(
+            custom_sub(&keys(&["repo", "context"]), &r, true, "ref:refs/heads/main"),
+            Some("repo:o@1/r@2:ref:refs/heads/main".into())
+        );
+        assert_eq!(
+            custom_sub(&keys(&["actor", "context"]), &r, false, "x"),
+            None
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,17 @@ pub struct Global {
     /// Render for this account instead of asking STS (or the config's account_id).
     #[arg(long, global = true, value_name = "ID")]
     pub account_id: Option<String>,
+    /// GitHub REST API base URL (default: from the issuer, e.g. https://api.github.com).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "KEYLESS_GITHUB_API_URL"
+    )]
+    pub github_api_url: Option<String>,
+    /// Do not read GitHub (repository IDs, subject form); only the AWS half is checked.
+    #[arg(long, global = true)]
+    pub no_github: bool,
 }
 
 /// Commands.

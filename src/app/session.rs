@@ -16,6 +16,8 @@ use keyless::aws::{Aws, AwsOptions, CallerIdentity};
 use keyless::config::{self, Config, Role};
 use keyless::error::{Error, Result};
 use keyless::execute::{self, Outcome, Progress};
+use keyless::github::{self, GitHub};
+use keyless::issuer::Issuer;
 use keyless::lint::Finding;
 use keyless::names;
 use keyless::observed::Observed;
@@ -73,6 +75,9 @@ pub struct Session {
     caller: RefCell<Option<CallerIdentity>>,
     caller_failed: std::cell::Cell<bool>,
     cancel: OnceCell<Arc<AtomicBool>>,
+    github_api_url: Option<String>,
+    no_github: bool,
+    github: OnceCell<Option<GitHub>>,
 }
 
 impl Session {
@@ -113,6 +118,9 @@ impl Session {
             caller: RefCell::new(None),
             caller_failed: std::cell::Cell::new(false),
             cancel: OnceCell::new(),
+            github_api_url: g.github_api_url.clone(),
+            no_github: g.no_github,
+            github: OnceCell::new(),
         }
     }
 
@@ -357,6 +365,77 @@ impl Session {
         }
     }
 
+    /// The GitHub client for the config's issuer (github.com before a config exists), or `None`
+    /// with `--no-github` or without a token; either way the user is told once.
+    pub fn github(&self) -> Option<GitHub> {
+        let issuer = self
+            .config
+            .get()
+            .map(|c| c.issuer.clone())
+            .unwrap_or_else(Issuer::github_com);
+        self.github_for(&issuer)
+    }
+
+    /// The GitHub client for `issuer` (resolved once per run).
+    pub fn github_for(&self, issuer: &Issuer) -> Option<GitHub> {
+        self.github
+            .get_or_init(|| {
+                if self.no_github {
+                    self.printer
+                        .note("GitHub: not read (--no-github); only the AWS half is checked");
+                    return None;
+                }
+                let (host, base) = github::api_base(issuer);
+                let base = self.github_api_url.clone().unwrap_or(base);
+                let ghes = matches!(issuer.kind, keyless::issuer::IssuerKind::Ghes { .. });
+                match github::discover_token(&host, ghes, |k| std::env::var(k).ok()) {
+                    Some((token, source)) => {
+                        self.printer
+                            .debug(&format!("GitHub: {base}, token from {source}"));
+                        Some(GitHub::new(&base, token, source))
+                    }
+                    None => {
+                        self.printer.note(&format!(
+                            "GitHub: not read (no token for {host}: set {}, or run `gh auth login`; --no-github silences this); only the AWS half is checked",
+                            if ghes { "GH_ENTERPRISE_TOKEN" } else { "GH_TOKEN" }
+                        ));
+                        None
+                    }
+                }
+            })
+            .clone()
+    }
+
+    /// Add what GitHub reports about the config's repositories to the rendered roles (KL016),
+    /// when GitHub can be read. A repository GitHub does not know is an error naming it.
+    pub fn check_github(&self, rendered: &mut Rendered) -> Result<()> {
+        let Some(gh) = self.github() else {
+            return Ok(());
+        };
+        let cfg = self.config()?;
+        let mut repos: Vec<String> = Vec::new();
+        for role in &cfg.roles {
+            for s in &role.subjects {
+                if let keyless::subject::SubjectSpec::Repo { repo, .. } = &s.spec
+                    && repo.name != "*"
+                {
+                    let full = format!("{}/{}", repo.owner, repo.name);
+                    if !repos.contains(&full) {
+                        repos.push(full);
+                    }
+                }
+            }
+        }
+        let mut facts = std::collections::BTreeMap::new();
+        for full in repos {
+            let info = self.block_on(gh.repository(&full))??;
+            let settings = self.block_on(gh.subject_settings(&info.full_name))??;
+            facts.insert(full, render::RepoFacts { info, settings });
+        }
+        render::github_findings(cfg, rendered, &facts);
+        Ok(())
+    }
+
     /// The config's roles, or the one named.
     pub fn roles(&self, name: Option<&str>) -> Result<Vec<&Role>> {
         let cfg = self.config()?;
@@ -408,7 +487,8 @@ impl Session {
         let cfg = self.config()?;
         let templates = self.templates()?;
         let target = self.target(Need::Caller)?;
-        let rendered = render::render(cfg, templates, &target)?;
+        let mut rendered = render::render(cfg, templates, &target)?;
+        self.check_github(&mut rendered)?;
         let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
         if refuse_blocking && !blocking.is_empty() {
             self.printer.note(&findings_text(&blocking));

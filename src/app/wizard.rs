@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use keyless::error::{Error, Result};
+use keyless::github::{RepoInfo, SubForm, SubjectSettings};
 use keyless::issuer::Issuer;
 use keyless::names;
 use keyless::setup::{self, Answers, RepoAnswer};
@@ -283,7 +284,124 @@ fn parse_params(raw: &[String]) -> Result<Vec<(Option<String>, String, String)>>
 }
 
 /// The repositories to trust, each with its scope, subject format and IDs.
-fn ask_repos(args: &InitArgs, ask: &mut Asker, p: &Printer) -> Result<Vec<RepoAnswer>> {
+/// What GitHub reports about a repository, when it is read.
+pub type Found = Option<(RepoInfo, SubjectSettings)>;
+
+/// What GitHub reports for a repository of an issuer: `Ok(None)` when GitHub is not read.
+pub type Lookup<'a> = dyn FnMut(&Issuer, &str) -> Result<Found> + 'a;
+
+/// A repository answer from what GitHub reports: its current name, its IDs, and the form its
+/// jobs mint (a `--format` flag that contradicts GitHub is refused).
+fn from_github(
+    asked: &str,
+    scope: Scope,
+    info: &RepoInfo,
+    settings: &SubjectSettings,
+    args: &InitArgs,
+    p: &Printer,
+) -> Result<RepoAnswer> {
+    if info.full_name != asked {
+        p.note(&format!(
+            "{} {asked} is now {} (renamed or transferred); keyless uses the current name",
+            style::bold("GitHub"),
+            info.full_name
+        ));
+    }
+    if info.archived {
+        p.note(&format!(
+            "{} {} is archived: its workflows do not run",
+            style::bad("warning:"),
+            info.full_name
+        ));
+    }
+    let ids = Some((info.owner_id.to_string(), info.id.to_string()));
+    let form = settings.form();
+    let (format, custom, said) = match &form {
+        SubForm::Classic => (
+            SubjectFormat::Classic,
+            None,
+            "classic subjects (repo:OWNER/REPO:...)".to_string(),
+        ),
+        SubForm::Immutable => (
+            SubjectFormat::Immutable,
+            None,
+            "immutable subjects (repo:OWNER@ID/REPO@ID:...)".to_string(),
+        ),
+        SubForm::Custom(keys) => {
+            let (owner, name) = info
+                .full_name
+                .split_once('/')
+                .unwrap_or((&info.full_name, ""));
+            let repo = keyless::subject::Repo {
+                owner: owner.into(),
+                name: name.into(),
+                owner_id: Some(info.owner_id.to_string()),
+                repo_id: Some(info.id.to_string()),
+            };
+            let sub = keyless::subject::custom_sub(keys, &repo, settings.immutable, &scope.context())
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!(
+                            "{} uses a custom subject template ({}) with a claim whose value is known only when a job runs",
+                            info.full_name,
+                            keys.join(", ")
+                        ),
+                        "write the role's subject by hand with `custom = \"...\"` (see README, Subjects)",
+                    )
+                })?;
+            (
+                SubjectFormat::Classic,
+                Some(sub),
+                format!("a custom subject template ({})", keys.join(", ")),
+            )
+        }
+    };
+    let flagged = match args.format {
+        Some(FormatArg::Classic) => Some(SubjectFormat::Classic),
+        Some(FormatArg::Immutable) => Some(SubjectFormat::Immutable),
+        Some(FormatArg::Both) => Some(SubjectFormat::Both),
+        None => None,
+    };
+    let format = match flagged {
+        // Trusting both forms is always safe (migrations); the other form alone never matches.
+        Some(SubjectFormat::Both) => SubjectFormat::Both,
+        Some(f) if f != format && custom.is_none() => {
+            return Err(Error::usage(
+                format!(
+                    "--format {}: GitHub reports that {} mints {said}",
+                    match f {
+                        SubjectFormat::Classic => "classic",
+                        _ => "immutable",
+                    },
+                    info.full_name
+                ),
+                "drop --format (keyless uses what GitHub reports), or pass --format both while migrating",
+            ));
+        }
+        _ => format,
+    };
+    p.note(&format!(
+        "{} {} (id {}, owner id {}) mints {said}",
+        style::bold("GitHub"),
+        info.full_name,
+        info.id,
+        info.owner_id
+    ));
+    Ok(RepoAnswer {
+        repo: info.full_name.clone(),
+        scope,
+        ids,
+        format,
+        custom,
+    })
+}
+
+fn ask_repos(
+    args: &InitArgs,
+    ask: &mut Asker,
+    p: &Printer,
+    lookup: &mut dyn FnMut(&str) -> Result<Found>,
+) -> Result<Vec<RepoAnswer>> {
     let interactive = ask.interactive;
     let mut repo_names: Vec<String> = Vec::new();
     for r in &args.repos {
@@ -336,6 +454,12 @@ fn ask_repos(args: &InitArgs, ask: &mut Asker, p: &Printer) -> Result<Vec<RepoAn
             None if interactive => ask_scope(ask, p, repo)?,
             None => Scope::Branch("main".into()),
         };
+        // What GitHub says this repository mints, when it can be read: IDs and form are then
+        // facts, not questions.
+        if let Some((info, settings)) = lookup(repo)? {
+            repos.push(from_github(repo, scope, &info, &settings, args, p)?);
+            continue;
+        }
         let format = match args.format {
             Some(FormatArg::Classic) => SubjectFormat::Classic,
             Some(FormatArg::Immutable) => SubjectFormat::Immutable,
@@ -383,6 +507,7 @@ fn ask_repos(args: &InitArgs, ask: &mut Asker, p: &Printer) -> Result<Vec<RepoAn
             scope,
             ids,
             format,
+            custom: None,
         });
     }
     Ok(repos)
@@ -542,6 +667,7 @@ fn split_list(answer: &str) -> Vec<String> {
 /// is the account already known (flag or credentials); `on_issuer` runs right after the issuer
 /// is known (to say whether the account has its provider). With `--yes`, a missing required
 /// answer fails with the list of flags to pass.
+#[allow(clippy::too_many_arguments)]
 pub fn ask_answers(
     ask: &mut Asker,
     args: &InitArgs,
@@ -549,10 +675,11 @@ pub fn ask_answers(
     account_id: Option<String>,
     region_default: String,
     on_issuer: impl FnOnce(&Issuer),
+    lookup: &mut Lookup<'_>,
 ) -> Result<Answers> {
     let issuer = issuer_from(args, ask)?;
     on_issuer(&issuer);
-    let repos = ask_repos(args, ask, p)?;
+    let repos = ask_repos(args, ask, p, &mut |repo| lookup(&issuer, repo))?;
     let templates = Templates::load(None)?;
     let presets = ask_presets(&templates, args, ask, p)?;
     let managed_policies = ask_managed_policies(args, ask)?;

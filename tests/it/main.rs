@@ -7,6 +7,7 @@ mod cli;
 mod differential;
 mod faults;
 mod fuzz;
+mod github;
 mod init;
 mod kit;
 mod messages;

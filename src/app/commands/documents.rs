@@ -58,7 +58,8 @@ pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
             (name, lint::lint_document(&parsed, kind, &ctx))
         }
         None => {
-            let rendered = s.render(args.role.as_deref())?;
+            let mut rendered = s.render(args.role.as_deref())?;
+            s.check_github(&mut rendered)?;
             let findings: Vec<Finding> = rendered.findings().cloned().collect();
             (s.config()?.file.clone(), findings)
         }

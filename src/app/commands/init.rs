@@ -56,6 +56,14 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
                 describe_provider(s, &issuer.url);
             }
         },
+        &mut |issuer, repo| match s.github_for(issuer) {
+            None => Ok(None),
+            Some(gh) => {
+                let info = s.block_on(gh.repository(repo))??;
+                let settings = s.block_on(gh.subject_settings(&info.full_name))??;
+                Ok(Some((info, settings)))
+            }
+        },
     )?;
     if let Some(c) = &caller {
         check_role_name_is_free(s, &answers, &c.account)?;

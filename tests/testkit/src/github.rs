@@ -520,5 +520,6 @@ async fn get_rate_limit(State(st): State<Shared>) -> Response {
     let reset = super::unix_now() + 3600;
     let core =
         json!({"limit": 5000, "remaining": remaining, "reset": reset, "used": 5000 - remaining});
-    axum::Json(json!({"resources": {"core": core}, "rate": core})).into_response()
+    let search = json!({"limit": 30, "remaining": 30, "reset": reset, "used": 0});
+    axum::Json(json!({"resources": {"core": core, "search": search}, "rate": core})).into_response()
 }

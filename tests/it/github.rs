@@ -1,0 +1,311 @@
+//! The GitHub half, through the binary against the kit's GitHub REST server: read what each
+//! repository mints instead of guessing, at init and at lint/plan; tokens as `gh` finds them and
+//! never printed; the kit's answers checked against GitHub's own REST description.
+
+use keyless_testkit::github::Repo;
+use keyless_testkit::{Claims, GITHUB_ISSUER, GitHub, Issuer};
+
+use crate::util::{Env, Run, expect, keyless_in, root};
+
+const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+
+fn github() -> GitHub {
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 456789).immutable(true));
+    gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
+    gh.add_repo(
+        Repo::new("octo-org/custom", 123456, 222).claim_keys(&["repository_owner_id", "context"]),
+    );
+    gh
+}
+
+fn env(e: &Env, gh: &GitHub) -> Vec<(&'static str, String)> {
+    let mut env = e.kit.env();
+    env.push(("GH_TOKEN", TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    env
+}
+
+fn run(e: &Env, gh: &GitHub, args: &[&str]) -> Run {
+    keyless_in(e.dir.path(), args, &env(e, gh), None)
+}
+
+fn init(e: &Env, gh: &GitHub, repo: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "init",
+        "--yes",
+        "--repo",
+        repo,
+        "--branch",
+        "main",
+        "--preset",
+        "s3-deploy",
+        "--param",
+        "bucket=octo-site",
+    ];
+    args.extend_from_slice(extra);
+    run(e, gh, &args)
+}
+
+#[test]
+fn init_reads_the_form_and_ids_and_the_minted_token_is_admitted() {
+    let (e, gh) = (Env::new(), github());
+    let r = init(&e, &gh, "octo-org/site", &["--apply"]);
+    expect(&r, 0);
+    assert!(
+        r.stderr
+            .contains("octo-org/site (id 456789, owner id 123456) mints immutable subjects"),
+        "{}",
+        r.stderr
+    );
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(
+        cfg.contains("owner_id = \"123456\"")
+            && cfg.contains("repo_id = \"456789\"")
+            && cfg.contains("format = \"immutable\""),
+        "{cfg}"
+    );
+    // A job's token, with the sub GitHub's settings imply, is exchanged with the kit's STS.
+    let sub = gh.sub_for("octo-org/site", "ref:refs/heads/main").unwrap();
+    assert_eq!(sub, "repo:octo-org@123456/site@456789:ref:refs/heads/main");
+    let issuer = Issuer::start(GITHUB_ISSUER, Claims::push("octo-org/site", "main"));
+    let token = issuer.mint(&Claims::push("octo-org/site", "main").with_sub(&sub));
+    std::fs::write(e.dir.path().join("t.jwt"), &token).unwrap();
+    let r = run(&e, &gh, &["verify", "--token-file", "t.jwt"]);
+    expect(&r, 0);
+    assert!(r.stdout.contains("VERIFIED"), "{}", r.stdout);
+    assert_eq!(
+        gh.calls()["GET /repos/{owner}/{repo}"],
+        2,
+        "init and apply's plan"
+    );
+}
+
+#[test]
+fn init_follows_renames_writes_custom_subs_and_refuses_unknown_repositories() {
+    let (e, gh) = (Env::new(), github());
+    gh.rename("octo-org/legacy", "octo-org/legacy-v2");
+    let r = init(&e, &gh, "octo-org/legacy", &[]);
+    expect(&r, 0);
+    assert!(
+        r.stderr.contains("is now octo-org/legacy-v2"),
+        "{}",
+        r.stderr
+    );
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(
+        cfg.contains("repo = \"octo-org/legacy-v2\"") && cfg.contains("format = \"classic\""),
+        "{cfg}"
+    );
+    let r = init(&e, &gh, "octo-org/custom", &["--force"]);
+    expect(&r, 0);
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(
+        cfg.contains("custom = \"repository_owner_id:123456:ref:refs/heads/main\""),
+        "{cfg}"
+    );
+    // A typo is an error now, not an AccessDenied a week later; nothing is written.
+    let dir = e.dir.path().join("typo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = keyless_in(
+        &dir,
+        &[
+            "init",
+            "--yes",
+            "--repo",
+            "octo-org/stie",
+            "--branch",
+            "main",
+        ],
+        &env(&e, &gh),
+        None,
+    );
+    expect(&r, 1);
+    assert!(
+        r.stderr.contains("octo-org/stie does not exist") && r.stderr.contains("spelling"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join("keyless.toml").exists());
+}
+
+#[test]
+fn lint_and_plan_block_a_classic_trust_for_a_repository_that_mints_immutable() {
+    let (e, gh) = (Env::new(), github());
+    e.write(crate::apply::SITE);
+    let r = run(&e, &gh, &["lint", "--output", "json"]);
+    expect(&r, 2);
+    let j = r.json();
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "KL016")
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("owner_id = \"123456\"")
+    );
+    e.kit.reset_counts();
+    let r = run(&e, &gh, &["plan"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("KL016"), "{}", r.stderr);
+    assert!(e.writes().is_empty());
+    // Without GitHub, the same config lints as before, and keyless says the half was not read.
+    let r = keyless_in(e.dir.path(), &["lint"], &e.kit.env(), None);
+    expect(&r, 0);
+    assert_eq!(
+        r.stderr.matches("GitHub: not read").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let r = run(&e, &gh, &["lint", "--no-github"]);
+    expect(&r, 0);
+    assert!(r.stderr.contains("--no-github"));
+}
+
+#[test]
+fn github_errors_name_the_fix_and_the_token_is_never_printed() {
+    let (e, gh) = (Env::new(), github());
+    e.write(crate::apply::SITE);
+    let mut bad = env(&e, &gh);
+    bad.retain(|(k, _)| *k != "GH_TOKEN");
+    bad.push(("GH_TOKEN", "ghp_wrongTOKEN".into()));
+    let r = keyless_in(e.dir.path(), &["lint"], &bad, None);
+    expect(&r, 1);
+    assert!(
+        r.stderr.contains("401") || r.stderr.contains("Bad credentials"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("$GH_TOKEN") && !r.stderr.contains("ghp_wrongTOKEN"));
+    gh.deny(
+        "GET /repos/{owner}/{repo}/actions/oidc/customization/sub",
+        "actions=read",
+    );
+    for args in [
+        &["lint"][..],
+        &["lint", "-v"],
+        &["lint", "--output", "json", "-v"],
+    ] {
+        let r = run(&e, &gh, args);
+        expect(&r, 1);
+        assert!(
+            r.stderr
+                .contains("lacks a permission this call needs: actions=read"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+            "the token leaked"
+        );
+    }
+}
+
+/// GitHub's REST description for an operation's response, with OpenAPI 3.0's `nullable`
+/// turned into JSON Schema.
+fn response_schema(path: &str, method: &str, status: &str) -> serde_json::Value {
+    let file = root().join("../shared/reference/github-rest/api.github.com.json");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (shared/ sits beside the repository)",
+            file.display()
+        )
+    });
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut schema = doc["paths"][path][method]["responses"][status]["content"]["application/json"]
+        ["schema"]
+        .clone();
+    assert!(!schema.is_null(), "{method} {path} {status} has a schema");
+    fn nullable(v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            if o.remove("nullable") == Some(serde_json::Value::Bool(true))
+                && let Some(t) = o.get("type").cloned()
+            {
+                o.insert("type".into(), serde_json::json!([t, "null"]));
+            }
+            for (_, x) in o.iter_mut() {
+                nullable(x);
+            }
+        } else if let Some(a) = v.as_array_mut() {
+            a.iter_mut().for_each(nullable);
+        }
+    }
+    nullable(&mut schema);
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_kits_answers_match_githubs_rest_description() {
+    let gh = github();
+    gh.rename("octo-org/legacy", "octo-org/legacy-v2");
+    let get = |path: &str, token: Option<&str>| {
+        let url = format!("{}{path}", gh.url());
+        let token = token.map(String::from);
+        async move {
+            let mut headers = vec![("accept", "application/vnd.github+json".to_string())];
+            if let Some(t) = token {
+                headers.push(("authorization", format!("Bearer {t}")));
+            }
+            keyless::http::send("GET", &url, &headers, None)
+                .await
+                .unwrap()
+        }
+    };
+    let cases = [
+        (
+            "/repos/octo-org/site",
+            Some(TOKEN),
+            "/repos/{owner}/{repo}",
+            "200",
+        ),
+        (
+            "/repos/octo-org/legacy",
+            Some(TOKEN),
+            "/repos/{owner}/{repo}",
+            "301",
+        ),
+        (
+            "/repos/octo-org/nope",
+            Some(TOKEN),
+            "/repos/{owner}/{repo}",
+            "404",
+        ),
+        ("/repos/octo-org/site", None, "/repos/{owner}/{repo}", "403"),
+        (
+            "/repos/octo-org/site/actions/oidc/customization/sub",
+            Some(TOKEN),
+            "/repos/{owner}/{repo}/actions/oidc/customization/sub",
+            "200",
+        ),
+        (
+            "/repos/octo-org/custom/actions/oidc/customization/sub",
+            Some(TOKEN),
+            "/repos/{owner}/{repo}/actions/oidc/customization/sub",
+            "200",
+        ),
+        (
+            "/orgs/octo-org/actions/oidc/customization/sub",
+            Some(TOKEN),
+            "/orgs/{org}/actions/oidc/customization/sub",
+            "200",
+        ),
+        ("/rate_limit", Some(TOKEN), "/rate_limit", "200"),
+    ];
+    for (path, token, op, status) in cases {
+        let r = get(path, token).await;
+        // 401 without a token is GitHub's answer; its body is the basic error the 403 documents.
+        let expected = if token.is_none() { "401" } else { status };
+        assert_eq!(r.status.to_string(), expected, "{path}");
+        assert!(r.header("x-ratelimit-remaining").is_some(), "{path}");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let schema = response_schema(op, "get", status);
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = v.iter_errors(&body).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{path}: {errors:?}");
+    }
+}
