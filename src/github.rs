@@ -200,14 +200,24 @@ impl GitHub {
 
     /// One GET, retried once after a short rate-limit wait; redirects are returned, not followed.
     async fn get(&self, url: &str) -> Result<http::Response> {
-        let headers = [
+        self.call("GET", url, None).await
+    }
+
+    /// One request (writes are sent one at a time by the callers), retried once after a short
+    /// rate-limit wait.
+    async fn call(&self, method: &str, url: &str, body: Option<&Value>) -> Result<http::Response> {
+        let mut headers = vec![
             ("accept", "application/vnd.github+json".to_string()),
             ("x-github-api-version", API_VERSION.to_string()),
             ("authorization", format!("Bearer {}", self.token.0)),
         ];
+        if body.is_some() {
+            headers.push(("content-type", "application/json".to_string()));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes());
         let mut retried = false;
         loop {
-            let r = http::send("GET", url, &headers, None).await?;
+            let r = http::send(method, url, &headers, bytes.clone()).await?;
             match rate_wait(&r) {
                 Some(wait) if !retried && wait <= MAX_RATE_WAIT => {
                     retried = true;
@@ -216,6 +226,98 @@ impl GitHub {
                 _ => return Ok(r),
             }
         }
+    }
+
+    /// The variables URL of a repository, or of one of its environments.
+    fn variables_url(&self, full: &str, env: Option<&str>) -> String {
+        match env {
+            None => format!("{}/repos/{full}/actions/variables", self.base),
+            Some(e) => format!(
+                "{}/repos/{full}/environments/{}/variables",
+                self.base,
+                encode(e)
+            ),
+        }
+    }
+
+    /// A variable's value, `None` when it is not set.
+    pub async fn variable(
+        &self,
+        full: &str,
+        env: Option<&str>,
+        name: &str,
+    ) -> Result<Option<String>> {
+        let url = format!("{}/{name}", self.variables_url(full, env));
+        let r = self.get(&url).await?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        let v: Value = self.parse(&url, &r, Some(full))?;
+        Ok(v.get("value").and_then(Value::as_str).map(String::from))
+    }
+
+    /// Create a variable, or update it when it exists (what `gh variable set` does).
+    pub async fn set_variable(
+        &self,
+        full: &str,
+        env: Option<&str>,
+        name: &str,
+        value: &str,
+    ) -> Result<()> {
+        let url = self.variables_url(full, env);
+        let body = serde_json::json!({"name": name, "value": value});
+        let r = self.call("POST", &url, Some(&body)).await?;
+        match r.status {
+            201 => Ok(()),
+            409 => {
+                let item = format!("{url}/{name}");
+                let r = self.call("PATCH", &item, Some(&body)).await?;
+                write_result("PATCH", &item, &r, full, &self.source, 204)
+            }
+            _ => write_result("POST", &url, &r, full, &self.source, 201),
+        }
+    }
+
+    /// Delete a variable (one already gone is fine).
+    pub async fn delete_variable(&self, full: &str, env: Option<&str>, name: &str) -> Result<()> {
+        let url = format!("{}/{name}", self.variables_url(full, env));
+        let r = self.call("DELETE", &url, None).await?;
+        if r.status == 404 {
+            return Ok(());
+        }
+        write_result("DELETE", &url, &r, full, &self.source, 204)
+    }
+
+    /// An environment of a repository, `None` when it does not exist.
+    pub async fn environment(&self, full: &str, env: &str) -> Result<Option<EnvironmentInfo>> {
+        let url = format!("{}/repos/{full}/environments/{}", self.base, encode(env));
+        let r = self.get(&url).await?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        let v: Value = self.parse(&url, &r, Some(full))?;
+        Ok(Some(EnvironmentInfo {
+            name: v
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(env)
+                .to_string(),
+            protection_rules: v
+                .get("protection_rules")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+            branch_policy: v
+                .get("deployment_branch_policy")
+                .is_some_and(|p| !p.is_null()),
+        }))
+    }
+
+    /// Create an environment with no rules (PUT with an empty body leaves an existing one as it
+    /// is; keyless never sends rules, so it never resets what someone set).
+    pub async fn create_environment(&self, full: &str, env: &str) -> Result<()> {
+        let url = format!("{}/repos/{full}/environments/{}", self.base, encode(env));
+        let r = self.call("PUT", &url, Some(&serde_json::json!({}))).await?;
+        write_result("PUT", &url, &r, full, &self.source, 200)
     }
 
     /// `GET /repos/{owner}/{repo}`, following a redirect for a renamed or transferred one.
@@ -269,6 +371,47 @@ impl GitHub {
             hint: Some("check --github-api-url: it must point at GitHub's REST API".into()),
         })
     }
+}
+
+/// An environment as keyless needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentInfo {
+    /// Its name, as GitHub spells it.
+    pub name: String,
+    /// How many protection rules it has (reviewers, wait timer, branch policy).
+    pub protection_rules: usize,
+    /// It restricts which branches may deploy.
+    pub branch_policy: bool,
+}
+
+impl EnvironmentInfo {
+    /// Does anything stand between a branch and this environment's secrets and trust?
+    pub fn protected(&self) -> bool {
+        self.protection_rules > 0 || self.branch_policy
+    }
+}
+
+fn encode(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// `Ok` when a write answered `expected`, else the error for its status.
+fn write_result(
+    method: &str,
+    url: &str,
+    r: &http::Response,
+    full: &str,
+    source: &TokenSource,
+    expected: u16,
+) -> Result<()> {
+    if r.status == expected {
+        return Ok(());
+    }
+    let mut e = status_error(url, r, Some(full), source);
+    if let Error::GitHub { what, .. } = &mut e {
+        *what = format!("{method} {url}");
+    }
+    Err(e)
 }
 
 /// Seconds to wait before retrying a rate-limited answer (`retry-after`, else until

@@ -29,6 +29,7 @@
 //! | [`execute`] | the executor: a plan's changes in order, cancellable between calls |
 //! | [`exchange`] | the web-identity exchange with its bounded, typed retry policy |
 //! | [`github`] | every call to GitHub's REST API: repositories, subject settings |
+//! | [`github_plan`] | the GitHub half of a plan: variables and environments, as changes |
 //! | [`http`] | the HTTPS transport for GitHub (one TLS stack with the AWS SDK) |
 //! | [`token`] | GitHub OIDC tokens: sources, claims, signature check (HTTP to GitHub only) |
 //! | [`aws`] | every SDK call |
@@ -47,6 +48,7 @@ pub mod exchange;
 pub mod execute;
 pub mod explain;
 pub mod github;
+pub mod github_plan;
 pub mod http;
 pub mod issuer;
 pub mod lint;

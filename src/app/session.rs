@@ -17,6 +17,7 @@ use keyless::config::{self, Config, Role};
 use keyless::error::{Error, Result};
 use keyless::execute::{self, Outcome, Progress};
 use keyless::github::{self, GitHub};
+use keyless::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, WantedVariable};
 use keyless::issuer::Issuer;
 use keyless::lint::Finding;
 use keyless::names;
@@ -52,6 +53,20 @@ pub struct Planned {
     pub rendered: Rendered,
     /// The changes.
     pub plan: Plan,
+    /// The GitHub half (variables, environments), when GitHub is read.
+    pub github: Option<GitHubPlan>,
+}
+
+impl Planned {
+    /// IAM and GitHub changes together.
+    pub fn len(&self) -> usize {
+        self.plan.changes.len() + self.github.as_ref().map_or(0, |g| g.changes.len())
+    }
+
+    /// Nothing to do on either side.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Everything resolved for one run.
@@ -522,21 +537,116 @@ impl Session {
         self.block_on(aws.role_tags(names, self.concurrency))?
     }
 
-    /// Render for the caller (refusing blocking findings), read the account and plan the apply.
+    /// Render for the caller (refusing blocking findings), read the account and GitHub, and plan
+    /// the apply.
     pub fn plan(&self) -> Result<Planned> {
         let rendered = self.render_for_caller(true)?;
         let observed = self.observe(&rendered)?;
         let plan = plan::plan(&rendered, &observed)?;
-        Ok(Planned { rendered, plan })
+        let github = match self.github_wanted(&rendered)? {
+            Some((wanted, seen)) => Some(github_plan::plan(&wanted, &seen)),
+            None => None,
+        };
+        Ok(Planned {
+            rendered,
+            plan,
+            github,
+        })
     }
 
-    /// Render for the caller, read the account and plan the removal of the config's resources.
+    /// Render for the caller, read the account and plan the removal of the config's resources
+    /// (and of the variables keyless set on GitHub).
     pub fn plan_destroy(&self) -> Result<Planned> {
         let rendered = self.render_for_caller(false)?;
         let observed = self.observe(&rendered)?;
         let others = self.other_trusts(&rendered)?;
         let plan = plan::destroy(&rendered, &observed, &others)?;
-        Ok(Planned { rendered, plan })
+        let github = match self.github_wanted(&rendered)? {
+            Some((wanted, seen)) => Some(github_plan::destroy(&wanted, &seen)),
+            None => None,
+        };
+        Ok(Planned {
+            rendered,
+            plan,
+            github,
+        })
+    }
+
+    /// The variables the config wants on GitHub and what GitHub holds for them; `None` when
+    /// GitHub is not read.
+    pub fn github_wanted(
+        &self,
+        rendered: &Rendered,
+    ) -> Result<Option<(Vec<WantedVariable>, ObservedGitHub)>> {
+        let Some(gh) = self.github() else {
+            return Ok(None);
+        };
+        let wanted = github_plan::wanted(self.config()?, &rendered.target);
+        let mut seen = ObservedGitHub::default();
+        for w in &wanted {
+            if let Some(env) = &w.environment {
+                let key = (w.repo.clone(), env.clone());
+                if !seen.environments.contains_key(&key) {
+                    let info = self.block_on(gh.environment(&w.repo, env))??;
+                    seen.environments.insert(key, info);
+                }
+                if seen.environments[&(w.repo.clone(), env.clone())].is_none() {
+                    // No environment yet, so no variable in it.
+                    seen.variables.insert(
+                        (w.repo.clone(), w.environment.clone(), w.name.clone()),
+                        None,
+                    );
+                    continue;
+                }
+            }
+            let value =
+                self.block_on(gh.variable(&w.repo, w.environment.as_deref(), &w.name))??;
+            seen.variables.insert(
+                (w.repo.clone(), w.environment.clone(), w.name.clone()),
+                value,
+            );
+        }
+        Ok(Some((wanted, seen)))
+    }
+
+    /// Make the GitHub changes, one at a time, in order. A failure names how far it got; the
+    /// next run re-reads GitHub and converges.
+    pub fn execute_github(&self, plan: &GitHubPlan) -> Result<usize> {
+        let Some(gh) = self.github() else {
+            return Ok(0);
+        };
+        let total = plan.changes.len();
+        for (i, c) in plan.changes.iter().enumerate() {
+            self.printer.debug(&format!("{} {}", c.api(), c.address()));
+            let r = match c {
+                GitHubChange::CreateEnvironment { repo, environment } => {
+                    self.block_on(gh.create_environment(repo, environment))?
+                }
+                GitHubChange::SetVariable {
+                    repo,
+                    environment,
+                    name,
+                    value,
+                    ..
+                } => self.block_on(gh.set_variable(repo, environment.as_deref(), name, value))?,
+                GitHubChange::DeleteVariable {
+                    repo,
+                    environment,
+                    name,
+                    ..
+                } => self.block_on(gh.delete_variable(repo, environment.as_deref(), name))?,
+            };
+            if let Err(e) = r {
+                return Err(Error::Partial {
+                    change: c.address(),
+                    api: c.api().into(),
+                    done: i,
+                    total,
+                    source: Box::new(e),
+                });
+            }
+        }
+        Ok(total)
     }
 
     /// The flag Ctrl-C sets; the watcher is installed on first use.

@@ -309,3 +309,111 @@ async fn the_kits_answers_match_githubs_rest_description() {
         assert!(errors.is_empty(), "{path}: {errors:?}");
     }
 }
+
+#[test]
+fn apply_wires_the_variables_and_a_second_apply_makes_no_github_writes() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/infra", 123456, 333).immutable(true));
+    e.write(
+        r#"
+name = "octo-org-infra"
+[[role]]
+name = "gha-infra-plan"
+  [[role.subject]]
+  repo = "octo-org/infra"
+  pull_request = true
+  owner_id = "123456"
+  repo_id = "333"
+  format = "immutable"
+[[role]]
+name = "gha-infra-apply"
+  [[role.subject]]
+  repo = "octo-org/infra"
+  environment = "prod"
+  owner_id = "123456"
+  repo_id = "333"
+  format = "immutable"
+"#,
+    );
+    let r = run(&e, &gh, &["plan", "--output", "json"]);
+    expect(&r, 0);
+    let j = r.json();
+    let apis: Vec<&str> = j["github"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        apis,
+        vec!["POST variable", "PUT environment", "POST variable"]
+    );
+    assert!(
+        j["github"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("without protection")
+    );
+    let r = run(&e, &gh, &["apply", "--yes"]);
+    expect(&r, 0);
+    let arn = |role: &str| format!("arn:aws:iam::123456789012:role/{role}");
+    assert_eq!(
+        gh.variable("octo-org/infra", None, "AWS_ROLE_ARN"),
+        Some(arn("gha-infra-plan"))
+    );
+    assert_eq!(
+        gh.variable("octo-org/infra", Some("prod"), "AWS_ROLE_ARN"),
+        Some(arn("gha-infra-apply"))
+    );
+    assert_eq!(gh.environment("octo-org/infra", "prod"), Some(false));
+    // Converged: nothing to write on either side.
+    let (writes, iam) = (gh.writes(), e.kit.calls());
+    e.kit.reset_counts();
+    let r = run(&e, &gh, &["apply", "--yes"]);
+    expect(&r, 0);
+    assert!(r.stdout.contains("GitHub: no changes"), "{}", r.stdout);
+    assert_eq!(gh.writes(), writes, "a second apply makes no GitHub writes");
+    assert!(e.writes().is_empty(), "{:?} after {iam:?}", e.writes());
+    let r = run(&e, &gh, &["plan", "--detailed-exitcode"]);
+    expect(&r, 0);
+    // Someone changes a variable by hand: plan shows it, apply puts it back.
+    gh.set_variable(
+        "octo-org/infra",
+        None,
+        "AWS_ROLE_ARN",
+        "arn:aws:iam::999999999999:role/x",
+    );
+    let r = run(&e, &gh, &["plan", "--detailed-exitcode"]);
+    expect(&r, 2);
+    assert!(
+        r.stdout
+            .contains("~ github octo-org/infra variable AWS_ROLE_ARN"),
+        "{}",
+        r.stdout
+    );
+    expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    assert_eq!(
+        gh.variable("octo-org/infra", None, "AWS_ROLE_ARN"),
+        Some(arn("gha-infra-plan"))
+    );
+    // destroy removes what keyless set, and keeps a variable that holds something else.
+    gh.set_variable(
+        "octo-org/infra",
+        Some("prod"),
+        "AWS_ROLE_ARN",
+        "set-by-someone",
+    );
+    let r = run(&e, &gh, &["destroy", "--yes"]);
+    expect(&r, 0);
+    assert_eq!(gh.variable("octo-org/infra", None, "AWS_ROLE_ARN"), None);
+    assert_eq!(
+        gh.variable("octo-org/infra", Some("prod"), "AWS_ROLE_ARN")
+            .as_deref(),
+        Some("set-by-someone")
+    );
+    assert!(
+        r.stderr.contains("never deletes a variable it did not set"),
+        "{}",
+        r.stderr
+    );
+}

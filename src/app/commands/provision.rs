@@ -18,11 +18,15 @@ pub fn cmd_plan(s: &Session, args: &PlanArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::findings_if(args.detailed_exitcode && changed))
 }
 
-/// Plan and show the plan; whether there are changes.
+/// Plan and show the plan; whether there are changes (IAM or GitHub).
 pub fn plan(s: &Session) -> Result<bool> {
-    let Planned { rendered, plan } = s.plan()?;
-    show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
-    Ok(!plan.is_empty())
+    let planned = s.plan()?;
+    show(&s.printer, s.format, &report(&planned));
+    Ok(!planned.is_empty())
+}
+
+fn report(p: &Planned) -> PlanReport<'_> {
+    PlanReport::new(&p.plan, &p.rendered, p.github.as_ref())
 }
 
 /// `keyless apply`
@@ -33,27 +37,43 @@ pub fn cmd_apply(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
 /// Plan, confirm (unless `yes`), execute, show what the GitHub side needs; with `verify`, then
 /// verify each role this job's token is meant for.
 pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
-    let Planned { rendered, plan } = s.plan()?;
+    let planned = s.plan()?;
+    let (rendered, plan) = (&planned.rendered, &planned.plan);
     let target = &rendered.target;
     if s.format == Format::Human {
-        show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
+        show(&s.printer, s.format, &report(&planned));
     }
-    let applied = if plan.is_empty() {
+    let applied = if planned.is_empty() {
         0
     } else {
         let question = format!(
-            "Apply these {} change(s) to account {}?",
-            plan.changes.len(),
-            target.account_id
+            "Apply these {} change(s) to account {}{}?",
+            planned.len(),
+            target.account_id,
+            if planned
+                .github
+                .as_ref()
+                .is_some_and(|g| !g.changes.is_empty())
+            {
+                " and GitHub"
+            } else {
+                ""
+            }
         );
         if !s.confirm(yes, &question)? {
             s.printer.note("Apply cancelled; nothing was written.");
             return Ok(ExitStatus::Error);
         }
-        let outcome = s.execute(&plan)?;
-        s.printer
-            .note(&format!("Applied {} change(s).", outcome.applied));
-        outcome.applied
+        let outcome = s.execute(plan)?;
+        let on_github = match &planned.github {
+            Some(g) => s.execute_github(g)?,
+            None => 0,
+        };
+        s.printer.note(&format!(
+            "Applied {} change(s).",
+            outcome.applied + on_github
+        ));
+        outcome.applied + on_github
     };
     let cfg = s.config()?;
     let mut roles = Vec::new();
@@ -70,7 +90,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     show(
         &s.printer,
         s.format,
-        &ApplyReport::new(PlanReport::new(&plan, &rendered), applied, roles),
+        &ApplyReport::new(report(&planned), applied, roles),
     );
     if !verify {
         return Ok(ExitStatus::Success);
@@ -95,24 +115,28 @@ pub fn cmd_destroy(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
             "drop --verify",
         ));
     }
-    let Planned { rendered, plan } = s.plan_destroy()?;
-    show(&s.printer, s.format, &PlanReport::new(&plan, &rendered));
-    if plan.is_empty() {
+    let planned = s.plan_destroy()?;
+    show(&s.printer, s.format, &report(&planned));
+    if planned.is_empty() {
         return Ok(ExitStatus::Success);
     }
     let question = format!(
         "Destroy: make these {} change(s) in account {}?",
-        plan.changes.len(),
-        rendered.target.account_id
+        planned.len(),
+        planned.rendered.target.account_id
     );
     if !s.confirm(args.yes, &question)? {
         s.printer.note("Destroy cancelled; nothing was deleted.");
         return Ok(ExitStatus::Error);
     }
-    let outcome = s.execute(&plan)?;
+    let outcome = s.execute(&planned.plan)?;
+    let on_github = match &planned.github {
+        Some(g) => s.execute_github(g)?,
+        None => 0,
+    };
     s.printer.note(&format!(
         "Destroyed: {} change(s) applied.",
-        outcome.applied
+        outcome.applied + on_github
     ));
     Ok(ExitStatus::Success)
 }

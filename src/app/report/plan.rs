@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use keyless::github_plan::{GitHubChange, GitHubPlan};
 use keyless::lint::Finding;
 use keyless::plan::{Action, Change, Plan, Summary, document_diff};
 use keyless::policy;
@@ -45,8 +46,32 @@ pub struct PlanReport<'a> {
     pub roles: Vec<RoleReview>,
     /// Lint findings of the planned documents that do not block (blocking ones stop the plan).
     pub findings: Vec<&'a Finding>,
+    /// The GitHub half: variables and environments (`null` when GitHub was not read).
+    pub github: Option<GitHubView<'a>>,
     #[serde(skip)]
     plan: &'a Plan,
+}
+
+/// The GitHub half of a plan in JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct GitHubView<'a> {
+    /// Changes in order, each with its symbol, address and REST call.
+    pub changes: Vec<GitHubChangeView<'a>>,
+    /// What a reviewer should know.
+    pub warnings: &'a [String],
+}
+
+/// One GitHub change in JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct GitHubChangeView<'a> {
+    /// `+`, `~` or `-`.
+    pub symbol: &'static str,
+    /// What it changes.
+    pub address: String,
+    /// The REST call.
+    pub api: &'static str,
+    /// The change with its data.
+    pub change: &'a GitHubChange,
 }
 
 /// A created or changed role, for review before apply.
@@ -89,7 +114,11 @@ impl RoleReview {
 
 impl<'a> PlanReport<'a> {
     /// The report of `plan`, computed for `rendered` (its config, target, roles and findings).
-    pub fn new(plan: &'a Plan, rendered: &'a Rendered) -> PlanReport<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        rendered: &'a Rendered,
+        github: Option<&'a GitHubPlan>,
+    ) -> PlanReport<'a> {
         let target = &rendered.target;
         let touched: Vec<&str> = plan
             .changes
@@ -122,6 +151,19 @@ impl<'a> PlanReport<'a> {
             summary: plan.summary(),
             roles,
             findings: rendered.findings().filter(|f| !f.blocks()).collect(),
+            github: github.map(|g| GitHubView {
+                changes: g
+                    .changes
+                    .iter()
+                    .map(|c| GitHubChangeView {
+                        symbol: c.symbol(),
+                        address: c.address(),
+                        api: c.api(),
+                        change: c,
+                    })
+                    .collect(),
+                warnings: &g.warnings,
+            }),
             plan,
         }
     }
@@ -148,7 +190,31 @@ fn role_of(c: &Change) -> Option<&str> {
 
 impl Report for PlanReport<'_> {
     fn human(&self) -> String {
-        let mut s = plan_text(self.plan);
+        let github_changes = self.github.as_ref().map_or(0, |g| g.changes.len());
+        let mut s = if self.plan.is_empty() && github_changes > 0 {
+            "IAM: no changes.".to_string()
+        } else {
+            plan_text(self.plan)
+        };
+        if let Some(g) = &self.github {
+            if g.changes.is_empty() {
+                s.push_str("\nGitHub: no changes.");
+            } else {
+                s.push_str("\n\nkeyless will make these changes on GitHub:\n\n");
+                for c in &g.changes {
+                    s.push_str(&format!(
+                        "  {} {}  {}\n",
+                        style::symbol(c.symbol),
+                        c.address,
+                        style::dim(&format!("({})", c.api))
+                    ));
+                    if let Some(d) = c.change.detail() {
+                        s.push_str(&format!("      {}\n", style::dim(&d)));
+                    }
+                }
+                s.push_str(&format!("\nGitHub: {} change(s).", g.changes.len()));
+            }
+        }
         for r in &self.roles {
             s.push_str(&format!("\n\n{} {}", style::bold("role"), r.name));
             s.push_str(&format!(
@@ -169,6 +235,13 @@ impl Report for PlanReport<'_> {
             self.config
         ))];
         notes.extend(self.notes.iter().map(|n| style::dim(&format!("note: {n}"))));
+        if let Some(g) = &self.github {
+            notes.extend(
+                g.warnings
+                    .iter()
+                    .map(|w| format!("{} {w}", style::bad("warning:"))),
+            );
+        }
         if !self.findings.is_empty() {
             notes.push(format!(
                 "{} lint finding(s) that do not block:\n{}",

@@ -90,6 +90,22 @@ struct GhState {
     calls: BTreeMap<String, u64>,
     remaining: u64,
     base: String,
+    /// Variables by (repository ID, environment lower-case or none) → NAME → value.
+    vars: BTreeMap<(u64, Option<String>), BTreeMap<String, String>>,
+    /// Environments by (repository ID, name lower-case).
+    envs: BTreeMap<(u64, String), Environment>,
+    next_id: u64,
+}
+
+/// An environment of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Environment {
+    id: u64,
+    name: String,
+    /// Required reviewers (a protection rule).
+    reviewers: bool,
+    /// A deployment branch policy (protected branches only).
+    branch_policy: bool,
 }
 
 type Shared = Arc<Mutex<GhState>>;
@@ -106,6 +122,7 @@ impl GitHub {
         let state: Shared = Arc::new(Mutex::new(GhState {
             token: token.into(),
             remaining: 5000,
+            next_id: 7000,
             ..GhState::default()
         }));
         let st = state.clone();
@@ -121,6 +138,28 @@ impl GitHub {
                 .route(
                     "/orgs/{org}/actions/oidc/customization/sub",
                     get(get_org_sub),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/actions/variables",
+                    get(list_vars).post(create_var),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/actions/variables/{name}",
+                    get(get_var).patch(update_var).delete(delete_var),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/environments/{env}",
+                    get(get_env).put(put_env),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/environments/{env}/variables",
+                    get(list_env_vars).post(create_env_var),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/environments/{env}/variables/{name}",
+                    get(get_env_var)
+                        .patch(update_env_var)
+                        .delete(delete_env_var),
                 )
                 .route("/user", get(get_user))
                 .route("/rate_limit", get(get_rate_limit))
@@ -181,6 +220,77 @@ impl GitHub {
             .insert(route.into(), permission.into());
     }
 
+    /// Add an environment to a repository; `protected` gives it required reviewers and a
+    /// protected-branches deployment policy.
+    pub fn add_environment(&self, full: &str, name: &str, protected: bool) {
+        let mut s = self.state.lock();
+        let Some(id) = repo_id_of(&s, full) else {
+            return;
+        };
+        s.next_id += 1;
+        let env = Environment {
+            id: s.next_id,
+            name: name.into(),
+            reviewers: protected,
+            branch_policy: protected,
+        };
+        s.envs.insert((id, name.to_ascii_lowercase()), env);
+    }
+
+    /// Whether an environment exists, and whether it is protected.
+    pub fn environment(&self, full: &str, name: &str) -> Option<bool> {
+        let s = self.state.lock();
+        let id = repo_id_of(&s, full)?;
+        s.envs
+            .get(&(id, name.to_ascii_lowercase()))
+            .map(|e| e.reviewers || e.branch_policy)
+    }
+
+    /// Remove an environment's protection rules and branch policy.
+    pub fn unprotect(&self, full: &str, name: &str) {
+        let mut s = self.state.lock();
+        let Some(id) = repo_id_of(&s, full) else {
+            return;
+        };
+        if let Some(e) = s.envs.get_mut(&(id, name.to_ascii_lowercase())) {
+            e.reviewers = false;
+            e.branch_policy = false;
+        }
+    }
+
+    /// A variable's value (repository level, or an environment's).
+    pub fn variable(&self, full: &str, env: Option<&str>, name: &str) -> Option<String> {
+        let s = self.state.lock();
+        let id = repo_id_of(&s, full)?;
+        s.vars
+            .get(&(id, env.map(str::to_ascii_lowercase)))?
+            .get(&name.to_ascii_uppercase())
+            .cloned()
+    }
+
+    /// Set a variable by hand (as someone in the GitHub UI would).
+    pub fn set_variable(&self, full: &str, env: Option<&str>, name: &str, value: &str) {
+        let mut s = self.state.lock();
+        let Some(id) = repo_id_of(&s, full) else {
+            return;
+        };
+        s.vars
+            .entry((id, env.map(str::to_ascii_lowercase)))
+            .or_default()
+            .insert(name.to_ascii_uppercase(), value.into());
+    }
+
+    /// Write calls (POST, PUT, PATCH, DELETE) so far.
+    pub fn writes(&self) -> u64 {
+        self.state
+            .lock()
+            .calls
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET "))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Calls so far per `METHOD route`.
     pub fn calls(&self) -> BTreeMap<String, u64> {
         self.state.lock().calls.clone()
@@ -196,6 +306,11 @@ impl GitHub {
             .find(|r| format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(full))?;
         Some(minted_sub(&s, r, context))
     }
+}
+
+fn repo_id_of(s: &GhState, full: &str) -> Option<u64> {
+    let (o, n) = full.split_once('/')?;
+    find(s, o, n).map(|r| r.id)
 }
 
 fn find<'a>(s: &'a GhState, owner: &str, name: &str) -> Option<&'a Repo> {
@@ -275,6 +390,18 @@ fn route_of(method: &str, path: &str) -> String {
     let templ = match parts.as_slice() {
         ["repos", _, _] => "/repos/{owner}/{repo}".to_string(),
         ["repositories", _] => "/repositories/{id}".to_string(),
+        ["repos", _, _, "actions", "variables", _] => {
+            "/repos/{owner}/{repo}/actions/variables/{name}".to_string()
+        }
+        ["repos", _, _, "environments", _] => {
+            "/repos/{owner}/{repo}/environments/{environment_name}".to_string()
+        }
+        ["repos", _, _, "environments", _, "variables"] => {
+            "/repos/{owner}/{repo}/environments/{environment_name}/variables".to_string()
+        }
+        ["repos", _, _, "environments", _, "variables", _] => {
+            "/repos/{owner}/{repo}/environments/{environment_name}/variables/{name}".to_string()
+        }
         ["repos", _, _, rest @ ..] => format!("/repos/{{owner}}/{{repo}}/{}", rest.join("/")),
         ["orgs", _, rest @ ..] => format!("/orgs/{{org}}/{}", rest.join("/")),
         _ => path.to_string(),
@@ -522,4 +649,276 @@ async fn get_rate_limit(State(st): State<Shared>) -> Response {
         json!({"limit": 5000, "remaining": remaining, "reset": reset, "used": 5000 - remaining});
     let search = json!({"limit": 30, "remaining": 30, "reset": reset, "used": 0});
     axum::Json(json!({"resources": {"core": core, "search": search}, "rate": core})).into_response()
+}
+
+const STAMP: &str = "2026-11-30T00:00:00Z";
+
+fn var_json(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value, "created_at": STAMP, "updated_at": STAMP})
+}
+
+/// The repository ID and the variable scope of a request, or the 404 to answer.
+fn scope(
+    s: &GhState,
+    owner: &str,
+    repo: &str,
+    env: Option<&str>,
+) -> Result<(u64, Option<String>), Box<Response>> {
+    let Some(r) = find(s, owner, repo) else {
+        return Err(Box::new(error(StatusCode::NOT_FOUND, "Not Found", &s.base)));
+    };
+    if let Some(e) = env
+        && !s.envs.contains_key(&(r.id, e.to_ascii_lowercase()))
+    {
+        return Err(Box::new(error(StatusCode::NOT_FOUND, "Not Found", &s.base)));
+    }
+    Ok((r.id, env.map(str::to_ascii_lowercase)))
+}
+
+fn list(st: &Shared, owner: &str, repo: &str, env: Option<&str>) -> Response {
+    let s = st.lock();
+    let key = match scope(&s, owner, repo, env) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let vars: Vec<Value> = s
+        .vars
+        .get(&key)
+        .map(|m| m.iter().map(|(k, v)| var_json(k, v)).collect())
+        .unwrap_or_default();
+    axum::Json(json!({"total_count": vars.len(), "variables": vars})).into_response()
+}
+
+fn create(st: &Shared, owner: &str, repo: &str, env: Option<&str>, body: &Value) -> Response {
+    let mut s = st.lock();
+    let key = match scope(&s, owner, repo, env) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let (Some(name), Some(value)) = (
+        body.get("name").and_then(Value::as_str),
+        body.get("value").and_then(Value::as_str),
+    ) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request: name and value are required",
+            &s.base,
+        );
+    };
+    let name = name.to_ascii_uppercase();
+    let vars = s.vars.entry(key).or_default();
+    if vars.contains_key(&name) {
+        return error(
+            StatusCode::CONFLICT,
+            "Already exists - Variable already exists",
+            "",
+        );
+    }
+    vars.insert(name, value.into());
+    (StatusCode::CREATED, axum::Json(json!({}))).into_response()
+}
+
+fn read(st: &Shared, owner: &str, repo: &str, env: Option<&str>, name: &str) -> Response {
+    let s = st.lock();
+    let key = match scope(&s, owner, repo, env) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    match s
+        .vars
+        .get(&key)
+        .and_then(|m| m.get(&name.to_ascii_uppercase()))
+    {
+        Some(v) => axum::Json(var_json(&name.to_ascii_uppercase(), v)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found", &s.base),
+    }
+}
+
+fn update(
+    st: &Shared,
+    owner: &str,
+    repo: &str,
+    env: Option<&str>,
+    name: &str,
+    body: &Value,
+) -> Response {
+    let mut s = st.lock();
+    let key = match scope(&s, owner, repo, env) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let base = s.base.clone();
+    let Some(slot) = s
+        .vars
+        .get_mut(&key)
+        .and_then(|m| m.get_mut(&name.to_ascii_uppercase()))
+    else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &base);
+    };
+    if let Some(v) = body.get("value").and_then(Value::as_str) {
+        *slot = v.into();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn remove(st: &Shared, owner: &str, repo: &str, env: Option<&str>, name: &str) -> Response {
+    let mut s = st.lock();
+    let key = match scope(&s, owner, repo, env) {
+        Ok(k) => k,
+        Err(r) => return *r,
+    };
+    let base = s.base.clone();
+    match s
+        .vars
+        .get_mut(&key)
+        .and_then(|m| m.remove(&name.to_ascii_uppercase()))
+    {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found", &base),
+    }
+}
+
+fn body_json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+async fn list_vars(State(st): State<Shared>, Path((o, r)): Path<(String, String)>) -> Response {
+    list(&st, &o, &r, None)
+}
+async fn create_var(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    create(&st, &o, &r, None, &body_json(&body))
+}
+async fn get_var(
+    State(st): State<Shared>,
+    Path((o, r, n)): Path<(String, String, String)>,
+) -> Response {
+    read(&st, &o, &r, None, &n)
+}
+async fn update_var(
+    State(st): State<Shared>,
+    Path((o, r, n)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    update(&st, &o, &r, None, &n, &body_json(&body))
+}
+async fn delete_var(
+    State(st): State<Shared>,
+    Path((o, r, n)): Path<(String, String, String)>,
+) -> Response {
+    remove(&st, &o, &r, None, &n)
+}
+async fn list_env_vars(
+    State(st): State<Shared>,
+    Path((o, r, e)): Path<(String, String, String)>,
+) -> Response {
+    list(&st, &o, &r, Some(&e))
+}
+async fn create_env_var(
+    State(st): State<Shared>,
+    Path((o, r, e)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    create(&st, &o, &r, Some(&e), &body_json(&body))
+}
+async fn get_env_var(
+    State(st): State<Shared>,
+    Path((o, r, e, n)): Path<(String, String, String, String)>,
+) -> Response {
+    read(&st, &o, &r, Some(&e), &n)
+}
+async fn update_env_var(
+    State(st): State<Shared>,
+    Path((o, r, e, n)): Path<(String, String, String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    update(&st, &o, &r, Some(&e), &n, &body_json(&body))
+}
+async fn delete_env_var(
+    State(st): State<Shared>,
+    Path((o, r, e, n)): Path<(String, String, String, String)>,
+) -> Response {
+    remove(&st, &o, &r, Some(&e), &n)
+}
+
+fn env_json(s: &GhState, r: &Repo, e: &Environment) -> Value {
+    let api = format!(
+        "{}/repos/{}/{}/environments/{}",
+        s.base, r.owner, r.name, e.name
+    );
+    let mut rules = Vec::new();
+    if e.reviewers {
+        rules.push(json!({"id": e.id * 10 + 1, "node_id": format!("GA_kit{}", e.id), "type": "required_reviewers", "prevent_self_review": false, "reviewers": []}));
+    }
+    if e.branch_policy {
+        rules.push(json!({"id": e.id * 10 + 2, "node_id": format!("GA_kitb{}", e.id), "type": "branch_policy"}));
+    }
+    json!({
+        "id": e.id,
+        "node_id": format!("EN_kit{}", e.id),
+        "name": e.name,
+        "url": api,
+        "html_url": format!("https://github.com/{}/{}/deployments/activity_log?environments_filter={}", r.owner, r.name, e.name),
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "protection_rules": rules,
+        "deployment_branch_policy": if e.branch_policy {
+            json!({"protected_branches": true, "custom_branch_policies": false})
+        } else {
+            Value::Null
+        },
+    })
+}
+
+async fn get_env(
+    State(st): State<Shared>,
+    Path((o, r, e)): Path<(String, String, String)>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    match s.envs.get(&(repo.id, e.to_ascii_lowercase())) {
+        Some(env) => axum::Json(env_json(&s, repo, env)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "Not Found", &s.base),
+    }
+}
+
+/// PUT creates the environment or updates it; fields not sent stay as they are.
+async fn put_env(
+    State(st): State<Shared>,
+    Path((o, r, e)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = body_json(&body);
+    let mut s = st.lock();
+    let Some(repo) = find(&s, &o, &r).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let key = (repo.id, e.to_ascii_lowercase());
+    if !s.envs.contains_key(&key) {
+        s.next_id += 1;
+        let id = s.next_id;
+        s.envs.insert(
+            key.clone(),
+            Environment {
+                id,
+                name: e.clone(),
+                reviewers: false,
+                branch_policy: false,
+            },
+        );
+    }
+    let env = s.envs.get_mut(&key).expect("just inserted");
+    if let Some(p) = body.get("deployment_branch_policy") {
+        env.branch_policy = !p.is_null();
+    }
+    if let Some(rv) = body.get("reviewers") {
+        env.reviewers = rv.as_array().is_some_and(|a| !a.is_empty());
+    }
+    let env = env.clone();
+    axum::Json(env_json(&s, &repo, &env)).into_response()
 }
