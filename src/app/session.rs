@@ -543,10 +543,9 @@ impl Session {
         let rendered = self.render_for_caller(true)?;
         let observed = self.observe(&rendered)?;
         let plan = plan::plan(&rendered, &observed)?;
-        let github = match self.github_wanted(&rendered)? {
-            Some((wanted, seen)) => Some(github_plan::plan(&wanted, &seen)),
-            None => None,
-        };
+        let github = self
+            .github_wanted(&rendered)?
+            .map(|(wanted, seen)| github_plan::plan(&wanted, &seen));
         Ok(Planned {
             rendered,
             plan,
@@ -561,10 +560,9 @@ impl Session {
         let observed = self.observe(&rendered)?;
         let others = self.other_trusts(&rendered)?;
         let plan = plan::destroy(&rendered, &observed, &others)?;
-        let github = match self.github_wanted(&rendered)? {
-            Some((wanted, seen)) => Some(github_plan::destroy(&wanted, &seen)),
-            None => None,
-        };
+        let github = self
+            .github_wanted(&rendered)?
+            .map(|(wanted, seen)| github_plan::destroy(&wanted, &seen));
         Ok(Planned {
             rendered,
             plan,
