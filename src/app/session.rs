@@ -584,9 +584,10 @@ impl Session {
         for w in &wanted {
             if let Some(env) = &w.environment {
                 let key = (w.repo.clone(), env.clone());
-                if !seen.environments.contains_key(&key) {
-                    let info = self.block_on(gh.environment(&w.repo, env))??;
-                    seen.environments.insert(key, info);
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    seen.environments.entry(key)
+                {
+                    slot.insert(self.block_on(gh.environment(&w.repo, env))??);
                 }
                 if seen.environments[&(w.repo.clone(), env.clone())].is_none() {
                     // No environment yet, so no variable in it.
