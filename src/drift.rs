@@ -63,6 +63,14 @@ pub enum DriftKind {
     TagsChanged,
     /// Something keyless cannot reconcile (e.g. a role moved to another path).
     Unreconcilable,
+    /// GitHub: a role's ARN variable is missing or holds another value.
+    GithubVariable,
+    /// GitHub: the repository now mints another subject form (renamed, transferred, opted in).
+    GithubSubjectForm,
+    /// GitHub: a role's environment is missing or has no protection.
+    GithubEnvironment,
+    /// GitHub: the repository is archived or gone.
+    GithubRepository,
 }
 
 /// One difference.
@@ -484,5 +492,106 @@ pub fn drift(
             .cmp(&a.severity)
             .then(a.resource.cmp(&b.resource))
     });
+    out
+}
+
+/// GitHub-side drift: repositories gone or archived, subject forms that no longer match (KL016
+/// findings on `checked`, the desired state with GitHub's facts applied), role ARN variables
+/// missing or changed, environments missing or unprotected. Pure: the caller reads GitHub.
+pub fn github(
+    checked: &Rendered,
+    repos: &BTreeMap<String, Option<crate::render::RepoFacts>>,
+    plan: &crate::github_plan::GitHubPlan,
+    observed: &crate::github_plan::ObservedGitHub,
+) -> Vec<DriftFinding> {
+    use crate::github_plan::GitHubChange;
+    let mut out = Vec::new();
+    let finding =
+        |kind, severity, role: Option<String>, resource: String, message: String, rule| {
+            DriftFinding {
+                kind,
+                severity,
+                role,
+                resource,
+                message,
+                rule,
+                diff: None,
+            }
+        };
+    for (repo, facts) in repos {
+        match facts {
+            None => out.push(finding(
+                DriftKind::GithubRepository,
+                Severity::High,
+                None,
+                format!("github {repo}"),
+                format!("repository {repo} no longer exists on GitHub: anyone can register its name again, and that repository's jobs would match a classic trust; remove it from the config, or trust the immutable subject (it names the old IDs)"),
+                None,
+            )),
+            Some(f) if f.info.archived => out.push(finding(
+                DriftKind::GithubRepository,
+                Severity::Low,
+                None,
+                format!("github {repo}"),
+                format!("repository {repo} is archived: its workflows no longer run; remove its roles when it is retired"),
+                None,
+            )),
+            _ => {}
+        }
+    }
+    for role in &checked.roles {
+        for f in role.findings.iter().filter(|f| f.rule == "KL016") {
+            out.push(finding(
+                DriftKind::GithubSubjectForm,
+                Severity::High,
+                Some(role.name.clone()),
+                f.location
+                    .value
+                    .clone()
+                    .map(|r| format!("github {r}"))
+                    .unwrap_or_default(),
+                f.message.clone(),
+                Some("KL016"),
+            ));
+        }
+    }
+    for c in &plan.changes {
+        match c {
+            GitHubChange::SetVariable { name, value, before, repo, .. } => out.push(finding(
+                DriftKind::GithubVariable,
+                if before.is_some() { Severity::High } else { Severity::Medium },
+                None,
+                c.address(),
+                match before {
+                    Some(b) => format!("{name} holds {b}, not {value}: workflows of {repo} assume another role"),
+                    None => format!("{name} is not set: workflows of {repo} cannot find the role ({value})"),
+                },
+                None,
+            )),
+            GitHubChange::CreateEnvironment { repo, environment } => out.push(finding(
+                DriftKind::GithubEnvironment,
+                Severity::Medium,
+                None,
+                c.address(),
+                format!("environment {environment} of {repo} does not exist: jobs that name it get a new, unprotected one"),
+                None,
+            )),
+            GitHubChange::DeleteVariable { .. } => {}
+        }
+    }
+    for ((repo, env), info) in &observed.environments {
+        if let Some(i) = info
+            && !i.protected()
+        {
+            out.push(finding(
+                DriftKind::GithubEnvironment,
+                Severity::Medium,
+                None,
+                format!("github {repo} environment {env}"),
+                format!("environment {env} of {repo} has no protection rules and no deployment branch policy: any branch can deploy with the role it scopes"),
+                Some("KL022"),
+            ));
+        }
+    }
     out
 }

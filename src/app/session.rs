@@ -424,8 +424,33 @@ impl Session {
     /// Add what GitHub reports about the config's repositories to the rendered roles (KL016),
     /// when GitHub can be read. A repository GitHub does not know is an error naming it.
     pub fn check_github(&self, rendered: &mut Rendered) -> Result<()> {
-        let Some(gh) = self.github() else {
+        let Some(facts) = self.github_facts()? else {
             return Ok(());
+        };
+        let mut known = std::collections::BTreeMap::new();
+        for (full, f) in facts {
+            match f {
+                Some(f) => {
+                    known.insert(full, f);
+                }
+                None => {
+                    let gh = self.github().expect("facts came from GitHub");
+                    // Ask again for the error with its fix (404: spelling, or no access).
+                    self.block_on(gh.repository(&full))??;
+                }
+            }
+        }
+        render::github_findings(self.config()?, rendered, &known);
+        Ok(())
+    }
+
+    /// What GitHub reports for each repository of the config (`None` for one that is gone), or
+    /// `None` when GitHub is not read.
+    pub fn github_facts(
+        &self,
+    ) -> Result<Option<std::collections::BTreeMap<String, Option<render::RepoFacts>>>> {
+        let Some(gh) = self.github() else {
+            return Ok(None);
         };
         let cfg = self.config()?;
         let mut repos: Vec<String> = Vec::new();
@@ -443,12 +468,20 @@ impl Session {
         }
         let mut facts = std::collections::BTreeMap::new();
         for full in repos {
-            let info = self.block_on(gh.repository(&full))??;
+            let info = match self.block_on(gh.repository(&full))? {
+                Ok(info) => info,
+                Err(Error::GitHub {
+                    status: Some(404), ..
+                }) => {
+                    facts.insert(full, None);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let settings = self.block_on(gh.subject_settings(&info.full_name))??;
-            facts.insert(full, render::RepoFacts { info, settings });
+            facts.insert(full, Some(render::RepoFacts { info, settings }));
         }
-        render::github_findings(cfg, rendered, &facts);
-        Ok(())
+        Ok(Some(facts))
     }
 
     /// The config's roles, or the one named.
@@ -497,13 +530,16 @@ impl Session {
     }
 
     /// The config's documents rendered for the caller's account. With `refuse_blocking`, stop
-    /// on blocking lint findings before anything reads or writes the account.
-    pub fn render_for_caller(&self, refuse_blocking: bool) -> Result<Rendered> {
+    /// on blocking lint findings before anything reads or writes the account; with
+    /// `with_github`, GitHub's facts (KL016) are among them.
+    pub fn render_for_caller(&self, refuse_blocking: bool, with_github: bool) -> Result<Rendered> {
         let cfg = self.config()?;
         let templates = self.templates()?;
         let target = self.target(Need::Caller)?;
         let mut rendered = render::render(cfg, templates, &target)?;
-        self.check_github(&mut rendered)?;
+        if with_github {
+            self.check_github(&mut rendered)?;
+        }
         let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
         if refuse_blocking && !blocking.is_empty() {
             self.printer.note(&findings_text(&blocking));
@@ -540,7 +576,7 @@ impl Session {
     /// Render for the caller (refusing blocking findings), read the account and GitHub, and plan
     /// the apply.
     pub fn plan(&self) -> Result<Planned> {
-        let rendered = self.render_for_caller(true)?;
+        let rendered = self.render_for_caller(true, true)?;
         let observed = self.observe(&rendered)?;
         let plan = plan::plan(&rendered, &observed)?;
         let github = self
@@ -556,7 +592,7 @@ impl Session {
     /// Render for the caller, read the account and plan the removal of the config's resources
     /// (and of the variables keyless set on GitHub).
     pub fn plan_destroy(&self) -> Result<Planned> {
-        let rendered = self.render_for_caller(false)?;
+        let rendered = self.render_for_caller(false, true)?;
         let observed = self.observe(&rendered)?;
         let others = self.other_trusts(&rendered)?;
         let plan = plan::destroy(&rendered, &observed, &others)?;

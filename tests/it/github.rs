@@ -417,3 +417,84 @@ name = "gha-infra-apply"
         r.stderr
     );
 }
+
+#[test]
+fn check_reports_github_side_drift_with_kinds_and_severities() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/infra", 123456, 333).immutable(true));
+    gh.add_environment("octo-org/infra", "prod", true);
+    e.write(
+        r#"
+[[role]]
+name = "gha-site"
+  [[role.subject]]
+  repo = "octo-org/site"
+  branch = "main"
+  owner_id = "123456"
+  repo_id = "456789"
+  format = "immutable"
+[[role]]
+name = "gha-infra-apply"
+  [[role.subject]]
+  repo = "octo-org/infra"
+  environment = "prod"
+  owner_id = "123456"
+  repo_id = "333"
+  format = "immutable"
+"#,
+    );
+    expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    let check = || {
+        let r = run(&e, &gh, &["check", "--output", "json"]);
+        let j = r.json();
+        let kinds: Vec<(String, String)> = j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"].as_str().unwrap().starts_with("github"))
+            .map(|f| {
+                (
+                    f["kind"].as_str().unwrap().to_string(),
+                    f["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (r.code, kinds)
+    };
+    assert_eq!(check(), (0, vec![]), "in sync on both sides");
+    gh.set_variable(
+        "octo-org/site",
+        None,
+        "AWS_ROLE_ARN",
+        "arn:aws:iam::999999999999:role/x",
+    );
+    gh.unprotect("octo-org/infra", "prod");
+    let (code, kinds) = check();
+    assert_eq!(code, 2);
+    assert!(
+        kinds.contains(&("github_variable".into(), "high".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("github_environment".into(), "medium".into())),
+        "{kinds:?}"
+    );
+    expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    gh.add_environment("octo-org/infra", "prod", true);
+    // The repository opts out of immutable subjects; then it is deleted (its name can be taken).
+    gh.add_repo(Repo::new("octo-org/site", 123456, 456789).immutable(false));
+    let (code, kinds) = check();
+    assert_eq!(
+        (code, kinds),
+        (2, vec![("github_subject_form".into(), "high".into())])
+    );
+    gh.remove_repo("octo-org/site");
+    let r = run(&e, &gh, &["check"]);
+    expect(&r, 2);
+    assert!(
+        r.stdout.contains("no longer exists on GitHub")
+            && r.stdout.contains("register its name again"),
+        "{}",
+        r.stdout
+    );
+}

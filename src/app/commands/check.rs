@@ -3,6 +3,7 @@
 use keyless::drift;
 use keyless::error::{Error, Result};
 use keyless::lint::{LintContext, Severity};
+use keyless::{github_plan, render};
 
 use crate::app::args::{CheckArgs, Format};
 use crate::app::exit::ExitStatus;
@@ -13,7 +14,7 @@ use crate::app::session::Session;
 /// `keyless check`
 pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
-    let rendered = s.render_for_caller(true)?;
+    let rendered = s.render_for_caller(true, false)?;
     let observed = s.observe(&rendered)?;
     let others = s.other_trusts(&rendered)?;
     let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
@@ -24,7 +25,25 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     ctx.partition = Some(target.partition.clone());
     ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
     ctx.trust_size_quota = cfg.trust_policy_size_quota;
-    let findings = drift::drift(&rendered, &observed, &others, &other_tags, &ctx);
+    let mut findings = drift::drift(&rendered, &observed, &others, &other_tags, &ctx);
+    // The GitHub half: what each repository mints, the variables, the environments.
+    if let Some(facts) = s.github_facts()? {
+        let mut checked = rendered.clone();
+        let known = facts
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+            .collect();
+        render::github_findings(cfg, &mut checked, &known);
+        if let Some((wanted, seen)) = s.github_wanted(&rendered)? {
+            let gplan = github_plan::plan(&wanted, &seen);
+            findings.extend(drift::github(&checked, &facts, &gplan, &seen));
+        }
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.resource.cmp(&b.resource))
+        });
+    }
     let report = CheckReport::new(
         &findings,
         fail_on,

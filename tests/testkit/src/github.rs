@@ -183,6 +183,14 @@ impl GitHub {
         s.repos.push(repo);
     }
 
+    /// Delete a repository: its name answers 404 from now on.
+    pub fn remove_repo(&self, full: &str) {
+        self.state
+            .lock()
+            .repos
+            .retain(|r| !format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(full));
+    }
+
     /// Rename or transfer a repository: its old name answers 301 from now on.
     pub fn rename(&self, from: &str, to: &str) {
         let mut s = self.state.lock();
