@@ -256,21 +256,27 @@ impl GitHub {
         Ok(v.get("value").and_then(Value::as_str).map(String::from))
     }
 
-    /// Create a variable, or update it when it exists (what `gh variable set` does).
+    /// Set a variable: PATCH when it `exists` (204), else POST (201). A POST that meets one
+    /// created meanwhile (409) is retried as a PATCH, as `gh variable set` does.
     pub async fn set_variable(
         &self,
         full: &str,
         env: Option<&str>,
         name: &str,
         value: &str,
+        exists: bool,
     ) -> Result<()> {
         let url = self.variables_url(full, env);
+        let item = format!("{url}/{name}");
         let body = serde_json::json!({"name": name, "value": value});
+        if exists {
+            let r = self.call("PATCH", &item, Some(&body)).await?;
+            return write_result("PATCH", &item, &r, full, &self.source, 204);
+        }
         let r = self.call("POST", &url, Some(&body)).await?;
         match r.status {
             201 => Ok(()),
             409 => {
-                let item = format!("{url}/{name}");
                 let r = self.call("PATCH", &item, Some(&body)).await?;
                 write_result("PATCH", &item, &r, full, &self.source, 204)
             }

@@ -5,10 +5,9 @@
 //! rule is allowed by name, with a reason, for that role. The checks take parsed JSON documents
 //! (keyless's own or anyone's) and return plain [`Finding`]s. No I/O, no templates, no AWS.
 //!
-//! KL016 (the subject form GitHub reports) needs GitHub's answers and is checked in
-//! `render::github_findings`. Not implemented (they need GitHub data keyless does not
-//! read yet): KL022 (environment without protection rules), KL023 (`pull_request_target`
-//! workflows), KL029 (environment casing).
+//! KL016 (the subject form GitHub reports), KL022 (an unprotected or missing environment) and
+//! KL029 (environment casing) need GitHub's answers and are checked in `render::github_findings`.
+//! Not implemented: KL023 (`pull_request_target` workflows; keyless does not read workflows).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -183,6 +182,11 @@ pub const RULES: &[Rule] = &[
         title: "environment name with `:` or `%3A` (two environments mint the same sub)",
     },
     Rule {
+        id: "KL022",
+        severity: Medium,
+        title: "environment-scoped trust where the environment does not exist or has no protection rules and no deployment branch policy",
+    },
+    Rule {
         id: "KL024",
         severity: Info,
         title: "trust Action broader than sts:AssumeRoleWithWebIdentity",
@@ -206,6 +210,11 @@ pub const RULES: &[Rule] = &[
         id: "KL028",
         severity: Warning,
         title: "StringEquals with * or ?, or StringLike without a wildcard",
+    },
+    Rule {
+        id: "KL029",
+        severity: Warning,
+        title: "environment name casing differs from GitHub's",
     },
     Rule {
         id: "KL030",

@@ -153,6 +153,9 @@ pub struct RepoFacts {
     pub info: crate::github::RepoInfo,
     /// Its OIDC subject settings.
     pub settings: crate::github::SubjectSettings,
+    /// The environments the config scopes roles to, by the name written in the config
+    /// (`None`: it does not exist).
+    pub environments: BTreeMap<String, Option<crate::github::EnvironmentInfo>>,
 }
 
 /// Check each role's repository subjects against what GitHub reports (`facts`, by `owner/repo`
@@ -206,6 +209,48 @@ pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<S
                     _ => None,
                 }
             };
+            if let crate::subject::Scope::Environment(env) = scope_of(&s.spec)
+                && let Some(e) = f.environments.get(env)
+            {
+                let (rule, message) = match e {
+                    None => (
+                        "KL022",
+                        format!(
+                            "environment {env} does not exist in {full}: a job that names it gets a new environment with no protection; apply creates it, then add reviewers or a deployment branch policy"
+                        ),
+                    ),
+                    Some(i) if i.name != *env => (
+                        "KL029",
+                        format!(
+                            "GitHub spells the environment {:?}, the config {env:?}: the sub carries the name as the job writes it, and StringEquals compares case-sensitively",
+                            i.name
+                        ),
+                    ),
+                    Some(i) if !i.protected() => (
+                        "KL022",
+                        format!(
+                            "environment {env} of {full} has no protection rules and no deployment branch policy: any branch can run a job in it and assume this role"
+                        ),
+                    ),
+                    _ => ("", String::new()),
+                };
+                if !rule.is_empty() {
+                    found.push(Finding {
+                        rule,
+                        severity: lint::rule(rule)
+                            .map(|r| r.severity)
+                            .unwrap_or(lint::Severity::Medium),
+                        message,
+                        location: lint::Location {
+                            document: format!("role {}: subjects", role.name),
+                            statement: None,
+                            key: Some(format!("{key}.environment")),
+                            value: Some(env.clone()),
+                        },
+                        allowed: None,
+                    });
+                }
+            }
             if let Some(message) = problem {
                 found.push(Finding {
                     rule: "KL016",
@@ -225,6 +270,14 @@ pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<S
         }
         lint::apply_allows(&mut found, &role.allow);
         role.findings.extend(found);
+    }
+}
+
+fn scope_of(spec: &crate::subject::SubjectSpec) -> &crate::subject::Scope {
+    static ANY: crate::subject::Scope = crate::subject::Scope::AnyRef;
+    match spec {
+        crate::subject::SubjectSpec::Repo { scope, .. } => scope,
+        _ => &ANY,
     }
 }
 

@@ -479,7 +479,30 @@ impl Session {
                 Err(e) => return Err(e),
             };
             let settings = self.block_on(gh.subject_settings(&info.full_name))??;
-            facts.insert(full, Some(render::RepoFacts { info, settings }));
+            let mut environments = std::collections::BTreeMap::new();
+            for role in &cfg.roles {
+                for s in &role.subjects {
+                    if let keyless::subject::SubjectSpec::Repo {
+                        repo,
+                        scope: keyless::subject::Scope::Environment(env),
+                        ..
+                    } = &s.spec
+                        && format!("{}/{}", repo.owner, repo.name) == full
+                        && !environments.contains_key(env)
+                    {
+                        let e = self.block_on(gh.environment(&info.full_name, env))??;
+                        environments.insert(env.clone(), e);
+                    }
+                }
+            }
+            facts.insert(
+                full,
+                Some(render::RepoFacts {
+                    info,
+                    settings,
+                    environments,
+                }),
+            );
         }
         Ok(Some(facts))
     }
@@ -662,8 +685,14 @@ impl Session {
                     environment,
                     name,
                     value,
-                    ..
-                } => self.block_on(gh.set_variable(repo, environment.as_deref(), name, value))?,
+                    before,
+                } => self.block_on(gh.set_variable(
+                    repo,
+                    environment.as_deref(),
+                    name,
+                    value,
+                    before.is_some(),
+                ))?,
                 GitHubChange::DeleteVariable {
                     repo,
                     environment,

@@ -206,9 +206,8 @@ fn github_errors_name_the_fix_and_the_token_is_never_printed() {
     }
 }
 
-/// GitHub's REST description for an operation's response, with OpenAPI 3.0's `nullable`
-/// turned into JSON Schema.
-fn response_schema(path: &str, method: &str, status: &str) -> serde_json::Value {
+/// GitHub's REST description (api.github.com), from `shared/` beside the repository.
+fn rest_description() -> serde_json::Value {
     let file = root().join("../shared/reference/github-rest/api.github.com.json");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
         panic!(
@@ -216,11 +215,11 @@ fn response_schema(path: &str, method: &str, status: &str) -> serde_json::Value 
             file.display()
         )
     });
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut schema = doc["paths"][path][method]["responses"][status]["content"]["application/json"]
-        ["schema"]
-        .clone();
-    assert!(!schema.is_null(), "{method} {path} {status} has a schema");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// OpenAPI 3.0's `nullable` turned into JSON Schema.
+fn json_schema(mut schema: serde_json::Value) -> serde_json::Value {
     fn nullable(v: &mut serde_json::Value) {
         if let Some(o) = v.as_object_mut() {
             if o.remove("nullable") == Some(serde_json::Value::Bool(true))
@@ -237,6 +236,109 @@ fn response_schema(path: &str, method: &str, status: &str) -> serde_json::Value 
     }
     nullable(&mut schema);
     schema
+}
+
+/// The schema of an operation's response for a status.
+fn response_schema(path: &str, method: &str, status: &str) -> serde_json::Value {
+    let doc = rest_description();
+    let schema =
+        doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+            .clone();
+    assert!(!schema.is_null(), "{method} {path} {status} has a schema");
+    json_schema(schema)
+}
+
+fn violations(schema: &serde_json::Value, value: &serde_json::Value) -> Vec<String> {
+    let v = jsonschema::validator_for(schema).unwrap();
+    v.iter_errors(value).map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn every_request_keyless_sends_and_every_answer_match_githubs_rest_description() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/infra", 123456, 333).immutable(true));
+    e.write(
+        "[[role]]\nname = \"gha-site\"\n  [[role.subject]]\n  repo = \"octo-org/site\"\n  branch = \"main\"\n  owner_id = \"123456\"\n  repo_id = \"456789\"\n  format = \"immutable\"\n[[role]]\nname = \"gha-infra\"\n  [[role.subject]]\n  repo = \"octo-org/infra\"\n  environment = \"prod\"\n  owner_id = \"123456\"\n  repo_id = \"333\"\n  format = \"immutable\"\n",
+    );
+    for args in [
+        &["lint"][..],
+        &["apply", "--yes"],
+        &["check"],
+        &["destroy", "--yes"],
+    ] {
+        run(&e, &gh, args);
+    }
+    gh.set_variable("octo-org/site", None, "AWS_ROLE_ARN", "x");
+    expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    let doc = rest_description();
+    let mut checked = std::collections::BTreeSet::new();
+    for x in gh.exchanges() {
+        let op = &doc["paths"][&x.route][x.method.to_ascii_lowercase()];
+        if op.is_null() {
+            continue; // e.g. /repositories/{id}, reached by following a redirect
+        }
+        let req = &op["requestBody"]["content"]["application/json"]["schema"];
+        if !req.is_null() {
+            let errs = violations(&json_schema(req.clone()), &x.request);
+            assert!(
+                errs.is_empty(),
+                "request {} {}: {errs:?}",
+                x.method,
+                x.route
+            );
+        }
+        let resp = &op["responses"][x.status.to_string()];
+        if resp.is_null() && matches!(x.status, 401 | 404) {
+            // GitHub answers 401 and 404 on every operation, documented or not (GET of a
+            // missing environment is one): its basic error body.
+            assert!(
+                x.response["message"].is_string(),
+                "{} {} {}",
+                x.method,
+                x.route,
+                x.status
+            );
+            checked.insert(format!("{} {} {}", x.method, x.route, x.status));
+            continue;
+        }
+        assert!(
+            !resp.is_null(),
+            "{} {} answered {}, which GitHub does not document",
+            x.method,
+            x.route,
+            x.status
+        );
+        let schema = &resp["content"]["application/json"]["schema"];
+        if schema.is_null() {
+            assert!(
+                x.response.is_null(),
+                "{} {} {}: no body documented",
+                x.method,
+                x.route,
+                x.status
+            );
+        } else {
+            let errs = violations(&json_schema(schema.clone()), &x.response);
+            assert!(
+                errs.is_empty(),
+                "response {} {} {}: {errs:?}",
+                x.method,
+                x.route,
+                x.status
+            );
+        }
+        checked.insert(format!("{} {} {}", x.method, x.route, x.status));
+    }
+    for op in [
+        "POST /repos/{owner}/{repo}/actions/variables 201",
+        "PATCH /repos/{owner}/{repo}/actions/variables/{name} 204",
+        "PUT /repos/{owner}/{repo}/environments/{environment_name} 200",
+        "POST /repos/{owner}/{repo}/environments/{environment_name}/variables 201",
+        "DELETE /repos/{owner}/{repo}/actions/variables/{name} 204",
+        "GET /repos/{owner}/{repo}/actions/variables/{name} 404",
+    ] {
+        assert!(checked.contains(op), "{op} was exercised: {checked:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -303,9 +405,7 @@ async fn the_kits_answers_match_githubs_rest_description() {
         assert_eq!(r.status.to_string(), expected, "{path}");
         assert!(r.header("x-ratelimit-remaining").is_some(), "{path}");
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        let schema = response_schema(op, "get", status);
-        let v = jsonschema::validator_for(&schema).unwrap();
-        let errors: Vec<String> = v.iter_errors(&body).map(|e| e.to_string()).collect();
+        let errors = violations(&response_schema(op, "get", status), &body);
         assert!(errors.is_empty(), "{path}: {errors:?}");
     }
 }
@@ -496,5 +596,47 @@ name = "gha-infra-apply"
             && r.stdout.contains("register its name again"),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn lint_names_unprotected_missing_and_miscased_environments() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/infra", 123456, 333));
+    gh.add_environment("octo-org/infra", "Staging", true);
+    gh.add_environment("octo-org/infra", "dev", false);
+    let role = |name: &str, env: &str| {
+        format!(
+            "[[role]]\nname = \"{name}\"\n  [[role.subject]]\n  repo = \"octo-org/infra\"\n  environment = \"{env}\"\n"
+        )
+    };
+    e.write(&format!(
+        "{}{}{}",
+        role("gha-a", "staging"),
+        role("gha-b", "dev"),
+        role("gha-c", "prod")
+    ));
+    let r = run(&e, &gh, &["lint", "--output", "json"]);
+    expect(&r, 0);
+    let j = r.json();
+    let found: Vec<(String, String)> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| matches!(f["rule"].as_str(), Some("KL022" | "KL029")))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["location"]["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("KL029".to_string(), "staging".to_string()),
+            ("KL022".to_string(), "dev".to_string()),
+            ("KL022".to_string(), "prod".to_string()),
+        ]
     );
 }

@@ -95,6 +95,22 @@ struct GhState {
     /// Environments by (repository ID, name lower-case).
     envs: BTreeMap<(u64, String), Environment>,
     next_id: u64,
+    exchanges: Vec<Exchange>,
+}
+
+/// One request the server answered, for validating both against GitHub's REST description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The route template, e.g. `/repos/{owner}/{repo}/actions/variables`.
+    pub route: String,
+    /// The request's JSON body (`Null` when empty).
+    pub request: Value,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's JSON body (`Null` when empty).
+    pub response: Value,
 }
 
 /// An environment of a repository.
@@ -299,6 +315,11 @@ impl GitHub {
             .sum()
     }
 
+    /// Every request answered so far, with bodies.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.state.lock().exchanges.clone()
+    }
+
     /// Calls so far per `METHOD route`.
     pub fn calls(&self) -> BTreeMap<String, u64> {
         self.state.lock().calls.clone()
@@ -417,7 +438,7 @@ fn route_of(method: &str, path: &str) -> String {
     format!("{method} {templ}")
 }
 
-/// Authentication, permissions, counting and rate-limit headers for every request.
+/// Authentication, permissions, counting, recording and rate-limit headers for every request.
 async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
     let route = route_of(req.method().as_str(), req.uri().path());
     let auth = req
@@ -426,6 +447,12 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     let (ok, denied, base, remaining) = {
         let mut s = st.lock();
         *s.calls.entry(route.clone()).or_default() += 1;
@@ -442,7 +469,7 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
             s.remaining,
         )
     };
-    let mut resp = if !ok {
+    let resp = if !ok {
         error(StatusCode::UNAUTHORIZED, "Bad credentials", &base)
     } else if let Some(permission) = denied {
         let mut r = error(
@@ -457,7 +484,21 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
     } else {
         next.run(req).await
     };
-    let h = resp.headers_mut();
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 22)
+        .await
+        .unwrap_or_default();
+    {
+        let (method, templ) = route.split_once(' ').unwrap_or(("", ""));
+        st.lock().exchanges.push(Exchange {
+            method: method.to_string(),
+            route: templ.to_string(),
+            request,
+            status: parts.status.as_u16(),
+            response: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        });
+    }
+    let h = &mut parts.headers;
     let reset = super::unix_now() + 3600;
     for (k, v) in [
         ("x-ratelimit-limit", "5000".to_string()),
@@ -471,7 +512,7 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
             h.insert(k, v);
         }
     }
-    resp
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A repository as `GET /repos/{owner}/{repo}` returns it: every field the schema requires.
