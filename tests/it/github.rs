@@ -52,6 +52,19 @@ fn init_reads_the_form_and_ids_and_the_minted_token_is_admitted() {
     let (e, gh) = (Env::new(), github());
     let r = init(&e, &gh, "octo-org/site", &["--apply"]);
     expect(&r, 0);
+    // Both halves are done: the variable is set, only committing the workflow is left.
+    assert_eq!(
+        gh.variable("octo-org/site", None, "AWS_ROLE_ARN")
+            .as_deref(),
+        Some("arn:aws:iam::123456789012:role/gha-octo-org-site-deploy")
+    );
+    assert!(
+        r.stdout.contains("set on GitHub: octo-org/site")
+            && r.stdout.contains("Left for you: commit the workflow")
+            && !r.stdout.contains("gh variable set"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stderr
             .contains("octo-org/site (id 456789, owner id 123456) mints immutable subjects"),
@@ -639,4 +652,25 @@ fn lint_names_unprotected_missing_and_miscased_environments() {
             ("KL022".to_string(), "prod".to_string()),
         ]
     );
+}
+
+#[test]
+fn a_secondary_rate_limit_is_waited_out_once() {
+    let (e, gh) = (Env::new(), github());
+    e.write(
+        "[[role]]\nname = \"gha-site\"\n  [[role.subject]]\n  repo = \"octo-org/site\"\n  branch = \"main\"\n  owner_id = \"123456\"\n  repo_id = \"456789\"\n  format = \"immutable\"\n",
+    );
+    gh.secondary_limit(1);
+    let started = std::time::Instant::now();
+    let r = run(&e, &gh, &["lint"]);
+    expect(&r, 0);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "retry-after honoured"
+    );
+    // Twice in a row is not waited out again: the error says it is a rate limit.
+    gh.secondary_limit(2);
+    let r = run(&e, &gh, &["lint"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("rate limit"), "{}", r.stderr);
 }

@@ -90,7 +90,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     show(
         &s.printer,
         s.format,
-        &ApplyReport::new(report(&planned), applied, roles),
+        &ApplyReport::new(report(&planned), applied, roles, planned.github.is_some()),
     );
     if !verify {
         return Ok(ExitStatus::Success);

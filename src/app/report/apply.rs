@@ -33,16 +33,24 @@ pub struct ApplyReport<'a> {
     pub applied: usize,
     /// Every role of the config.
     pub roles: Vec<RoleWiring>,
+    /// keyless set the variables on GitHub itself (GitHub was read and written).
+    pub github_wired: bool,
 }
 
 impl<'a> ApplyReport<'a> {
     /// A report of `applied` changes of `plan`.
-    pub fn new(plan: PlanReport<'a>, applied: usize, roles: Vec<RoleWiring>) -> ApplyReport<'a> {
+    pub fn new(
+        plan: PlanReport<'a>,
+        applied: usize,
+        roles: Vec<RoleWiring>,
+        github_wired: bool,
+    ) -> ApplyReport<'a> {
         ApplyReport {
             format_version: FORMAT_VERSION,
             plan,
             applied,
             roles,
+            github_wired,
         }
     }
 }
@@ -59,8 +67,26 @@ impl Report for ApplyReport<'_> {
                 r.variable.value
             ));
             for t in &r.variable.targets {
-                s.push_str(&format!("  {}\n", t.command));
+                if self.github_wired {
+                    s.push_str(&format!(
+                        "  {} {}{}\n",
+                        style::dim("set on GitHub:"),
+                        t.repo,
+                        t.environment
+                            .as_ref()
+                            .map(|e| format!(" (environment {e})"))
+                            .unwrap_or_default()
+                    ));
+                } else {
+                    s.push_str(&format!("  {}\n", t.command));
+                }
             }
+        }
+        if self.github_wired {
+            s.push_str(&format!(
+                "\n{}\n",
+                style::bold("Left for you: commit the workflow below to the repository.")
+            ));
         }
         if let [r] = self.roles.as_slice() {
             s.push_str(&format!(

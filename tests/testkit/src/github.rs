@@ -96,6 +96,8 @@ struct GhState {
     envs: BTreeMap<(u64, String), Environment>,
     next_id: u64,
     exchanges: Vec<Exchange>,
+    /// The next this many requests get GitHub's secondary rate limit (403 + `retry-after: 1`).
+    throttle: u64,
 }
 
 /// One request the server answered, for validating both against GitHub's REST description.
@@ -315,6 +317,11 @@ impl GitHub {
             .sum()
     }
 
+    /// Answer the next `n` requests with GitHub's secondary rate limit: 403 with `retry-after`.
+    pub fn secondary_limit(&self, n: u64) {
+        self.state.lock().throttle = n;
+    }
+
     /// Every request answered so far, with bodies.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.state.lock().exchanges.clone()
@@ -453,8 +460,10 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
         .unwrap_or_default();
     let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-    let (ok, denied, base, remaining) = {
+    let (ok, denied, base, remaining, throttled) = {
         let mut s = st.lock();
+        let throttled = s.throttle > 0;
+        s.throttle = s.throttle.saturating_sub(1);
         *s.calls.entry(route.clone()).or_default() += 1;
         s.remaining = s.remaining.saturating_sub(1);
         let token = auth
@@ -467,9 +476,19 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
             s.denied.get(&route).cloned(),
             s.base.clone(),
             s.remaining,
+            throttled,
         )
     };
-    let resp = if !ok {
+    let resp = if throttled {
+        let mut r = error(
+            StatusCode::FORBIDDEN,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            &base,
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        r
+    } else if !ok {
         error(StatusCode::UNAUTHORIZED, "Bad credentials", &base)
     } else if let Some(permission) = denied {
         let mut r = error(
