@@ -284,6 +284,15 @@ impl GitHub {
         }
     }
 
+    /// Opt the repository in to immutable subjects, keeping the default template
+    /// (`PUT .../actions/oidc/customization/sub`, 201).
+    pub async fn use_immutable_subject(&self, full: &str) -> Result<()> {
+        let url = format!("{}/repos/{full}/actions/oidc/customization/sub", self.base);
+        let body = serde_json::json!({"use_default": true, "use_immutable_subject": true});
+        let r = self.call("PUT", &url, Some(&body)).await?;
+        write_result("PUT", &url, &r, full, &self.source, 201)
+    }
+
     /// Delete a variable (one already gone is fine).
     pub async fn delete_variable(&self, full: &str, env: Option<&str>, name: &str) -> Result<()> {
         let url = format!("{}/{name}", self.variables_url(full, env));

@@ -21,6 +21,7 @@
 //! | [`observed`] | actual state read from IAM, as plain data |
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
 //! | [`drift`] | desired vs actual → findings for `keyless check` |
+//! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
 //! | [`setup`] | `keyless init`'s answers and the config they produce |
 //! | [`emit`] | the workflow snippet and the repository variable |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
@@ -52,6 +53,7 @@ pub mod github_plan;
 pub mod http;
 pub mod issuer;
 pub mod lint;
+pub mod migrate;
 pub mod names;
 pub mod observed;
 pub mod plan;

@@ -110,6 +110,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
     Explain(ExplainArgs),
+    /// Move a repository to immutable subjects, one safe step per run: trust both forms, switch
+    /// the repository, drop the classic form (needs GitHub access).
+    MigrateSubjects(MigrateArgs),
     /// Print every role's trust and permission documents, rendered and linted.
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
@@ -329,6 +332,17 @@ pub struct ExplainArgs {
     /// The audience the job requests (default: the config's first audience).
     #[arg(long)]
     pub audience: Option<String>,
+}
+
+/// `migrate-subjects` arguments.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The repository, OWNER/REPO, as the config names it.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: String,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// `plan` arguments.

@@ -139,6 +139,31 @@ impl Session {
         }
     }
 
+    /// The same settings with nothing loaded yet: for a command that rewrote the config and
+    /// must read it again.
+    pub fn reopen(&self) -> Session {
+        Session {
+            format: self.format,
+            printer: self.printer,
+            config_path: self.config_path.clone(),
+            concurrency: self.concurrency,
+            account_flag: self.account_flag.clone(),
+            profile: self.profile.clone(),
+            region_flag: self.region_flag.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            config: OnceCell::new(),
+            templates: OnceCell::new(),
+            runtime: OnceCell::new(),
+            aws: RefCell::new(None),
+            caller: RefCell::new(self.caller.borrow().clone()),
+            caller_failed: std::cell::Cell::new(self.caller_failed.get()),
+            cancel: OnceCell::new(),
+            github_api_url: self.github_api_url.clone(),
+            no_github: self.no_github,
+            github: OnceCell::from(self.github.get().cloned().flatten()),
+        }
+    }
+
     /// The config, loaded on first use.
     pub fn config(&self) -> Result<&Config> {
         if let Some(c) = self.config.get() {

@@ -674,3 +674,63 @@ fn a_secondary_rate_limit_is_waited_out_once() {
     expect(&r, 1);
     assert!(r.stderr.contains("rate limit"), "{}", r.stderr);
 }
+
+#[test]
+fn migrate_subjects_takes_one_safe_verified_step_per_run_until_done() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/app", 123456, 777));
+    e.write(
+        "# the app team\n[[role]]\nname = \"gha-app\"\n  [[role.subject]]\n  repo = \"octo-org/app\"   # deploys from main\n  branch = \"main\"\n",
+    );
+    expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    let step = |want: &str, code: i32| {
+        let r = run(
+            &e,
+            &gh,
+            &["migrate-subjects", "--repo", "octo-org/app", "--yes"],
+        );
+        assert_eq!(r.code, code, "{}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
+    };
+    let admitted = |sub: &str| {
+        let issuer = Issuer::start(GITHUB_ISSUER, Claims::push("octo-org/app", "main"));
+        let t = issuer.mint(&Claims::push("octo-org/app", "main").with_sub(sub));
+        std::fs::write(e.dir.path().join("t.jwt"), t).unwrap();
+        run(
+            &e,
+            &gh,
+            &["verify", "--token-file", "t.jwt", "--retry-for", "0"],
+        )
+        .code
+            == 0
+    };
+    let classic = "repo:octo-org/app:ref:refs/heads/main";
+    let immutable = "repo:octo-org@123456/app@777:ref:refs/heads/main";
+    assert!(admitted(classic) && !admitted(immutable));
+    step("step 1 of 3", 2);
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(
+        cfg.starts_with("# the app team") && cfg.contains("# deploys from main"),
+        "{cfg}"
+    );
+    assert!(
+        cfg.contains("format = \"both\"") && cfg.contains("repo_id = \"777\""),
+        "{cfg}"
+    );
+    assert!(
+        admitted(classic) && admitted(immutable),
+        "both forms trusted before the switch"
+    );
+    step("step 2 of 3", 2);
+    assert_eq!(
+        gh.sub_for("octo-org/app", "ref:refs/heads/main").as_deref(),
+        Some(immutable)
+    );
+    step("step 3 of 3", 0);
+    assert!(admitted(immutable) && !admitted(classic));
+    step("done", 0);
+    // Every step is idempotent: running again changes nothing.
+    let writes = gh.writes();
+    step("done", 0);
+    assert_eq!(gh.writes(), writes);
+}

@@ -151,7 +151,7 @@ impl GitHub {
                 .route("/repositories/{id}", get(get_repo_by_id))
                 .route(
                     "/repos/{owner}/{repo}/actions/oidc/customization/sub",
-                    get(get_repo_sub),
+                    get(get_repo_sub).put(put_repo_sub),
                 )
                 .route(
                     "/orgs/{org}/actions/oidc/customization/sub",
@@ -989,4 +989,44 @@ async fn put_env(
     }
     let env = env.clone();
     axum::Json(env_json(&s, &repo, &env)).into_response()
+}
+
+/// PUT the repository's subject settings: 201 with an empty object, 422 without `use_default`.
+async fn put_repo_sub(
+    State(st): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = body_json(&body);
+    let mut s = st.lock();
+    let base = s.base.clone();
+    let Some(use_default) = body.get("use_default").and_then(Value::as_bool) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "use_default is required",
+            &base,
+        );
+    };
+    let Some(r) = s
+        .repos
+        .iter_mut()
+        .find(|r| r.owner.eq_ignore_ascii_case(&owner) && r.name.eq_ignore_ascii_case(&repo))
+    else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &base);
+    };
+    r.claim_keys = if use_default {
+        None
+    } else {
+        body.get("include_claim_keys")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
+    };
+    if let Some(on) = body.get("use_immutable_subject").and_then(Value::as_bool) {
+        r.immutable = Some(on);
+    }
+    (StatusCode::CREATED, axum::Json(json!({}))).into_response()
 }

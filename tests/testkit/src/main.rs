@@ -1,6 +1,8 @@
-//! `keyless-testkit`: serve the test kit's IAM + STS on loopback for demos and manual runs.
-//! Prints the endpoint URL on the first line of stdout, then serves until killed or until stdin
-//! closes (so `keyless-testkit <&-` style supervisors and scripts can stop it cleanly).
+//! `keyless-testkit`: serve the test kit's IAM + STS and its GitHub REST server on loopback for
+//! demos and manual runs. Prints the IAM/STS endpoint URL on the first line of stdout and the
+//! GitHub API URL on the second (token `local-demo-github-token`; it knows `octo-org/site`, IDs
+//! 123456/456789, minting immutable subjects), then serves until killed or until stdin closes
+//! (so `keyless-testkit <&-` style supervisors and scripts can stop it cleanly).
 
 use std::io::{BufRead, Write};
 
@@ -11,7 +13,10 @@ fn main() {
         return;
     }
     let kit = keyless_testkit::Kit::start();
+    let github = keyless_testkit::GitHub::start("local-demo-github-token");
+    github.add_repo(keyless_testkit::github::Repo::new("octo-org/site", 123456, 456789).immutable(true));
     println!("{}", kit.endpoint());
+    println!("{}", github.url());
     let _ = std::io::stdout().flush();
     // Block until stdin reaches EOF (a closed pipe) or the process is killed.
     let stdin = std::io::stdin();
@@ -25,6 +30,7 @@ fn main() {
             std::thread::park();
         }
     }
+    drop(github);
     drop(kit);
 }
 

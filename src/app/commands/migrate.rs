@@ -1,0 +1,149 @@
+//! `keyless migrate-subjects --repo O/R`: one safe step per run towards immutable subjects, each
+//! verified before the command ends; re-run until it says done. The order and the config edits
+//! are the library's (`keyless::migrate`); this reads the three sides, asks, and makes the step.
+
+use keyless::error::{Error, Result};
+use keyless::github::SubForm;
+use keyless::migrate::{self, Minted, Step};
+use keyless::plan;
+use keyless::subject::{SubjectFormat, SubjectSpec};
+
+use crate::app::args::MigrateArgs;
+use crate::app::commands::provision;
+use crate::app::exit::ExitStatus;
+use crate::app::session::Session;
+use crate::app::style;
+
+/// `keyless migrate-subjects`
+pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatus> {
+    let p = &s.printer;
+    let repo = &args.repo;
+    let gh = s.github().ok_or_else(|| {
+        Error::usage(
+            "migrate-subjects reads and switches the repository on GitHub, and no GitHub token was found",
+            "set GH_TOKEN (GH_ENTERPRISE_TOKEN for GHES) or run `gh auth login`",
+        )
+    })?;
+    let cfg = s.config()?;
+    let trusted: Vec<SubjectFormat> = cfg
+        .roles
+        .iter()
+        .flat_map(|r| &r.subjects)
+        .filter_map(|sub| match &sub.spec {
+            SubjectSpec::Repo {
+                repo: r, format, ..
+            } if format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(repo) => Some(*format),
+            _ => None,
+        })
+        .collect();
+    if trusted.is_empty() {
+        return Err(Error::usage(
+            format!("{}: no [[role.subject]] trusts repo = {repo:?}", cfg.file),
+            "pass --repo with a repository the config trusts",
+        ));
+    }
+    let info = s.block_on(gh.repository(repo))??;
+    let settings = s.block_on(gh.subject_settings(&info.full_name))??;
+    let minted = match settings.form() {
+        SubForm::Classic => Minted::Classic,
+        SubForm::Immutable => Minted::Immutable,
+        SubForm::Custom(keys) => {
+            return Err(Error::usage(
+                format!(
+                    "{} mints subjects from a custom template ({}); migrate-subjects moves default-template repositories",
+                    info.full_name,
+                    keys.join(", ")
+                ),
+                "change the template with `gh api` and the role's custom subjects by hand",
+            ));
+        }
+    };
+    // Whether IAM matches the config, judged without GitHub's findings: a classic trust for a
+    // repository that already mints immutable subjects is exactly what step 1 repairs.
+    let rendered = s.render_for_caller(false, false)?;
+    let observed = s.observe(&rendered)?;
+    let in_sync = plan::plan(&rendered, &observed)?.is_empty();
+    let step = migrate::next_step(&trusted, minted, in_sync);
+    p.note(&format!(
+        "{} {} mints {} subjects; the config trusts {}",
+        style::bold("GitHub"),
+        info.full_name,
+        match minted {
+            Minted::Classic => "classic",
+            Minted::Immutable => "immutable",
+        },
+        trusted
+            .iter()
+            .map(|f| format!("{f:?}").to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    s.printer
+        .out(&format!("{} {}", style::bold("next:"), step.describe()));
+    if matches!(step, Step::Done) {
+        return Ok(ExitStatus::Success);
+    }
+    if matches!(step, Step::ApplyFirst) {
+        return Ok(ExitStatus::Findings);
+    }
+    if !s.confirm(args.yes, &format!("Make {}?", step.describe()))? {
+        p.note("nothing was changed");
+        return Ok(ExitStatus::Error);
+    }
+    let ids = (info.owner_id.to_string(), info.id.to_string());
+    match step {
+        Step::TrustBoth | Step::DropClassic => {
+            let format = if step == Step::TrustBoth {
+                SubjectFormat::Both
+            } else {
+                SubjectFormat::Immutable
+            };
+            let text = std::fs::read_to_string(&s.config_path).map_err(|source| Error::Io {
+                path: s.config_path.clone(),
+                source,
+            })?;
+            let edited = migrate::set_format(&text, &cfg.file, repo, format, (&ids.0, &ids.1))?;
+            std::fs::write(&s.config_path, edited).map_err(|source| Error::Io {
+                path: s.config_path.clone(),
+                source,
+            })?;
+            p.note(&format!("{} {}", style::ok("edited"), cfg.file));
+            let fresh = s.reopen();
+            provision::apply(&fresh, true, false)?;
+            // Verified: IAM now matches the edited config.
+            let again = fresh.reopen();
+            let rendered = again.render_for_caller(false, false)?;
+            let observed = again.observe(&rendered)?;
+            if !plan::plan(&rendered, &observed)?.is_empty() {
+                return Err(Error::usage(
+                    "the apply did not converge: IAM still differs from the config",
+                    "run `keyless plan` to see what differs, then migrate-subjects again",
+                ));
+            }
+        }
+        Step::SwitchRepository => {
+            s.block_on(gh.use_immutable_subject(&info.full_name))??;
+            let now = s.block_on(gh.subject_settings(&info.full_name))??;
+            if now.form() != SubForm::Immutable {
+                return Err(Error::usage(
+                    format!(
+                        "{} still reports classic subjects after the switch",
+                        info.full_name
+                    ),
+                    "run migrate-subjects again in a minute",
+                ));
+            }
+        }
+        Step::ApplyFirst | Step::Done => {}
+    }
+    p.note(&format!(
+        "{} {}; run `keyless migrate-subjects --repo {repo}` again for the next step",
+        style::ok("done:"),
+        step.describe()
+    ));
+    Ok(if step == Step::DropClassic {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
