@@ -101,7 +101,7 @@ pub enum Error {
     Refused(Vec<String>),
     /// A write failed part-way through an apply or destroy.
     #[error(
-        "{change} ({api}) failed after {done} of {total} change(s) were applied: {source}\n  nothing after it was attempted; run the command again: it re-reads IAM and converges from where this stopped"
+        "{change} ({api}) failed after {done} of {total} change(s) were applied: {source}\n  nothing after it was attempted; run the command again: it re-reads IAM (and GitHub) and converges from where this stopped"
     )]
     Partial {
         /// The change that failed.

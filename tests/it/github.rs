@@ -734,3 +734,44 @@ fn migrate_subjects_takes_one_safe_verified_step_per_run_until_done() {
     step("done", 0);
     assert_eq!(gh.writes(), writes);
 }
+
+#[test]
+fn a_github_failure_part_way_is_reported_and_the_next_apply_converges() {
+    let (e, gh) = (Env::new(), github());
+    gh.add_repo(Repo::new("octo-org/infra", 123456, 333).immutable(true));
+    e.write(
+        "[[role]]\nname = \"gha-a\"\n  [[role.subject]]\n  repo = \"octo-org/site\"\n  branch = \"main\"\n  owner_id = \"123456\"\n  repo_id = \"456789\"\n  format = \"immutable\"\n[[role]]\nname = \"gha-b\"\n  [[role.subject]]\n  repo = \"octo-org/infra\"\n  branch = \"main\"\n  owner_id = \"123456\"\n  repo_id = \"333\"\n  format = \"immutable\"\n",
+    );
+    // The second GitHub write fails; then one whose answer is lost after GitHub made it.
+    gh.inject(keyless_testkit::FaultRule::nth_write(
+        2,
+        keyless_testkit::Fault::service_failure(),
+    ));
+    let r = run(&e, &gh, &["apply", "--yes"]);
+    expect(&r, 1);
+    assert!(
+        r.stderr
+            .contains("variable AWS_ROLE_ARN (POST variable) failed after 1 of 2"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&e, &gh, &["apply", "--yes"]);
+    expect(&r, 0);
+    assert!(gh.variable("octo-org/site", None, "AWS_ROLE_ARN").is_some());
+    assert!(
+        gh.variable("octo-org/infra", None, "AWS_ROLE_ARN")
+            .is_some()
+    );
+    let r = run(&e, &gh, &["plan", "--detailed-exitcode"]);
+    expect(&r, 0);
+    // A lost answer: the variable was set, the client never heard; the next run sees it.
+    gh.set_variable("octo-org/site", None, "AWS_ROLE_ARN", "changed");
+    gh.inject(keyless_testkit::FaultRule::nth_write(
+        1,
+        keyless_testkit::Fault::ResetAfter,
+    ));
+    let r = run(&e, &gh, &["apply", "--yes"]);
+    expect(&r, 1);
+    let r = run(&e, &gh, &["plan", "--detailed-exitcode"]);
+    expect(&r, 0);
+}

@@ -98,6 +98,9 @@ struct GhState {
     exchanges: Vec<Exchange>,
     /// The next this many requests get GitHub's secondary rate limit (403 + `retry-after: 1`).
     throttle: u64,
+    /// The kit's fault rules, matched against `Get <route>` for reads and `<METHOD> <route>`
+    /// for writes (so `FaultRule::nth_write` counts GitHub writes).
+    faults: Vec<super::FaultRule>,
 }
 
 /// One request the server answered, for validating both against GitHub's REST description.
@@ -317,6 +320,12 @@ impl GitHub {
             .sum()
     }
 
+    /// Add a fault rule (the same rules as the IAM/STS kit; the first that hits decides). An
+    /// error fault answers GitHub's error body with that status.
+    pub fn inject(&self, rule: super::FaultRule) {
+        self.state.lock().faults.push(rule);
+    }
+
     /// Answer the next `n` requests with GitHub's secondary rate limit: 403 with `retry-after`.
     pub fn secondary_limit(&self, n: u64) {
         self.state.lock().throttle = n;
@@ -460,10 +469,18 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
         .unwrap_or_default();
     let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-    let (ok, denied, base, remaining, throttled) = {
+    let (ok, denied, base, remaining, throttled, fault) = {
         let mut s = st.lock();
         let throttled = s.throttle > 0;
         s.throttle = s.throttle.saturating_sub(1);
+        let action = match route.split_once(' ') {
+            Some(("GET", r)) => format!("Get {r}"),
+            _ => route.clone(),
+        };
+        let fault = s
+            .faults
+            .iter_mut()
+            .find_map(|r| r.hit(&action).then(|| r.fault.clone()));
         *s.calls.entry(route.clone()).or_default() += 1;
         s.remaining = s.remaining.saturating_sub(1);
         let token = auth
@@ -477,9 +494,26 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
             s.base.clone(),
             s.remaining,
             throttled,
+            fault,
         )
     };
-    let resp = if throttled {
+    if let Some(super::Fault::Delay(d)) = &fault {
+        tokio::time::sleep(*d).await;
+    }
+    if let Some(super::Fault::ResetAfter) = &fault {
+        // The work is done, then the connection drops before any answer (GitHub's 204s have no
+        // body to break, so the whole answer is lost): unwinding the connection's task closes
+        // the socket without invoking the panic hook.
+        let _done = next.run(req).await;
+        std::panic::resume_unwind(Box::new("connection reset by the keyless test kit"));
+    }
+    let resp = if let Some(super::Fault::Error { status, .. }) = &fault {
+        error(
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "injected by the keyless test kit",
+            &base,
+        )
+    } else if throttled {
         let mut r = error(
             StatusCode::FORBIDDEN,
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",

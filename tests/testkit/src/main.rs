@@ -14,7 +14,9 @@ fn main() {
     }
     let kit = keyless_testkit::Kit::start();
     let github = keyless_testkit::GitHub::start("local-demo-github-token");
-    github.add_repo(keyless_testkit::github::Repo::new("octo-org/site", 123456, 456789).immutable(true));
+    github.add_repo(
+        keyless_testkit::github::Repo::new("octo-org/site", 123456, 456789).immutable(true),
+    );
     println!("{}", kit.endpoint());
     println!("{}", github.url());
     let _ = std::io::stdout().flush();
