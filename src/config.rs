@@ -63,6 +63,10 @@ pub struct WorkflowFile {
     /// The runner label emitted workflows use (`runs-on`); default `ubuntu-latest`, or
     /// `self-hosted` for GitHub Enterprise Server, which has no GitHub-hosted runners.
     pub runs_on: Option<String>,
+    /// `owner/repo` of a mirror of keyless's releases and action (default: keyless's home).
+    pub keyless_home: Option<String>,
+    /// The commit of the keyless action to pin (default: the commit this keyless was built from).
+    pub keyless_commit: Option<String>,
 }
 
 /// `[provider]`
@@ -242,6 +246,10 @@ pub struct Config {
     pub trust_policy_size_quota: usize,
     /// `[workflow] runs_on`, if given.
     pub runs_on: Option<String>,
+    /// `[workflow] keyless_home`, if given.
+    pub keyless_home: Option<String>,
+    /// `[workflow] keyless_commit`, if given.
+    pub keyless_commit: Option<String>,
     /// Roles.
     pub roles: Vec<Role>,
 }
@@ -555,6 +563,28 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
             "e.g. runs_on = \"ubuntu-latest\" (github.com) or \"self-hosted\" (GHES)",
         );
     }
+    if let Some(h) = &raw.workflow.keyless_home
+        && h.split_once('/').is_none_or(|(o, r)| {
+            names::github_owner(o).is_err() || names::github_repo_name(r).is_err()
+        })
+    {
+        p.add(
+            "workflow.keyless_home",
+            Some(h),
+            "the mirror of keyless's releases is a GitHub repository, OWNER/REPO",
+            "e.g. keyless_home = \"octo-org/keyless-mirror\"",
+        );
+    }
+    if let Some(c) = &raw.workflow.keyless_commit
+        && !crate::release::is_commit(c)
+    {
+        p.add(
+            "workflow.keyless_commit",
+            Some(c),
+            "the action is pinned by a full 40-character commit SHA, never a tag or branch",
+            "copy the commit of the release tag: git rev-list -n1 vX.Y.Z",
+        );
+    }
     let templates_dir = raw.templates_dir.as_ref().map(|d| {
         let path = dir.join(d);
         if !path.is_dir() {
@@ -605,6 +635,8 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
         extra_claim_keys: raw.lint.claim_keys,
         trust_policy_size_quota: quota,
         runs_on: raw.workflow.runs_on,
+        keyless_home: raw.workflow.keyless_home,
+        keyless_commit: raw.workflow.keyless_commit,
         roles,
     };
     (cfg, p.list)

@@ -46,7 +46,11 @@ const LINT: &[Key] = &[
     Key("claim_keys", Ty::Array(&Ty::Str), false),
     Key("trust_policy_size_quota", Ty::Int, false),
 ];
-const WORKFLOW: &[Key] = &[Key("runs_on", Ty::Str, false)];
+const WORKFLOW: &[Key] = &[
+    Key("runs_on", Ty::Str, false),
+    Key("keyless_home", Ty::Str, false),
+    Key("keyless_commit", Ty::Str, false),
+];
 const SUBJECT: &[Key] = &[
     Key("repo", Ty::Str, false),
     Key("branch", Ty::Str, false),

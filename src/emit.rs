@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::config::{Config, Role};
 use crate::error::{Error, Result};
 use crate::issuer::{IssuerKind, default_audience};
+use crate::release;
 use crate::render::{Target, role_arn};
 use crate::subject::{Scope, SubjectSpec};
 use crate::template::{self, Templates};
@@ -85,8 +86,35 @@ pub struct WorkflowContext {
     pub checkout_ref: String,
     /// Its release.
     pub checkout_version: String,
-    /// keyless's version (for comments; emitted workflows never install keyless).
+    /// keyless's version (the action's `version` input).
     pub keyless_version: String,
+    /// keyless's GitHub Action pinned by commit (`owner/repo@SHA`), or empty when this build
+    /// does not know its commit and the config names none (then no keyless step is emitted).
+    pub keyless_action: String,
+    /// The config's path inside the repository (for `keyless verify -c`).
+    pub config_path: String,
+}
+
+/// keyless's own action, pinned by commit: `[workflow] keyless_home` (else keyless's home) at
+/// `[workflow] keyless_commit` (else the commit this keyless was built from). `None` when no
+/// commit is known: a workflow never names the action by a tag or branch.
+pub fn keyless_action(cfg: &Config) -> Option<String> {
+    let home = cfg.keyless_home.as_deref().unwrap_or(release::HOME);
+    let commit = cfg.keyless_commit.as_deref().or(release::COMMIT)?;
+    Some(format!("{home}@{commit}"))
+}
+
+/// A config path as a workflow in the repository sees it: as given when relative, else the
+/// file name (the config is expected at the repository root).
+pub fn repo_config_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    if p.is_relative() {
+        path.to_string()
+    } else {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "keyless.toml".into())
+    }
 }
 
 /// The region a workflow should use: the config's, else the partition's usual first region.
@@ -225,7 +253,9 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
         action_version: CONFIGURE_AWS_CREDENTIALS.version.into(),
         checkout_ref: CHECKOUT.sha.into(),
         checkout_version: CHECKOUT.version.into(),
-        keyless_version: env!("CARGO_PKG_VERSION").into(),
+        keyless_version: release::VERSION.into(),
+        keyless_action: keyless_action(cfg).unwrap_or_default(),
+        config_path: repo_config_path(&cfg.file),
     };
     let mut any_ref = false;
     for s in &role.subjects {
@@ -354,6 +384,12 @@ pub fn check_workflow(
         ));
     }
     let base = workflow_context(cfg, role, partition);
+    if base.keyless_action.is_empty() {
+        return Err(Error::usage(
+            "this keyless build does not know the commit of its release, so it cannot pin its action",
+            "set [workflow] keyless_commit = \"<the release tag's commit SHA>\" in keyless.toml (git rev-list -n1 vX.Y.Z), or use a released keyless",
+        ));
+    }
     let ctx = serde_json::json!({
         "role_name": role.name,
         "runs_on": base.runs_on,
@@ -363,6 +399,7 @@ pub fn check_workflow(
         "config_path": config_path,
         "cron": "17 6 * * *",
         "keyless_version": base.keyless_version,
+        "keyless_action": base.keyless_action,
         "action_ref": base.action_ref,
         "action_version": base.action_version,
         "checkout_ref": base.checkout_ref,

@@ -17,6 +17,7 @@
 //! | [`template`] | the Tera engine, built-in templates and the preset catalogue |
 //! | [`policy`] | IAM policy documents: parsing, shape checks, size |
 //! | [`lint`] | the rule catalogue and its checks |
+//! | [`release`] | where releases and the GitHub Action live; this build's version and commit |
 //! | [`render`] | config → rendered, linted documents per role (desired state) |
 //! | [`observed`] | actual state read from IAM, as plain data |
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
@@ -58,6 +59,7 @@ pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod policy;
+pub mod release;
 pub mod render;
 pub mod setup;
 pub mod subject;

@@ -360,9 +360,9 @@ fn emit_check_workflow_is_a_scheduled_read_only_job() {
     assert_eq!(y["jobs"]["check"]["permissions"]["id-token"], "write");
     let steps = y["jobs"]["check"]["steps"].as_array().unwrap();
     assert!(steps.iter().any(|s| {
-        s["run"]
+        s["with"]["args"]
             .as_str()
-            .is_some_and(|r| r.starts_with("keyless check"))
+            .is_some_and(|r| r.starts_with("check"))
     }));
     assert!(r.stdout.contains("${{ vars.KEYLESS_CHECK_ROLE_ARN }}"));
     assert!(

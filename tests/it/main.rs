@@ -13,6 +13,7 @@ mod kit;
 mod messages;
 mod output;
 mod ownership;
+mod release;
 mod review;
 mod secrets;
 mod trust;

@@ -185,6 +185,12 @@ fn every_emitted_workflow_passes_actionlint_and_zizmor() {
     for (name, text) in &workflows {
         std::fs::write(wf.join(name), text).unwrap();
     }
+    // keyless's own release workflow is held to the same standard.
+    std::fs::copy(
+        root().join(".github/workflows/release.yml"),
+        wf.join("release.yml"),
+    )
+    .unwrap();
     // A custom runner label (`[workflow] runs_on`) is declared to actionlint the way its users
     // declare theirs.
     std::fs::write(

@@ -97,19 +97,6 @@ fn emit_role<'a>(s: &'a Session, args: &EmitArgs) -> Result<&'a Role> {
     }
 }
 
-/// The config's path as the check workflow sees it from the repository root: as given when
-/// relative, else its file name.
-fn repo_config_path(s: &Session) -> String {
-    let p = &s.config_path;
-    if p.is_relative() {
-        p.display().to_string()
-    } else {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "keyless.toml".into())
-    }
-}
-
 /// `keyless emit`
 pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
     let role = emit_role(s, args)?;
@@ -122,7 +109,7 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
                 cfg,
                 role,
                 &s.offline_partition(),
-                &repo_config_path(s),
+                &emit::repo_config_path(&s.config_path.display().to_string()),
             )?;
             show(
                 &s.printer,

@@ -16,7 +16,9 @@
 //! synchronous tests that spawn the keyless binary and from async tests that use the SDK directly.
 //! Dropping the handle stops the server. This crate knows nothing about keyless itself.
 
+pub mod files;
 pub mod github;
+pub use files::Files;
 pub use github::GitHub;
 
 use std::collections::BTreeMap;
