@@ -657,6 +657,24 @@ pub fn check_config_name(n: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// `raw` as a config name: lower-case, anything but letters, digits, `.`, `_` and `-` as `-`, at
+/// most 64 characters.
+pub fn config_slug(raw: &str) -> String {
+    let mut name: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(64);
+    name
+}
+
 /// The identity of a config without `name`: its first repository as `owner-repo`, else its
 /// first role's name. Set `name` to keep it stable when the first repository changes.
 pub fn default_config_name(roles: &[Role]) -> String {
@@ -672,18 +690,7 @@ pub fn default_config_name(roles: &[Role]) -> String {
     let raw = from_repo
         .or_else(|| roles.first().map(|r| r.name.clone()))
         .unwrap_or_else(|| "keyless".into());
-    let mut name: String = raw
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name.truncate(64);
+    let mut name = config_slug(&raw);
     if check_config_name(&name).is_err() {
         name = format!("k{name}");
         name.truncate(64);

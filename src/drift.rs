@@ -95,25 +95,6 @@ pub struct DriftFinding {
     pub diff: Option<String>,
 }
 
-fn role_of(c: &Change) -> Option<&str> {
-    use Change::*;
-    match c {
-        CreateRole { role, .. }
-        | UpdateTrust { role, .. }
-        | UpdateRole { role, .. }
-        | PutBoundary { role, .. }
-        | DeleteBoundary { role, .. }
-        | TagRole { role, .. }
-        | UntagRole { role, .. }
-        | AttachPolicy { role, .. }
-        | PutInlinePolicy { role, .. }
-        | DetachPolicy { role, .. }
-        | DeleteInlinePolicy { role, .. }
-        | DeleteRole { role } => Some(role),
-        _ => None,
-    }
-}
-
 /// The worst lint severity of a permission document (critical for `Action: "*"`).
 fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
     let parsed = policy::Parsed {
@@ -233,7 +214,7 @@ pub fn drift(
         })
         .collect();
     for c in &changes {
-        let role = role_of(c).map(String::from).or_else(|| match c {
+        let role = c.role().map(String::from).or_else(|| match c {
             Change::CreatePolicy { arn, .. }
             | Change::CreatePolicyVersion { arn, .. }
             | Change::TagPolicy { arn, .. } => owner_of.get(arn).cloned(),

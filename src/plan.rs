@@ -202,6 +202,26 @@ pub enum Action {
 }
 
 impl Change {
+    /// The role this change is made to (attachments and inline policies count for their role).
+    pub fn role(&self) -> Option<&str> {
+        use Change::*;
+        match self {
+            CreateRole { role, .. }
+            | UpdateTrust { role, .. }
+            | UpdateRole { role, .. }
+            | PutBoundary { role, .. }
+            | DeleteBoundary { role, .. }
+            | TagRole { role, .. }
+            | UntagRole { role, .. }
+            | AttachPolicy { role, .. }
+            | PutInlinePolicy { role, .. }
+            | DetachPolicy { role, .. }
+            | DeleteInlinePolicy { role, .. }
+            | DeleteRole { role } => Some(role),
+            _ => None,
+        }
+    }
+
     /// Whether it adds, changes or removes something.
     pub fn action(&self) -> Action {
         use Change::*;

@@ -130,19 +130,7 @@ pub fn suggest_role_name(repo: &str, scope: &Scope) -> String {
 
 /// The config's identity for a repository: `owner-repo`, as `name` in keyless.toml.
 pub fn suggest_config_name(repo: &str) -> String {
-    let mut n: String = repo
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    n.truncate(64);
-    n
+    crate::config::config_slug(repo)
 }
 
 fn q(s: &str) -> String {

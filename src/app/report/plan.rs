@@ -124,7 +124,7 @@ impl<'a> PlanReport<'a> {
             .changes
             .iter()
             .filter(|c| c.action() != Action::Delete)
-            .filter_map(role_of)
+            .filter_map(Change::role)
             .collect();
         let roles = rendered
             .roles
@@ -166,25 +166,6 @@ impl<'a> PlanReport<'a> {
             }),
             plan,
         }
-    }
-}
-
-/// The role a change is made to (policy changes count for the role they attach to).
-fn role_of(c: &Change) -> Option<&str> {
-    use Change::*;
-    match c {
-        CreateRole { role, .. }
-        | UpdateTrust { role, .. }
-        | UpdateRole { role, .. }
-        | PutBoundary { role, .. }
-        | DeleteBoundary { role, .. }
-        | TagRole { role, .. }
-        | UntagRole { role, .. }
-        | AttachPolicy { role, .. }
-        | PutInlinePolicy { role, .. }
-        | DetachPolicy { role, .. }
-        | DeleteInlinePolicy { role, .. } => Some(role),
-        _ => None,
     }
 }
 
