@@ -729,6 +729,25 @@ fn migrate_subjects_takes_one_safe_verified_step_per_run_until_done() {
     step("step 3 of 3", 0);
     assert!(admitted(immutable) && !admitted(classic));
     step("done", 0);
+    let r = run(
+        &e,
+        &gh,
+        &[
+            "migrate-subjects",
+            "--repo",
+            "octo-org/app",
+            "--output",
+            "json",
+        ],
+    );
+    expect(&r, 0);
+    assert_eq!(
+        (
+            r.json()["format_version"].as_u64(),
+            r.json()["step"].as_str()
+        ),
+        (Some(1), Some("done"))
+    );
     // Every step is idempotent: running again changes nothing.
     let writes = gh.writes();
     step("done", 0);

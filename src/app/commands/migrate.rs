@@ -11,8 +11,45 @@ use keyless::subject::{SubjectFormat, SubjectSpec};
 use crate::app::args::MigrateArgs;
 use crate::app::commands::provision;
 use crate::app::exit::ExitStatus;
+use crate::app::report::{FORMAT_VERSION, Report, show};
 use crate::app::session::Session;
 use crate::app::style;
+
+/// `keyless migrate-subjects --output json`: the state read and the step decided (before it is
+/// made; the step's own output follows on stderr).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MigrateReport {
+    /// Schema version.
+    pub format_version: u32,
+    /// The repository, as GitHub names it.
+    pub repo: String,
+    /// What it mints: classic or immutable.
+    pub minted: &'static str,
+    /// The formats the config trusts for it.
+    pub trusted: Vec<String>,
+    /// IAM matches the config.
+    pub iam_in_sync: bool,
+    /// The next step: apply_first, trust_both, switch_repository, drop_classic or done.
+    pub step: &'static str,
+    /// The step in words.
+    pub next: &'static str,
+}
+
+impl Report for MigrateReport {
+    fn human(&self) -> String {
+        format!("{} {}", style::bold("next:"), self.next)
+    }
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::ApplyFirst => "apply_first",
+        Step::TrustBoth => "trust_both",
+        Step::SwitchRepository => "switch_repository",
+        Step::DropClassic => "drop_classic",
+        Step::Done => "done",
+    }
+}
 
 /// `keyless migrate-subjects`
 pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatus> {
@@ -78,8 +115,22 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    s.printer
-        .out(&format!("{} {}", style::bold("next:"), step.describe()));
+    let report = MigrateReport {
+        format_version: FORMAT_VERSION,
+        repo: info.full_name.clone(),
+        minted: match minted {
+            Minted::Classic => "classic",
+            Minted::Immutable => "immutable",
+        },
+        trusted: trusted
+            .iter()
+            .map(|f| format!("{f:?}").to_ascii_lowercase())
+            .collect(),
+        iam_in_sync: in_sync,
+        step: step_name(step),
+        next: step.describe(),
+    };
+    show(&s.printer, s.format, &report);
     if matches!(step, Step::Done) {
         return Ok(ExitStatus::Success);
     }
