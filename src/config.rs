@@ -122,6 +122,9 @@ pub struct RoleFile {
     /// Trust subjects; any one admits.
     #[serde(default)]
     pub subject: Vec<SubjectFile>,
+    /// A trust policy file used as is instead of the one rendered from the subjects (what
+    /// `keyless import` writes for a hand-made trust keyless would not render); still linted.
+    pub trust_policy: Option<String>,
     /// Permission presets.
     #[serde(default)]
     pub preset: Vec<PresetFile>,
@@ -279,6 +282,8 @@ pub struct Role {
     pub managed_policies: Vec<String>,
     /// Inline policies.
     pub inline_policies: Vec<InlinePolicy>,
+    /// A trust policy used as is (`trust_policy = "file"`), instead of the rendered one.
+    pub trust_override: Option<InlinePolicy>,
     /// Allowed blocking rules.
     pub allow: Vec<Allow>,
     /// Key path of this role in the file, e.g. `role[0]`.
@@ -814,7 +819,22 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
             p.add(format!("{key}.tags.{k}"), Some(v), msg, "");
         }
     }
-    if r.subject.is_empty() {
+    let trust_override = match &r.trust_policy {
+        None => None,
+        Some(file) => match read_policy_file(dir, file) {
+            Ok((path, text)) => Some(InlinePolicy {
+                name: "trust".into(),
+                path,
+                text,
+                key: format!("{key}.trust_policy"),
+            }),
+            Err((msg, fix)) => {
+                p.add(format!("{key}.trust_policy"), Some(file), msg, fix);
+                None
+            }
+        },
+    };
+    if r.subject.is_empty() && r.trust_policy.is_none() {
         p.add(
             format!("{key}.subject"),
             None,
@@ -966,6 +986,7 @@ fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role
         presets,
         managed_policies: r.managed_policies,
         inline_policies,
+        trust_override,
         allow,
         key,
     }

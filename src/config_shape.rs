@@ -83,6 +83,7 @@ const ROLE: &[Key] = &[
     Key("preset", Ty::Tables(PRESET), false),
     Key("managed_policies", Ty::Array(&Ty::Str), false),
     Key("inline_policy", Ty::Tables(INLINE), false),
+    Key("trust_policy", Ty::Str, false),
     Key("allow", Ty::Tables(ALLOW), false),
 ];
 const TOP: &[Key] = &[

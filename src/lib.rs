@@ -22,6 +22,7 @@
 //! | [`observed`] | actual state read from IAM, as plain data |
 //! | [`plan`] | desired vs actual → ordered changes; destroy plans |
 //! | [`drift`] | desired vs actual → findings for `keyless check` |
+//! | [`import`] | hand-made roles described as keyless.toml |
 //! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
 //! | [`setup`] | `keyless init`'s answers and the config they produce |
 //! | [`emit`] | the workflow snippet and the repository variable |
@@ -52,6 +53,7 @@ pub mod explain;
 pub mod github;
 pub mod github_plan;
 pub mod http;
+pub mod import;
 pub mod issuer;
 pub mod lint;
 pub mod migrate;

@@ -354,16 +354,26 @@ fn render_role(
     lctx.extra_claim_keys = cfg.extra_claim_keys.clone();
     lctx.trust_size_quota = cfg.trust_policy_size_quota;
 
-    let statements = trust_statements(prefix, auds, &role.subjects);
-    let text = templates.render(
-        template::TRUST,
-        &serde_json::json!({ "provider_arn": provider_arn, "statements": statements }),
-    )?;
-    let trust = parse_checked(
-        &text,
-        Kind::Trust,
-        &format!("role {} trust policy (from {})", role.name, template::TRUST),
-    )?;
+    let trust = match &role.trust_override {
+        // A trust policy given as is (imported): used verbatim, still shape-checked and linted.
+        Some(o) => parse_checked(
+            &o.text,
+            Kind::Trust,
+            &format!("role {} trust policy ({})", role.name, o.path.display()),
+        )?,
+        None => {
+            let statements = trust_statements(prefix, auds, &role.subjects);
+            let text = templates.render(
+                template::TRUST,
+                &serde_json::json!({ "provider_arn": provider_arn, "statements": statements }),
+            )?;
+            parse_checked(
+                &text,
+                Kind::Trust,
+                &format!("role {} trust policy (from {})", role.name, template::TRUST),
+            )?
+        }
+    };
     let mut findings = lint::lint_document(&trust, Some(Kind::Trust), &lctx);
 
     let mut policies = Vec::new();

@@ -376,6 +376,129 @@ pub fn custom_sub(keys: &[String], repo: &Repo, immutable: bool, context: &str) 
     Some(parts.join(":"))
 }
 
+/// A `sub` value read back into the parts keyless configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedSub {
+    /// `repo:OWNER[@ID]/REPO[@ID]:CONTEXT` with a context keyless renders.
+    Repo {
+        /// Owner and name, with IDs when the value is in the immutable form.
+        repo: Repo,
+        /// The scope.
+        scope: Scope,
+        /// The value uses the immutable form.
+        immutable: bool,
+    },
+    /// Anything else: written back as `custom`.
+    Custom(String),
+}
+
+/// Read a `sub` value (or pattern) the way keyless renders them, so that a hand-made trust can
+/// be described in keyless.toml. What keyless would not render is [`ParsedSub::Custom`].
+pub fn parse_sub(sub: &str) -> ParsedSub {
+    let custom = || ParsedSub::Custom(sub.to_string());
+    let Some(rest) = sub.strip_prefix("repo:") else {
+        return custom();
+    };
+    let Some((repo_part, context)) = rest.split_once(':') else {
+        return custom();
+    };
+    let Some((owner, name)) = repo_part.split_once('/') else {
+        return custom();
+    };
+    let split_id = |s: &str| -> (String, Option<String>) {
+        match s.split_once('@') {
+            Some((n, id)) => (n.to_string(), Some(id.to_string())),
+            None => (s.to_string(), None),
+        }
+    };
+    let (owner, owner_id) = split_id(owner);
+    let (name, repo_id) = split_id(name);
+    let immutable = owner_id.is_some() && repo_id.is_some();
+    if has_wildcard(&owner)
+        || owner.is_empty()
+        || name.is_empty()
+        || (owner_id.is_some() != repo_id.is_some())
+        || owner_id
+            .iter()
+            .chain(repo_id.iter())
+            .any(|id| !id.chars().all(|c| c.is_ascii_digit()))
+    {
+        return custom();
+    }
+    let decode = |v: &str| v.replace("%3A", ":");
+    let scope = if context == "*" {
+        Scope::AnyRef
+    } else if context == "pull_request" {
+        Scope::PullRequest
+    } else if let Some(b) = context.strip_prefix("ref:refs/heads/") {
+        Scope::Branch(decode(b))
+    } else if let Some(t) = context.strip_prefix("ref:refs/tags/") {
+        Scope::Tag(decode(t))
+    } else if let Some(e) = context.strip_prefix("environment:") {
+        Scope::Environment(decode(e))
+    } else {
+        return custom();
+    };
+    ParsedSub::Repo {
+        repo: Repo {
+            owner,
+            name,
+            owner_id,
+            repo_id,
+        },
+        scope,
+        immutable,
+    }
+}
+
+#[cfg(test)]
+mod parse_sub_tests {
+    use super::*;
+
+    #[test]
+    fn subs_read_back_into_repo_scope_and_form() {
+        let p = parse_sub("repo:octo-org@1/site@2:environment:prod%3Aeu");
+        let ParsedSub::Repo {
+            repo,
+            scope,
+            immutable,
+        } = p
+        else {
+            panic!("{p:?}")
+        };
+        assert_eq!(
+            (repo.owner.as_str(), repo.repo_id.as_deref()),
+            ("octo-org", Some("2"))
+        );
+        assert_eq!(scope, Scope::Environment("prod:eu".into()));
+        assert!(immutable);
+        for (sub, scope) in [
+            ("repo:o/r:ref:refs/heads/main", Scope::Branch("main".into())),
+            ("repo:o/r:ref:refs/tags/v*", Scope::Tag("v*".into())),
+            ("repo:o/r:pull_request", Scope::PullRequest),
+            ("repo:o/r:*", Scope::AnyRef),
+        ] {
+            assert!(
+                matches!(parse_sub(sub), ParsedSub::Repo { scope: s, immutable: false, .. } if s == scope),
+                "{sub}"
+            );
+        }
+        for custom in [
+            "repo:o/*",
+            "repo:*:*",
+            "environment:prod",
+            "repo:o/r:job_workflow_ref:x",
+            "repo:o@x/r@2:pull_request",
+        ] {
+            assert_eq!(
+                parse_sub(custom),
+                ParsedSub::Custom(custom.into()),
+                "{custom}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod custom_sub_tests {
     use super::*;

@@ -110,6 +110,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
     Explain(ExplainArgs),
+    /// Describe roles made by hand as keyless.toml (adopt = true): subjects read back from their
+    /// trust, policies, boundary, tags; then `plan` changes no document.
+    Import(ImportArgs),
     /// Move a repository to immutable subjects, one safe step per run: trust both forms, switch
     /// the repository, drop the classic form (needs GitHub access).
     MigrateSubjects(MigrateArgs),
@@ -332,6 +335,24 @@ pub struct ExplainArgs {
     /// The audience the job requests (default: the config's first audience).
     #[arg(long)]
     pub audience: Option<String>,
+}
+
+/// `import` arguments.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A role to import (repeat for several).
+    #[arg(
+        long = "role",
+        value_name = "NAME",
+        required_unless_present = "all_github"
+    )]
+    pub roles: Vec<String>,
+    /// Import every role whose trust federates with a GitHub Actions issuer.
+    #[arg(long, conflicts_with = "roles")]
+    pub all_github: bool,
+    /// Overwrite an existing config file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `migrate-subjects` arguments.

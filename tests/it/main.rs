@@ -8,6 +8,7 @@ mod differential;
 mod faults;
 mod fuzz;
 mod github;
+mod import;
 mod init;
 mod kit;
 mod messages;

@@ -13,6 +13,7 @@ use crate::app::session::Session;
 
 pub mod check;
 pub mod documents;
+pub mod import;
 pub mod init;
 pub mod migrate;
 pub mod provision;
@@ -28,6 +29,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Check(a) => check::cmd_check(s, a),
         Command::Verify(a) => verify::cmd_verify(s, a),
         Command::Explain(a) => verify::cmd_explain(s, a),
+        Command::Import(a) => import::cmd_import(s, a),
         Command::MigrateSubjects(a) => migrate::cmd_migrate_subjects(s, a),
         Command::Render(a) => documents::cmd_render(s, a),
         Command::Lint(a) => documents::cmd_lint(s, a),

@@ -1,0 +1,176 @@
+//! `keyless import --role NAME... | --all-github`: roles made by hand become keyless.toml. The
+//! description is the library's (`keyless::import`); this reads the roles, writes the config and
+//! its files, renders it for the account to keep verbatim what keyless would write differently,
+//! and shows the lint findings: an import is also a security review.
+
+use keyless::error::{Error, Result};
+use keyless::import;
+use keyless::lint::Finding;
+use keyless::observed::ObservedRole;
+use keyless::policy;
+
+use crate::app::args::ImportArgs;
+use crate::app::exit::ExitStatus;
+use crate::app::report::findings_text;
+use crate::app::session::Session;
+use crate::app::style;
+
+/// `keyless import`
+pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
+    let p = &s.printer;
+    let path = s.config_path.clone();
+    if path.exists() && !args.force {
+        return Err(Error::usage(
+            format!("{} already exists; nothing was written", path.display()),
+            "pass --force to overwrite it, or -c PATH to write another file",
+        ));
+    }
+    let caller = s.caller()?;
+    let aws = s.aws()?;
+    let names: Vec<String> = if args.all_github {
+        s.block_on(aws.other_role_trusts(&[]))??
+            .into_iter()
+            .filter(|(_, trust)| import::trusts_github(trust))
+            .map(|(n, _)| n)
+            .collect()
+    } else {
+        args.roles.clone()
+    };
+    if names.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "no role in account {} trusts a GitHub Actions provider",
+                caller.account
+            ),
+            "name the roles with --role",
+        ));
+    }
+    let mut roles: Vec<ObservedRole> = Vec::new();
+    for n in &names {
+        let live = s.block_on(aws.read_role(n))??.ok_or_else(|| {
+            Error::usage(
+                format!("role {n} does not exist in account {}", caller.account),
+                "check the name (IAM role names are case-insensitive, ARNs are not needed)",
+            )
+        })?;
+        roles.push(live);
+    }
+    let prefixes: Vec<String> = roles
+        .iter()
+        .map(|r| import::provider_prefix(&r.trust_policy).unwrap_or_default())
+        .collect();
+    if let Some((r, _)) = roles
+        .iter()
+        .zip(&prefixes)
+        .find(|(_, pre)| !keyless::issuer::Issuer::looks_like_github(pre))
+    {
+        return Err(Error::usage(
+            format!(
+                "role {} does not trust a GitHub Actions OIDC provider",
+                r.name
+            ),
+            "import only roles that GitHub workflows assume",
+        ));
+    }
+    if prefixes.iter().any(|x| *x != prefixes[0]) {
+        return Err(Error::usage(
+            "the roles trust different GitHub issuers; one keyless.toml has one provider",
+            "import the roles of each issuer into its own file (-c PATH)",
+        ));
+    }
+    let name = import::suggest_name(&roles, &prefixes[0]);
+    let described = import::describe(&roles, &prefixes[0], &name, &caller.account);
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| ".".into());
+    let write = |rel: &std::path::Path, text: &str| -> Result<()> {
+        if let Some(parent) = rel.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(rel, text).map_err(|source| Error::Io {
+            path: rel.to_path_buf(),
+            source,
+        })
+    };
+    for f in &described.files {
+        write(&dir.join(&f.path), &f.text)?;
+    }
+    write(&path, &described.toml)?;
+    for n in &described.notes {
+        p.note(&format!("{} {n}", style::dim("note:")));
+    }
+    // Keep verbatim every trust policy keyless would write differently.
+    let rendered = s.reopen().render_for_caller(false, false)?;
+    let mut text = described.toml.clone();
+    let mut verbatim = Vec::new();
+    for live in &roles {
+        let same = rendered
+            .roles
+            .iter()
+            .find(|r| r.name == live.name)
+            .is_some_and(|r| policy::same(&r.trust_policy, &live.trust_policy));
+        if !same {
+            let file = format!("imported/{}/trust.json", live.name);
+            write(&dir.join(&file), &policy::pretty(&live.trust_policy))?;
+            text = import::amend(&text, &live.name, Some(&file), &[], "")?;
+            verbatim.push(live.name.clone());
+        }
+    }
+    write(&path, &text)?;
+    // The security review: every finding, and blocking ones allowed by name, loudly.
+    let rendered = s.reopen().render_for_caller(false, false)?;
+    let reason = "imported as made by hand; review, then fix the role or remove this allow";
+    let mut allowed = Vec::new();
+    for role in &rendered.roles {
+        let mut rules: Vec<&str> = role
+            .findings
+            .iter()
+            .filter(|f| f.blocks())
+            .map(|f| f.rule)
+            .collect();
+        rules.sort();
+        rules.dedup();
+        if !rules.is_empty() {
+            text = import::amend(&text, &role.name, None, &rules, reason)?;
+            allowed.push(format!("{} ({})", role.name, rules.join(", ")));
+        }
+    }
+    write(&path, &text)?;
+    let findings: Vec<&Finding> = rendered.findings().collect();
+    if !findings.is_empty() {
+        p.note(&format!(
+            "{} lint finding(s) on the imported roles:\n{}",
+            findings.len(),
+            findings_text(&findings).trim_end()
+        ));
+    }
+    p.out(&format!(
+        "{} {} role(s) into {}{}{}\nnext: `keyless plan` (only keyless's ownership tags change), then `keyless apply`",
+        style::ok("imported"),
+        roles.len(),
+        path.display(),
+        if verbatim.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n  trust kept verbatim (keyless would render it differently): {}",
+                verbatim.join(", ")
+            )
+        },
+        if allowed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n  {} blocking findings allowed for now, review them: {}",
+                style::bad("warning:"),
+                allowed.join("; ")
+            )
+        }
+    ));
+    Ok(ExitStatus::findings_if(!allowed.is_empty()))
+}
