@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: wall time of `keyless check` (in sync) over 1, 50 and 200 roles on the local IAM.
 # Each role has one subject and the s3-deploy preset, so check reads the provider, the role
-# (GetRole, tags, inline and attached policies) and one managed policy per role.
+# (GetRole with its tags, inline and attached policies) and one managed policy per role.
 #   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY]      (defaults 7 and 8; release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -457,17 +457,25 @@ impl Aws {
             &format!("role {name} trust policy"),
             role.assume_role_policy_document(),
         )?;
-        let tags = self.role_tag_list(name).await?;
-        let names = self
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListRolePolicies", e))?;
+        // GetRole returns the tags; the two lists do not depend on each other.
+        let (names, attached) = tokio::join!(
+            self.iam
+                .list_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+            self.iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        );
+        let names: Vec<String> = names.map_err(|e| sdk_error("iam:ListRolePolicies", e))?;
+        let attached = attached.map_err(|e| sdk_error("iam:ListAttachedRolePolicies", e))?;
         let mut inline = BTreeMap::new();
         for pn in names {
             let p = self
@@ -487,16 +495,6 @@ impl Aws {
                 )?,
             );
         }
-        let attached = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListAttachedRolePolicies", e))?;
         Ok(Some(ObservedRole {
             name: role.role_name().to_string(),
             arn: role.arn().to_string(),
@@ -508,7 +506,7 @@ impl Aws {
                 .permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn())
                 .map(String::from),
-            tags: tags_of(&tags),
+            tags: tags_of(role.tags()),
             trust_policy: trust,
             inline_policies: inline,
             attached_policies: attached
@@ -529,40 +527,29 @@ impl Aws {
             return Ok(None);
         };
         let default_version = pol.default_version_id().unwrap_or("v1").to_string();
-        let v = self
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(&default_version)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:GetPolicyVersion", e))?;
+        // GetPolicy returns the tags; the version and the version list are read together.
+        let (v, versions) = tokio::join!(
+            self.iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(&default_version)
+                .send(),
+            self.iam
+                .list_policy_versions()
+                .policy_arn(arn)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        );
+        let v = v.map_err(|e| sdk_error("iam:GetPolicyVersion", e))?;
         let document = decoded(
             "iam:GetPolicyVersion",
             &format!("policy {arn}"),
             v.policy_version().and_then(|v| v.document()),
         )?;
-        let mut versions: Vec<_> = self
-            .iam
-            .list_policy_versions()
-            .policy_arn(arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListPolicyVersions", e))?;
+        let mut versions: Vec<_> = versions.map_err(|e| sdk_error("iam:ListPolicyVersions", e))?;
         versions.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
-        let tags = self
-            .iam
-            .list_policy_tags()
-            .policy_arn(arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListPolicyTags", e))?;
         Ok(Some(ObservedPolicy {
             arn: arn.to_string(),
             default_version,
@@ -576,7 +563,7 @@ impl Aws {
                     )
                 })
                 .collect(),
-            tags: tags_of(&tags),
+            tags: tags_of(pol.tags()),
             attachment_count: pol.attachment_count().unwrap_or(0),
         }))
     }
@@ -643,20 +630,8 @@ impl Aws {
         Ok(o)
     }
 
-    async fn role_tag_list(&self, name: &str) -> Result<Vec<Tag>> {
-        self.iam
-            .list_role_tags()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListRoleTags", e))
-    }
-
-    /// The tags of each named role (ListRoleTags, `concurrency` roles at a time); a role that
-    /// disappeared meanwhile is left out.
+    /// The tags of each named role (GetRole, which returns them; `concurrency` roles at a
+    /// time); a role that disappeared meanwhile is left out.
     pub async fn role_tags(
         &self,
         names: &[&str],
@@ -674,7 +649,14 @@ impl Aws {
             let (aws, permits, name) = (self.clone(), permits.clone(), name.to_string());
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let tags = aws.role_tag_list(&name).await;
+                let tags = aws
+                    .iam
+                    .get_role()
+                    .role_name(&name)
+                    .send()
+                    .await
+                    .map(|r| r.role().map(|r| r.tags().to_vec()).unwrap_or_default())
+                    .map_err(|e| sdk_error("iam:GetRole", e));
                 (name, tags)
             });
         }
