@@ -2,10 +2,12 @@
 # Benchmark: wall time of `keyless apply --yes` on a fresh local IAM (first apply) and of a
 # re-apply with nothing to change, for the common scenario (one repository, main branch, S3
 # deploy preset). Each round starts a fresh test-kit IAM/STS. Reports min/median/max over N rounds.
-#   bash examples/bench-apply.sh [ROUNDS]      (default 15; release build)
+#   bash examples/bench-apply.sh [ROUNDS] [LATENCY_MS]      (defaults 15 and 0; release build)
+# LATENCY_MS delays every IAM/STS call in the kit, to stand for a runner ~50–100 ms from IAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
+export KEYLESS_TESTKIT_LATENCY_MS=${2:-0}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
 k=target/release/keyless
 dir=$(mktemp -d)

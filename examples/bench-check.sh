@@ -2,11 +2,14 @@
 # Benchmark: wall time of `keyless check` (in sync) over 1, 50 and 200 roles on the local IAM.
 # Each role has one subject and the s3-deploy preset, so check reads the provider, the role
 # (GetRole with its tags, inline and attached policies) and one managed policy per role.
-#   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY]      (defaults 7 and 8; release build)
+#   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY] [LATENCY_MS]   (defaults 7, 8, 0; release build)
+# LATENCY_MS delays every IAM/STS call in the kit during the timed checks (set after the setup
+# apply), to stand for a runner ~50–100 ms from IAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-7}
 conc=${2:-8}
+latency=${3:-0}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
 k=target/release/keyless
 dir=$(mktemp -d)
@@ -23,6 +26,7 @@ for n in 1 50 200; do
   read -r endpoint <&"${KIT[0]}"
   export AWS_ENDPOINT_URL="$endpoint"
   $k -c "$dir/keyless.toml" -q apply --yes > /dev/null
+  curl -fsS -X POST "$endpoint/_kit/latency?ms=$latency"
   times=()
   for _ in $(seq "$rounds"); do
     t=$(date +%s%N)
@@ -30,5 +34,5 @@ for n in 1 50 200; do
     times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
   done
   kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
-  echo "check, $n role(s), concurrency $conc: $(stats "${times[@]}")"
+  echo "check, $n role(s), concurrency $conc, latency $latency ms: $(stats "${times[@]}")"
 done

@@ -406,6 +406,16 @@ fn decoded(op: &str, what: &str, text: Option<&str>) -> Result<Value> {
     })
 }
 
+/// A task that could not be joined (it panicked or was cancelled) or a closed semaphore.
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Aws {
+        op: "concurrent read".into(),
+        code: "Internal".into(),
+        message: e.to_string(),
+        hint: None,
+    }
+}
+
 impl Aws {
     /// The provider whose URL is `url` (with or without `https://`), found by listing.
     pub async fn find_provider(&self, url: &str) -> Result<Option<ObservedProvider>> {
@@ -572,10 +582,36 @@ impl Aws {
     /// any customer-managed policy attached to a configured role. Roles are read concurrently,
     /// at most `concurrency` at a time.
     pub async fn observe(&self, desired: &Rendered, concurrency: usize) -> Result<Observed> {
+        // The provider and the roles are read at the same time; so are each role and the preset
+        // policies it should have (their ARNs are known before the role is read).
+        let provider = self.find_provider(&desired.issuer);
+        let roles = self.observe_roles(desired, concurrency);
+        let (provider, roles) = tokio::join!(provider, roles);
         let mut o = Observed {
-            provider: self.find_provider(&desired.issuer).await?,
+            provider: provider?,
             ..Default::default()
         };
+        for (name, live, policies) in roles? {
+            o.roles.insert(name, live);
+            for (arn, p) in policies {
+                o.policies.entry(arn).or_insert(p);
+            }
+        }
+        Ok(o)
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn observe_roles(
+        &self,
+        desired: &Rendered,
+        concurrency: usize,
+    ) -> Result<
+        Vec<(
+            String,
+            Option<ObservedRole>,
+            Vec<(String, Option<ObservedPolicy>)>,
+        )>,
+    > {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for role in &desired.roles {
@@ -590,44 +626,37 @@ impl Aws {
                 .collect();
             let customer = format!(":iam::{}:policy/", desired.target.account_id);
             tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await.map_err(|e| Error::Aws {
-                    op: "observe".into(),
-                    code: "Internal".into(),
-                    message: e.to_string(),
-                    hint: None,
-                })?;
+                let _permit = permits.acquire_owned().await.map_err(internal)?;
+                let mut reads = tokio::task::JoinSet::new();
+                for arn in presets.clone() {
+                    let aws = aws.clone();
+                    reads.spawn(async move { (arn.clone(), aws.read_policy(&arn).await) });
+                }
                 let live = aws.read_role(&name).await?;
-                let mut arns = presets;
                 if let Some(l) = &live {
-                    arns.extend(
-                        l.attached_policies
-                            .iter()
-                            .filter(|a| a.contains(&customer) && !arns.contains(a))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    );
+                    for arn in l
+                        .attached_policies
+                        .iter()
+                        .filter(|a| a.contains(&customer) && !presets.contains(a))
+                    {
+                        let (aws, arn) = (aws.clone(), arn.clone());
+                        reads.spawn(async move { (arn.clone(), aws.read_policy(&arn).await) });
+                    }
                 }
                 let mut policies = Vec::new();
-                for arn in arns {
-                    let p = aws.read_policy(&arn).await?;
-                    policies.push((arn, p));
+                while let Some(joined) = reads.join_next().await {
+                    let (arn, p) = joined.map_err(internal)?;
+                    policies.push((arn, p?));
                 }
+                policies.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok::<_, Error>((name, live, policies))
             });
         }
+        let mut out = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let (name, live, policies) = joined.map_err(|e| Error::Aws {
-                op: "observe".into(),
-                code: "Internal".into(),
-                message: e.to_string(),
-                hint: None,
-            })??;
-            o.roles.insert(name, live);
-            for (arn, p) in policies {
-                o.policies.entry(arn).or_insert(p);
-            }
+            out.push(joined.map_err(internal)??);
         }
-        Ok(o)
+        Ok(out)
     }
 
     /// The tags of each named role (GetRole, which returns them; `concurrency` roles at a
@@ -637,12 +666,6 @@ impl Aws {
         names: &[&str],
         concurrency: usize,
     ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-        let internal = |m: String| Error::Aws {
-            op: "iam:ListRoleTags".into(),
-            code: "Internal".into(),
-            message: m,
-            hint: None,
-        };
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for name in names {
@@ -662,7 +685,7 @@ impl Aws {
         }
         let mut out = BTreeMap::new();
         while let Some(joined) = tasks.join_next().await {
-            let (name, tags) = joined.map_err(|e| internal(e.to_string()))?;
+            let (name, tags) = joined.map_err(internal)?;
             match tags {
                 Ok(tags) => {
                     out.insert(name, tags_of(&tags));

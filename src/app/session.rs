@@ -611,6 +611,22 @@ impl Session {
         self.block_on(aws.other_role_trusts(&names))?
     }
 
+    /// [`Session::observe`] and [`Session::other_trusts`] read at the same time (check needs both).
+    pub fn observe_with_others(
+        &self,
+        rendered: &Rendered,
+    ) -> Result<(Observed, Vec<(String, serde_json::Value)>)> {
+        let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
+        let aws = self.aws()?;
+        let (observed, others) = self.block_on(async {
+            tokio::join!(
+                aws.observe(rendered, self.concurrency),
+                aws.other_role_trusts(&names)
+            )
+        })?;
+        Ok((observed?, others?))
+    }
+
     /// The tags of the named roles (to tell which keyless config owns each).
     pub fn role_tags(
         &self,

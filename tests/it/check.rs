@@ -553,3 +553,44 @@ async fn inline_and_managed_policy_drift_and_description() {
         kinds(&j)
     );
 }
+
+/// The reads check makes, per role and per policy: no tag listings (GetRole and GetPolicy return
+/// tags), nothing read twice, and the account looked up once (the scale budget of issue 14).
+#[test]
+fn check_reads_each_role_and_policy_once() {
+    let e = Env::new();
+    let roles: String = (1..=5)
+        .map(|i| {
+            format!(
+                "[[role]]\nname = \"gha-app-{i}\"\n  [[role.subject]]\n  repo = \"octo-org/app-{i}\"\n  branch = \"main\"\n  [[role.preset]]\n  name = \"s3-deploy\"\n  params = {{ bucket = \"octo-org-app-{i}\" }}\n"
+            )
+        })
+        .collect();
+    e.write(&roles);
+    expect(&e.run(&["apply", "--yes"]), 0);
+    let (code, j) = check(&e, &[]);
+    assert_eq!((code, &j["in_sync"]), (0, &serde_json::json!(true)));
+    let reads: std::collections::BTreeMap<String, u64> = e
+        .kit
+        .calls()
+        .into_iter()
+        .map(|((_, a), n)| (a, n))
+        .collect();
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("GetCallerIdentity", 1),
+        ("ListOpenIDConnectProviders", 1),
+        ("GetOpenIDConnectProvider", 1),
+        ("GetRole", 5),
+        ("ListRolePolicies", 5),
+        ("ListAttachedRolePolicies", 5),
+        ("GetPolicy", 5),
+        ("GetPolicyVersion", 5),
+        ("ListPolicyVersions", 5),
+        // Roles outside the config that trust the provider (one page of up to 100 roles).
+        ("ListRoles", 1),
+    ]
+    .into_iter()
+    .map(|(a, n)| (a.to_string(), n))
+    .collect();
+    assert_eq!(reads, want);
+}

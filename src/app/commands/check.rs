@@ -15,8 +15,7 @@ use crate::app::session::Session;
 pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
     let rendered = s.render_for_caller(true, false)?;
-    let observed = s.observe(&rendered)?;
-    let others = s.other_trusts(&rendered)?;
+    let (observed, others) = s.observe_with_others(&rendered)?;
     let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
     let cfg = s.config()?;
     let target = &rendered.target;

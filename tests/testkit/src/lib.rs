@@ -34,7 +34,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -183,6 +183,16 @@ impl FaultRule {
     }
 }
 
+fn set_latency(faults: &Faults, latency: std::time::Duration) {
+    let mut rules = faults.lock();
+    rules.retain(|r| {
+        !(r.action.is_none() && matches!(r.fault, Fault::Delay(_)) && r.times == u64::MAX)
+    });
+    if !latency.is_zero() {
+        rules.push(FaultRule::always(Fault::Delay(latency)));
+    }
+}
+
 /// A background server on loopback; stopped when dropped.
 struct Server {
     addr: SocketAddr,
@@ -288,7 +298,25 @@ impl Kit {
                 ));
             }
             let kit_counts = c.0.clone();
+            let kit_faults = c.1.clone();
             Router::new()
+                .route(
+                    "/_kit/latency",
+                    post(
+                        move |Query(q): Query<std::collections::HashMap<String, String>>| {
+                            let faults = kit_faults.clone();
+                            async move {
+                                match q.get("ms").and_then(|v| v.parse::<u64>().ok()) {
+                                    Some(ms) => {
+                                        set_latency(&faults, std::time::Duration::from_millis(ms));
+                                        StatusCode::NO_CONTENT
+                                    }
+                                    None => StatusCode::BAD_REQUEST,
+                                }
+                            }
+                        },
+                    ),
+                )
                 .route(
                     "/_kit/calls",
                     get(move || {
@@ -313,6 +341,12 @@ impl Kit {
             counts,
             faults,
         }
+    }
+
+    /// Delay every IAM/STS call by `latency` before serving it (zero removes the delay), so a
+    /// benchmark sees the round trips a CI runner sees. Also `POST /_kit/latency?ms=N`.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        set_latency(&self.faults, latency);
     }
 
     /// The endpoint URL to give the SDK or `keyless --endpoint-url`.

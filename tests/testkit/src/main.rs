@@ -3,6 +3,10 @@
 //! GitHub API URL on the second (token `local-demo-github-token`; it knows `octo-org/site`, IDs
 //! 123456/456789, minting immutable subjects), then serves until killed or until stdin closes
 //! (so `keyless-testkit <&-` style supervisors and scripts can stop it cleanly).
+//!
+//! `KEYLESS_TESTKIT_LATENCY_MS=N` delays every IAM/STS call by N ms before serving it, so
+//! benchmarks see the round trips a CI runner sees (IAM is ~50–100 ms away); `POST
+//! ENDPOINT/_kit/latency?ms=N` changes it while the kit runs.
 
 use std::io::{BufRead, Write};
 
@@ -13,6 +17,13 @@ fn main() {
         return;
     }
     let kit = keyless_testkit::Kit::start();
+    if let Some(ms) = std::env::var("KEYLESS_TESTKIT_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        kit.set_latency(std::time::Duration::from_millis(ms));
+    }
     let github = keyless_testkit::GitHub::start("local-demo-github-token");
     github.add_repo(
         keyless_testkit::github::Repo::new("octo-org/site", 123456, 456789).immutable(true),
