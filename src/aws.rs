@@ -703,6 +703,7 @@ impl Aws {
         let roles = self
             .iam
             .list_roles()
+            .max_items(1000) // IAM's largest page: one call per 1,000 roles, not per 100
             .into_paginator()
             .items()
             .send()
