@@ -5,12 +5,14 @@
 #   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY] [LATENCY_MS]   (defaults 7, 8, 0; release build)
 # LATENCY_MS delays every IAM/STS call in the kit during the timed checks (set after the setup
 # apply), to stand for a runner ~50–100 ms from IAM. SIZES="1 50 200 1000" picks the role counts.
+# CMD=audit times `keyless audit` over the same account instead of check.
 # After the timings it prints the calls one check made, by action (from the kit's /_kit/calls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-7}
 conc=${2:-8}
 latency=${3:-0}
+cmd=${CMD:-check}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
 k=target/release/keyless
 dir=$(mktemp -d)
@@ -32,16 +34,16 @@ for n in ${SIZES:-1 50 200}; do
   for _ in $(seq "$rounds"); do
     curl -fsS "$endpoint/_kit/calls" > "$dir/before.json"
     t=$(date +%s%N)
-    $k -c "$dir/keyless.toml" -q check --concurrency "$conc" > /dev/null
+    if [ "$cmd" = audit ]; then $k -q audit > /dev/null; else $k -c "$dir/keyless.toml" -q check --concurrency "$conc" > /dev/null; fi
     times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
   done
   curl -fsS "$endpoint/_kit/calls" > "$dir/after.json"
   kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
-  echo "check, $n role(s), concurrency $conc, latency $latency ms: $(stats "${times[@]}")"
+  echo "$cmd, $n role(s), concurrency $conc, latency $latency ms: $(stats "${times[@]}")"
   python3 - "$dir/before.json" "$dir/after.json" <<'PY'
 import json, sys
 before, after = (json.load(open(p)) for p in sys.argv[1:3])
 calls = {k.split(":", 1)[1]: n - before.get(k, 0) for k, n in after.items() if n - before.get(k, 0)}
-print(f"  calls per check: {sum(calls.values())} ({', '.join(f'{a} {n}' for a, n in sorted(calls.items()))})")
+print(f"  calls per run: {sum(calls.values())} ({', '.join(f'{a} {n}' for a, n in sorted(calls.items()))})")
 PY
 done

@@ -697,6 +697,78 @@ impl Aws {
         Ok(out)
     }
 
+    /// What `keyless audit` judges: every OIDC provider ARN, and every role whose trust names a
+    /// GitHub issuer's provider with its inline and attached policies and tags. Read-only, and
+    /// a handful of calls whatever the account's size: ListOpenIDConnectProviders and
+    /// GetAccountAuthorizationDetails (roles only, pages of 1,000) together.
+    pub async fn audit_view(&self) -> Result<crate::audit::AccountView> {
+        let providers = async {
+            self.iam
+                .list_open_id_connect_providers()
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))
+        };
+        let details = async {
+            let mut pages = self
+                .iam
+                .get_account_authorization_details()
+                .filter(aws_sdk_iam::types::EntityType::Role)
+                .max_items(1000)
+                .into_paginator()
+                .send();
+            let mut roles = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| sdk_error("iam:GetAccountAuthorizationDetails", e))?;
+                roles.extend(page.role_detail_list().iter().cloned());
+            }
+            Ok::<_, Error>(roles)
+        };
+        let (providers, details) = tokio::join!(providers, details);
+        let providers: Vec<String> = providers?
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().map(String::from))
+            .collect();
+        const OP: &str = "iam:GetAccountAuthorizationDetails";
+        let mut roles = Vec::new();
+        for d in details? {
+            let name = d.role_name().unwrap_or_default().to_string();
+            let trust = decoded(
+                OP,
+                &format!("role {name} trust policy"),
+                d.assume_role_policy_document(),
+            )?;
+            if crate::audit::github_providers_of(&trust).is_empty() {
+                continue;
+            }
+            let mut inline = BTreeMap::new();
+            for p in d.role_policy_list() {
+                let pn = p.policy_name().unwrap_or_default().to_string();
+                let doc = decoded(
+                    OP,
+                    &format!("role {name} inline policy {pn}"),
+                    p.policy_document(),
+                )?;
+                inline.insert(pn, doc);
+            }
+            roles.push(crate::audit::AuditedRole {
+                arn: d.arn().unwrap_or_default().to_string(),
+                trust_policy: trust,
+                inline_policies: inline,
+                attached_policies: d
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(String::from))
+                    .collect(),
+                tags: tags_of(d.tags()),
+                name,
+            });
+        }
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(crate::audit::AccountView { providers, roles })
+    }
+
     /// Every role in the account except `exclude`, with its trust policy (for destroy's check
     /// that nothing else trusts the provider, and check's look at roles outside the config).
     pub async fn other_role_trusts(&self, exclude: &[String]) -> Result<Vec<(String, Value)>> {

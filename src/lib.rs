@@ -39,6 +39,7 @@
 //! | [`error`] | typed errors |
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod aws;
 pub mod claims;
 pub mod config;

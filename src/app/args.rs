@@ -13,7 +13,7 @@ pub enum Format {
     Human,
     /// One JSON document on stdout.
     Json,
-    /// GitHub Actions annotations, plus a Markdown summary in $GITHUB_STEP_SUMMARY (check).
+    /// GitHub Actions annotations, plus a Markdown summary in $GITHUB_STEP_SUMMARY (check, audit).
     Github,
 }
 
@@ -106,6 +106,9 @@ pub enum Command {
     Destroy(ApplyArgs),
     /// Compare the live account with the config and report drift (read-only; for scheduled CI).
     Check(CheckArgs),
+    /// Audit the whole account, config or not: every role that trusts a GitHub provider, with the
+    /// full trust lint and its permissions, and providers no role uses (read-only).
+    Audit(AuditArgs),
     /// Prove a role works: a real AssumeRoleWithWebIdentity exchange, then GetCallerIdentity.
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
@@ -151,6 +154,18 @@ pub struct CheckArgs {
     /// How many roles to read at once.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// `audit` arguments.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Exit 2 when a finding of this severity or worse is found.
+    #[arg(long, value_enum, default_value = "medium")]
+    pub fail_on: SeverityArg,
+    /// Also write the findings as SARIF 2.1.0 to this file (for GitHub code scanning's
+    /// upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<std::path::PathBuf>,
 }
 
 /// A severity on the command line.

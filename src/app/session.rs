@@ -101,7 +101,7 @@ impl Session {
         if g.no_color {
             anstream::ColorChoice::Never.write_global();
         }
-        let is_check = matches!(command, Command::Check(_));
+        let is_check = matches!(command, Command::Check(_) | Command::Audit(_));
         let format = match g.output {
             Some(Format::Github) if !is_check => Format::Human,
             Some(f) => f,

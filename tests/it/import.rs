@@ -15,7 +15,7 @@ fn trust(condition: serde_json::Value) -> String {
 }
 
 /// What the tutorials do by hand: a provider, four roles, a policy, attachments.
-async fn hand_made(e: &Env) {
+pub(crate) async fn hand_made(e: &Env) {
     let iam = e.iam().await;
     iam.create_open_id_connect_provider()
         .url(format!("https://{P}"))

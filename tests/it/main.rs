@@ -2,6 +2,7 @@
 //! Every test that needs AWS talks to the test kit's in-process IAM/STS through the real SDK.
 
 mod apply;
+mod audit;
 mod check;
 mod cli;
 mod differential;

@@ -64,7 +64,7 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::findings_if(report.drift))
 }
 
-fn append(path: &std::ffi::OsStr, text: &str) -> Result<()> {
+pub(crate) fn append(path: &std::ffi::OsStr, text: &str) -> Result<()> {
     use std::io::Write;
     let io = |source| Error::Io {
         path: path.into(),

@@ -3,7 +3,7 @@
 //! session operations, never each other's clap types.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
+//! [`check`] (drift), [`audit`] (the whole account) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
 
 use keyless::error::Result;
 
@@ -11,6 +11,7 @@ use crate::app::args::Command;
 use crate::app::exit::ExitStatus;
 use crate::app::session::Session;
 
+pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod import;
@@ -27,6 +28,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Apply(a) => provision::cmd_apply(s, a),
         Command::Destroy(a) => provision::cmd_destroy(s, a),
         Command::Check(a) => check::cmd_check(s, a),
+        Command::Audit(a) => audit::cmd_audit(s, a),
         Command::Verify(a) => verify::cmd_verify(s, a),
         Command::Explain(a) => verify::cmd_explain(s, a),
         Command::Import(a) => import::cmd_import(s, a),

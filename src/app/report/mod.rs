@@ -12,6 +12,7 @@ use crate::app::printer::Printer;
 use crate::app::style;
 
 pub mod apply;
+pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod explain;

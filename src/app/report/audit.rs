@@ -1,0 +1,260 @@
+//! `keyless audit`: the account's GitHub trust judged as a whole, for people (grouped by role),
+//! for GitHub Actions (annotations and a step-summary table), as JSON, and as SARIF 2.1.0 for
+//! code scanning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use keyless::audit::{self, AccountView, AuditFinding};
+use keyless::lint::Severity;
+
+use super::{FORMAT_VERSION, Report};
+use crate::app::style;
+
+/// `keyless audit --output json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport<'a> {
+    /// Schema version.
+    pub format_version: u32,
+    /// Account audited.
+    pub account_id: String,
+    /// The threshold.
+    pub fail_on: &'static str,
+    /// A finding at or above `fail_on` (exit 2).
+    pub failing: bool,
+    /// Roles that trust a GitHub provider, by name.
+    pub roles: Vec<&'a str>,
+    /// Every OIDC provider ARN in the account.
+    pub providers: &'a [String],
+    /// Findings per severity.
+    pub summary: BTreeMap<&'static str, usize>,
+    /// Every finding, worst first.
+    pub findings: &'a [AuditFinding],
+    #[serde(skip)]
+    threshold: Severity,
+}
+
+impl<'a> AuditReport<'a> {
+    /// The report of `findings` on `view` against threshold `fail_on`.
+    pub fn new(
+        view: &'a AccountView,
+        findings: &'a [AuditFinding],
+        fail_on: Severity,
+        account_id: String,
+    ) -> AuditReport<'a> {
+        let mut summary = BTreeMap::new();
+        for f in findings {
+            *summary.entry(f.severity.as_str()).or_insert(0) += 1;
+        }
+        AuditReport {
+            format_version: FORMAT_VERSION,
+            account_id,
+            fail_on: fail_on.as_str(),
+            failing: findings.iter().any(|f| f.severity >= fail_on),
+            roles: view.roles.iter().map(|r| r.name.as_str()).collect(),
+            providers: &view.providers,
+            summary,
+            findings,
+            threshold: fail_on,
+        }
+    }
+
+    fn count_failing(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= self.threshold)
+            .count()
+    }
+
+    fn what(f: &AuditFinding) -> String {
+        match &f.location {
+            Some(l) => {
+                let mut at = l.document.clone();
+                if let Some(st) = &l.statement {
+                    at.push_str(&format!(", {st}"));
+                }
+                if let Some(k) = &l.key {
+                    at.push_str(&format!(", {k}"));
+                }
+                format!("{} ({at})", f.message)
+            }
+            None => f.message.clone(),
+        }
+    }
+
+    /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
+    pub fn annotations(&self) -> String {
+        fn data(s: &str) -> String {
+            s.replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        }
+        fn prop(s: &str) -> String {
+            data(s).replace(':', "%3A").replace(',', "%2C")
+        }
+        if self.findings.is_empty() {
+            return format!(
+                "::notice title=keyless audit::{} role(s) trusting GitHub in account {}: no findings",
+                self.roles.len(),
+                self.account_id
+            );
+        }
+        let mut s = String::new();
+        for f in self.findings {
+            let level = if f.severity >= self.threshold {
+                "error"
+            } else {
+                "warning"
+            };
+            let title = format!(
+                "keyless audit {} ({}): {}",
+                f.rule,
+                f.severity.as_str(),
+                f.resource
+            );
+            s.push_str(&format!(
+                "::{level} title={}::{}\n",
+                prop(&title),
+                data(&Self::what(f))
+            ));
+        }
+        s
+    }
+
+    /// A Markdown report for $GITHUB_STEP_SUMMARY.
+    pub fn markdown(&self) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let mut s = format!(
+            "## keyless audit\n\n{} role(s) trusting GitHub in account `{}`: {} finding(s), {} at or above `{}`.\n",
+            self.roles.len(),
+            self.account_id,
+            self.findings.len(),
+            self.count_failing(),
+            self.fail_on
+        );
+        if !self.findings.is_empty() {
+            s.push_str("\n| severity | rule | resource | what |\n|---|---|---|---|\n");
+            for f in self.findings {
+                s.push_str(&format!(
+                    "| {} | `{}` | {} | {} |\n",
+                    f.severity.as_str(),
+                    f.rule,
+                    cell(&f.resource),
+                    cell(&Self::what(f))
+                ));
+            }
+        }
+        s
+    }
+
+    /// The findings as a SARIF 2.1.0 log. IAM resources have no file, so each result's physical
+    /// location is the resource's path under `iam/ACCOUNT/` (what code scanning groups by) and
+    /// its logical location is the ARN.
+    pub fn sarif(&self) -> Value {
+        let rules: BTreeSet<&str> = self.findings.iter().map(|f| f.rule).collect();
+        let rules: Vec<Value> = rules
+            .iter()
+            .map(|id| {
+                json!({
+                    "id": id,
+                    "shortDescription": {"text": audit::rule_title(id)},
+                    "helpUri": format!("https://github.com/{}#lint-rules", keyless::release::HOME),
+                })
+            })
+            .collect();
+        let results: Vec<Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                let level = match f.severity {
+                    s if s >= Severity::Error => "error",
+                    s if s >= Severity::Warning => "warning",
+                    _ => "note",
+                };
+                let path = f
+                    .resource
+                    .split_once(":iam::")
+                    .map(|(_, rest)| rest.replacen(':', "/", 1))
+                    .unwrap_or_else(|| f.resource.clone());
+                json!({
+                    "ruleId": f.rule,
+                    "level": level,
+                    "message": {"text": Self::what(f)},
+                    "locations": [{
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": format!("iam/{path}")},
+                            "region": {"startLine": 1}
+                        },
+                        "logicalLocations": [{
+                            "fullyQualifiedName": f.resource,
+                            "kind": "resource"
+                        }]
+                    }],
+                    "properties": {"severity": f.severity.as_str()},
+                })
+            })
+            .collect();
+        json!({
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {
+                    "name": "keyless",
+                    "version": keyless::release::VERSION,
+                    "informationUri": format!("https://github.com/{}", keyless::release::HOME),
+                    "rules": rules,
+                }},
+                "results": results,
+            }]
+        })
+    }
+}
+
+impl Report for AuditReport<'_> {
+    /// Findings grouped by role, providers last, for people.
+    fn human(&self) -> String {
+        let account = &self.account_id;
+        let mut s = format!(
+            "Audited account {account}: {} role(s) trust a GitHub provider; {} provider(s) in the account.\n",
+            self.roles.len(),
+            self.providers.len()
+        );
+        if self.findings.is_empty() {
+            s.push_str("No findings.");
+            return s;
+        }
+        s.push_str(&format!(
+            "{} finding(s), {} at or above {}.\n",
+            self.findings.len(),
+            self.count_failing(),
+            self.fail_on
+        ));
+        let mut groups: Vec<(String, Vec<&AuditFinding>)> = Vec::new();
+        for f in self.findings {
+            let key = f
+                .role
+                .clone()
+                .map(|r| format!("role {r}"))
+                .unwrap_or_else(|| f.resource.clone());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((key, vec![f])),
+            }
+        }
+        for (key, list) in groups {
+            s.push_str(&format!("\n{}\n", style::bold(&key)));
+            for f in list {
+                s.push_str(&format!(
+                    "  {} {}  {}\n",
+                    style::severity_padded(f.severity, 8),
+                    style::bold(f.rule),
+                    style::dim(audit::rule_title(f.rule))
+                ));
+                s.push_str(&format!("           {}\n", Self::what(f)));
+            }
+        }
+        s.trim_end().to_string()
+    }
+}

@@ -1,0 +1,258 @@
+//! `keyless audit`'s judgement of a whole account: every role that trusts a GitHub issuer's OIDC
+//! provider, managed by keyless or not, checked with the full trust lint and the permission
+//! lint (administrator-equivalent and `*FullAccess` managed policies, wildcard inline policies);
+//! and GitHub providers that no role trusts. Pure: the caller reads the account into an
+//! [`AccountView`]; this module must not know IAM's API, the terminal or the report formats.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::lint::{self, LintContext, Location, Severity};
+use crate::policy::{self, Kind};
+
+/// The audit's own rule: a GitHub provider that no role trusts.
+pub const UNUSED_PROVIDER: &str = "KA001";
+
+/// What the audit read: the account's OIDC providers and the roles whose trust names a GitHub
+/// issuer's provider.
+#[derive(Debug, Clone, Default)]
+pub struct AccountView {
+    /// Every OIDC provider ARN in the account.
+    pub providers: Vec<String>,
+    /// Every role whose trust names a GitHub issuer's provider ([`github_providers_of`]).
+    pub roles: Vec<AuditedRole>,
+}
+
+/// A role as the audit sees it (what IAM's account authorization details hold for it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditedRole {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Trust policy (decoded).
+    pub trust_policy: Value,
+    /// Inline policies by name (decoded).
+    pub inline_policies: std::collections::BTreeMap<String, Value>,
+    /// Attached managed policy ARNs.
+    pub attached_policies: Vec<String>,
+    /// Tags.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// One audit result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// Lint rule ID (`KL…`) or audit rule ID (`KA…`).
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// The role, when the finding is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The ARN of the role or provider.
+    pub resource: String,
+    /// What is wrong.
+    pub message: String,
+    /// Where in which document, for lint findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// Is `url` (an issuer URL or an OIDC provider's URL, with or without `https://`) one of GitHub
+/// Actions' token issuers: github.com (`token.actions.githubusercontent.com`, also with an
+/// enterprise slug path), GHE.com (`token.actions.SUBDOMAIN.ghe.com`) or GitHub Enterprise Server
+/// (`HOST/_services/token`)?
+pub fn is_github_issuer(url: &str) -> bool {
+    let u = url.trim_start_matches("https://");
+    let host = u.split('/').next().unwrap_or(u);
+    host == "token.actions.githubusercontent.com"
+        || (host.starts_with("token.actions.") && host.ends_with(".ghe.com"))
+        || u.trim_end_matches('/').ends_with("/_services/token")
+}
+
+/// The provider URL inside an OIDC provider ARN (`arn:…:oidc-provider/URL`).
+pub fn provider_url(arn: &str) -> Option<&str> {
+    arn.split_once(":oidc-provider/").map(|(_, u)| u)
+}
+
+/// The GitHub providers a trust policy names as `Federated` principal (in `Allow` statements).
+pub fn github_providers_of(trust: &Value) -> BTreeSet<String> {
+    policy::statements(trust)
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .flat_map(|s| policy::strings(s.get("Principal").and_then(|p| p.get("Federated"))))
+        .filter(|arn| provider_url(arn).is_some_and(is_github_issuer))
+        .map(String::from)
+        .collect()
+}
+
+/// Judge the account. `ctx` carries the account and partition; its document name is replaced
+/// per document.
+pub fn audit(view: &AccountView, ctx: &LintContext) -> Vec<AuditFinding> {
+    let mut out = Vec::new();
+    let mut trusted = BTreeSet::new();
+    for role in &view.roles {
+        trusted.extend(github_providers_of(&role.trust_policy));
+        let mut add = |findings: Vec<lint::Finding>| {
+            out.extend(findings.into_iter().map(|f| AuditFinding {
+                rule: f.rule,
+                severity: f.severity,
+                role: Some(role.name.clone()),
+                resource: role.arn.clone(),
+                message: f.message,
+                location: Some(f.location),
+            }))
+        };
+        let doc_ctx = |what: &str| LintContext {
+            document: format!("role {}: {what}", role.name),
+            ..ctx.clone()
+        };
+        let trust = policy::Parsed {
+            doc: role.trust_policy.clone(),
+            duplicate_keys: vec![],
+        };
+        add(lint::lint_document(
+            &trust,
+            Some(Kind::Trust),
+            &doc_ctx("trust policy"),
+        ));
+        for arn in &role.attached_policies {
+            add(lint::lint_managed_arn(arn, &doc_ctx("managed policies")));
+        }
+        for (name, doc) in &role.inline_policies {
+            let parsed = policy::Parsed {
+                doc: doc.clone(),
+                duplicate_keys: vec![],
+            };
+            let ictx = LintContext {
+                permission_size_quota: 10240,
+                ..doc_ctx(&format!("inline policy {name}"))
+            };
+            add(lint::lint_document(&parsed, Some(Kind::Permission), &ictx));
+        }
+    }
+    for arn in &view.providers {
+        let Some(url) = provider_url(arn) else {
+            continue;
+        };
+        if is_github_issuer(url) && !trusted.contains(arn) {
+            out.push(AuditFinding {
+                rule: UNUSED_PROVIDER,
+                severity: Severity::Low,
+                role: None,
+                resource: arn.clone(),
+                message: format!(
+                    "no role trusts the GitHub provider for {url}; delete it if nothing will (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`)"
+                ),
+                location: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.resource.cmp(&b.resource))
+            .then(a.rule.cmp(b.rule))
+    });
+    out
+}
+
+/// The title of an audit or lint rule, for reports.
+pub fn rule_title(id: &str) -> &'static str {
+    match id {
+        UNUSED_PROVIDER => "GitHub OIDC provider that no role trusts",
+        _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+
+    fn role(name: &str, trust: Value, attached: &[&str]) -> AuditedRole {
+        AuditedRole {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            trust_policy: trust,
+            attached_policies: attached.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn trust(sub: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                          "StringLike": {"token.actions.githubusercontent.com:sub": sub}}}]})
+    }
+
+    #[test]
+    fn github_issuers_are_recognised_and_others_are_not() {
+        assert!(is_github_issuer(
+            "https://token.actions.githubusercontent.com"
+        ));
+        assert!(is_github_issuer(
+            "token.actions.githubusercontent.com/octo-ent"
+        ));
+        assert!(is_github_issuer("token.actions.octo.ghe.com"));
+        assert!(is_github_issuer("https://ghes.example.com/_services/token"));
+        assert!(!is_github_issuer("oidc.eks.us-east-1.amazonaws.com/id/ABC"));
+        assert!(!is_github_issuer("gitlab.com"));
+    }
+
+    #[test]
+    fn a_wildcard_subject_and_a_full_access_policy_are_found_a_scoped_role_is_clean() {
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![
+                role(
+                    "any-branch",
+                    trust("repo:octo-org/site:*"),
+                    &["arn:aws:iam::aws:policy/AmazonS3FullAccess"],
+                ),
+                role(
+                    "scoped",
+                    trust("repo:octo-org/site:ref:refs/heads/main"),
+                    &[],
+                ),
+            ],
+        };
+        let f = audit(&view, &LintContext::new("live"));
+        let on = |r: &str| -> Vec<&str> {
+            f.iter()
+                .filter(|x| x.role.as_deref() == Some(r) && x.severity >= Severity::Medium)
+                .map(|x| x.rule)
+                .collect()
+        };
+        assert!(on("any-branch").contains(&"KL110"), "{f:#?}");
+        assert!(on("any-branch").len() >= 2, "wildcard sub too: {f:#?}");
+        assert!(on("scoped").is_empty(), "{f:#?}");
+        assert!(f.iter().all(|x| x.rule != UNUSED_PROVIDER));
+    }
+
+    #[test]
+    fn a_provider_no_role_trusts_is_reported_and_other_issuers_are_not() {
+        let eks = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X";
+        let view = AccountView {
+            providers: vec![GH.into(), eks.into()],
+            roles: vec![],
+        };
+        let f = audit(&view, &LintContext::new("live"));
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule, f[0].resource.as_str()), (UNUSED_PROVIDER, GH));
+    }
+
+    #[test]
+    fn deny_statements_do_not_make_a_role_a_github_role() {
+        let t = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+        assert!(github_providers_of(&t).is_empty());
+        assert_eq!(github_providers_of(&trust("repo:o/r:*")).len(), 1);
+    }
+}

@@ -1,0 +1,151 @@
+//! `keyless audit`: the whole account, config or not. The tutorial roles made by hand are judged
+//! (the any-branch role with AmazonS3FullAccess fails), a role for another issuer is left out, a
+//! GitHub provider no role trusts is reported, SARIF is written, and audit never writes.
+
+use keyless_testkit::ACCOUNT_ID;
+
+use crate::util::{Env, expect};
+
+const GHE: &str = "token.actions.octo.ghe.com";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
+    let e = Env::new();
+    crate::import::hand_made(&e).await;
+    let iam = e.iam().await;
+    // A provider for GHE.com that nothing trusts, and a role for a non-GitHub issuer.
+    iam.create_open_id_connect_provider()
+        .url(format!("https://{GHE}"))
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let eks = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC")},
+        "Action": "sts:AssumeRoleWithWebIdentity"}]});
+    iam.create_role()
+        .role_name("eks-pods")
+        .assume_role_policy_document(eks.to_string())
+        .send()
+        .await
+        .unwrap();
+    e.kit.reset_counts();
+
+    let sarif = e.dir.path().join("audit.sarif");
+    let r = e.run(&[
+        "audit",
+        "--output",
+        "json",
+        "--sarif",
+        sarif.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        r.code, 2,
+        "findings at or above medium: {}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(e.writes().is_empty(), "audit wrote: {:?}", e.writes());
+    // The whole account in three calls, whatever its size.
+    let calls: std::collections::BTreeMap<String, u64> = e
+        .kit
+        .calls()
+        .into_iter()
+        .map(|((_, a), n)| (a, n))
+        .collect();
+    let want: std::collections::BTreeMap<String, u64> = [
+        "GetAccountAuthorizationDetails",
+        "GetCallerIdentity",
+        "ListOpenIDConnectProviders",
+    ]
+    .into_iter()
+    .map(|a| (a.to_string(), 1))
+    .collect();
+    assert_eq!(calls, want);
+    let j = r.json();
+    assert_eq!(
+        j["roles"],
+        serde_json::json!(["app-prod", "infra-plan", "legacy-any", "site-deploy"]),
+        "only roles trusting a GitHub provider"
+    );
+    let findings = j["findings"].as_array().unwrap();
+    let on = |role: &str, rule: &str| {
+        findings
+            .iter()
+            .any(|f| f["role"] == role && f["rule"] == rule)
+    };
+    assert!(
+        on("legacy-any", "KL110"),
+        "AmazonS3FullAccess: {findings:#?}"
+    );
+    assert!(
+        findings.iter().any(|f| f["role"] == "legacy-any"
+            && f["rule"] == "KL006"
+            && f["severity"] == "medium"),
+        "the any-branch subject: {findings:#?}"
+    );
+    assert!(
+        findings.iter().any(|f| f["rule"] == "KA001"
+            && f["resource"] == format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GHE}")),
+        "unused GHE.com provider: {findings:#?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "KA001"
+            && f["resource"]
+                .as_str()
+                .unwrap()
+                .ends_with("githubusercontent.com")),
+        "the github.com provider is trusted: {findings:#?}"
+    );
+    assert!(
+        !findings.iter().any(|f| f["role"] == "site-deploy"
+            && ["high", "critical"].contains(&f["severity"].as_str().unwrap())),
+        "the main-branch role is scoped: {findings:#?}"
+    );
+
+    // SARIF 2.1.0: one result per finding, each with a location code scanning accepts.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(s["version"], "2.1.0");
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings.len());
+    for res in results {
+        let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with(&format!("iam/{ACCOUNT_ID}/")), "{uri}");
+        assert!(["error", "warning", "note"].contains(&res["level"].as_str().unwrap()));
+        let id = res["ruleId"].as_str().unwrap();
+        assert!(
+            s["runs"][0]["tool"]["driver"]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|rule| rule["id"] == id),
+            "{id} described"
+        );
+    }
+
+    // Under Actions: annotations, errors at or above the threshold.
+    let r = e.run(&["audit", "--output", "github", "--fail-on", "critical"]);
+    assert!(
+        r.stdout.contains("::error title=keyless audit")
+            || r.stdout.contains("::warning title=keyless audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(e.writes().is_empty());
+}
+
+#[test]
+fn an_account_keyless_set_up_passes_audit() {
+    let e = Env::new();
+    e.write(crate::apply::SITE);
+    expect(&e.run(&["apply", "--yes"]), 0);
+    let r = e.run(&["audit"]);
+    expect(&r, 0);
+    assert!(
+        r.stdout.contains("1 role(s) trust a GitHub provider"),
+        "{}",
+        r.stdout
+    );
+}
