@@ -255,4 +255,104 @@ mod tests {
         assert!(github_providers_of(&t).is_empty());
         assert_eq!(github_providers_of(&trust("repo:o/r:*")).len(), 1);
     }
+
+    /// Every trust checkov (CKV_AWS_358/393) or Prowler
+    /// (`iam_role_github_oidc_trust_subject_restricted`) fails, audit fails too (a finding at
+    /// medium or worse, the default `--fail-on`); where their patterns are wrong (immutable
+    /// `owner@id` subjects), audit is right.
+    #[test]
+    fn audit_fails_whatever_checkov_and_prowler_fail() {
+        let p = "token.actions.githubusercontent.com";
+        let aud = json!({"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com"}});
+        let with = |op: &str, sub: Value| {
+            let mut c = aud.clone();
+            c[op][format!("{p}:sub")] = sub;
+            c
+        };
+        let cases: Vec<(&str, Value)> = vec![
+            ("no condition", Value::Null),
+            ("no sub", aud.clone()),
+            ("sub *", with("StringLike", json!("*"))),
+            ("no colon", with("StringLike", json!("octo-org/site"))),
+            ("repo:*", with("StringLike", json!("repo:*"))),
+            (
+                "workflow first",
+                with("StringLike", json!("workflow:deploy")),
+            ),
+            (
+                "environment first",
+                with("StringEquals", json!("environment:prod")),
+            ),
+            (
+                "ref first",
+                with("StringLike", json!("ref:refs/heads/main")),
+            ),
+            (
+                "ForAllValues",
+                with("ForAllValues:StringLike", json!("repo:octo-org/site:*")),
+            ),
+            (
+                "IfExists",
+                with(
+                    "StringLikeIfExists",
+                    json!("repo:octo-org/site:ref:refs/heads/main"),
+                ),
+            ),
+            (
+                "no slash",
+                with("StringLike", json!("repo:octo-org:ref:refs/heads/main")),
+            ),
+            (
+                "empty owner",
+                with("StringLike", json!("repo:/site:ref:refs/heads/main")),
+            ),
+            (
+                "owner *",
+                with("StringLike", json!("repo:octo-*/site:ref:refs/heads/main")),
+            ),
+            (
+                "owner ?",
+                with(
+                    "StringLike",
+                    json!("repo:octo-or?/site:ref:refs/heads/main"),
+                ),
+            ),
+        ];
+        let mut missed = Vec::new();
+        for (label, condition) in cases {
+            let mut t = trust("x");
+            if condition.is_null() {
+                t["Statement"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("Condition");
+            } else {
+                t["Statement"][0]["Condition"] = condition;
+            }
+            let view = AccountView {
+                providers: vec![GH.into()],
+                roles: vec![role(label, t, &[])],
+            };
+            let f = audit(&view, &LintContext::new("live"));
+            if !f.iter().any(|x| x.severity >= Severity::Medium) {
+                missed.push((label, f));
+            }
+        }
+        assert!(
+            missed.is_empty(),
+            "audit passed what checkov or Prowler fail: {missed:#?}"
+        );
+        // Where their patterns are wrong: an immutable subject is the strongest pinning there is.
+        let mut t = trust("x");
+        t["Statement"][0]["Condition"] = with(
+            "StringEquals",
+            json!("repo:octo-org@123/site@456:ref:refs/heads/main"),
+        );
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![role("immutable", t, &[])],
+        };
+        let f = audit(&view, &LintContext::new("live"));
+        assert!(f.iter().all(|x| x.severity < Severity::Warning), "{f:#?}");
+    }
 }

@@ -227,6 +227,11 @@ pub const RULES: &[Rule] = &[
         title: "Version missing or not 2012-10-17",
     },
     Rule {
+        id: "KL032",
+        severity: Error,
+        title: "a sub no GitHub token carries (no `claim:value` form, empty owner, or no repository)",
+    },
+    Rule {
         id: "KL101",
         severity: Critical,
         title: "Action \"*\": every action of every service",
@@ -845,8 +850,43 @@ const USER_CONTROLLABLE: &[&str] = &[
     "ref_type",
 ];
 
+/// Why no GitHub token can carry sub value `v`, if it is malformed: every sub GitHub mints is
+/// `claim:value` pairs joined by `:`, and a `repo:` value is `repo:OWNER/REPOSITORY:...`.
+/// Values with wildcards before the problem are left to the breadth rules.
+fn malformed_sub(v: &str) -> Option<&'static str> {
+    match v.strip_prefix("repo:") {
+        None => (!v.contains(':') && !has_wildcard(v))
+            .then_some("every sub GitHub mints is `claim:value` pairs joined by `:`"),
+        Some(rest) => {
+            let owner_end = rest.find(['/', ':']).unwrap_or(rest.len());
+            let owner = &rest[..owner_end];
+            if has_wildcard(owner) {
+                None
+            } else if owner.is_empty() {
+                Some("the owner part is empty")
+            } else if owner_end == rest.len() || rest[owner_end..].starts_with(':') {
+                Some(
+                    "`repo:` is followed by `OWNER/REPOSITORY`, and this value has no `/REPOSITORY`",
+                )
+            } else {
+                None
+            }
+        }
+    }
+}
+
 fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &str) {
     check_operator_fit(out, label, key, v, like, base);
+    if let Some(why) = malformed_sub(v) {
+        out.add(
+            "KL032",
+            format!("no GitHub token carries this sub ({why}), so the role can never be assumed"),
+            Some(label),
+            Some(key),
+            Some(v),
+        );
+        return;
+    }
     if v.contains("environment:")
         && v.split("environment:")
             .nth(1)
