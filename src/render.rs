@@ -725,6 +725,7 @@ mod tests {
                 "path = \"/app/prod\"\nkms_key_arn = \"arn:aws:kms:eu-west-1:123456789012:key/abcd\"",
             ),
             ("keyless-check", ""),
+            ("keyless-audit", ""),
         ]
     }
 

@@ -44,6 +44,7 @@ const BUILTIN_PRESETS: &[(&str, &str, &str)] = presets![
     "secrets-read",
     "ssm-read",
     "keyless-check",
+    "keyless-audit",
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[

@@ -149,3 +149,67 @@ fn an_account_keyless_set_up_passes_audit() {
         r.stdout
     );
 }
+
+/// The `keyless-audit` preset is exactly what audit needs: audit works with it alone, and is
+/// refused without any one of its actions (fakecloud's strict IAM mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn audit_needs_exactly_the_keyless_audit_preset() {
+    let e = Env {
+        kit: keyless_testkit::Kit::start_strict(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    e.write(crate::apply::SITE);
+    expect(
+        &crate::util::keyless_in(e.dir.path(), &["apply", "--yes"], &e.kit.admin_env(), None),
+        0,
+    );
+    std::fs::write(
+        e.dir.path().join("auditor.toml"),
+        "[[role]]\nname = \"auditor\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-audit\"\n",
+    )
+    .unwrap();
+    let rendered = crate::util::keyless_in(
+        e.dir.path(),
+        &[
+            "render",
+            "-c",
+            "auditor.toml",
+            "--output",
+            "json",
+            "--account-id",
+            ACCOUNT_ID,
+        ],
+        &[],
+        None,
+    )
+    .json();
+    let preset = rendered["roles"][0]["policies"][0]["document"].clone();
+    let env = crate::check::user_with(&e, "auditor", &preset).await;
+    let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
+    expect(&r, 0);
+    assert_eq!(r.json()["roles"], serde_json::json!(["gha-site"]));
+
+    let actions: Vec<String> = keyless::policy::strings(preset["Statement"][0].get("Action"))
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(actions.len(), 2);
+    for (i, drop) in actions.iter().enumerate() {
+        let mut narrower = preset.clone();
+        narrower["Statement"][0]["Action"] = serde_json::json!(
+            actions
+                .iter()
+                .filter(|a| *a != drop)
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        let env = crate::check::user_with(&e, &format!("narrow{i}"), &narrower).await;
+        let r = crate::util::keyless_in(e.dir.path(), &["audit"], &env, None);
+        assert_eq!(r.code, 1, "audit still worked without {drop}");
+        assert!(
+            r.stderr.contains(drop.as_str()) && r.stderr.contains("AccessDenied"),
+            "{drop}: {}",
+            r.stderr
+        );
+    }
+}

@@ -372,7 +372,11 @@ fn emit_check_workflow_is_a_scheduled_read_only_job() {
 }
 
 /// Create an IAM user holding only `policy`, and return an environment with its keys.
-async fn user_with(e: &Env, name: &str, policy: &serde_json::Value) -> Vec<(&'static str, String)> {
+pub(crate) async fn user_with(
+    e: &Env,
+    name: &str,
+    policy: &serde_json::Value,
+) -> Vec<(&'static str, String)> {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(e.kit.endpoint())
