@@ -66,11 +66,7 @@ pub struct AuditFinding {
 /// enterprise slug path), GHE.com (`token.actions.SUBDOMAIN.ghe.com`) or GitHub Enterprise Server
 /// (`HOST/_services/token`)?
 pub fn is_github_issuer(url: &str) -> bool {
-    let u = url.trim_start_matches("https://");
-    let host = u.split('/').next().unwrap_or(u);
-    host == "token.actions.githubusercontent.com"
-        || (host.starts_with("token.actions.") && host.ends_with(".ghe.com"))
-        || u.trim_end_matches('/').ends_with("/_services/token")
+    crate::issuer::Issuer::looks_like_github(url.trim_start_matches("https://"))
 }
 
 /// The provider URL inside an OIDC provider ARN (`arn:…:oidc-provider/URL`).

@@ -6,11 +6,10 @@ use keyless::audit;
 use keyless::error::{Error, Result};
 use keyless::lint::{LintContext, Severity};
 
-use crate::app::args::{AuditArgs, Format};
-use crate::app::commands::check::append;
+use crate::app::args::AuditArgs;
+use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
-use crate::app::report::show;
 use crate::app::session::Session;
 
 /// `keyless audit`
@@ -31,14 +30,6 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
             source,
         })?;
     }
-    match s.format {
-        Format::Github => {
-            s.printer.out(&report.annotations());
-            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
-                append(&path, &report.markdown())?;
-            }
-        }
-        Format::Human | Format::Json => show(&s.printer, s.format, &report),
-    }
+    show_ci(s, &report)?;
     Ok(ExitStatus::findings_if(report.failing))
 }

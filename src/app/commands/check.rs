@@ -1,14 +1,14 @@
 //! Drift detection for scheduled jobs. Read-only by construction.
 
 use keyless::drift;
-use keyless::error::{Error, Result};
+use keyless::error::Result;
 use keyless::lint::{LintContext, Severity};
 use keyless::{github_plan, render};
 
-use crate::app::args::{CheckArgs, Format};
+use crate::app::args::CheckArgs;
+use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
 use crate::app::report::check::CheckReport;
-use crate::app::report::show;
 use crate::app::session::Session;
 
 /// `keyless check`
@@ -52,29 +52,6 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
         // What was compared: the config's roles found in the account.
         observed.roles.values().filter(|r| r.is_some()).count(),
     );
-    match s.format {
-        Format::Github => {
-            s.printer.out(&report.annotations());
-            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
-                append(&path, &report.markdown())?;
-            }
-        }
-        Format::Human | Format::Json => show(&s.printer, s.format, &report),
-    }
+    show_ci(s, &report)?;
     Ok(ExitStatus::findings_if(report.drift))
-}
-
-pub(crate) fn append(path: &std::ffi::OsStr, text: &str) -> Result<()> {
-    use std::io::Write;
-    let io = |source| Error::Io {
-        path: path.into(),
-        source,
-    };
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?
-        .write_all(text.as_bytes())
-        .map_err(io)
 }

@@ -5,10 +5,11 @@
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
 //! [`check`] (drift), [`audit`] (the whole account) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
 
-use keyless::error::Result;
+use keyless::error::{Error, Result};
 
-use crate::app::args::Command;
+use crate::app::args::{Command, Format};
 use crate::app::exit::ExitStatus;
+use crate::app::report::{CiReport, show};
 use crate::app::session::Session;
 
 pub mod audit;
@@ -40,4 +41,34 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Completions { shell } => documents::cmd_completions(*shell),
         Command::Man => documents::cmd_man(),
     }
+}
+
+/// Show a report that has a GitHub view: under `--output github` its annotations on stdout and
+/// its Markdown appended to $GITHUB_STEP_SUMMARY (when set); otherwise as [`show`] does.
+pub fn show_ci(s: &Session, report: &impl CiReport) -> Result<()> {
+    match s.format {
+        Format::Github => {
+            s.printer.out(&report.annotations());
+            if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+                append(&path, &report.markdown())?;
+            }
+        }
+        Format::Human | Format::Json => show(&s.printer, s.format, report),
+    }
+    Ok(())
+}
+
+fn append(path: &std::ffi::OsStr, text: &str) -> Result<()> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?
+        .write_all(text.as_bytes())
+        .map_err(io)
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use keyless::audit::{self, AccountView, AuditFinding};
 use keyless::lint::Severity;
 
-use super::{FORMAT_VERSION, Report};
+use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped};
 use crate::app::style;
 
 /// `keyless audit --output json`.
@@ -84,71 +84,6 @@ impl<'a> AuditReport<'a> {
         }
     }
 
-    /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
-    pub fn annotations(&self) -> String {
-        fn data(s: &str) -> String {
-            s.replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A")
-        }
-        fn prop(s: &str) -> String {
-            data(s).replace(':', "%3A").replace(',', "%2C")
-        }
-        if self.findings.is_empty() {
-            return format!(
-                "::notice title=keyless audit::{} role(s) trusting GitHub in account {}: no findings",
-                self.roles.len(),
-                self.account_id
-            );
-        }
-        let mut s = String::new();
-        for f in self.findings {
-            let level = if f.severity >= self.threshold {
-                "error"
-            } else {
-                "warning"
-            };
-            let title = format!(
-                "keyless audit {} ({}): {}",
-                f.rule,
-                f.severity.as_str(),
-                f.resource
-            );
-            s.push_str(&format!(
-                "::{level} title={}::{}\n",
-                prop(&title),
-                data(&Self::what(f))
-            ));
-        }
-        s
-    }
-
-    /// A Markdown report for $GITHUB_STEP_SUMMARY.
-    pub fn markdown(&self) -> String {
-        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
-        let mut s = format!(
-            "## keyless audit\n\n{} role(s) trusting GitHub in account `{}`: {} finding(s), {} at or above `{}`.\n",
-            self.roles.len(),
-            self.account_id,
-            self.findings.len(),
-            self.count_failing(),
-            self.fail_on
-        );
-        if !self.findings.is_empty() {
-            s.push_str("\n| severity | rule | resource | what |\n|---|---|---|---|\n");
-            for f in self.findings {
-                s.push_str(&format!(
-                    "| {} | `{}` | {} | {} |\n",
-                    f.severity.as_str(),
-                    f.rule,
-                    cell(&f.resource),
-                    cell(&Self::what(f))
-                ));
-            }
-        }
-        s
-    }
-
     /// The findings as a SARIF 2.1.0 log. IAM resources have no file, so each result's physical
     /// location is the resource's path under `iam/ACCOUNT/` (what code scanning groups by) and
     /// its logical location is the ARN.
@@ -212,6 +147,66 @@ impl<'a> AuditReport<'a> {
     }
 }
 
+impl CiReport for AuditReport<'_> {
+    /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
+    fn annotations(&self) -> String {
+        if self.findings.is_empty() {
+            return annotation(
+                "notice",
+                "keyless audit",
+                &format!(
+                    "{} role(s) trusting GitHub in account {}: no findings",
+                    self.roles.len(),
+                    self.account_id
+                ),
+            );
+        }
+        let mut s = String::new();
+        for f in self.findings {
+            let level = if f.severity >= self.threshold {
+                "error"
+            } else {
+                "warning"
+            };
+            let title = format!(
+                "keyless audit {} ({}): {}",
+                f.rule,
+                f.severity.as_str(),
+                f.resource
+            );
+            s.push_str(&annotation(level, &title, &Self::what(f)));
+            s.push('\n');
+        }
+        s
+    }
+
+    /// A Markdown report for $GITHUB_STEP_SUMMARY.
+    fn markdown(&self) -> String {
+        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let mut s = format!(
+            "## keyless audit\n\n{} role(s) trusting GitHub in account `{}`: {} finding(s), {} at or above `{}`.\n",
+            self.roles.len(),
+            self.account_id,
+            self.findings.len(),
+            self.count_failing(),
+            self.fail_on
+        );
+        if !self.findings.is_empty() {
+            s.push_str("\n| severity | rule | resource | what |\n|---|---|---|---|\n");
+            for f in self.findings {
+                s.push_str(&format!(
+                    "| {} | `{}` | {} | {} |\n",
+                    f.severity.as_str(),
+                    f.rule,
+                    cell(&f.resource),
+                    cell(&Self::what(f))
+                ));
+            }
+        }
+        s
+    }
+}
+
 impl Report for AuditReport<'_> {
     /// Findings grouped by role, providers last, for people.
     fn human(&self) -> String {
@@ -231,18 +226,12 @@ impl Report for AuditReport<'_> {
             self.count_failing(),
             self.fail_on
         ));
-        let mut groups: Vec<(String, Vec<&AuditFinding>)> = Vec::new();
-        for f in self.findings {
-            let key = f
-                .role
-                .clone()
+        let groups = grouped(self.findings, |f| {
+            f.role
+                .as_ref()
                 .map(|r| format!("role {r}"))
-                .unwrap_or_else(|| f.resource.clone());
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(f),
-                None => groups.push((key, vec![f])),
-            }
-        }
+                .unwrap_or_else(|| f.resource.clone())
+        });
         for (key, list) in groups {
             s.push_str(&format!("\n{}\n", style::bold(&key)));
             for f in list {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use keyless::drift::DriftFinding;
 use keyless::lint::Severity;
 
-use super::{FORMAT_VERSION, Report, snake};
+use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, snake};
 use crate::app::style;
 
 /// `keyless check --output json`.
@@ -73,17 +73,11 @@ impl<'a> CheckReport<'a> {
             .filter(|f| f.severity >= self.threshold)
             .count()
     }
+}
 
+impl CiReport for CheckReport<'_> {
     /// GitHub Actions workflow commands: `::error` at or above the threshold, `::warning` below.
-    pub fn annotations(&self) -> String {
-        fn data(s: &str) -> String {
-            s.replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A")
-        }
-        fn prop(s: &str) -> String {
-            data(s).replace(':', "%3A").replace(',', "%2C")
-        }
+    fn annotations(&self) -> String {
         if self.findings.is_empty() {
             return "::notice title=keyless check::IAM matches keyless.toml".to_string();
         }
@@ -100,17 +94,14 @@ impl<'a> CheckReport<'a> {
                 msg.push('\n');
                 msg.push_str(d);
             }
-            s.push_str(&format!(
-                "::{level} title={}::{}\n",
-                prop(&title),
-                data(&msg)
-            ));
+            s.push_str(&annotation(level, &title, &msg));
+            s.push('\n');
         }
         s
     }
 
     /// A Markdown report for $GITHUB_STEP_SUMMARY.
-    pub fn markdown(&self) -> String {
+    fn markdown(&self) -> String {
         let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
         let (account, config) = (&self.account_id, &self.config);
         if self.findings.is_empty() {
@@ -161,18 +152,12 @@ impl Report for CheckReport<'_> {
             self.failing(),
             self.fail_on
         );
-        let mut groups: Vec<(String, Vec<&DriftFinding>)> = Vec::new();
-        for f in self.findings {
-            let key = f
-                .role
-                .clone()
+        let groups = grouped(self.findings, |f| {
+            f.role
+                .as_ref()
                 .map(|r| format!("role {r}"))
-                .unwrap_or_else(|| "account".into());
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(f),
-                None => groups.push((key, vec![f])),
-            }
-        }
+                .unwrap_or_else(|| "account".into())
+        });
         for (key, list) in groups {
             s.push_str(&format!("\n{}\n", style::bold(&key)));
             for f in list {

@@ -49,6 +49,39 @@ pub fn show(printer: &Printer, format: Format, report: &impl Report) {
     }
 }
 
+/// A report that also has a GitHub Actions view (check, audit).
+pub trait CiReport: Report {
+    /// Workflow commands (`::error`/`::warning`/`::notice`), one per line.
+    fn annotations(&self) -> String;
+    /// Markdown for $GITHUB_STEP_SUMMARY.
+    fn markdown(&self) -> String;
+}
+
+/// One GitHub Actions workflow command, `::LEVEL title=TITLE::MESSAGE`, escaped as the runner
+/// expects (`%`, CR and LF everywhere; also `:` and `,` in the title property).
+pub fn annotation(level: &str, title: &str, message: &str) -> String {
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    let title = data(title).replace(':', "%3A").replace(',', "%2C");
+    format!("::{level} title={title}::{}", data(message))
+}
+
+/// `items` grouped by `key`, groups in order of first appearance.
+pub fn grouped<T>(items: &[T], key: impl Fn(&T) -> String) -> Vec<(String, Vec<&T>)> {
+    let mut groups: Vec<(String, Vec<&T>)> = Vec::new();
+    for item in items {
+        let k = key(item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(item),
+            None => groups.push((k, vec![item])),
+        }
+    }
+    groups
+}
+
 /// Lint findings as readable lines (shared by lint, render, plan and apply refusals).
 pub fn findings_text(findings: &[&Finding]) -> String {
     let mut s = String::new();
