@@ -628,9 +628,15 @@ impl Aws {
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.map_err(internal)?;
                 let mut reads = tokio::task::JoinSet::new();
-                for arn in presets.clone() {
+                let spawn_read = |reads: &mut tokio::task::JoinSet<_>, arn: String| {
                     let aws = aws.clone();
-                    reads.spawn(async move { (arn.clone(), aws.read_policy(&arn).await) });
+                    reads.spawn(async move {
+                        let policy = aws.read_policy(&arn).await;
+                        (arn, policy)
+                    });
+                };
+                for arn in &presets {
+                    spawn_read(&mut reads, arn.clone());
                 }
                 let live = aws.read_role(&name).await?;
                 if let Some(l) = &live {
@@ -639,8 +645,7 @@ impl Aws {
                         .iter()
                         .filter(|a| a.contains(&customer) && !presets.contains(a))
                     {
-                        let (aws, arn) = (aws.clone(), arn.clone());
-                        reads.spawn(async move { (arn.clone(), aws.read_policy(&arn).await) });
+                        spawn_read(&mut reads, arn.clone());
                     }
                 }
                 let mut policies = Vec::new();
@@ -709,6 +714,7 @@ impl Aws {
                 .await
                 .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))
         };
+        const OP: &str = "iam:GetAccountAuthorizationDetails";
         let details = async {
             let mut pages = self
                 .iam
@@ -719,7 +725,7 @@ impl Aws {
                 .send();
             let mut roles = Vec::new();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| sdk_error("iam:GetAccountAuthorizationDetails", e))?;
+                let page = page.map_err(|e| sdk_error(OP, e))?;
                 roles.extend(page.role_detail_list().iter().cloned());
             }
             Ok::<_, Error>(roles)
@@ -730,7 +736,6 @@ impl Aws {
             .iter()
             .filter_map(|p| p.arn().map(String::from))
             .collect();
-        const OP: &str = "iam:GetAccountAuthorizationDetails";
         let mut roles = Vec::new();
         for d in details? {
             let name = d.role_name().unwrap_or_default().to_string();

@@ -604,14 +604,8 @@ impl Session {
         self.block_on(aws.observe(rendered, self.concurrency))?
     }
 
-    /// Trust policies of the account's other roles (names not in `rendered`).
-    pub fn other_trusts(&self, rendered: &Rendered) -> Result<Vec<(String, serde_json::Value)>> {
-        let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
-        let aws = self.aws()?;
-        self.block_on(aws.other_role_trusts(&names))?
-    }
-
-    /// [`Session::observe`] and [`Session::other_trusts`] read at the same time (check needs both).
+    /// [`Session::observe`], and the trust policies of the account's other roles (names not in
+    /// `rendered`), read at the same time (check and destroy need both).
     pub fn observe_with_others(
         &self,
         rendered: &Rendered,
@@ -657,8 +651,7 @@ impl Session {
     /// (and of the variables keyless set on GitHub).
     pub fn plan_destroy(&self) -> Result<Planned> {
         let rendered = self.render_for_caller(false, true)?;
-        let observed = self.observe(&rendered)?;
-        let others = self.other_trusts(&rendered)?;
+        let (observed, others) = self.observe_with_others(&rendered)?;
         let plan = plan::destroy(&rendered, &observed, &others)?;
         let github = self
             .github_wanted(&rendered)?

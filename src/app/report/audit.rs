@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use keyless::audit::{self, AccountView, AuditFinding};
 use keyless::lint::Severity;
 
-use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped};
+use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts};
 use crate::app::style;
 
 /// `keyless audit --output json`.
@@ -44,10 +44,7 @@ impl<'a> AuditReport<'a> {
         fail_on: Severity,
         account_id: String,
     ) -> AuditReport<'a> {
-        let mut summary = BTreeMap::new();
-        for f in findings {
-            *summary.entry(f.severity.as_str()).or_insert(0) += 1;
-        }
+        let summary = severity_counts(findings.iter().map(|f| f.severity));
         AuditReport {
             format_version: FORMAT_VERSION,
             account_id,

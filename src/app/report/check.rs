@@ -8,7 +8,7 @@ use serde::Serialize;
 use keyless::drift::DriftFinding;
 use keyless::lint::Severity;
 
-use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, snake};
+use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts, snake};
 use crate::app::style;
 
 /// `keyless check --output json`.
@@ -48,10 +48,7 @@ impl<'a> CheckReport<'a> {
         config: String,
         roles_checked: usize,
     ) -> CheckReport<'a> {
-        let mut summary = BTreeMap::new();
-        for f in findings {
-            *summary.entry(f.severity.as_str()).or_insert(0) += 1;
-        }
+        let summary = severity_counts(findings.iter().map(|f| f.severity));
         CheckReport {
             format_version: FORMAT_VERSION,
             in_sync: findings.is_empty(),

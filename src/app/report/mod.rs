@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use keyless::lint::Finding;
+use keyless::lint::{Finding, Severity};
 
 use crate::app::args::Format;
 use crate::app::printer::Printer;
@@ -67,6 +67,17 @@ pub fn annotation(level: &str, title: &str, message: &str) -> String {
     }
     let title = data(title).replace(':', "%3A").replace(',', "%2C");
     format!("::{level} title={title}::{}", data(message))
+}
+
+/// How many findings there are of each severity (the `summary` of check and audit).
+pub fn severity_counts(
+    severities: impl IntoIterator<Item = Severity>,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in severities {
+        *counts.entry(s.as_str()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// `items` grouped by `key`, groups in order of first appearance.
