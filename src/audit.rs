@@ -38,8 +38,6 @@ pub struct AuditedRole {
     pub inline_policies: std::collections::BTreeMap<String, Value>,
     /// Attached managed policy ARNs.
     pub attached_policies: Vec<String>,
-    /// Tags.
-    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// One audit result.

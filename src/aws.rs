@@ -703,7 +703,7 @@ impl Aws {
     }
 
     /// What `keyless audit` judges: every OIDC provider ARN, and every role whose trust names a
-    /// GitHub issuer's provider with its inline and attached policies and tags. Read-only, and
+    /// GitHub issuer's provider with its inline and attached policies. Read-only, and
     /// a handful of calls whatever the account's size: ListOpenIDConnectProviders and
     /// GetAccountAuthorizationDetails (roles only, pages of 1,000) together.
     pub async fn audit_view(&self) -> Result<crate::audit::AccountView> {
@@ -766,7 +766,6 @@ impl Aws {
                     .iter()
                     .filter_map(|a| a.policy_arn().map(String::from))
                     .collect(),
-                tags: tags_of(d.tags()),
                 name,
             });
         }
