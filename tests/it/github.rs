@@ -219,15 +219,11 @@ fn github_errors_name_the_fix_and_the_token_is_never_printed() {
     }
 }
 
-/// GitHub's REST description (api.github.com), from `shared/` beside the repository.
+/// GitHub's REST description (api.github.com, dereferenced OpenAPI, the endpoints keyless uses),
+/// kept in the repository so a clean clone tests against it.
 fn rest_description() -> serde_json::Value {
-    let file = root().join("../shared/reference/github-rest/api.github.com.json");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (shared/ sits beside the repository)",
-            file.display()
-        )
-    });
+    let file = root().join("tests/fixtures/github-rest/api.github.com.json");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     serde_json::from_str(&text).unwrap()
 }
 

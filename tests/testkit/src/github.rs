@@ -4,7 +4,7 @@
 //! token, 403 with `X-Accepted-GitHub-Permissions` when a token lacks a permission, 404 for an
 //! unknown repository, 301 to `/repositories/{id}` for a renamed or transferred one, and
 //! `x-ratelimit-*` headers on every answer. Response shapes follow the operations in
-//! `shared/reference/github-rest/` (tests validate them against that description).
+//! `tests/fixtures/github-rest/api.github.com.json` (tests validate them against that description).
 //!
 //! There is no maintained GitHub emulator, hence this one. It counts calls per
 //! `METHOD route` ([`GitHub::calls`]) and knows nothing about keyless.
