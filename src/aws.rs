@@ -14,7 +14,10 @@ use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::observed::{Observed, ObservedPolicy, ObservedProvider, ObservedRole};
+use crate::observed::{
+    Observed, ObservedPolicy, ObservedProvider, ObservedRole, ReadPath, Reads, choose_read_path,
+    version_order,
+};
 use crate::plan::{Change, preset_policy_arn};
 use crate::policy::decode_document;
 use crate::render::Rendered;
@@ -407,6 +410,146 @@ fn decoded(op: &str, what: &str, text: Option<&str>) -> Result<Value> {
 }
 
 /// A task that could not be joined (it panicked or was cancelled) or a closed semaphore.
+/// GetAccountAuthorizationDetails, as errors name it.
+const GAAD: &str = "iam:GetAccountAuthorizationDetails";
+
+/// One configured role as read: its name, its state (`None`: absent) and the policies read for
+/// it by ARN (`None`: absent).
+type RoleRead = (
+    String,
+    Option<ObservedRole>,
+    Vec<(String, Option<ObservedPolicy>)>,
+);
+
+/// What GetAccountAuthorizationDetails returned for roles and customer-managed policies.
+#[derive(Default)]
+struct AccountDetails {
+    roles: Vec<aws_sdk_iam::types::RoleDetail>,
+    policies: Vec<aws_sdk_iam::types::ManagedPolicyDetail>,
+}
+
+/// The observed state from the provider and each role's read.
+fn assemble(provider: Option<ObservedProvider>, roles: Vec<RoleRead>) -> Observed {
+    let mut o = Observed {
+        provider,
+        ..Default::default()
+    };
+    for (name, live, policies) in roles {
+        o.roles.insert(name, live);
+        for (arn, p) in policies {
+            o.policies.entry(arn).or_insert(p);
+        }
+    }
+    o
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The trust policy of each listed role not named in `exclude`.
+fn trusts_except(
+    listed: &[aws_sdk_iam::types::Role],
+    exclude: &[String],
+) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    for r in listed {
+        if exclude.iter().any(|n| n == r.role_name()) {
+            continue;
+        }
+        let trust = decoded(
+            "iam:ListRoles",
+            &format!("role {} trust policy", r.role_name()),
+            r.assume_role_policy_document(),
+        )?;
+        out.push((r.role_name().to_string(), trust));
+    }
+    Ok(out)
+}
+
+/// A role as GetAccountAuthorizationDetails describes it, with the two fields it leaves out
+/// (description and session length) from ListRoles.
+fn role_from_details(
+    d: &aws_sdk_iam::types::RoleDetail,
+    listed: &aws_sdk_iam::types::Role,
+) -> Result<ObservedRole> {
+    let name = d.role_name().unwrap_or_default();
+    let trust = decoded(
+        GAAD,
+        &format!("role {name} trust policy"),
+        d.assume_role_policy_document(),
+    )?;
+    let mut inline = BTreeMap::new();
+    for p in d.role_policy_list() {
+        let pn = p.policy_name().unwrap_or_default().to_string();
+        let doc = decoded(
+            GAAD,
+            &format!("role {name} inline policy {pn}"),
+            p.policy_document(),
+        )?;
+        inline.insert(pn, doc);
+    }
+    Ok(ObservedRole {
+        name: name.to_string(),
+        arn: d.arn().unwrap_or_default().to_string(),
+        role_id: d.role_id().unwrap_or_default().to_string(),
+        path: d.path().unwrap_or("/").to_string(),
+        description: listed.description().map(String::from),
+        max_session_duration: listed.max_session_duration().map(i64::from).unwrap_or(3600),
+        permissions_boundary: d
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(String::from),
+        tags: tags_of(d.tags()),
+        trust_policy: trust,
+        inline_policies: inline,
+        attached_policies: sorted(
+            d.attached_managed_policies()
+                .iter()
+                .filter_map(|a| a.policy_arn().map(String::from))
+                .collect(),
+        ),
+    })
+}
+
+/// A customer-managed policy as GetAccountAuthorizationDetails describes it, with its tags
+/// (read separately: the details leave them out).
+fn policy_from_details(
+    d: &aws_sdk_iam::types::ManagedPolicyDetail,
+    tags: BTreeMap<String, String>,
+) -> Result<ObservedPolicy> {
+    let arn = d.arn().unwrap_or_default();
+    let default_version = d.default_version_id().unwrap_or("v1").to_string();
+    let mut versions: Vec<_> = d.policy_version_list().to_vec();
+    versions.sort_by_key(|v| {
+        version_order(
+            v.version_id().unwrap_or_default(),
+            v.create_date().map(|d| (d.secs(), d.subsec_nanos())),
+        )
+    });
+    let default = versions
+        .iter()
+        .find(|v| v.is_default_version())
+        .and_then(|v| v.document());
+    Ok(ObservedPolicy {
+        arn: arn.to_string(),
+        default_version,
+        document: decoded(GAAD, &format!("policy {arn}"), default)?,
+        versions: versions
+            .iter()
+            .map(|v| {
+                (
+                    v.version_id().unwrap_or_default().to_string(),
+                    v.is_default_version(),
+                )
+            })
+            .collect(),
+        tags,
+        attachment_count: d.attachment_count().unwrap_or(0),
+    })
+}
+
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::Aws {
         op: "concurrent read".into(),
@@ -519,10 +662,12 @@ impl Aws {
             tags: tags_of(role.tags()),
             trust_policy: trust,
             inline_policies: inline,
-            attached_policies: attached
-                .iter()
-                .filter_map(|a| a.policy_arn().map(String::from))
-                .collect(),
+            attached_policies: sorted(
+                attached
+                    .iter()
+                    .filter_map(|a| a.policy_arn().map(String::from))
+                    .collect(),
+            ),
         }))
     }
 
@@ -559,7 +704,12 @@ impl Aws {
             v.policy_version().and_then(|v| v.document()),
         )?;
         let mut versions: Vec<_> = versions.map_err(|e| sdk_error("iam:ListPolicyVersions", e))?;
-        versions.sort_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())));
+        versions.sort_by_key(|v| {
+            version_order(
+                v.version_id().unwrap_or_default(),
+                v.create_date().map(|d| (d.secs(), d.subsec_nanos())),
+            )
+        });
         Ok(Some(ObservedPolicy {
             arn: arn.to_string(),
             default_version,
@@ -579,39 +729,232 @@ impl Aws {
     }
 
     /// Read everything the desired state names: the provider, each role, each preset policy, and
-    /// any customer-managed policy attached to a configured role. Roles are read concurrently,
-    /// at most `concurrency` at a time.
+    /// any customer-managed policy attached to a configured role, role by role (at most
+    /// `concurrency` roles at a time).
     pub async fn observe(&self, desired: &Rendered, concurrency: usize) -> Result<Observed> {
         // The provider and the roles are read at the same time; so are each role and the preset
         // policies it should have (their ARNs are known before the role is read).
-        let provider = self.find_provider(&desired.issuer);
-        let roles = self.observe_roles(desired, concurrency);
-        let (provider, roles) = tokio::join!(provider, roles);
-        let mut o = Observed {
-            provider: provider?,
-            ..Default::default()
-        };
-        for (name, live, policies) in roles? {
-            o.roles.insert(name, live);
-            for (arn, p) in policies {
-                o.policies.entry(arn).or_insert(p);
-            }
-        }
-        Ok(o)
+        let (provider, roles) = tokio::join!(
+            self.find_provider(&desired.issuer),
+            self.observe_roles(desired, concurrency)
+        );
+        Ok(assemble(provider?, roles?))
     }
 
-    #[allow(clippy::type_complexity)]
-    async fn observe_roles(
+    /// The same observed state as [`Aws::observe`], read from the whole account: ListRoles and
+    /// GetAccountAuthorizationDetails (roles and customer-managed policies, pages of 1,000) with
+    /// the provider, then GetPolicy for the tags of each policy that exists (`concurrency` at a
+    /// time). Also returns the other roles' trust policies (as [`Aws::other_role_trusts`]).
+    pub async fn observe_account(
         &self,
         desired: &Rendered,
         concurrency: usize,
-    ) -> Result<
-        Vec<(
-            String,
-            Option<ObservedRole>,
-            Vec<(String, Option<ObservedPolicy>)>,
-        )>,
-    > {
+    ) -> Result<(Observed, Vec<(String, Value)>)> {
+        let (provider, listed, details) = tokio::join!(
+            self.find_provider(&desired.issuer),
+            self.list_roles(),
+            self.account_details(),
+        );
+        let (roles, others) = self
+            .observe_from_details(desired, concurrency, listed?, details?)
+            .await?;
+        Ok((assemble(provider?, roles), others))
+    }
+
+    /// Observe what `desired` names, by the path `reads` picks (see
+    /// [`crate::observed::choose_read_path`]), with the other roles' trusts when `others` is set.
+    pub async fn observe_by(
+        &self,
+        desired: &Rendered,
+        concurrency: usize,
+        reads: Reads,
+        others: bool,
+    ) -> Result<(Observed, Vec<(String, Value)>, ReadPath)> {
+        let configured = desired.roles.len();
+        let names: Vec<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
+        if choose_read_path(reads, configured, None) == ReadPath::PerRole {
+            // Role by role, without listing first: the listing (when wanted) runs beside it.
+            let list = async {
+                match others {
+                    true => self.other_role_trusts(&names).await,
+                    false => Ok(Vec::new()),
+                }
+            };
+            let (observed, others) = tokio::join!(self.observe(desired, concurrency), list);
+            return Ok((observed?, others?, ReadPath::PerRole));
+        }
+        // List first (the account path needs the list, and the count decides the path); the
+        // provider is read meanwhile.
+        let provider = self.find_provider(&desired.issuer);
+        let rest = async {
+            let listed = self.list_roles().await?;
+            match choose_read_path(reads, configured, Some(listed.len())) {
+                ReadPath::Account => match self.account_details().await {
+                    Ok(details) => {
+                        let (roles, others) = self
+                            .observe_from_details(desired, concurrency, listed, details)
+                            .await?;
+                        Ok::<_, Error>((roles, others, ReadPath::Account))
+                    }
+                    // `auto` with a caller that may not read the whole account (the
+                    // keyless-check preset's default): read role by role instead.
+                    Err(Error::Aws { code, .. })
+                        if reads == Reads::Auto && code.starts_with("AccessDenied") =>
+                    {
+                        let others = trusts_except(&listed, &names)?;
+                        let roles = self.observe_roles(desired, concurrency).await?;
+                        Ok((roles, others, ReadPath::PerRole))
+                    }
+                    Err(e) => Err(e),
+                },
+                ReadPath::PerRole => {
+                    let others = trusts_except(&listed, &names)?;
+                    let roles = self.observe_roles(desired, concurrency).await?;
+                    Ok((roles, others, ReadPath::PerRole))
+                }
+            }
+        };
+        let (provider, rest) = tokio::join!(provider, rest);
+        let (roles, other_trusts, path) = rest?;
+        let other_trusts = if others { other_trusts } else { Vec::new() };
+        Ok((assemble(provider?, roles), other_trusts, path))
+    }
+
+    /// Every role in the account (ListRoles, pages of 1,000: IAM's largest).
+    async fn list_roles(&self) -> Result<Vec<aws_sdk_iam::types::Role>> {
+        self.iam
+            .list_roles()
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("iam:ListRoles", e))
+    }
+
+    /// Every role and customer-managed policy with their documents
+    /// (GetAccountAuthorizationDetails, pages of 1,000, one after another: each needs the last
+    /// one's marker).
+    async fn account_details(&self) -> Result<AccountDetails> {
+        use aws_sdk_iam::types::EntityType;
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .filter(EntityType::LocalManagedPolicy)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut out = AccountDetails::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error(GAAD, e))?;
+            out.roles.extend(page.role_detail_list().iter().cloned());
+            out.policies.extend(page.policies().iter().cloned());
+        }
+        Ok(out)
+    }
+
+    /// Turn the account's listing and details into each configured role's observed state (as
+    /// `observe_roles` returns it) and the other roles' trusts. Policy tags are the only reads
+    /// left: GetAccountAuthorizationDetails does not return them.
+    #[allow(clippy::type_complexity)]
+    async fn observe_from_details(
+        &self,
+        desired: &Rendered,
+        concurrency: usize,
+        listed: Vec<aws_sdk_iam::types::Role>,
+        details: AccountDetails,
+    ) -> Result<(Vec<RoleRead>, Vec<(String, Value)>)> {
+        let names: Vec<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
+        let others = trusts_except(&listed, &names)?;
+        let listed: BTreeMap<&str, &aws_sdk_iam::types::Role> =
+            listed.iter().map(|r| (r.role_name(), r)).collect();
+        let role_details: BTreeMap<&str, &aws_sdk_iam::types::RoleDetail> = details
+            .roles
+            .iter()
+            .filter_map(|d| d.role_name().map(|n| (n, d)))
+            .collect();
+        let policy_details: BTreeMap<&str, &aws_sdk_iam::types::ManagedPolicyDetail> = details
+            .policies
+            .iter()
+            .filter_map(|p| p.arn().map(|a| (a, p)))
+            .collect();
+        let customer = format!(":iam::{}:policy/", desired.target.account_id);
+        let mut out = Vec::new();
+        let mut wanted: Vec<String> = Vec::new();
+        for role in &desired.roles {
+            let presets: Vec<String> = role
+                .policies
+                .iter()
+                .filter(|p| p.attach == "managed")
+                .map(|p| preset_policy_arn(desired, role, &p.name))
+                .collect();
+            let live = match (
+                role_details.get(role.name.as_str()),
+                listed.get(role.name.as_str()),
+            ) {
+                (Some(d), Some(l)) => Some(role_from_details(d, l)?),
+                (None, None) => None,
+                // Created or deleted between the two reads: ask for this one role.
+                _ => self.read_role(&role.name).await?,
+            };
+            let mut arns = presets.clone();
+            if let Some(l) = &live {
+                arns.extend(
+                    l.attached_policies
+                        .iter()
+                        .filter(|a| a.contains(&customer) && !presets.contains(a))
+                        .cloned(),
+                );
+            }
+            arns.sort();
+            arns.dedup();
+            wanted.extend(arns.iter().cloned());
+            out.push((role.name.clone(), live, arns));
+        }
+        wanted.sort();
+        wanted.dedup();
+        // Tags of each policy that exists, `concurrency` at a time.
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut reads = tokio::task::JoinSet::new();
+        for arn in wanted
+            .iter()
+            .filter(|a| policy_details.contains_key(a.as_str()))
+        {
+            let (aws, permits, arn) = (self.clone(), permits.clone(), arn.clone());
+            reads.spawn(async move {
+                let _permit = permits.acquire_owned().await.map_err(internal)?;
+                let tags = match aws.iam.get_policy().policy_arn(&arn).send().await {
+                    Ok(p) => Some(tags_of(p.policy().map(|p| p.tags()).unwrap_or_default())),
+                    Err(e) if not_found(&e) => None,
+                    Err(e) => return Err(sdk_error("iam:GetPolicy", e)),
+                };
+                Ok::<_, Error>((arn, tags))
+            });
+        }
+        let mut tags = BTreeMap::new();
+        while let Some(joined) = reads.join_next().await {
+            let (arn, t) = joined.map_err(internal)??;
+            tags.insert(arn, t);
+        }
+        let mut roles = Vec::new();
+        for (name, live, arns) in out {
+            let mut policies = Vec::new();
+            for arn in arns {
+                let p = match (policy_details.get(arn.as_str()), tags.get(&arn)) {
+                    (Some(d), Some(Some(t))) => Some(policy_from_details(d, t.clone())?),
+                    _ => None,
+                };
+                policies.push((arn, p));
+            }
+            roles.push((name, live, policies));
+        }
+        Ok((roles, others))
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn observe_roles(&self, desired: &Rendered, concurrency: usize) -> Result<Vec<RoleRead>> {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for role in &desired.roles {
@@ -714,7 +1057,7 @@ impl Aws {
                 .await
                 .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))
         };
-        const OP: &str = "iam:GetAccountAuthorizationDetails";
+        const OP: &str = GAAD;
         let details = async {
             let mut pages = self
                 .iam
@@ -776,29 +1119,7 @@ impl Aws {
     /// Every role in the account except `exclude`, with its trust policy (for destroy's check
     /// that nothing else trusts the provider, and check's look at roles outside the config).
     pub async fn other_role_trusts(&self, exclude: &[String]) -> Result<Vec<(String, Value)>> {
-        let roles = self
-            .iam
-            .list_roles()
-            .max_items(1000) // IAM's largest page: one call per 1,000 roles, not per 100
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("iam:ListRoles", e))?;
-        let mut out = Vec::new();
-        for r in roles {
-            if exclude.iter().any(|n| n == r.role_name()) {
-                continue;
-            }
-            let trust = decoded(
-                "iam:ListRoles",
-                &format!("role {} trust policy", r.role_name()),
-                r.assume_role_policy_document(),
-            )?;
-            out.push((r.role_name().to_string(), trust));
-        }
-        Ok(out)
+        trusts_except(&self.list_roles().await?, exclude)
     }
 
     /// Make one planned change. A create whose entity already exists and is keyless's (a write

@@ -79,6 +79,63 @@ pub struct Observed {
     pub policies: BTreeMap<String, Option<ObservedPolicy>>,
 }
 
+/// How `plan`, `apply`, `check` and `destroy` read the account (`--reads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reads {
+    /// Choose by [`choose_read_path`].
+    #[default]
+    Auto,
+    /// Always role by role.
+    PerRole,
+    /// Always the whole account.
+    Account,
+}
+
+/// The read path a run took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPath {
+    /// GetRole, ListRolePolicies, ListAttachedRolePolicies and GetRolePolicy per configured role,
+    /// GetPolicy, GetPolicyVersion and ListPolicyVersions per policy: about six requests a role
+    /// in two round trips, `concurrency` roles at a time.
+    PerRole,
+    /// ListRoles and GetAccountAuthorizationDetails (roles and customer-managed policies) in pages
+    /// of 1,000, then GetPolicy per existing policy for its tags (the one thing the account-wide
+    /// read leaves out that keyless needs: ownership).
+    Account,
+}
+
+/// Below this many configured roles, `auto` reads role by role without listing the account first.
+pub const ACCOUNT_READ_MIN_ROLES: usize = 5;
+
+/// The cost rule for `--reads auto`, given the configured roles and (when listed) the account's.
+///
+/// Role by role costs about 2 round trips per `concurrency` configured roles (`2C/k`). The whole
+/// account costs one GetAccountAuthorizationDetails page per 1,000 roles and policies (about
+/// `2R/1000` pages one after another, a policy per role) plus one round of tag reads per `k`
+/// existing policies (`C/k`). With `k` = 8 the account read is cheaper once `C/8 >= R/500`, that
+/// is once the config names at least one in 60 of the account's roles; keyless takes one in 50
+/// (the pages are large), and role by role below [`ACCOUNT_READ_MIN_ROLES`] configured roles,
+/// where listing first would only add a round trip.
+pub fn choose_read_path(reads: Reads, configured: usize, account_roles: Option<usize>) -> ReadPath {
+    match reads {
+        Reads::PerRole => ReadPath::PerRole,
+        Reads::Account => ReadPath::Account,
+        Reads::Auto if configured < ACCOUNT_READ_MIN_ROLES => ReadPath::PerRole,
+        Reads::Auto => match account_roles {
+            Some(r) if configured.saturating_mul(50) < r => ReadPath::PerRole,
+            _ => ReadPath::Account,
+        },
+    }
+}
+
+/// Sort policy versions oldest first: by creation time, then by the number in `vN` (IAM numbers
+/// versions in order; creation times can tie at one-second precision).
+pub fn version_order(id: &str, created: Option<(i64, u32)>) -> (Option<(i64, u32)>, u64) {
+    let n = id.trim_start_matches('v').parse().unwrap_or(u64::MAX);
+    (created, n)
+}
+
 /// Does this tag set mark a resource as keyless's?
 pub fn owned(tags: &BTreeMap<String, String>) -> bool {
     tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
@@ -114,5 +171,60 @@ impl Owner {
             Owner::Legacy => true,
             Owner::NotKeyless => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_roles_read_role_by_role_without_listing() {
+        assert_eq!(choose_read_path(Reads::Auto, 1, None), ReadPath::PerRole);
+        assert_eq!(choose_read_path(Reads::Auto, 4, Some(4)), ReadPath::PerRole);
+    }
+
+    #[test]
+    fn many_roles_read_the_account_unless_it_dwarfs_the_config() {
+        assert_eq!(choose_read_path(Reads::Auto, 5, Some(5)), ReadPath::Account);
+        assert_eq!(
+            choose_read_path(Reads::Auto, 200, Some(1000)),
+            ReadPath::Account
+        );
+        assert_eq!(
+            choose_read_path(Reads::Auto, 20, Some(1000)),
+            ReadPath::Account
+        );
+        assert_eq!(
+            choose_read_path(Reads::Auto, 19, Some(1000)),
+            ReadPath::PerRole
+        );
+        assert_eq!(
+            choose_read_path(Reads::Auto, 10, Some(50_000)),
+            ReadPath::PerRole
+        );
+    }
+
+    #[test]
+    fn the_flag_overrides_the_rule() {
+        assert_eq!(choose_read_path(Reads::Account, 1, None), ReadPath::Account);
+        assert_eq!(
+            choose_read_path(Reads::PerRole, 500, Some(500)),
+            ReadPath::PerRole
+        );
+    }
+
+    #[test]
+    fn versions_tied_on_time_sort_by_number() {
+        let mut v = [
+            ("v10", Some((5, 0))),
+            ("v2", Some((5, 0))),
+            ("v1", Some((4, 0))),
+        ];
+        v.sort_by_key(|(id, t)| version_order(id, *t));
+        assert_eq!(
+            v.iter().map(|x| x.0).collect::<Vec<_>>(),
+            ["v1", "v2", "v10"]
+        );
     }
 }

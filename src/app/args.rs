@@ -89,6 +89,28 @@ pub struct Global {
     /// Do not read GitHub (repository IDs, subject form); only the AWS half is checked.
     #[arg(long, global = true)]
     pub no_github: bool,
+    /// How plan, apply, check and destroy read IAM: role by role, or the whole account with
+    /// GetAccountAuthorizationDetails; `auto` picks the cheaper (README: "Reading the account").
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "KEYLESS_READS"
+    )]
+    pub reads: ReadsArg,
+}
+
+/// `--reads`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadsArg {
+    /// Role by role for fewer than 5 configured roles or one in 50 of the account's; else the
+    /// whole account.
+    Auto,
+    /// GetRole and its policies per configured role.
+    PerRole,
+    /// ListRoles and GetAccountAuthorizationDetails for the whole account.
+    Account,
 }
 
 /// Commands.

@@ -21,12 +21,12 @@ use keyless::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, Wante
 use keyless::issuer::Issuer;
 use keyless::lint::Finding;
 use keyless::names;
-use keyless::observed::Observed;
+use keyless::observed::{Observed, ReadPath, Reads};
 use keyless::plan::{self, Plan};
 use keyless::render::{self, Rendered, Target};
 use keyless::template::Templates;
 
-use crate::app::args::{Command, DEFAULT_CONCURRENCY, Format, Global};
+use crate::app::args::{Command, DEFAULT_CONCURRENCY, Format, Global, ReadsArg};
 use crate::app::printer::Printer;
 use crate::app::report::findings_text;
 
@@ -79,6 +79,8 @@ pub struct Session {
     pub config_path: PathBuf,
     /// How many roles to read at once.
     pub concurrency: usize,
+    /// How to read the account (`--reads`).
+    pub reads: Reads,
     account_flag: Option<String>,
     profile: Option<String>,
     region_flag: Option<String>,
@@ -122,6 +124,11 @@ impl Session {
             },
             config_path: g.config.clone(),
             concurrency: concurrency as usize,
+            reads: match g.reads {
+                ReadsArg::Auto => Reads::Auto,
+                ReadsArg::PerRole => Reads::PerRole,
+                ReadsArg::Account => Reads::Account,
+            },
             account_flag: g.account_id.clone(),
             profile: g.profile.clone(),
             region_flag: g.region.clone(),
@@ -147,6 +154,7 @@ impl Session {
             printer: self.printer,
             config_path: self.config_path.clone(),
             concurrency: self.concurrency,
+            reads: self.reads,
             account_flag: self.account_flag.clone(),
             profile: self.profile.clone(),
             region_flag: self.region_flag.clone(),
@@ -600,8 +608,25 @@ impl Session {
 
     /// What IAM holds for the rendered roles.
     pub fn observe(&self, rendered: &Rendered) -> Result<Observed> {
+        Ok(self.observe_by(rendered, false)?.0)
+    }
+
+    fn observe_by(
+        &self,
+        rendered: &Rendered,
+        others: bool,
+    ) -> Result<(Observed, Vec<(String, serde_json::Value)>)> {
         let aws = self.aws()?;
-        self.block_on(aws.observe(rendered, self.concurrency))?
+        let (observed, others, path) =
+            self.block_on(aws.observe_by(rendered, self.concurrency, self.reads, others))??;
+        self.printer.debug(&match path {
+            ReadPath::PerRole => format!("read {} role(s) one by one", rendered.roles.len()),
+            ReadPath::Account => format!(
+                "read the whole account (ListRoles, GetAccountAuthorizationDetails) for {} role(s)",
+                rendered.roles.len()
+            ),
+        });
+        Ok((observed, others))
     }
 
     /// [`Session::observe`], and the trust policies of the account's other roles (names not in
@@ -610,15 +635,7 @@ impl Session {
         &self,
         rendered: &Rendered,
     ) -> Result<(Observed, Vec<(String, serde_json::Value)>)> {
-        let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
-        let aws = self.aws()?;
-        let (observed, others) = self.block_on(async {
-            tokio::join!(
-                aws.observe(rendered, self.concurrency),
-                aws.other_role_trusts(&names)
-            )
-        })?;
-        Ok((observed?, others?))
+        self.observe_by(rendered, true)
     }
 
     /// The tags of the named roles (to tell which keyless config owns each).

@@ -441,8 +441,31 @@ async fn check_needs_exactly_the_keyless_check_preset() {
         &crate::util::keyless_in(e.dir.path(), &["apply", "--yes"], &e.kit.admin_env(), None),
         0,
     );
+    // Role by role (the preset's default), and the whole account (`reads = "account"`).
+    // The account read needs five of the actions (the others are the per-role path's, which
+    // `auto` still takes for small configs, proved necessary above).
+    exactly_enough(&e, "", &[], None).await;
+    let account = [
+        "iam:ListOpenIDConnectProviders",
+        "iam:GetOpenIDConnectProvider",
+        "iam:ListRoles",
+        "iam:GetAccountAuthorizationDetails",
+        "iam:GetPolicy",
+    ];
+    exactly_enough(
+        &e,
+        "params = { reads = \"account\" }\n",
+        &["--reads", "account"],
+        Some(&account),
+    )
+    .await;
+}
+
+/// Render the keyless-check preset with `params`, then: `check` with `flags` as a user holding
+/// only it is in sync, and without any one of its actions (or of `needed`) is refused.
+async fn exactly_enough(e: &Env, params: &str, flags: &[&str], needed: Option<&[&str]>) {
     // The preset, rendered for this account.
-    std::fs::write(e.dir.path().join("check.toml"), "[[role]]\nname = \"checker\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-check\"\n").unwrap();
+    std::fs::write(e.dir.path().join("check.toml"), format!("[[role]]\nname = \"checker\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-check\"\n{params}")).unwrap();
     let rendered = crate::util::keyless_in(
         e.dir.path(),
         &[
@@ -460,8 +483,11 @@ async fn check_needs_exactly_the_keyless_check_preset() {
     .json();
     let preset = rendered["roles"][0]["policies"][0]["document"].clone();
 
-    let env = user_with(&e, "checker", &preset).await;
-    let r = crate::util::keyless_in(e.dir.path(), &["check", "--output", "json"], &env, None);
+    let tag = flags.len();
+    let env = user_with(e, &format!("checker{tag}"), &preset).await;
+    let mut args = vec!["check", "--output", "json"];
+    args.extend_from_slice(flags);
+    let r = crate::util::keyless_in(e.dir.path(), &args, &env, None);
     expect(&r, 0);
     assert_eq!(r.json()["in_sync"], true);
 
@@ -476,7 +502,9 @@ async fn check_needs_exactly_the_keyless_check_preset() {
                 .map(String::from)
                 .collect::<Vec<_>>()
         })
+        .filter(|a| needed.is_none_or(|n| n.contains(&a.as_str())))
         .collect();
+    assert_eq!(actions.len(), needed.map_or(actions.len(), <[&str]>::len));
     for (i, drop) in actions.iter().enumerate() {
         let mut narrower = preset.clone();
         for st in narrower["Statement"].as_array_mut().unwrap() {
@@ -488,8 +516,8 @@ async fn check_needs_exactly_the_keyless_check_preset() {
                 _ => {}
             }
         }
-        let env = user_with(&e, &format!("narrow{i}"), &narrower).await;
-        let r = crate::util::keyless_in(e.dir.path(), &["check"], &env, None);
+        let env = user_with(e, &format!("narrow{tag}-{i}"), &narrower).await;
+        let r = crate::util::keyless_in(e.dir.path(), &args, &env, None);
         assert_eq!(
             r.code, 1,
             "check still worked without {drop}: the preset is wider than needed"
@@ -572,29 +600,46 @@ fn check_reads_each_role_and_policy_once() {
         .collect();
     e.write(&roles);
     expect(&e.run(&["apply", "--yes"]), 0);
-    let (code, j) = check(&e, &[]);
-    assert_eq!((code, &j["in_sync"]), (0, &serde_json::json!(true)));
-    let reads: std::collections::BTreeMap<String, u64> = e
-        .kit
-        .calls()
-        .into_iter()
-        .map(|((_, a), n)| (a, n))
-        .collect();
-    let want: std::collections::BTreeMap<String, u64> = [
-        ("GetCallerIdentity", 1),
-        ("ListOpenIDConnectProviders", 1),
-        ("GetOpenIDConnectProvider", 1),
-        ("GetRole", 5),
-        ("ListRolePolicies", 5),
-        ("ListAttachedRolePolicies", 5),
-        ("GetPolicy", 5),
-        ("GetPolicyVersion", 5),
-        ("ListPolicyVersions", 5),
-        // Roles outside the config that trust the provider (one page of up to 100 roles).
-        ("ListRoles", 1),
-    ]
-    .into_iter()
-    .map(|(a, n)| (a.to_string(), n))
-    .collect();
-    assert_eq!(reads, want);
+    let calls = |flags: &[&str]| {
+        let (code, j) = check(&e, flags);
+        assert_eq!((code, &j["in_sync"]), (0, &serde_json::json!(true)));
+        e.kit
+            .calls()
+            .into_iter()
+            .map(|((_, a), n)| (a, n))
+            .collect::<std::collections::BTreeMap<String, u64>>()
+    };
+    let want = |list: &[(&str, u64)]| {
+        list.iter()
+            .map(|(a, n)| (a.to_string(), *n))
+            .collect::<std::collections::BTreeMap<String, u64>>()
+    };
+    assert_eq!(
+        calls(&["--reads", "per-role"]),
+        want(&[
+            ("GetCallerIdentity", 1),
+            ("ListOpenIDConnectProviders", 1),
+            ("GetOpenIDConnectProvider", 1),
+            ("GetRole", 5),
+            ("ListRolePolicies", 5),
+            ("ListAttachedRolePolicies", 5),
+            ("GetPolicy", 5),
+            ("GetPolicyVersion", 5),
+            ("ListPolicyVersions", 5),
+            // Roles outside the config that trust the provider (one page of up to 1,000 roles).
+            ("ListRoles", 1),
+        ])
+    );
+    // Five configured roles: `auto` reads the whole account, and only the policies' tags apart.
+    assert_eq!(
+        calls(&[]),
+        want(&[
+            ("GetCallerIdentity", 1),
+            ("ListOpenIDConnectProviders", 1),
+            ("GetOpenIDConnectProvider", 1),
+            ("ListRoles", 1),
+            ("GetAccountAuthorizationDetails", 1),
+            ("GetPolicy", 5),
+        ])
+    );
 }

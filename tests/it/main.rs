@@ -15,6 +15,7 @@ mod kit;
 mod messages;
 mod output;
 mod ownership;
+mod reads;
 mod release;
 mod review;
 mod secrets;

@@ -299,6 +299,7 @@ impl Kit {
             }
             let kit_counts = c.0.clone();
             let kit_faults = c.1.clone();
+            let gaad_state = state_for_policies.clone();
             Router::new()
                 .route(
                     "/_kit/latency",
@@ -334,6 +335,7 @@ impl Kit {
                 .fallback(dispatch::dispatch)
                 .layer(Extension(Arc::new(registry)))
                 .layer(Extension(Arc::new(config)))
+                .layer(middleware::from_fn_with_state(gaad_state, gaad_boundaries))
                 .layer(middleware::from_fn_with_state(c, count_requests))
         });
         Kit {
@@ -504,6 +506,50 @@ async fn count_requests(
             resp
         }
     }
+}
+
+/// Fidelity fix: fakecloud's GetAccountAuthorizationDetails leaves out each role's
+/// `PermissionsBoundary`, which AWS returns (as GetRole does). Add it from the kit's state, so a
+/// reader of the whole account sees what a reader of each role sees.
+async fn gaad_boundaries(
+    State(state): State<fakecloud_iam::SharedIamState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let gaad = form_value(&bytes, "Action")
+        .or_else(|| {
+            parts
+                .uri
+                .query()
+                .and_then(|q| form_value(q.as_bytes(), "Action"))
+        })
+        .is_some_and(|a| a == "GetAccountAuthorizationDetails");
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if !gaad || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(body) = to_bytes(body, 256 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut xml = String::from_utf8_lossy(&body).into_owned();
+    if let Some(iam) = state.read().get(ACCOUNT_ID) {
+        for role in iam.roles.values() {
+            let Some(boundary) = &role.permissions_boundary else {
+                continue;
+            };
+            let at = format!("<RoleName>{}</RoleName>", role.role_name);
+            xml = xml.replace(&at, &format!("{at}\n        <PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>{boundary}</PermissionsBoundaryArn></PermissionsBoundary>"));
+        }
+    }
+    parts.headers.remove("content-length");
+    Response::from_parts(parts, Body::from(xml))
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {
