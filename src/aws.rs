@@ -595,23 +595,38 @@ impl Aws {
         Ok(None)
     }
 
-    /// A role with its trust, inline and attached policies and tags; `None` if it does not exist.
-    pub async fn read_role(&self, name: &str) -> Result<Option<ObservedRole>> {
-        let r = match self.iam.get_role().role_name(name).send().await {
-            Ok(r) => r,
+    /// The provider at `arn` (the ARN a config's trust names: partition, account and URL fix it),
+    /// in one call; `None` if it does not exist.
+    pub async fn provider_at(&self, arn: &str) -> Result<Option<ObservedProvider>> {
+        let p = match self
+            .iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+        {
+            Ok(p) => p,
             Err(e) if not_found(&e) => return Ok(None),
-            Err(e) => return Err(sdk_error("iam:GetRole", e)),
+            Err(e) => return Err(sdk_error("iam:GetOpenIDConnectProvider", e)),
         };
-        let Some(role) = r.role() else {
-            return Ok(None);
-        };
-        let trust = decoded(
-            "iam:GetRole",
-            &format!("role {name} trust policy"),
-            role.assume_role_policy_document(),
-        )?;
-        // GetRole returns the tags; the two lists do not depend on each other.
-        let (names, attached) = tokio::join!(
+        Ok(Some(ObservedProvider {
+            arn: arn.to_string(),
+            url: p
+                .url()
+                .unwrap_or_default()
+                .trim_start_matches("https://")
+                .to_string(),
+            client_ids: p.client_id_list().to_vec(),
+            tags: tags_of(p.tags()),
+        }))
+    }
+
+    /// A role with its trust, inline and attached policies and tags; `None` if it does not exist.
+    /// GetRole (which returns the tags) and the two policy lists go out together: they need only
+    /// the name.
+    pub async fn read_role(&self, name: &str) -> Result<Option<ObservedRole>> {
+        let (r, names, attached) = tokio::join!(
+            self.iam.get_role().role_name(name).send(),
             self.iam
                 .list_role_policies()
                 .role_name(name)
@@ -627,6 +642,19 @@ impl Aws {
                 .send()
                 .try_collect(),
         );
+        let r = match r {
+            Ok(r) => r,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error("iam:GetRole", e)),
+        };
+        let Some(role) = r.role() else {
+            return Ok(None);
+        };
+        let trust = decoded(
+            "iam:GetRole",
+            &format!("role {name} trust policy"),
+            role.assume_role_policy_document(),
+        )?;
         let names: Vec<String> = names.map_err(|e| sdk_error("iam:ListRolePolicies", e))?;
         let attached = attached.map_err(|e| sdk_error("iam:ListAttachedRolePolicies", e))?;
         let mut inline = BTreeMap::new();
@@ -735,7 +763,7 @@ impl Aws {
         // The provider and the roles are read at the same time; so are each role and the preset
         // policies it should have (their ARNs are known before the role is read).
         let (provider, roles) = tokio::join!(
-            self.find_provider(&desired.issuer),
+            self.provider_at(&desired.provider_arn),
             self.observe_roles(desired, concurrency)
         );
         Ok(assemble(provider?, roles?))
@@ -751,7 +779,7 @@ impl Aws {
         concurrency: usize,
     ) -> Result<(Observed, Vec<(String, Value)>)> {
         let (provider, listed, details) = tokio::join!(
-            self.find_provider(&desired.issuer),
+            self.provider_at(&desired.provider_arn),
             self.list_roles(),
             self.account_details(),
         );
@@ -785,7 +813,7 @@ impl Aws {
         }
         // List first (the account path needs the list, and the count decides the path); the
         // provider is read meanwhile.
-        let provider = self.find_provider(&desired.issuer);
+        let provider = self.provider_at(&desired.provider_arn);
         let rest = async {
             let listed = self.list_roles().await?;
             match choose_read_path(reads, configured, Some(listed.len())) {

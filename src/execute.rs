@@ -1,5 +1,6 @@
-//! The executor: makes a [`Plan`]'s changes in order, one call at a time, and can be stopped
-//! between two calls (never in the middle of one).
+//! The executor: makes a [`Plan`]'s changes as a dependency graph ([`crate::plan::waves`]):
+//! independent changes at the same time (at most [`WRITE_CONCURRENCY`]), dependent ones in the
+//! plan's order. It can be stopped between two groups of calls (never in the middle of one).
 //!
 //! It is the only producer of [`Error::Partial`] and [`Error::Interrupted`]: a failure or a
 //! cancel part-way leaves the account in a state the next run re-reads and converges from. It
@@ -54,10 +55,15 @@ pub struct Outcome {
     pub applied: usize,
 }
 
-/// Make every change of `plan` in order. Before each call the cancel flag is read (after
-/// yielding once, so a signal task on the same runtime gets to set it); when it is set, nothing
-/// more is attempted and the result is [`Error::Interrupted`]. A failed call stops the run with
-/// [`Error::Partial`], naming the change and how many came before it.
+/// Writes in flight at once: IAM throttles writes harder than reads.
+pub const WRITE_CONCURRENCY: usize = 4;
+
+/// Make every change of `plan`, wave by wave ([`crate::plan::waves`]), up to
+/// [`WRITE_CONCURRENCY`] calls at a time. Before each group of calls the cancel flag is read
+/// (after yielding once, so a signal task on the same runtime gets to set it); when it is set,
+/// nothing more is attempted and the result is [`Error::Interrupted`]. A failed call stops the
+/// run with [`Error::Partial`], naming the change and how many were made: the calls already in
+/// flight beside it finish, and nothing after them starts.
 pub async fn execute<A: Applier>(
     plan: &Plan,
     applier: &A,
@@ -65,30 +71,51 @@ pub async fn execute<A: Applier>(
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Outcome> {
     let total = plan.changes.len();
-    for (index, change) in plan.changes.iter().enumerate() {
-        tokio::task::yield_now().await;
-        if cancel.load(Ordering::SeqCst) {
-            return Err(Error::Interrupted { done: index, total });
+    let mut done = 0;
+    for wave in crate::plan::waves(&plan.changes) {
+        for group in wave.chunks(WRITE_CONCURRENCY) {
+            tokio::task::yield_now().await;
+            if cancel.load(Ordering::SeqCst) {
+                return Err(Error::Interrupted { done, total });
+            }
+            for &index in group {
+                progress(Progress::Start {
+                    index,
+                    total,
+                    change: &plan.changes[index],
+                });
+            }
+            let results = futures_util::future::join_all(
+                group.iter().map(|&i| applier.apply(&plan.changes[i])),
+            )
+            .await;
+            let mut failed = None;
+            for (&index, result) in group.iter().zip(results) {
+                let change = &plan.changes[index];
+                match result {
+                    Ok(()) => {
+                        done += 1;
+                        progress(Progress::Done {
+                            index,
+                            total,
+                            change,
+                        });
+                    }
+                    Err(e) => {
+                        failed.get_or_insert((change, e));
+                    }
+                }
+            }
+            if let Some((change, e)) = failed {
+                return Err(Error::Partial {
+                    change: change.address(),
+                    api: change.api().into(),
+                    done,
+                    total,
+                    source: Box::new(e),
+                });
+            }
         }
-        progress(Progress::Start {
-            index,
-            total,
-            change,
-        });
-        if let Err(e) = applier.apply(change).await {
-            return Err(Error::Partial {
-                change: change.address(),
-                api: change.api().into(),
-                done: index,
-                total,
-                source: Box::new(e),
-            });
-        }
-        progress(Progress::Done {
-            index,
-            total,
-            change,
-        });
     }
     Ok(Outcome { applied: total })
 }
@@ -131,8 +158,23 @@ mod tests {
         (kit, rt, aws)
     }
 
+    /// `role(name)`, then `tags` TagRole calls on it: each waits for the one before.
+    fn chain(name: &str, tags: usize) -> Plan {
+        let mut changes = vec![role(name)];
+        for i in 0..tags {
+            changes.push(Change::TagRole {
+                role: name.into(),
+                tags: BTreeMap::from([(format!("t{i}"), "v".into())]),
+            });
+        }
+        Plan {
+            changes,
+            notes: vec![],
+        }
+    }
+
     #[test]
-    fn applies_every_change_in_order_against_iam() {
+    fn applies_every_change_against_iam_independent_ones_together() {
         let (kit, rt, aws) = setup();
         let cancel = AtomicBool::new(false);
         let mut seen = Vec::new();
@@ -144,6 +186,7 @@ mod tests {
             }))
             .unwrap();
         assert_eq!(out.applied, 3);
+        seen.sort();
         assert_eq!(
             seen.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
             vec![0, 1, 2]
@@ -157,7 +200,7 @@ mod tests {
         let cancel = AtomicBool::new(false);
         // Ctrl-C lands while the first call is in flight: that call completes, nothing follows.
         let err = rt
-            .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |p| {
+            .block_on(execute(&chain("a", 2), &aws, &cancel, |p| {
                 if let Progress::Start { index: 0, .. } = p {
                     cancel.store(true, Ordering::SeqCst);
                 }
@@ -168,6 +211,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(kit.count("CreateRole"), 1);
+        assert_eq!(kit.count("TagRole"), 0);
     }
 
     #[test]
@@ -187,7 +231,7 @@ mod tests {
         kit.inject(FaultRule::nth_write(2, Fault::service_failure()));
         let cancel = AtomicBool::new(false);
         let err = rt
-            .block_on(execute(&plan(&["a", "b", "c"]), &aws, &cancel, |_| {}))
+            .block_on(execute(&chain("a", 2), &aws, &cancel, |_| {}))
             .unwrap_err();
         match err {
             Error::Partial {
@@ -197,11 +241,15 @@ mod tests {
                 total,
                 ..
             } => {
-                assert_eq!((done, total, api.as_str()), (1, 3, "CreateRole"));
-                assert!(change.contains('b'), "{change}");
+                assert_eq!((done, total, api.as_str()), (1, 3, "TagRole"));
+                assert!(change.contains('a'), "{change}");
             }
             other => panic!("expected Partial, got {other}"),
         }
-        assert_eq!(kit.count("CreateRole"), 2, "c was never attempted");
+        assert_eq!(
+            kit.count("TagRole"),
+            1,
+            "the second tag was never attempted"
+        );
     }
 }

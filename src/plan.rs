@@ -202,6 +202,46 @@ pub enum Action {
 }
 
 impl Change {
+    /// What this change writes and what must exist (or stay) while it runs, as resource keys:
+    /// `provider`, `role:R`, `role:R:trust`, `role:R:props`, `policy:P`, `policy:P:tags`,
+    /// `policy:P:versions`, `attach:R:P`, `inline:R:N`. [`waves`] orders two changes when one
+    /// writes what the other reads or writes.
+    pub fn footprint(&self) -> (Vec<String>, Vec<String>) {
+        use Change::*;
+        let role = |r: &str| format!("role:{r}");
+        let policy = |p: &str| format!("policy:{p}");
+        match self {
+            CreateProvider { .. } | AddClientId { .. } | DeleteProvider { .. } => {
+                (vec!["provider".into()], vec![])
+            }
+            // A trust names the provider: roles are made after it and deleted before it.
+            CreateRole { role: r, .. } | DeleteRole { role: r } => {
+                (vec![role(r)], vec!["provider".into()])
+            }
+            UpdateTrust { role: r, .. } => (
+                vec![format!("role:{r}:trust")],
+                vec![role(r), "provider".into()],
+            ),
+            UpdateRole { role: r, .. }
+            | PutBoundary { role: r, .. }
+            | DeleteBoundary { role: r, .. }
+            | TagRole { role: r, .. }
+            | UntagRole { role: r, .. } => (vec![format!("role:{r}:props")], vec![role(r)]),
+            CreatePolicy { arn, .. } | DeletePolicy { arn, .. } => (vec![policy(arn)], vec![]),
+            TagPolicy { arn, .. } => (vec![format!("policy:{arn}:tags")], vec![policy(arn)]),
+            CreatePolicyVersion { arn, .. } => {
+                (vec![format!("policy:{arn}:versions")], vec![policy(arn)])
+            }
+            AttachPolicy { role: r, arn } | DetachPolicy { role: r, arn } => (
+                vec![format!("attach:{r}:{arn}")],
+                vec![role(r), policy(arn)],
+            ),
+            PutInlinePolicy { role: r, name, .. } | DeleteInlinePolicy { role: r, name, .. } => {
+                (vec![format!("inline:{r}:{name}")], vec![role(r)])
+            }
+        }
+    }
+
     /// The role this change is made to (attachments and inline policies count for their role).
     pub fn role(&self) -> Option<&str> {
         use Change::*;
@@ -419,6 +459,32 @@ impl Plan {
         }
         s
     }
+}
+
+/// The plan's changes as waves of indices: every change in a wave can run at the same time as
+/// the others in it, and runs after every earlier change it depends on (one writes what the
+/// other reads or writes, by [`Change::footprint`]); the plan's order is kept between any two
+/// dependent changes. For a first apply: the provider and the policies, then the roles, then
+/// attachments and inline policies.
+pub fn waves(changes: &[Change]) -> Vec<Vec<usize>> {
+    let prints: Vec<_> = changes.iter().map(Change::footprint).collect();
+    let mut level = vec![0usize; changes.len()];
+    for b in 0..changes.len() {
+        let (bw, br) = &prints[b];
+        for a in 0..b {
+            let (aw, ar) = &prints[a];
+            let depends = aw.iter().any(|k| bw.contains(k) || br.contains(k))
+                || ar.iter().any(|k| bw.contains(k));
+            if depends {
+                level[b] = level[b].max(level[a] + 1);
+            }
+        }
+    }
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); level.iter().max().map_or(0, |m| m + 1)];
+    for (i, l) in level.into_iter().enumerate() {
+        out[l].push(i);
+    }
+    out
 }
 
 /// The tags of the shared provider: keyless's, but no config's (every config uses it).
@@ -1228,6 +1294,58 @@ mod tests {
         shared.provider.as_mut().unwrap().tags.clear();
         assert!(
             !apis(&destroy(&r, &shared, &[]).unwrap()).contains(&"DeleteOpenIDConnectProvider")
+        );
+    }
+
+    /// The waves' API names, for reading a schedule at a glance.
+    fn schedule(p: &Plan) -> Vec<Vec<&'static str>> {
+        waves(&p.changes)
+            .iter()
+            .map(|w| w.iter().map(|&i| p.changes[i].api()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_first_apply_makes_provider_and_policy_together_then_the_role_then_attachments() {
+        let r = rendered(CFG);
+        let mut empty = Observed::default();
+        empty.roles.insert("site".into(), None);
+        let p = plan(&r, &empty).unwrap();
+        assert_eq!(
+            schedule(&p),
+            vec![
+                vec!["CreateOpenIDConnectProvider", "CreatePolicy"],
+                vec!["CreateRole"],
+                vec!["AttachRolePolicy"],
+            ]
+        );
+        // Two roles: both roles in one wave, both attachments in the next.
+        let two = rendered(&format!(
+            "{CFG}{}",
+            CFG.replace("\"site\"", "\"api\"")
+                .replace("my-bucket", "api-bucket")
+        ));
+        let mut empty = Observed::default();
+        empty.roles.insert("site".into(), None);
+        empty.roles.insert("api".into(), None);
+        let p = plan(&two, &empty).unwrap();
+        let s = schedule(&p);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!(s[1], vec!["CreateRole", "CreateRole"]);
+        assert_eq!(s[2], vec!["AttachRolePolicy", "AttachRolePolicy"]);
+    }
+
+    #[test]
+    fn destroy_detaches_before_deleting_and_drops_the_provider_last() {
+        let r = rendered(CFG);
+        let p = destroy(&r, &applied(&r), &[]).unwrap();
+        assert_eq!(
+            schedule(&p),
+            vec![
+                vec!["DetachRolePolicy"],
+                vec!["DeleteRole", "DeletePolicy"],
+                vec!["DeleteOpenIDConnectProvider"],
+            ]
         );
     }
 }

@@ -442,11 +442,10 @@ async fn check_needs_exactly_the_keyless_check_preset() {
         0,
     );
     // Role by role (the preset's default), and the whole account (`reads = "account"`).
-    // The account read needs five of the actions (the others are the per-role path's, which
+    // The account read needs four of the actions (the others are the per-role path's, which
     // `auto` still takes for small configs, proved necessary above).
     exactly_enough(&e, "", &[], None).await;
     let account = [
-        "iam:ListOpenIDConnectProviders",
         "iam:GetOpenIDConnectProvider",
         "iam:ListRoles",
         "iam:GetAccountAuthorizationDetails",
@@ -618,7 +617,6 @@ fn check_reads_each_role_and_policy_once() {
         calls(&["--reads", "per-role"]),
         want(&[
             ("GetCallerIdentity", 1),
-            ("ListOpenIDConnectProviders", 1),
             ("GetOpenIDConnectProvider", 1),
             ("GetRole", 5),
             ("ListRolePolicies", 5),
@@ -635,7 +633,6 @@ fn check_reads_each_role_and_policy_once() {
         calls(&[]),
         want(&[
             ("GetCallerIdentity", 1),
-            ("ListOpenIDConnectProviders", 1),
             ("GetOpenIDConnectProvider", 1),
             ("ListRoles", 1),
             ("GetAccountAuthorizationDetails", 1),
