@@ -3,7 +3,12 @@
 # re-apply with nothing to change, for the common scenario (one repository, main branch, S3
 # deploy preset). Each round starts a fresh test-kit IAM/STS. Reports min/median/max over N rounds.
 #   bash examples/bench-apply.sh [ROUNDS] [LATENCY_MS]      (defaults 15 and 0; release build)
+# PIN=1 pins the kit's account in the config (as `keyless init` writes it), so the reads go out
+# while STS answers instead of after.
 # LATENCY_MS delays every IAM/STS call in the kit, to stand for a runner ~50–100 ms from IAM.
+# After the timings it prints the calls each apply made, by action (from the kit's /_kit/calls),
+# and, with a latency, the round trips on the critical path (median wall time / latency, rounded
+# down: the rest is process start and local work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-15}
@@ -22,18 +27,36 @@ name = "gha-site"
   name = "s3-deploy"
   params = { bucket = "octo-org-site" }
 TOML
+if [ "${PIN:-0}" = 1 ]; then sed -i '1i account_id = "123456789012"' "$dir/keyless.toml"; fi
 export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true
 export AWS_ACCESS_KEY_ID=AKIAKEYLESSBENCH0000 AWS_SECRET_ACCESS_KEY=local-bench-not-a-secret
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 first=(); again=()
+calls() { curl -fsS "$endpoint/_kit/calls" > "$dir/$1.json"; }
 for _ in $(seq "$rounds"); do
   coproc KIT { target/release/keyless-testkit; }
   read -r endpoint <&"${KIT[0]}"
   export AWS_ENDPOINT_URL="$endpoint"
+  calls start
   t=$(date +%s%N); $k -c "$dir/keyless.toml" -q apply --yes > /dev/null; first+=("$(ms "$t")")
+  calls first
   t=$(date +%s%N); $k -c "$dir/keyless.toml" -q apply --yes > /dev/null; again+=("$(ms "$t")")
+  calls again
   kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
 done
-stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "min %d ms, median %d ms, max %d ms (n=%d)\n", a[1], a[int((NR+1)/2)], a[NR], NR}'; }
-echo "first apply (8 calls: 4 reads, 4 writes): $(stats "${first[@]}")"
-echo "re-apply    (9 reads, 0 writes):           $(stats "${again[@]}")"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "min %d ms, median %d ms, max %d ms (n=%d)", a[1], a[int((NR+1)/2)], a[NR], NR}'; }
+report() { # name before after median_ms
+  python3 - "$dir/$2.json" "$dir/$3.json" "$4" "$KEYLESS_TESTKIT_LATENCY_MS" "$1" <<'PY'
+import json, sys
+before, after = (json.load(open(p)) for p in sys.argv[1:3])
+median, latency, name = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+calls = {k.split(":", 1)[1]: n - before.get(k, 0) for k, n in after.items() if n - before.get(k, 0)}
+trips = f", {median // latency} round trips on the critical path" if latency else ""
+print(f"  {name}: {sum(calls.values())} calls ({', '.join(f'{a} {n}' for a, n in sorted(calls.items()))}){trips}")
+PY
+}
+echo "first apply: $(stats "${first[@]}")"
+echo "re-apply:    $(stats "${again[@]}")"
+report "first apply" start first "$(median "${first[@]}")"
+report "re-apply" first again "$(median "${again[@]}")"

@@ -619,6 +619,11 @@ impl Session {
         let aws = self.aws()?;
         let (observed, others, path) =
             self.block_on(aws.observe_by(rendered, self.concurrency, self.reads, others))??;
+        self.note_path(path, rendered);
+        Ok((observed, others))
+    }
+
+    fn note_path(&self, path: ReadPath, rendered: &Rendered) {
         self.printer.debug(&match path {
             ReadPath::PerRole => format!("read {} role(s) one by one", rendered.roles.len()),
             ReadPath::Account => format!(
@@ -626,16 +631,53 @@ impl Session {
                 rendered.roles.len()
             ),
         });
-        Ok((observed, others))
     }
 
-    /// [`Session::observe`], and the trust policies of the account's other roles (names not in
-    /// `rendered`), read at the same time (check and destroy need both).
-    pub fn observe_with_others(
+    /// [`Session::render_for_caller`], then what IAM holds for it (with the other roles' trusts
+    /// when `others` is set). With a pinned account and no caller known yet, the reads go out
+    /// while STS says who the caller is, rather than after: they are read-only, and the pin is
+    /// still checked before anything is returned (a different account's reads are thrown away).
+    pub fn render_and_observe(
         &self,
-        rendered: &Rendered,
-    ) -> Result<(Observed, Vec<(String, serde_json::Value)>)> {
-        self.observe_by(rendered, true)
+        refuse_blocking: bool,
+        with_github: bool,
+        others: bool,
+    ) -> Result<(Rendered, Observed, Vec<(String, serde_json::Value)>)> {
+        self.config()?; // the pin may be in it
+        let unknown_caller = self.caller.borrow().is_none() && !self.caller_failed.get();
+        let guess = match (unknown_caller, self.pinned_account()?) {
+            (true, Some(account_id)) => Some(Target {
+                account_id,
+                partition: self.partition(None),
+            }),
+            _ => None,
+        };
+        let early = match guess {
+            Some(target) => render::render(self.config()?, self.templates()?, &target).ok(),
+            None => None,
+        };
+        if let Some(early) = early {
+            let aws = self.aws()?;
+            let (id, seen) = self.block_on(async {
+                tokio::join!(
+                    aws.caller_identity(),
+                    aws.observe_by(&early, self.concurrency, self.reads, others)
+                )
+            })?;
+            self.caller_failed.set(id.is_err());
+            *self.caller.borrow_mut() = Some(id?);
+            let rendered = self.render_for_caller(refuse_blocking, with_github)?;
+            if rendered.target == early.target {
+                let (observed, others, path) = seen?;
+                self.note_path(path, &rendered);
+                return Ok((rendered, observed, others));
+            }
+            let (observed, others) = self.observe_by(&rendered, others)?;
+            return Ok((rendered, observed, others));
+        }
+        let rendered = self.render_for_caller(refuse_blocking, with_github)?;
+        let (observed, others) = self.observe_by(&rendered, others)?;
+        Ok((rendered, observed, others))
     }
 
     /// The tags of the named roles (to tell which keyless config owns each).
@@ -651,8 +693,7 @@ impl Session {
     /// Render for the caller (refusing blocking findings), read the account and GitHub, and plan
     /// the apply.
     pub fn plan(&self) -> Result<Planned> {
-        let rendered = self.render_for_caller(true, true)?;
-        let observed = self.observe(&rendered)?;
+        let (rendered, observed, _) = self.render_and_observe(true, true, false)?;
         let plan = plan::plan(&rendered, &observed)?;
         let github = self
             .github_wanted(&rendered)?
@@ -667,8 +708,7 @@ impl Session {
     /// Render for the caller, read the account and plan the removal of the config's resources
     /// (and of the variables keyless set on GitHub).
     pub fn plan_destroy(&self) -> Result<Planned> {
-        let rendered = self.render_for_caller(false, true)?;
-        let (observed, others) = self.observe_with_others(&rendered)?;
+        let (rendered, observed, others) = self.render_and_observe(false, true, true)?;
         let plan = plan::destroy(&rendered, &observed, &others)?;
         let github = self
             .github_wanted(&rendered)?

@@ -524,12 +524,21 @@ fn a_failure_part_way_reports_progress_and_the_next_apply_converges() {
 fn a_pinned_account_that_differs_from_the_caller_stops_before_any_write() {
     let e = Env::new();
     e.write(&format!("account_id = \"999999999999\"\n{SITE}"));
-    let r = e.run(&["apply", "--yes"]);
-    expect(&r, 1);
-    assert!(
-        r.stderr.contains("pinned to account 999999999999") && r.stderr.contains(ACCOUNT_ID),
-        "{}",
-        r.stderr
-    );
-    assert!(e.writes().is_empty());
+    // The reads go out while STS answers (the account is pinned); the answer still stops
+    // every command before it writes or reports.
+    for args in [
+        &["apply", "--yes"][..],
+        &["plan"],
+        &["check"],
+        &["destroy", "--yes"],
+    ] {
+        let r = e.run(args);
+        expect(&r, 1);
+        assert!(
+            r.stderr.contains("pinned to account 999999999999") && r.stderr.contains(ACCOUNT_ID),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(e.writes().is_empty());
+    }
 }

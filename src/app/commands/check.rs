@@ -14,8 +14,7 @@ use crate::app::session::Session;
 /// `keyless check`
 pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
-    let rendered = s.render_for_caller(true, false)?;
-    let (observed, others) = s.observe_with_others(&rendered)?;
+    let (rendered, observed, others) = s.render_and_observe(true, false, true)?;
     let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
     let cfg = s.config()?;
     let target = &rendered.target;
