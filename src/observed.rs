@@ -79,6 +79,10 @@ pub struct Observed {
     pub policies: BTreeMap<String, Option<ObservedPolicy>>,
 }
 
+/// The trust policy of each role outside the config, by name (for destroy's check that nothing
+/// else trusts the provider, and check's look at roles outside the config).
+pub type OtherTrusts = Vec<(String, Value)>;
+
 /// How `plan`, `apply`, `check` and `destroy` read the account (`--reads`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Reads {

@@ -21,7 +21,7 @@ use keyless::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, Wante
 use keyless::issuer::Issuer;
 use keyless::lint::Finding;
 use keyless::names;
-use keyless::observed::{Observed, ReadPath, Reads};
+use keyless::observed::{Observed, OtherTrusts, ReadPath, Reads};
 use keyless::plan::{self, Plan};
 use keyless::render::{self, Rendered, Target};
 use keyless::template::Templates;
@@ -611,11 +611,7 @@ impl Session {
         Ok(self.observe_by(rendered, false)?.0)
     }
 
-    fn observe_by(
-        &self,
-        rendered: &Rendered,
-        others: bool,
-    ) -> Result<(Observed, Vec<(String, serde_json::Value)>)> {
+    fn observe_by(&self, rendered: &Rendered, others: bool) -> Result<(Observed, OtherTrusts)> {
         let aws = self.aws()?;
         let (observed, others, path) =
             self.block_on(aws.observe_by(rendered, self.concurrency, self.reads, others))??;
@@ -642,7 +638,7 @@ impl Session {
         refuse_blocking: bool,
         with_github: bool,
         others: bool,
-    ) -> Result<(Rendered, Observed, Vec<(String, serde_json::Value)>)> {
+    ) -> Result<(Rendered, Observed, OtherTrusts)> {
         self.config()?; // the pin may be in it
         let unknown_caller = self.caller.borrow().is_none() && !self.caller_failed.get();
         let guess = match (unknown_caller, self.pinned_account()?) {
