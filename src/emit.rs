@@ -152,9 +152,74 @@ fn workflow_audience(cfg: &Config, partition: &str) -> String {
     }
 }
 
-/// Does `role` carry the read-only `keyless-check` preset?
+/// A scheduled read-only job keyless emits: `keyless check` or `keyless audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduled {
+    /// Drift of the config's roles (`emit check-workflow`, role with `keyless-check`).
+    Check,
+    /// The whole account (`emit audit-workflow`, role with `keyless-audit`).
+    Audit,
+}
+
+impl Scheduled {
+    /// The preset its role carries.
+    pub fn preset(self) -> &'static str {
+        match self {
+            Scheduled::Check => "keyless-check",
+            Scheduled::Audit => "keyless-audit",
+        }
+    }
+
+    /// The variable its role's ARN is set in.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Scheduled::Check => "KEYLESS_CHECK_ROLE_ARN",
+            Scheduled::Audit => "KEYLESS_AUDIT_ROLE_ARN",
+        }
+    }
+
+    /// Where the workflow goes in the repository.
+    pub fn path(self) -> &'static str {
+        match self {
+            Scheduled::Check => ".github/workflows/keyless-check.yml",
+            Scheduled::Audit => ".github/workflows/keyless-audit.yml",
+        }
+    }
+
+    /// The `emit` subcommand that prints it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Scheduled::Check => "check-workflow",
+            Scheduled::Audit => "audit-workflow",
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Scheduled::Check => template::CHECK_WORKFLOW,
+            Scheduled::Audit => template::AUDIT_WORKFLOW,
+        }
+    }
+
+    /// The scheduled job `role` is for, by its preset.
+    pub fn of(role: &Role) -> Option<Scheduled> {
+        [Scheduled::Check, Scheduled::Audit]
+            .into_iter()
+            .find(|k| role.presets.iter().any(|p| p.name == k.preset()))
+    }
+
+    fn fix(self) -> String {
+        format!(
+            "add a read-only role for it: [[role]] with [[role.preset]] name = \"{}\" (see examples/multi-role.toml), apply, then emit {}",
+            self.preset(),
+            self.command()
+        )
+    }
+}
+
+/// Does `role` carry the read-only `keyless-check` (or `keyless-audit`) preset?
 pub fn is_check_role(role: &Role) -> bool {
-    role.presets.iter().any(|p| p.name == "keyless-check")
+    Scheduled::of(role).is_some()
 }
 
 /// The places a role's ARN variable is set: `(owner/repo, environment)` per subject.
@@ -182,8 +247,8 @@ fn variable_places(role: &Role) -> Vec<(String, Option<String>)> {
 /// role, `AWS_ROLE_ARN` when no other role of the config is set in the same repository and
 /// environment, else `AWS_ROLE_ARN_<ROLE>` so that neither overwrites the other.
 pub fn variable_name(cfg: &Config, role: &Role) -> String {
-    if is_check_role(role) {
-        return "KEYLESS_CHECK_ROLE_ARN".into();
+    if let Some(kind) = Scheduled::of(role) {
+        return kind.variable().into();
     }
     let mine = variable_places(role);
     let shared = cfg
@@ -352,35 +417,42 @@ fn checked(templates: &Templates, name: &str, text: String) -> Result<String> {
     Ok(text)
 }
 
-/// The config's read-only check role (the first with the `keyless-check` preset).
-pub fn check_role(cfg: &Config) -> Result<&Role> {
-    cfg.roles.iter().find(|r| is_check_role(r)).ok_or_else(|| {
-        Error::usage(
-            format!("{} has no role with the keyless-check preset", cfg.file),
-            CHECK_ROLE_FIX,
-        )
-    })
+/// The config's role for a scheduled job (the first with its preset).
+pub fn scheduled_role(cfg: &Config, kind: Scheduled) -> Result<&Role> {
+    cfg.roles
+        .iter()
+        .find(|r| Scheduled::of(r) == Some(kind))
+        .ok_or_else(|| {
+            Error::usage(
+                format!("{} has no role with the {} preset", cfg.file, kind.preset()),
+                kind.fix(),
+            )
+        })
 }
 
-const CHECK_ROLE_FIX: &str = "add a read-only role for the check: [[role]] with [[role.preset]] name = \"keyless-check\" (see examples/multi-role.toml), apply, then emit check-workflow";
-
-/// Render the scheduled `keyless check` workflow for the read-only role (the one with the
-/// `keyless-check` preset; any other role is refused, since a deploy role cannot read IAM).
-/// `config_path` is the config's path inside the repository.
-pub fn check_workflow(
+/// Render the scheduled `keyless check` or `keyless audit` workflow for its read-only role
+/// (the one with the job's preset; any other role is refused, since a deploy role cannot read
+/// IAM). `config_path` is the config's path inside the repository.
+pub fn scheduled_workflow(
     templates: &Templates,
+    kind: Scheduled,
     cfg: &Config,
     role: &Role,
     partition: &str,
     config_path: &str,
 ) -> Result<String> {
-    if !is_check_role(role) {
+    if Scheduled::of(role) != Some(kind) {
         return Err(Error::usage(
             format!(
-                "role {} has no keyless-check preset, so it cannot read what `keyless check` compares",
-                role.name
+                "role {} has no {} preset, so it cannot read what `keyless {}` needs",
+                role.name,
+                kind.preset(),
+                match kind {
+                    Scheduled::Check => "check",
+                    Scheduled::Audit => "audit",
+                }
             ),
-            CHECK_ROLE_FIX,
+            kind.fix(),
         ));
     }
     let base = workflow_context(cfg, role, partition);
@@ -397,7 +469,10 @@ pub fn check_workflow(
         "region": base.region,
         "audience": base.audience,
         "config_path": config_path,
-        "cron": "17 6 * * *",
+        "cron": match kind {
+            Scheduled::Check => "17 6 * * *",
+            Scheduled::Audit => "43 5 * * 1",
+        },
         "keyless_version": base.keyless_version,
         "keyless_action": base.keyless_action,
         "action_ref": base.action_ref,
@@ -405,8 +480,8 @@ pub fn check_workflow(
         "checkout_ref": base.checkout_ref,
         "checkout_version": base.checkout_version,
     });
-    let text = templates.render(template::CHECK_WORKFLOW, &ctx)?;
-    checked(templates, template::CHECK_WORKFLOW, text)
+    let text = templates.render(kind.template(), &ctx)?;
+    checked(templates, kind.template(), text)
 }
 
 /// The repository (or environment) variable a workflow reads the role ARN from.

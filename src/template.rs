@@ -21,6 +21,8 @@ pub const TRUST: &str = "trust.json.tera";
 pub const WORKFLOW: &str = "workflow.yml.tera";
 /// Built-in scheduled-check workflow template name.
 pub const CHECK_WORKFLOW: &str = "check-workflow.yml.tera";
+/// The scheduled `keyless audit` workflow, with its SARIF upload.
+pub const AUDIT_WORKFLOW: &str = "audit-workflow.yml.tera";
 
 macro_rules! presets {
     ($($name:literal),* $(,)?) => {
@@ -53,6 +55,10 @@ const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         CHECK_WORKFLOW,
         include_str!("../templates/check-workflow.yml.tera"),
+    ),
+    (
+        AUDIT_WORKFLOW,
+        include_str!("../templates/audit-workflow.yml.tera"),
     ),
 ];
 

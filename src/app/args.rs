@@ -469,4 +469,7 @@ pub enum EmitWhat {
     Variable,
     /// A scheduled workflow that runs `keyless check` with a read-only role.
     CheckWorkflow,
+    /// A weekly workflow that runs `keyless audit` with a read-only role and uploads the SARIF
+    /// to code scanning.
+    AuditWorkflow,
 }

@@ -107,6 +107,22 @@ name = "gha-aud"
   branch = "main"
 "#,
     ),
+    (
+        "audit",
+        r#"
+account_id = "123456789012"
+region = "eu-west-1"
+[workflow]
+keyless_commit = "0123456789abcdef0123456789abcdef01234567"
+[[role]]
+name = "gha-keyless-audit"
+  [[role.subject]]
+  repo = "octo-org/platform"
+  branch = "main"
+  [[role.preset]]
+  name = "keyless-audit"
+"#,
+    ),
 ];
 
 fn role_names(config: &Path) -> Vec<String> {
@@ -165,9 +181,14 @@ fn all_workflows(dir: &Path) -> Vec<(String, String)> {
             expect(&r, 0);
             out.push((format!("{label}-{role}.yml"), r.stdout));
         }
-        let r = emit(&config, &["check-workflow"]);
-        if r.code == 0 {
-            out.push((format!("{label}-keyless-check.yml"), r.stdout));
+        for (what, file) in [
+            ("check-workflow", "keyless-check"),
+            ("audit-workflow", "keyless-audit"),
+        ] {
+            let r = emit(&config, &[what]);
+            if r.code == 0 {
+                out.push((format!("{label}-{file}.yml"), r.stdout));
+            }
         }
     }
     out
@@ -382,4 +403,36 @@ fn the_check_workflow_needs_the_read_only_role() {
     let r = emit(&config, &["check-workflow", "--role", "gha-branch"]);
     expect(&r, 1);
     assert!(r.stderr.contains("no keyless-check preset"), "{}", r.stderr);
+}
+
+#[test]
+fn the_audit_workflow_uploads_sarif_with_the_audit_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keyless.toml");
+    let audit = SCOPES.iter().find(|(l, _)| *l == "audit").unwrap().1;
+    std::fs::write(&config, audit).unwrap();
+    let r = emit(&config, &["audit-workflow"]);
+    expect(&r, 0);
+    let wf = &r.stdout;
+    for want in [
+        "role-to-assume: ${{ vars.KEYLESS_AUDIT_ROLE_ARN }}",
+        "security-events: write",
+        "args: \"audit --fail-on medium --sarif keyless-audit.sarif\"",
+        "code-scanning/sarifs",
+        "hashFiles('keyless-audit.sarif')",
+    ] {
+        assert!(wf.contains(want), "missing {want}:\n{wf}");
+    }
+    assert!(!wf.contains("contents: write"), "{wf}");
+    let r = emit(&config, &["variable"]);
+    expect(&r, 0);
+    assert!(r.stdout.contains("KEYLESS_AUDIT_ROLE_ARN="), "{}", r.stdout);
+    // A config without the audit role, or a role without the preset, is refused with the fix.
+    std::fs::write(&config, SCOPES[0].1).unwrap();
+    let r = emit(&config, &["audit-workflow"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("keyless-audit"), "{}", r.stderr);
+    let r = emit(&config, &["audit-workflow", "--role", "gha-branch"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("no keyless-audit preset"), "{}", r.stderr);
 }

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use clap::CommandFactory;
 
 use keyless::config::Role;
-use keyless::emit;
+use keyless::emit::{self, Scheduled};
 use keyless::error::{Error, Result};
 use keyless::lint::{self, Finding, LintContext};
 use keyless::policy::{self, Kind};
@@ -88,12 +88,20 @@ fn read_policy(path: &std::path::Path) -> Result<(String, String)> {
     Ok((path.display().to_string(), text))
 }
 
-/// The role `emit` is for: `--role`, the only one, or for the check workflow the role with the
-/// `keyless-check` preset.
+/// The role `emit` is for: `--role`, the only one, or for a scheduled workflow the role with its
+/// preset (`keyless-check`, `keyless-audit`).
 fn emit_role<'a>(s: &'a Session, args: &EmitArgs) -> Result<&'a Role> {
-    match (&args.what, args.role.as_deref()) {
-        (EmitWhat::CheckWorkflow, None) => emit::check_role(s.config()?),
+    match (scheduled(args.what), args.role.as_deref()) {
+        (Some(kind), None) => emit::scheduled_role(s.config()?, kind),
         (_, name) => s.role(name),
+    }
+}
+
+fn scheduled(what: EmitWhat) -> Option<Scheduled> {
+    match what {
+        EmitWhat::CheckWorkflow => Some(Scheduled::Check),
+        EmitWhat::AuditWorkflow => Some(Scheduled::Audit),
+        EmitWhat::Workflow | EmitWhat::Variable => None,
     }
 }
 
@@ -103,9 +111,11 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
     let cfg = s.config()?;
     let templates = s.templates()?;
     match args.what {
-        EmitWhat::CheckWorkflow => {
-            let workflow = emit::check_workflow(
+        EmitWhat::CheckWorkflow | EmitWhat::AuditWorkflow => {
+            let kind = scheduled(args.what).unwrap_or(Scheduled::Check);
+            let workflow = emit::scheduled_workflow(
                 templates,
+                kind,
                 cfg,
                 role,
                 &s.offline_partition(),
@@ -117,7 +127,7 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
                 &WorkflowReport {
                     format_version: FORMAT_VERSION,
                     role: role.name.clone(),
-                    path: ".github/workflows/keyless-check.yml".into(),
+                    path: kind.path().into(),
                     workflow,
                 },
             );
