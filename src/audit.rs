@@ -14,6 +14,18 @@ use crate::policy::{self, Kind};
 
 /// The audit's own rule: a GitHub provider that no role trusts.
 pub const UNUSED_PROVIDER: &str = "KA001";
+/// The audit's own rule: a role not used for longer than [`AuditOptions::unused_days`].
+pub const UNUSED_ROLE: &str = "KA002";
+
+/// How the audit judges what is not in the documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// When the account was read (unix seconds).
+    pub now: i64,
+    /// A role unused (or, never used, created) longer ago than this many days is reported;
+    /// 0 turns the rule off.
+    pub unused_days: u32,
+}
 
 /// What the audit read: the account's OIDC providers and the roles whose trust names a GitHub
 /// issuer's provider.
@@ -38,6 +50,11 @@ pub struct AuditedRole {
     pub inline_policies: std::collections::BTreeMap<String, Value>,
     /// Attached managed policy ARNs.
     pub attached_policies: Vec<String>,
+    /// When it was created (unix seconds).
+    pub created: Option<i64>,
+    /// When it was last used to make a request (unix seconds; IAM's `RoleLastUsed`, which covers
+    /// the trailing 400 days); `None` when never used in that time.
+    pub last_used: Option<i64>,
 }
 
 /// One audit result.
@@ -85,11 +102,14 @@ pub fn github_providers_of(trust: &Value) -> BTreeSet<String> {
 
 /// Judge the account. `ctx` carries the account and partition; its document name is replaced
 /// per document.
-pub fn audit(view: &AccountView, ctx: &LintContext) -> Vec<AuditFinding> {
+pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<AuditFinding> {
     let mut out = Vec::new();
     let mut trusted = BTreeSet::new();
     for role in &view.roles {
         trusted.extend(github_providers_of(&role.trust_policy));
+        if let Some(f) = unused(role, opts) {
+            out.push(f);
+        }
         let mut add = |findings: Vec<lint::Finding>| {
             out.extend(findings.into_iter().map(|f| AuditFinding {
                 rule: f.rule,
@@ -154,10 +174,41 @@ pub fn audit(view: &AccountView, ctx: &LintContext) -> Vec<AuditFinding> {
     out
 }
 
+/// KA002: a role that can be assumed from GitHub but has not been for `unused_days`: access
+/// nobody uses, waiting for a workflow (or a re-registered repository name) to use it.
+fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<AuditFinding> {
+    if opts.unused_days == 0 {
+        return None;
+    }
+    let limit = i64::from(opts.unused_days) * 86_400;
+    let days = |t: i64| (opts.now - t) / 86_400;
+    let message = match (role.last_used, role.created) {
+        (Some(t), _) if opts.now - t > limit => format!(
+            "not used for {} days (more than {}); delete it if no workflow needs it any more",
+            days(t),
+            opts.unused_days
+        ),
+        (None, Some(c)) if opts.now - c > limit => format!(
+            "never used in the {} days since it was created (IAM tracks the last 400 days); delete it if no workflow needs it",
+            days(c)
+        ),
+        _ => return None,
+    };
+    Some(AuditFinding {
+        rule: UNUSED_ROLE,
+        severity: Severity::Low,
+        role: Some(role.name.clone()),
+        resource: role.arn.clone(),
+        message,
+        location: None,
+    })
+}
+
 /// The title of an audit or lint rule, for reports.
 pub fn rule_title(id: &str) -> &'static str {
     match id {
         UNUSED_PROVIDER => "GitHub OIDC provider that no role trusts",
+        UNUSED_ROLE => "role trusted by GitHub but not used for a long time",
         _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
     }
 }
@@ -168,6 +219,10 @@ mod tests {
     use serde_json::json;
 
     const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+    const OFF: AuditOptions = AuditOptions {
+        now: 0,
+        unused_days: 0,
+    };
 
     fn role(name: &str, trust: Value, attached: &[&str]) -> AuditedRole {
         AuditedRole {
@@ -217,7 +272,7 @@ mod tests {
                 ),
             ],
         };
-        let f = audit(&view, &LintContext::new("live"));
+        let f = audit(&view, &LintContext::new("live"), &OFF);
         let on = |r: &str| -> Vec<&str> {
             f.iter()
                 .filter(|x| x.role.as_deref() == Some(r) && x.severity >= Severity::Medium)
@@ -237,7 +292,7 @@ mod tests {
             providers: vec![GH.into(), eks.into()],
             roles: vec![],
         };
-        let f = audit(&view, &LintContext::new("live"));
+        let f = audit(&view, &LintContext::new("live"), &OFF);
         assert_eq!(f.len(), 1);
         assert_eq!((f[0].rule, f[0].resource.as_str()), (UNUSED_PROVIDER, GH));
     }
@@ -327,7 +382,7 @@ mod tests {
                 providers: vec![GH.into()],
                 roles: vec![role(label, t, &[])],
             };
-            let f = audit(&view, &LintContext::new("live"));
+            let f = audit(&view, &LintContext::new("live"), &OFF);
             if !f.iter().any(|x| x.severity >= Severity::Medium) {
                 missed.push((label, f));
             }
@@ -346,7 +401,48 @@ mod tests {
             providers: vec![GH.into()],
             roles: vec![role("immutable", t, &[])],
         };
-        let f = audit(&view, &LintContext::new("live"));
+        let f = audit(&view, &LintContext::new("live"), &OFF);
         assert!(f.iter().all(|x| x.severity < Severity::Warning), "{f:#?}");
+    }
+
+    #[test]
+    fn roles_unused_or_never_used_for_longer_than_the_limit_are_reported() {
+        let day = 86_400;
+        let now = 1_000 * day;
+        let opts = AuditOptions {
+            now,
+            unused_days: 90,
+        };
+        let mut fresh = role("fresh", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        fresh.created = Some(now - 10 * day);
+        let mut idle = role("idle", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        idle.created = Some(now - 500 * day);
+        idle.last_used = Some(now - 91 * day);
+        let mut busy = role("busy", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        busy.created = Some(now - 500 * day);
+        busy.last_used = Some(now - 89 * day);
+        let mut never = role("never", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        never.created = Some(now - 200 * day);
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![fresh, idle, busy, never],
+        };
+        let unused: Vec<(String, String)> = audit(&view, &LintContext::new("live"), &opts)
+            .into_iter()
+            .filter(|f| f.rule == UNUSED_ROLE)
+            .map(|f| (f.role.unwrap(), f.message))
+            .collect();
+        assert_eq!(unused.len(), 2, "{unused:?}");
+        assert!(unused[0].0 == "idle" && unused[0].1.contains("not used for 91 days"));
+        assert!(unused[1].0 == "never" && unused[1].1.contains("never used in the 200 days"));
+        let off = AuditOptions {
+            unused_days: 0,
+            ..opts
+        };
+        assert!(
+            audit(&view, &LintContext::new("live"), &off)
+                .iter()
+                .all(|f| f.rule != UNUSED_ROLE)
+        );
     }
 }

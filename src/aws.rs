@@ -1137,6 +1137,11 @@ impl Aws {
                     .iter()
                     .filter_map(|a| a.policy_arn().map(String::from))
                     .collect(),
+                created: d.create_date().map(|t| t.secs()),
+                last_used: d
+                    .role_last_used()
+                    .and_then(|u| u.last_used_date())
+                    .map(|t| t.secs()),
                 name,
             });
         }

@@ -188,6 +188,9 @@ pub struct AuditArgs {
     /// upload-sarif).
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<std::path::PathBuf>,
+    /// Report roles not used (IAM's RoleLastUsed) for more than this many days; 0: never.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub unused_days: u32,
 }
 
 /// A severity on the command line.

@@ -29,6 +29,9 @@ async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
         .send()
         .await
         .unwrap();
+    // IAM's RoleLastUsed: one role idle for four months, one used last week.
+    e.kit.set_role_last_used("legacy-any", 120);
+    e.kit.set_role_last_used("site-deploy", 7);
     e.kit.reset_counts();
 
     let sarif = e.dir.path().join("audit.sarif");
@@ -101,6 +104,19 @@ async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
             && ["high", "critical"].contains(&f["severity"].as_str().unwrap())),
         "the main-branch role is scoped: {findings:#?}"
     );
+    let unused: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["rule"] == "KA002")
+        .map(|f| f["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(unused, ["legacy-any"], "{findings:#?}");
+    assert!(findings.iter().any(|f| {
+        f["rule"] == "KA002"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("not used for 120 days")
+    }));
 
     // SARIF 2.1.0: one result per finding, each with a location code scanning accepts.
     let s: serde_json::Value =

@@ -21,7 +21,14 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let mut ctx = LintContext::new("live");
     ctx.account_id = Some(caller.account.clone());
     ctx.partition = Some(caller.partition.clone());
-    let findings = audit::audit(&view, &ctx);
+    let opts = audit::AuditOptions {
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+        unused_days: args.unused_days,
+    };
+    let findings = audit::audit(&view, &ctx, &opts);
     let report = AuditReport::new(&view, &findings, fail_on, caller.account.clone());
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";

@@ -253,7 +253,11 @@ pub struct Kit {
     server: Server,
     counts: Counts,
     faults: Faults,
+    last_used: LastUsed,
 }
+
+/// When each role was last used (unix seconds), as the kit reports it in `RoleLastUsed`.
+type LastUsed = Arc<Mutex<BTreeMap<String, i64>>>;
 
 impl Kit {
     /// Start IAM + STS on `127.0.0.1:0`. Takes about 50 ms.
@@ -272,7 +276,9 @@ impl Kit {
     fn start_mode(strict: bool) -> Kit {
         let counts: Counts = Arc::default();
         let faults: Faults = Arc::default();
+        let last_used: LastUsed = Arc::default();
         let c = (counts.clone(), faults.clone());
+        let history = last_used.clone();
         let server = Server::spawn(move |bound| {
             let state = Arc::new(parking_lot::RwLock::new(
                 fakecloud_core::multi_account::MultiAccountState::new(
@@ -299,7 +305,7 @@ impl Kit {
             }
             let kit_counts = c.0.clone();
             let kit_faults = c.1.clone();
-            let gaad_state = state_for_policies.clone();
+            let gaad_state = (state_for_policies.clone(), history);
             Router::new()
                 .route(
                     "/_kit/latency",
@@ -342,7 +348,20 @@ impl Kit {
             server,
             counts,
             faults,
+            last_used,
         }
+    }
+
+    /// Report `role` as last used `days_ago` days ago in GetAccountAuthorizationDetails'
+    /// `RoleLastUsed` (fakecloud records no use; AWS does, over the trailing 400 days).
+    pub fn set_role_last_used(&self, role: &str, days_ago: u32) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.last_used
+            .lock()
+            .insert(role.to_string(), now - i64::from(days_ago) * 86_400);
     }
 
     /// Delay every IAM/STS call by `latency` before serving it (zero removes the delay), so a
@@ -510,9 +529,10 @@ async fn count_requests(
 
 /// Fidelity fix: fakecloud's GetAccountAuthorizationDetails leaves out each role's
 /// `PermissionsBoundary`, which AWS returns (as GetRole does). Add it from the kit's state, so a
-/// reader of the whole account sees what a reader of each role sees.
+/// reader of the whole account sees what a reader of each role sees; and `RoleLastUsed` for the
+/// roles a test said were used ([`Kit::set_role_last_used`]).
 async fn gaad_boundaries(
-    State(state): State<fakecloud_iam::SharedIamState>,
+    State((state, last_used)): State<(fakecloud_iam::SharedIamState, LastUsed)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -547,6 +567,17 @@ async fn gaad_boundaries(
             let at = format!("<RoleName>{}</RoleName>", role.role_name);
             xml = xml.replace(&at, &format!("{at}\n        <PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>{boundary}</PermissionsBoundaryArn></PermissionsBoundary>"));
         }
+    }
+    for (role, when) in last_used.lock().iter() {
+        let Some(date) = chrono::DateTime::from_timestamp(*when, 0) else {
+            continue;
+        };
+        let at = format!("<RoleName>{role}</RoleName>");
+        let used = format!(
+            "{at}\n        <RoleLastUsed><LastUsedDate>{}</LastUsedDate><Region>{REGION}</Region></RoleLastUsed>",
+            date.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        xml = xml.replace(&at, &used);
     }
     parts.headers.remove("content-length");
     Response::from_parts(parts, Body::from(xml))
