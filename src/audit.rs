@@ -17,6 +17,22 @@ pub const UNUSED_PROVIDER: &str = "KA001";
 /// The audit's own rule: a role not used for longer than [`AuditOptions::unused_days`].
 pub const UNUSED_ROLE: &str = "KA002";
 
+/// The audit's own rule: a classic `sub` names a repository GitHub does not know.
+pub const GONE_REPO: &str = "KA003";
+/// The audit's own rule: a classic `sub` names a repository by an old name.
+pub const MOVED_REPO: &str = "KA004";
+
+/// What GitHub says about a repository a trust names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoState {
+    /// It exists under this name.
+    Present,
+    /// GitHub answers 404: deleted, or not visible to the token.
+    Missing,
+    /// Renamed or transferred: GitHub redirects to this `owner/name`.
+    Moved(String),
+}
+
 /// How the audit judges what is not in the documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditOptions {
@@ -165,12 +181,105 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             });
         }
     }
-    out.sort_by(|a, b| {
+    sort(&mut out);
+    out
+}
+
+/// Worst first, then by resource and rule.
+pub fn sort(findings: &mut [AuditFinding]) {
+    findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(a.resource.cmp(&b.resource))
             .then(a.rule.cmp(b.rule))
     });
+}
+
+/// The repositories that classic-form `sub` values name (`repo:OWNER/NAME:…`, no wildcard in
+/// owner or name), with the roles that name each. Immutable-form values carry the owner's and
+/// repository's IDs, which a re-registered name does not get, so they are left out.
+pub fn classic_repos(view: &AccountView) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for role in &view.roles {
+        for value in sub_values(&role.trust_policy) {
+            if let crate::subject::ParsedSub::Repo {
+                repo,
+                immutable: false,
+                ..
+            } = crate::subject::parse_sub(&value)
+                && !crate::subject::has_wildcard(&repo.name)
+            {
+                out.entry(format!("{}/{}", repo.owner, repo.name))
+                    .or_default()
+                    .insert(role.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every `…:sub` condition value of a trust's `Allow` statements, whatever the operator.
+fn sub_values(trust: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in policy::statements(trust) {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let Some(ops) = st.get("Condition").and_then(Value::as_object) else {
+            continue;
+        };
+        for keys in ops.values().filter_map(Value::as_object) {
+            for (k, v) in keys {
+                if k.ends_with(":sub") {
+                    out.extend(policy::strings(Some(v)).into_iter().map(String::from));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// KA003 and KA004: what GitHub said about the repositories classic subjects name
+/// ([`classic_repos`]).
+pub fn repo_findings(
+    view: &AccountView,
+    states: &std::collections::BTreeMap<String, RepoState>,
+) -> Vec<AuditFinding> {
+    let arns: std::collections::BTreeMap<&str, &str> = view
+        .roles
+        .iter()
+        .map(|r| (r.name.as_str(), r.arn.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (full, roles) in classic_repos(view) {
+        let (rule, severity, message) = match states.get(&full) {
+            Some(RepoState::Missing) => (
+                GONE_REPO,
+                Severity::High,
+                format!(
+                    "trusts repository {full}, which GitHub does not know (deleted, or hidden from this token): whoever creates a repository by that name (a deleted owner's name can be registered by anyone) can assume this role; pin the trust to repository IDs (keyless migrate-subjects) or delete the role"
+                ),
+            ),
+            Some(RepoState::Moved(to)) => (
+                MOVED_REPO,
+                Severity::Medium,
+                format!(
+                    "trusts repository {full}, which is now {to}: tokens from {to} no longer match, and a new repository named {full} would; trust {to} (by ID: keyless migrate-subjects)"
+                ),
+            ),
+            _ => continue,
+        };
+        for role in roles {
+            out.push(AuditFinding {
+                rule,
+                severity,
+                resource: arns.get(role.as_str()).unwrap_or(&"").to_string(),
+                role: Some(role),
+                message: message.clone(),
+                location: None,
+            });
+        }
+    }
     out
 }
 
@@ -209,6 +318,8 @@ pub fn rule_title(id: &str) -> &'static str {
     match id {
         UNUSED_PROVIDER => "GitHub OIDC provider that no role trusts",
         UNUSED_ROLE => "role trusted by GitHub but not used for a long time",
+        GONE_REPO => "trust names a repository that no longer exists",
+        MOVED_REPO => "trust names a repository by its old name",
         _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
     }
 }
@@ -444,5 +555,47 @@ mod tests {
                 .iter()
                 .all(|f| f.rule != UNUSED_ROLE)
         );
+    }
+
+    #[test]
+    fn classic_subjects_of_gone_or_moved_repositories_are_reported() {
+        let immutable = "repo:octo-org@1/pinned@2:ref:refs/heads/main";
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![
+                role("a", trust("repo:octo-org/gone:ref:refs/heads/main"), &[]),
+                role("b", trust("repo:octo-org/old-name:environment:prod"), &[]),
+                role("c", trust("repo:octo-org/here:*"), &[]),
+                role("d", trust(immutable), &[]),
+                role("e", trust("repo:octo-org/*:ref:refs/heads/main"), &[]),
+            ],
+        };
+        let repos = classic_repos(&view);
+        assert_eq!(
+            repos.keys().collect::<Vec<_>>(),
+            ["octo-org/gone", "octo-org/here", "octo-org/old-name"]
+        );
+        let states = [
+            ("octo-org/gone".to_string(), RepoState::Missing),
+            (
+                "octo-org/old-name".to_string(),
+                RepoState::Moved("octo-org/new-name".into()),
+            ),
+            ("octo-org/here".to_string(), RepoState::Present),
+        ]
+        .into();
+        let f = repo_findings(&view, &states);
+        let got: Vec<(&str, &str, Severity)> = f
+            .iter()
+            .map(|f| (f.rule, f.role.as_deref().unwrap(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (GONE_REPO, "a", Severity::High),
+                (MOVED_REPO, "b", Severity::Medium)
+            ]
+        );
+        assert!(f[1].message.contains("now octo-org/new-name"));
     }
 }

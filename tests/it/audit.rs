@@ -229,3 +229,86 @@ async fn audit_needs_exactly_the_keyless_audit_preset() {
         );
     }
 }
+
+/// With a GitHub token, audit asks GitHub about each repository a classic subject names: one
+/// deleted (anyone may take its name), one renamed; immutable subjects are safe and not asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn repositories_that_are_gone_or_renamed_are_reported_through_github() {
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+    let e = Env::new();
+    let iam = e.iam().await;
+    let p = "token.actions.githubusercontent.com";
+    iam.create_open_id_connect_provider()
+        .url(format!("https://{p}"))
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    for (role, sub) in [
+        ("gone", "repo:octo-org/deleted:ref:refs/heads/main"),
+        ("moved", "repo:octo-org/old-name:ref:refs/heads/main"),
+        ("fine", "repo:octo-org/site:ref:refs/heads/main"),
+        (
+            "pinned",
+            "repo:octo-org@123456/removed-too@999:ref:refs/heads/main",
+        ),
+    ] {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com", format!("{p}:sub"): sub}}}]});
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 1));
+    gh.add_repo(Repo::new("octo-org/old-name", 123456, 2));
+    gh.rename("octo-org/old-name", "octo-org/new-name");
+    let mut env = e.kit.env();
+    env.push(("GH_TOKEN", TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN));
+    let j = r.json();
+    let got: Vec<(String, String, String)> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("KA00"))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["role"].as_str().unwrap_or_default().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("KA003".to_string(), "gone".to_string(), "high".to_string()),
+            (
+                "KA004".to_string(),
+                "moved".to_string(),
+                "medium".to_string()
+            ),
+        ]
+    );
+    assert_eq!(gh.writes(), 0);
+    let asked: Vec<String> = gh.calls().into_keys().collect();
+    assert!(
+        !asked.iter().any(|c| c.contains("removed-too")),
+        "immutable subjects are not looked up: {asked:?}"
+    );
+    // Without a token, the AWS half is audited alone, and says so.
+    let r = e.run(&["audit", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("GitHub: not read"), "{}", r.stderr);
+}

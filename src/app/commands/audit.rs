@@ -2,8 +2,11 @@
 //! [`keyless::audit`], show the report. Read-only by construction: it only calls the AWS
 //! module's readers.
 
-use keyless::audit;
+use std::collections::BTreeMap;
+
+use keyless::audit::{self, RepoState};
 use keyless::error::{Error, Result};
+use keyless::github::GitHub;
 use keyless::lint::{LintContext, Severity};
 
 use crate::app::args::AuditArgs;
@@ -28,7 +31,15 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
             .unwrap_or(0),
         unused_days: args.unused_days,
     };
-    let findings = audit::audit(&view, &ctx, &opts);
+    let mut findings = audit::audit(&view, &ctx, &opts);
+    // The GitHub half, when a token is at hand: repositories that classic subjects name and that
+    // no longer exist or were renamed.
+    if let Some(gh) = s.github() {
+        let repos: Vec<String> = audit::classic_repos(&view).into_keys().collect();
+        let states = s.block_on(repo_states(&gh, &repos, s.concurrency))??;
+        findings.extend(audit::repo_findings(&view, &states));
+        audit::sort(&mut findings);
+    }
     let report = AuditReport::new(&view, &findings, fail_on, caller.account.clone());
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";
@@ -39,4 +50,34 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     }
     show_ci(s, &report)?;
     Ok(ExitStatus::findings_if(report.failing))
+}
+
+/// What GitHub says about each repository, `concurrency` requests at a time.
+async fn repo_states(
+    gh: &GitHub,
+    repos: &[String],
+    concurrency: usize,
+) -> Result<BTreeMap<String, RepoState>> {
+    use futures_util::StreamExt;
+    let answers: Vec<_> = futures_util::stream::iter(
+        repos
+            .iter()
+            .map(|full| async move { (full.clone(), gh.repository(full).await) }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    let mut out = BTreeMap::new();
+    for (full, answer) in answers {
+        let state = match answer {
+            Ok(info) if info.moved_from.is_some() => RepoState::Moved(info.full_name),
+            Ok(_) => RepoState::Present,
+            Err(Error::GitHub {
+                status: Some(404), ..
+            }) => RepoState::Missing,
+            Err(e) => return Err(e),
+        };
+        out.insert(full, state);
+    }
+    Ok(out)
 }
