@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::observed::{
     Observed, ObservedPolicy, ObservedProvider, ObservedRole, ReadPath, Reads, choose_read_path,
-    version_order,
+    marked_config, version_order,
 };
 use crate::plan::{Change, preset_policy_arn};
 use crate::policy::decode_document;
@@ -513,8 +513,9 @@ fn role_from_details(
     })
 }
 
-/// A customer-managed policy as GetAccountAuthorizationDetails describes it, with its tags
-/// (read separately: the details leave them out).
+/// A customer-managed policy as GetAccountAuthorizationDetails describes it, with its tags (read
+/// separately, and only for a policy whose description does not name its config: the details
+/// leave them out).
 fn policy_from_details(
     d: &aws_sdk_iam::types::ManagedPolicyDetail,
     tags: BTreeMap<String, String>,
@@ -547,6 +548,7 @@ fn policy_from_details(
             .collect(),
         tags,
         attachment_count: d.attachment_count().unwrap_or(0),
+        marked: marked_config(d.description()),
     })
 }
 
@@ -751,8 +753,14 @@ impl Aws {
                     )
                 })
                 .collect(),
-            tags: tags_of(pol.tags()),
+            // A policy whose description names its config is owned by that config; its tags are
+            // then not consulted (the account-wide read does not fetch them either).
+            tags: match marked_config(pol.description()) {
+                Some(_) => BTreeMap::new(),
+                None => tags_of(pol.tags()),
+            },
             attachment_count: pol.attachment_count().unwrap_or(0),
+            marked: marked_config(pol.description()),
         }))
     }
 
@@ -771,8 +779,8 @@ impl Aws {
 
     /// The same observed state as [`Aws::observe`], read from the whole account: ListRoles and
     /// GetAccountAuthorizationDetails (roles and customer-managed policies, pages of 1,000) with
-    /// the provider, then GetPolicy for the tags of each policy that exists (`concurrency` at a
-    /// time). Also returns the other roles' trust policies (as [`Aws::other_role_trusts`]).
+    /// the provider, then GetPolicy for the tags of each policy that exists and whose
+    /// description does not name its config (`concurrency` at a time).
     pub async fn observe_account(
         &self,
         desired: &Rendered,
@@ -946,10 +954,12 @@ impl Aws {
         // Tags of each policy that exists, `concurrency` at a time.
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut reads = tokio::task::JoinSet::new();
-        for arn in wanted
-            .iter()
-            .filter(|a| policy_details.contains_key(a.as_str()))
-        {
+        let unmarked = |a: &String| {
+            policy_details
+                .get(a.as_str())
+                .is_some_and(|d| marked_config(d.description()).is_none())
+        };
+        for arn in wanted.iter().filter(|a| unmarked(a)) {
             let (aws, permits, arn) = (self.clone(), permits.clone(), arn.clone());
             reads.spawn(async move {
                 let _permit = permits.acquire_owned().await.map_err(internal)?;
@@ -971,7 +981,11 @@ impl Aws {
             let mut policies = Vec::new();
             for arn in arns {
                 let p = match (policy_details.get(arn.as_str()), tags.get(&arn)) {
+                    (Some(d), _) if marked_config(d.description()).is_some() => {
+                        Some(policy_from_details(d, BTreeMap::new())?)
+                    }
                     (Some(d), Some(Some(t))) => Some(policy_from_details(d, t.clone())?),
+                    // Gone between the two reads.
                     _ => None,
                 };
                 policies.push((arn, p));
@@ -1177,7 +1191,7 @@ impl Aws {
                 matches!(self.read_role(role).await, Ok(Some(r)) if crate::observed::owned(&r.tags))
             }
             Change::CreatePolicy { arn, .. } => {
-                matches!(self.read_policy(arn).await, Ok(Some(p)) if crate::observed::owned(&p.tags))
+                matches!(self.read_policy(arn).await, Ok(Some(p)) if p.is_keyless())
             }
             _ => false,
         }
@@ -1290,6 +1304,10 @@ impl Aws {
                 .create_policy()
                 .policy_name(name)
                 .path(path)
+                .set_description(
+                    tags.get(crate::config::CONFIG_KEY)
+                        .map(|c| crate::observed::policy_description(c)),
+                )
                 .policy_document(document.to_string())
                 .set_tags(Some(to_tags(tags)?))
                 .send()

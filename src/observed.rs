@@ -61,10 +61,46 @@ pub struct ObservedPolicy {
     pub document: Value,
     /// All version IDs, oldest first, with whether each is the default.
     pub versions: Vec<(String, bool)>,
-    /// Tags.
+    /// Tags; empty when [`ObservedPolicy::marked`] says who owns it (they are then not consulted,
+    /// and the account-wide read does not fetch them).
     pub tags: BTreeMap<String, String>,
     /// How many roles, users and groups it is attached to.
     pub attachment_count: i32,
+    /// The config its description names ([`policy_description`]): set when keyless (or a
+    /// template keyless exported) created it.
+    pub marked: Option<String>,
+}
+
+impl ObservedPolicy {
+    /// Who owns it: the config its description names, else what its tags say. A managed
+    /// policy's description is fixed when it is created, so the mark outlives any tag edit, and
+    /// a policy that CloudFormation created (which cannot tag managed policies) carries it too.
+    pub fn owner(&self) -> Owner {
+        match &self.marked {
+            Some(c) => Owner::Config(c.clone()),
+            None => Owner::of(&self.tags),
+        }
+    }
+
+    /// Is it keyless's (any config's)?
+    pub fn is_keyless(&self) -> bool {
+        self.owner() != Owner::NotKeyless
+    }
+}
+
+const POLICY_MARK: &str = "Created by keyless for config ";
+
+/// The description keyless gives every managed policy it creates, naming its config.
+pub fn policy_description(config: &str) -> String {
+    format!("{POLICY_MARK}{config}")
+}
+
+/// The config a policy description names, if keyless wrote it.
+pub fn marked_config(description: Option<&str>) -> Option<String> {
+    let name = description?.strip_prefix(POLICY_MARK)?;
+    crate::config::check_config_name(name)
+        .is_ok()
+        .then(|| name.to_string())
 }
 
 /// Everything read for one plan.
@@ -181,6 +217,31 @@ impl Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_description_names_its_config_and_wins_over_tags() {
+        let d = policy_description("web-prod");
+        assert_eq!(marked_config(Some(&d)).as_deref(), Some("web-prod"));
+        assert_eq!(marked_config(Some("made by hand")), None);
+        assert_eq!(
+            marked_config(Some("Created by keyless for config a b")),
+            None
+        );
+        assert_eq!(marked_config(None), None);
+        let mut p = ObservedPolicy {
+            arn: "arn:aws:iam::1:policy/p".into(),
+            default_version: "v1".into(),
+            document: Value::Null,
+            versions: vec![],
+            tags: BTreeMap::new(),
+            attachment_count: 1,
+            marked: None,
+        };
+        assert_eq!(p.owner(), Owner::NotKeyless);
+        p.marked = marked_config(Some(&d));
+        assert_eq!(p.owner(), Owner::Config("web-prod".into()));
+        assert!(p.is_keyless());
+    }
 
     #[test]
     fn few_roles_read_role_by_role_without_listing() {

@@ -707,7 +707,7 @@ fn policy_changes(
                 tags: config_tags(&desired.config),
             }),
             Some(lp) => {
-                let owner = Owner::of(&lp.tags);
+                let owner = lp.owner();
                 if !owner.is_mine(&desired.config) {
                     if !role.adopt {
                         refused.push(match owner {
@@ -779,20 +779,21 @@ fn policy_changes(
             arn: arn.clone(),
         });
         match observed.policies.get(arn).and_then(Option::as_ref) {
-            Some(lp) if !Owner::of(&lp.tags).is_mine(&desired.config) && owned(&lp.tags) => notes
-                .push(format!(
+            Some(lp) if !lp.owner().is_mine(&desired.config) && lp.is_keyless() => {
+                notes.push(format!(
                     "policy {} belongs to another keyless config; detached from {} but kept",
                     policy_short(arn),
                     role.name
-                )),
-            Some(lp) if owned(&lp.tags) && lp.attachment_count <= 1 => {
+                ))
+            }
+            Some(lp) if lp.is_keyless() && lp.attachment_count <= 1 => {
                 changes.push(Change::DeletePolicy {
                     arn: arn.clone(),
                     versions: non_default(lp),
                     before: lp.document.clone(),
                 })
             }
-            Some(lp) if owned(&lp.tags) => notes.push(format!(
+            Some(lp) if lp.is_keyless() => notes.push(format!(
                 "policy {} is still attached elsewhere; detached from {} but kept",
                 policy_short(arn),
                 role.name
@@ -884,8 +885,8 @@ pub fn destroy(
     }
     for (arn, p) in &observed.policies {
         let Some(p) = p else { continue };
-        if !Owner::of(&p.tags).is_mine(&desired.config) {
-            if owned(&p.tags) {
+        if !p.owner().is_mine(&desired.config) {
+            if p.is_keyless() {
                 notes.push(format!(
                     "policy {} belongs to another keyless config; kept",
                     policy_short(arn)
@@ -1004,6 +1005,7 @@ mod tests {
                         versions: vec![("v1".into(), true)],
                         tags: config_tags(&r.config),
                         attachment_count: 1,
+                        marked: None,
                     }),
                 );
             }
@@ -1060,6 +1062,25 @@ mod tests {
             rendered(&CFG.replace("name = \"site\"\n", "name = \"site\"\nadopt = true\n"));
         let p = plan(&adopted, &o).unwrap();
         assert!(p.changes.iter().any(|c| matches!(c, Change::TagRole { tags, .. } if tags.get(CONFIG_KEY) == Some(&adopted.config))));
+    }
+
+    #[test]
+    fn a_policy_whose_description_names_another_config_is_refused_whatever_its_tags() {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        for p in o.policies.values_mut().flatten() {
+            p.marked = Some("other".into());
+        }
+        let Err(Error::Refused(msgs)) = plan(&r, &o) else {
+            panic!("expected a refusal")
+        };
+        assert!(msgs[0].contains("`other`"), "{}", msgs[0]);
+        // Its own mark, and no tags at all (CloudFormation cannot tag a managed policy): in sync.
+        for p in o.policies.values_mut().flatten() {
+            p.marked = Some(r.config.clone());
+            p.tags.clear();
+        }
+        assert!(plan(&r, &o).unwrap().is_empty());
     }
 
     #[test]

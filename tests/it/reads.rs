@@ -30,8 +30,9 @@ fn config() -> String {
 }
 
 /// Apply the config, then change the account by hand: a new default version on one policy, an
-/// inline policy added, a policy detached, a role deleted, a tag removed from a policy, a
-/// hand-made policy attached, and a role outside the config.
+/// inline policy added, a policy detached and replaced by one as an earlier keyless made it
+/// (tags, no description), a role deleted, a tag removed from a policy, a hand-made policy
+/// attached, and a role outside the config.
 async fn drifted() -> Env {
     let e = Env::new();
     std::fs::write(
@@ -82,6 +83,19 @@ async fn drifted() -> Env {
         .unwrap();
     iam.delete_role()
         .role_name("gha-app-5")
+        .send()
+        .await
+        .unwrap();
+    // gha-app-4's policy as an earlier keyless made it: tagged, with no description.
+    iam.delete_policy()
+        .policy_arn(policy("gha-app-4-s3-deploy"))
+        .send()
+        .await
+        .unwrap();
+    iam.create_policy()
+        .policy_name("gha-app-4-s3-deploy")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::octo-org-app-4/*"}]}"#)
+        .tags(Tag::builder().key("managed-by").value("keyless").build().unwrap())
         .send()
         .await
         .unwrap();
@@ -154,7 +168,7 @@ async fn both_read_paths_observe_the_same_drifted_account() {
     assert!(per_role.policies[&format!("arn:aws:iam::{ACCOUNT_ID}:policy/by-hand")].is_some());
     assert!(per_role_others.iter().any(|(n, _)| n == "made-by-hand"));
 
-    // The account path: no per-role reads, one GetPolicy (tags) per existing policy.
+    // The account path: no per-role reads.
     let count = |a: &str| {
         account_calls
             .iter()
@@ -167,8 +181,18 @@ async fn both_read_paths_observe_the_same_drifted_account() {
     assert_eq!(count("GetPolicyVersion"), 0);
     assert_eq!(count("GetAccountAuthorizationDetails"), 1);
     assert_eq!(count("ListRoles"), 1);
-    let existing = per_role.policies.values().filter(|p| p.is_some()).count() as u64;
-    assert_eq!(count("GetPolicy"), existing);
+    // Tags are read only for policies whose description does not name a keyless config.
+    let unmarked = per_role
+        .policies
+        .values()
+        .flatten()
+        .filter(|p| p.marked.is_none())
+        .count() as u64;
+    assert_eq!(
+        unmarked, 2,
+        "the hand-made policy and the earlier keyless's"
+    );
+    assert_eq!(count("GetPolicy"), unmarked);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

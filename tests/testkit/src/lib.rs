@@ -530,7 +530,7 @@ async fn count_requests(
 /// Fidelity fix: fakecloud's GetAccountAuthorizationDetails leaves out each role's
 /// `PermissionsBoundary`, which AWS returns (as GetRole does). Add it from the kit's state, so a
 /// reader of the whole account sees what a reader of each role sees; and `RoleLastUsed` for the
-/// roles a test said were used ([`Kit::set_role_last_used`]).
+/// roles a test said were used ([`Kit::set_role_last_used`]), and each policy's `Description`.
 async fn gaad_boundaries(
     State((state, last_used)): State<(fakecloud_iam::SharedIamState, LastUsed)>,
     req: Request,
@@ -566,6 +566,21 @@ async fn gaad_boundaries(
             };
             let at = format!("<RoleName>{}</RoleName>", role.role_name);
             xml = xml.replace(&at, &format!("{at}\n        <PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>{boundary}</PermissionsBoundaryArn></PermissionsBoundary>"));
+        }
+    }
+    // And each customer-managed policy's Description, which AWS returns and fakecloud leaves out.
+    if let Some(iam) = state.read().get(ACCOUNT_ID) {
+        for policy in iam.policies.values().filter(|p| !p.description.is_empty()) {
+            let at = format!("<Arn>{}</Arn>", policy.arn);
+            let escaped = policy
+                .description
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            xml = xml.replace(
+                &at,
+                &format!("{at}\n        <Description>{escaped}</Description>"),
+            );
         }
     }
     for (role, when) in last_used.lock().iter() {
