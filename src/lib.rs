@@ -26,6 +26,7 @@
 //! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
 //! | [`setup`] | `keyless init`'s answers and the config they produce |
 //! | [`emit`] | the workflow snippet and the repository variable |
+//! | [`export`] | the CloudFormation template of what apply creates, and its StackSets steps |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
 //! | [`claims`] | the token claims GitHub would mint for a described job |
@@ -51,6 +52,7 @@ pub mod evaluate;
 pub mod exchange;
 pub mod execute;
 pub mod explain;
+pub mod export;
 pub mod github;
 pub mod github_plan;
 pub mod http;

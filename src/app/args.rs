@@ -141,6 +141,9 @@ pub enum Command {
     /// Move a repository to immutable subjects, one safe step per run: trust both forms, switch
     /// the repository, drop the classic form (needs GitHub access).
     MigrateSubjects(MigrateArgs),
+    /// Export what apply creates in one account as a CloudFormation template (for StackSets that
+    /// roll it out to organizational units); --stack-set also writes the StackSets steps.
+    Export(ExportArgs),
     /// Print every role's trust and permission documents, rendered and linted.
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
@@ -461,6 +464,34 @@ pub struct EmitArgs {
     /// The role (required when the config has more than one).
     #[arg(long)]
     pub role: Option<String>,
+}
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format.
+    #[arg(value_enum)]
+    pub what: ExportWhat,
+    /// Write the template (keyless.cfn.json) into this directory instead of printing it.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Also write deploy-stack-set.sh: create-stack-set (service-managed permissions, automatic
+    /// deployment) and create-stack-instances to each --ou.
+    #[arg(long, value_name = "NAME", requires_all = ["ous", "dir"])]
+    pub stack_set: Option<String>,
+    /// An organizational unit (ou-…) or the root (r-…) to deploy to; repeat for more.
+    #[arg(long = "ou", value_name = "OU_ID")]
+    pub ous: Vec<String>,
+    /// The steps run as a delegated administrator for StackSets (--call-as DELEGATED_ADMIN).
+    #[arg(long, requires = "stack_set")]
+    pub delegated_admin: bool,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportWhat {
+    /// A CloudFormation template (JSON).
+    Cloudformation,
 }
 
 /// What `emit` prints.

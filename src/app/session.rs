@@ -596,8 +596,18 @@ impl Session {
         if with_github {
             self.check_github(&mut rendered)?;
         }
+        self.refuse_blocking(rendered, refuse_blocking)
+    }
+
+    /// Render for `target` (no AWS or GitHub call), refusing blocking findings when asked.
+    pub fn render_for_target(&self, target: Target, refuse_blocking: bool) -> Result<Rendered> {
+        let rendered = render::render(self.config()?, self.templates()?, &target)?;
+        self.refuse_blocking(rendered, refuse_blocking)
+    }
+
+    fn refuse_blocking(&self, rendered: Rendered, refuse: bool) -> Result<Rendered> {
         let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
-        if refuse_blocking && !blocking.is_empty() {
+        if refuse && !blocking.is_empty() {
             self.printer.note(&findings_text(&blocking));
             return Err(Error::LintBlocked {
                 count: blocking.len(),

@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod cli;
 mod differential;
+mod export;
 mod faults;
 mod fuzz;
 mod github;

@@ -3,7 +3,7 @@
 //! session operations, never each other's clap types.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift), [`audit`] (the whole account) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
+//! [`check`] (drift), [`audit`] (the whole account), [`export`] (CloudFormation) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
 
 use keyless::error::{Error, Result};
 
@@ -15,6 +15,7 @@ use crate::app::session::Session;
 pub mod audit;
 pub mod check;
 pub mod documents;
+pub mod export;
 pub mod import;
 pub mod init;
 pub mod migrate;
@@ -34,6 +35,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Explain(a) => verify::cmd_explain(s, a),
         Command::Import(a) => import::cmd_import(s, a),
         Command::MigrateSubjects(a) => migrate::cmd_migrate_subjects(s, a),
+        Command::Export(a) => export::cmd_export(s, a),
         Command::Render(a) => documents::cmd_render(s, a),
         Command::Lint(a) => documents::cmd_lint(s, a),
         Command::Emit(a) => documents::cmd_emit(s, a),

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod explain;
+pub mod export;
 pub mod plan;
 pub mod verify;
 

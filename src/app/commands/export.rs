@@ -1,0 +1,126 @@
+//! `keyless export cloudformation`: render the config for no account in particular, turn what
+//! apply would create into a template ([`keyless::export`]), print it or write it (with the
+//! StackSets steps). Offline: no AWS or GitHub call.
+
+use keyless::error::{Error, Result};
+use keyless::export::{self, SENTINEL_ACCOUNT};
+use keyless::render::Target;
+
+use crate::app::args::ExportArgs;
+use crate::app::exit::ExitStatus;
+use crate::app::report::export::ExportReport;
+use crate::app::report::{FORMAT_VERSION, show};
+use crate::app::session::Session;
+
+/// The template's file name under `--dir`.
+const TEMPLATE_FILE: &str = "keyless.cfn.json";
+/// The StackSets script's file name under `--dir`.
+const SCRIPT_FILE: &str = "deploy-stack-set.sh";
+
+/// `keyless export`
+pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
+    let ous = checked_ous(&args.ous)?;
+    if let Some(name) = &args.stack_set {
+        checked_stack_set_name(name)?;
+    }
+    let target = Target {
+        account_id: s
+            .config()?
+            .account_id
+            .clone()
+            .unwrap_or_else(|| SENTINEL_ACCOUNT.into()),
+        partition: s.offline_partition(),
+    };
+    let rendered = s.render_for_target(target, true)?;
+    let template = export::cloudformation(&rendered)?;
+    let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
+    let mut files = Vec::new();
+    if let Some(dir) = &args.dir {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let write = |name: &str, body: &str| -> Result<String> {
+            let path = dir.join(name);
+            std::fs::write(&path, body).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(path.display().to_string())
+        };
+        files.push(write(TEMPLATE_FILE, &text)?);
+        if let Some(name) = &args.stack_set {
+            let region = s.region().unwrap_or_else(|| "us-east-1".into());
+            let script =
+                export::stack_set_script(name, TEMPLATE_FILE, &ous, &region, args.delegated_admin);
+            let path = write(SCRIPT_FILE, &script)?;
+            make_executable(&path);
+            files.push(path);
+        }
+    }
+    show(
+        &s.printer,
+        s.format,
+        &ExportReport {
+            format_version: FORMAT_VERSION,
+            config: rendered.config.clone(),
+            files,
+            template,
+            text: if args.dir.is_none() {
+                text
+            } else {
+                String::new()
+            },
+        },
+    );
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(unix)]
+fn make_executable(path: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &str) {}
+
+/// Organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) IDs, as AWS Organizations spells them.
+fn checked_ous(ous: &[String]) -> Result<Vec<String>> {
+    for ou in ous {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        };
+        let valid = match ou.split('-').collect::<Vec<_>>().as_slice() {
+            ["ou", a, b] => {
+                (4..=32).contains(&a.len()) && (8..=32).contains(&b.len()) && ok(a) && ok(b)
+            }
+            ["r", a] => (4..=32).contains(&a.len()) && ok(a),
+            _ => false,
+        };
+        if !valid {
+            return Err(Error::usage(
+                format!("--ou {ou:?} is not an organizational unit or root ID"),
+                "pass an ID like ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent) or the root r-ab12",
+            ));
+        }
+    }
+    Ok(ous.to_vec())
+}
+
+/// StackSet names: a letter, then letters, digits and `-`, at most 128.
+fn checked_stack_set_name(name: &str) -> Result<()> {
+    let ok = name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            format!("--stack-set {name:?} is not a StackSet name"),
+            "start with a letter; use letters, digits and `-` (at most 128), e.g. keyless-github-oidc",
+        ))
+    }
+}
