@@ -179,27 +179,7 @@ async fn audit_needs_exactly_the_keyless_audit_preset() {
         &crate::util::keyless_in(e.dir.path(), &["apply", "--yes"], &e.kit.admin_env(), None),
         0,
     );
-    std::fs::write(
-        e.dir.path().join("auditor.toml"),
-        "[[role]]\nname = \"auditor\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-audit\"\n",
-    )
-    .unwrap();
-    let rendered = crate::util::keyless_in(
-        e.dir.path(),
-        &[
-            "render",
-            "-c",
-            "auditor.toml",
-            "--output",
-            "json",
-            "--account-id",
-            ACCOUNT_ID,
-        ],
-        &[],
-        None,
-    )
-    .json();
-    let preset = rendered["roles"][0]["policies"][0]["document"].clone();
+    let preset = crate::check::preset_document(&e, "keyless-audit", "");
     let env = crate::check::user_with(&e, "auditor", &preset).await;
     let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
     expect(&r, 0);

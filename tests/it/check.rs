@@ -371,6 +371,33 @@ fn emit_check_workflow_is_a_scheduled_read_only_job() {
     );
 }
 
+/// The policy document of preset `name` (with `params`, a TOML line), rendered through the
+/// binary for the kit's account.
+pub(crate) fn preset_document(e: &Env, name: &str, params: &str) -> serde_json::Value {
+    let file = format!("{name}.preset.toml");
+    std::fs::write(
+        e.dir.path().join(&file),
+        format!("[[role]]\nname = \"holder\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"{name}\"\n{params}"),
+    )
+    .unwrap();
+    let rendered = crate::util::keyless_in(
+        e.dir.path(),
+        &[
+            "render",
+            "-c",
+            &file,
+            "--output",
+            "json",
+            "--account-id",
+            ACCOUNT_ID,
+        ],
+        &[],
+        None,
+    );
+    expect(&rendered, 0);
+    rendered.json()["roles"][0]["policies"][0]["document"].clone()
+}
+
 /// Create an IAM user holding only `policy`, and return an environment with its keys.
 pub(crate) async fn user_with(
     e: &Env,
@@ -463,24 +490,7 @@ async fn check_needs_exactly_the_keyless_check_preset() {
 /// Render the keyless-check preset with `params`, then: `check` with `flags` as a user holding
 /// only it is in sync, and without any one of its actions (or of `needed`) is refused.
 async fn exactly_enough(e: &Env, params: &str, flags: &[&str], needed: Option<&[&str]>) {
-    // The preset, rendered for this account.
-    std::fs::write(e.dir.path().join("check.toml"), format!("[[role]]\nname = \"checker\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-check\"\n{params}")).unwrap();
-    let rendered = crate::util::keyless_in(
-        e.dir.path(),
-        &[
-            "render",
-            "-c",
-            "check.toml",
-            "--output",
-            "json",
-            "--account-id",
-            ACCOUNT_ID,
-        ],
-        &[],
-        None,
-    )
-    .json();
-    let preset = rendered["roles"][0]["policies"][0]["document"].clone();
+    let preset = preset_document(e, "keyless-check", params);
 
     let tag = flags.len();
     let env = user_with(e, &format!("checker{tag}"), &preset).await;

@@ -274,23 +274,7 @@ async fn auto_falls_back_to_role_by_role_when_the_account_read_is_denied() {
         &crate::util::keyless_in(e.dir.path(), &["apply", "--yes"], &admin, None),
         0,
     );
-    std::fs::write(e.dir.path().join("check.toml"), "[[role]]\nname = \"checker\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"keyless-check\"\n").unwrap();
-    let rendered = crate::util::keyless_in(
-        e.dir.path(),
-        &[
-            "render",
-            "-c",
-            "check.toml",
-            "--output",
-            "json",
-            "--account-id",
-            ACCOUNT_ID,
-        ],
-        &[],
-        None,
-    )
-    .json();
-    let preset = rendered["roles"][0]["policies"][0]["document"].clone();
+    let preset = crate::check::preset_document(&e, "keyless-check", "");
     let env = crate::check::user_with(&e, "checker", &preset).await;
     e.kit.reset_counts();
     let r = crate::util::keyless_in(e.dir.path(), &["check", "--output", "json"], &env, None);
