@@ -85,6 +85,47 @@ impl Aws {
         }
     }
 
+    /// Clients for another account: STS AssumeRole of `role_arn` (with `external_id` when the
+    /// role's trust asks for one) from these credentials. The session's credentials stay inside
+    /// the returned clients.
+    pub async fn assume_role(&self, role_arn: &str, external_id: Option<&str>) -> Result<Aws> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name("keyless")
+            .set_external_id(external_id.map(String::from))
+            .send()
+            .await
+            .map_err(|e| sdk_error("sts:AssumeRole", e))?;
+        let Some(c) = out.credentials() else {
+            return Err(internal("sts:AssumeRole returned no credentials"));
+        };
+        let creds = aws_sdk_iam::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "keyless-assume-role",
+        );
+        Ok(Aws {
+            sts: aws_sdk_sts::Client::from_conf(
+                self.sts
+                    .config()
+                    .to_builder()
+                    .credentials_provider(creds.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                self.iam
+                    .config()
+                    .to_builder()
+                    .credentials_provider(creds)
+                    .build(),
+            ),
+        })
+    }
+
     /// STS GetCallerIdentity: the account and partition every ARN is built for.
     pub async fn caller_identity(&self) -> Result<CallerIdentity> {
         let out = self

@@ -51,6 +51,10 @@ pub struct ConfigFile {
     /// Settings for the workflows keyless emits.
     #[serde(default)]
     pub workflow: WorkflowFile,
+    /// Target accounts (read by [`crate::accounts::read`]; each account's config is this one
+    /// with the account's values substituted).
+    #[serde(default)]
+    pub accounts: Option<toml::Table>,
     /// Roles.
     #[serde(default)]
     pub role: Vec<RoleFile>,
@@ -394,7 +398,14 @@ pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
         }
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_partial(&text, &path.display().to_string(), &dir)
+    let file = path.display().to_string();
+    // With `[accounts]`, the config as the first account sees it (commands that run per account
+    // read each account's own through `crate::accounts::for_account`).
+    let text = match crate::accounts::read(&text, &file)? {
+        Some(a) => crate::accounts::for_account(&text, &file, &a, &a.ids[0])?,
+        None => text,
+    };
+    parse_partial(&text, &file, &dir)
 }
 
 /// Parse and validate config text; `file` names it in errors and `dir` anchors relative paths.

@@ -86,6 +86,12 @@ const ROLE: &[Key] = &[
     Key("trust_policy", Ty::Str, false),
     Key("allow", Ty::Tables(ALLOW), false),
 ];
+const ACCOUNTS: &[Key] = &[
+    Key("ids", Ty::Array(&Ty::Str), true),
+    Key("role", Ty::Str, false),
+    Key("external_id", Ty::Str, false),
+    Key("vars", Ty::Map(&Ty::Map(&Ty::Str)), false),
+];
 const TOP: &[Key] = &[
     Key("version", Ty::Int, false),
     Key("name", Ty::Str, false),
@@ -96,6 +102,7 @@ const TOP: &[Key] = &[
     Key("provider", Ty::Table(PROVIDER), false),
     Key("lint", Ty::Table(LINT), false),
     Key("workflow", Ty::Table(WORKFLOW), false),
+    Key("accounts", Ty::Table(ACCOUNTS), false),
     Key("role", Ty::Tables(ROLE), false),
 ];
 

@@ -9,6 +9,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`accounts`] | many accounts from one config: `[accounts]`, per-account substitution |
 //! | [`config`] | `keyless.toml`: schema, loading, validation with precise errors |
 //! | [`config_shape`] | `keyless.toml`'s keys and TOML types, checked all at once before deserializing |
 //! | [`names`] | GitHub and IAM naming rules |
@@ -40,6 +41,7 @@
 //! | [`error`] | typed errors |
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod audit;
 pub mod aws;
 pub mod claims;

@@ -99,6 +99,10 @@ pub struct Global {
         env = "KEYLESS_READS"
     )]
     pub reads: ReadsArg,
+    /// With `[accounts]` in the config: how many accounts plan, apply, destroy, check and audit
+    /// work in at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = 4)]
+    pub account_concurrency: u16,
 }
 
 /// `--reads`

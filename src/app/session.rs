@@ -81,6 +81,8 @@ pub struct Session {
     pub concurrency: usize,
     /// How to read the account (`--reads`).
     pub reads: Reads,
+    /// How many accounts at once (`--account-concurrency`, with `[accounts]`).
+    pub account_concurrency: usize,
     account_flag: Option<String>,
     profile: Option<String>,
     region_flag: Option<String>,
@@ -124,6 +126,7 @@ impl Session {
             },
             config_path: g.config.clone(),
             concurrency: concurrency as usize,
+            account_concurrency: usize::from(g.account_concurrency.max(1)),
             reads: match g.reads {
                 ReadsArg::Auto => Reads::Auto,
                 ReadsArg::PerRole => Reads::PerRole,
@@ -155,6 +158,7 @@ impl Session {
             config_path: self.config_path.clone(),
             concurrency: self.concurrency,
             reads: self.reads,
+            account_concurrency: self.account_concurrency,
             account_flag: self.account_flag.clone(),
             profile: self.profile.clone(),
             region_flag: self.region_flag.clone(),

@@ -1,6 +1,7 @@
 //! keyless's integration tests: one test binary (one link of the SDK), a module per area.
 //! Every test that needs AWS talks to the test kit's in-process IAM/STS through the real SDK.
 
+mod accounts;
 mod apply;
 mod audit;
 mod check;

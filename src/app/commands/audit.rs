@@ -10,7 +10,7 @@ use keyless::github::GitHub;
 use keyless::lint::{LintContext, Severity};
 
 use crate::app::args::AuditArgs;
-use crate::app::commands::show_ci;
+use crate::app::commands::{fleet, show_ci};
 use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
 use crate::app::session::Session;
@@ -18,6 +18,14 @@ use crate::app::session::Session;
 /// `keyless audit`
 pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
+    // With a config naming several accounts, each of them (audit needs no config otherwise).
+    if let Some((accounts, text)) = fleet::accounts_of(s)? {
+        let work = fleet::Work::Audit {
+            fail_on,
+            unused_days: args.unused_days,
+        };
+        return fleet::run(s, work, &accounts, &text);
+    }
     let caller = s.caller()?;
     let aws = s.aws()?;
     let view = s.block_on(aws.audit_view())??;

@@ -6,23 +6,33 @@ use keyless::lint::{LintContext, Severity};
 use keyless::{github_plan, render};
 
 use crate::app::args::CheckArgs;
-use crate::app::commands::show_ci;
+use crate::app::commands::{fleet, show_ci};
 use crate::app::exit::ExitStatus;
 use crate::app::report::check::CheckReport;
 use crate::app::session::Session;
 
-/// `keyless check`
-pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
-    let fail_on: Severity = args.fail_on.into();
-    let (rendered, observed, others) = s.render_and_observe(true, false, true)?;
-    let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
-    let cfg = s.config()?;
-    let target = &rendered.target;
+/// How the live documents of `target` are linted: the account, partition and the config's
+/// claim keys and quota.
+pub fn live_context(cfg: &keyless::config::Config, target: &render::Target) -> LintContext {
     let mut ctx = LintContext::new("live");
     ctx.account_id = Some(target.account_id.clone());
     ctx.partition = Some(target.partition.clone());
     ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
     ctx.trust_size_quota = cfg.trust_policy_size_quota;
+    ctx
+}
+
+/// `keyless check`
+pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
+    let fail_on: Severity = args.fail_on.into();
+    if let Some((accounts, text)) = fleet::accounts_of(s)? {
+        return fleet::run(s, fleet::Work::Check { fail_on }, &accounts, &text);
+    }
+    let (rendered, observed, others) = s.render_and_observe(true, false, true)?;
+    let other_tags = s.role_tags(&drift::trusting_provider(&rendered, &others))?;
+    let cfg = s.config()?;
+    let target = &rendered.target;
+    let ctx = live_context(cfg, target);
     let mut findings = drift::drift(&rendered, &observed, &others, &other_tags, &ctx);
     // The GitHub half: what each repository mints, the variables, the environments.
     if let Some(facts) = s.github_facts()? {

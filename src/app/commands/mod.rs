@@ -16,6 +16,7 @@ pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod export;
+pub mod fleet;
 pub mod import;
 pub mod init;
 pub mod migrate;

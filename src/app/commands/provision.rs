@@ -5,6 +5,7 @@ use keyless::emit;
 use keyless::error::{Error, Result};
 
 use crate::app::args::{ApplyArgs, Format, PlanArgs};
+use crate::app::commands::fleet::{self, Work};
 use crate::app::commands::verify::{VerifyOptions, verify_role};
 use crate::app::exit::ExitStatus;
 use crate::app::report::apply::{ApplyReport, RoleWiring};
@@ -14,6 +15,12 @@ use crate::app::session::{Planned, Session};
 
 /// `keyless plan`
 pub fn cmd_plan(s: &Session, args: &PlanArgs) -> Result<ExitStatus> {
+    if let Some((accounts, text)) = fleet::accounts_of(s)? {
+        let work = Work::Plan {
+            detailed: args.detailed_exitcode,
+        };
+        return fleet::run(s, work, &accounts, &text);
+    }
     let changed = plan(s)?;
     Ok(ExitStatus::findings_if(args.detailed_exitcode && changed))
 }
@@ -31,6 +38,15 @@ fn report(p: &Planned) -> PlanReport<'_> {
 
 /// `keyless apply`
 pub fn cmd_apply(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
+    if let Some((accounts, text)) = fleet::accounts_of(s)? {
+        if args.verify {
+            return Err(Error::usage(
+                "--verify runs in one account; the config names several ([accounts])",
+                "apply without --verify, then `keyless verify` in the account to prove",
+            ));
+        }
+        return fleet::run(s, Work::Apply { yes: args.yes }, &accounts, &text);
+    }
     apply(s, args.yes, args.verify)
 }
 
@@ -114,6 +130,9 @@ pub fn cmd_destroy(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
             "--verify applies to `apply` only",
             "drop --verify",
         ));
+    }
+    if let Some((accounts, text)) = fleet::accounts_of(s)? {
+        return fleet::run(s, Work::Destroy { yes: args.yes }, &accounts, &text);
     }
     let planned = s.plan_destroy()?;
     show(&s.printer, s.format, &report(&planned));

@@ -480,7 +480,7 @@ async fn gate(State(st): State<Shared>, req: Request, next: Next) -> Response {
         let fault = s
             .faults
             .iter_mut()
-            .find_map(|r| r.hit(&action).then(|| r.fault.clone()));
+            .find_map(|r| r.hit(&action, &route).then(|| r.fault.clone()));
         *s.calls.entry(route.clone()).or_default() += 1;
         s.remaining = s.remaining.saturating_sub(1);
         let token = auth

@@ -99,9 +99,17 @@ pub struct FaultRule {
     times: u64,
     pattern: Option<Vec<bool>>,
     seen: u64,
+    containing: Option<String>,
 }
 
 impl FaultRule {
+    /// Only calls whose request (form body or query) contains `needle`, e.g. an account ID in an
+    /// AssumeRole's role ARN: one member account that throttles.
+    pub fn containing(mut self, needle: &str) -> FaultRule {
+        self.containing = Some(needle.to_string());
+        self
+    }
+
     /// Hit the `k`-th write call (1-based; writes are calls other than Get*/List*) once.
     pub fn nth_write(k: u64, fault: Fault) -> FaultRule {
         FaultRule {
@@ -112,6 +120,7 @@ impl FaultRule {
             times: 1,
             pattern: None,
             seen: 0,
+            containing: None,
         }
     }
     /// Hit every write call.
@@ -124,6 +133,7 @@ impl FaultRule {
             times: u64::MAX,
             pattern: None,
             seen: 0,
+            containing: None,
         }
     }
     /// Hit the first `times` calls of one action.
@@ -136,6 +146,7 @@ impl FaultRule {
             times,
             pattern: None,
             seen: 0,
+            containing: None,
         }
     }
     /// Hit every call (reads, writes and STS).
@@ -148,6 +159,7 @@ impl FaultRule {
             times: u64::MAX,
             pattern: None,
             seen: 0,
+            containing: None,
         }
     }
     /// Hit `hits` of every `period` calls of any kind, spread evenly (3 of 10 = 30 %), deterministically.
@@ -163,14 +175,18 @@ impl FaultRule {
             times: u64::MAX,
             pattern: Some(pattern),
             seen: 0,
+            containing: None,
         }
     }
 
-    fn hit(&mut self, action: &str) -> bool {
+    fn hit(&mut self, action: &str, request: &str) -> bool {
         let matches = match &self.action {
             Some(a) => a == action,
             None => !self.writes_only || !(action.starts_with("Get") || action.starts_with("List")),
-        };
+        } && self
+            .containing
+            .as_ref()
+            .is_none_or(|n| request.contains(n.as_str()));
         if !matches {
             return false;
         }
@@ -254,6 +270,7 @@ pub struct Kit {
     counts: Counts,
     faults: Faults,
     last_used: LastUsed,
+    iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>,
 }
 
 /// When each role was last used (unix seconds), as the kit reports it in `RoleLastUsed`.
@@ -279,6 +296,8 @@ impl Kit {
         let last_used: LastUsed = Arc::default();
         let c = (counts.clone(), faults.clone());
         let history = last_used.clone();
+        let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
+        let iam_out = iam.clone();
         let server = Server::spawn(move |bound| {
             let state = Arc::new(parking_lot::RwLock::new(
                 fakecloud_core::multi_account::MultiAccountState::new(
@@ -306,6 +325,8 @@ impl Kit {
             let kit_counts = c.0.clone();
             let kit_faults = c.1.clone();
             let gaad_state = (state_for_policies.clone(), history);
+            *iam_out.lock() = Some(state_for_policies.clone());
+            let kit_iam = iam_out.clone();
             Router::new()
                 .route(
                     "/_kit/latency",
@@ -320,6 +341,29 @@ impl Kit {
                                     }
                                     None => StatusCode::BAD_REQUEST,
                                 }
+                            }
+                        },
+                    ),
+                )
+                .route(
+                    "/_kit/account",
+                    post(
+                        move |Query(q): Query<std::collections::HashMap<String, String>>| {
+                            let kit_iam = kit_iam.clone();
+                            async move {
+                                let (Some(id), Some(role)) = (q.get("id"), q.get("role")) else {
+                                    return StatusCode::BAD_REQUEST;
+                                };
+                                let Some(state) = kit_iam.lock().clone() else {
+                                    return StatusCode::SERVICE_UNAVAILABLE;
+                                };
+                                add_account(
+                                    &state,
+                                    id,
+                                    role,
+                                    q.get("external_id").map(String::as_str),
+                                );
+                                StatusCode::NO_CONTENT
                             }
                         },
                     ),
@@ -349,7 +393,17 @@ impl Kit {
             counts,
             faults,
             last_used,
+            iam,
         }
+    }
+
+    /// Another account in the same kit (an organization's member account), holding the role
+    /// `role` that the kit's own account ([`ACCOUNT_ID`]) may assume, with `external_id` required
+    /// when given. keyless reaches it with STS AssumeRole from the kit's credentials; every
+    /// IAM call made with the session lands in that account.
+    pub fn add_account(&self, id: &str, role: &str, external_id: Option<&str>) {
+        let state = self.iam.lock().clone().expect("test kit: IAM state");
+        add_account(&state, id, role, external_id);
     }
 
     /// Report `role` as last used `days_ago` days ago in GetAccountAuthorizationDetails'
@@ -451,6 +505,42 @@ impl Kit {
 
 /// Count each request by the service in its SigV4 scope (or `sts` when unsigned) and the
 /// awsQuery `Action`, then pass it on unchanged.
+/// See [`Kit::add_account`]; also `POST /_kit/account?id=ID&role=NAME[&external_id=X]`.
+fn add_account(
+    state: &fakecloud_iam::SharedIamState,
+    id: &str,
+    role: &str,
+    external_id: Option<&str>,
+) {
+    let mut condition = json!({});
+    if let Some(x) = external_id {
+        condition = json!({"StringEquals": {"sts:ExternalId": x}});
+    }
+    let trust = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT_ID}:root")},
+        "Action": "sts:AssumeRole",
+        "Condition": condition,
+    }]});
+    let mut accounts = state.write();
+    let account = accounts.get_or_create(id);
+    account.roles.insert(
+        role.to_string(),
+        fakecloud_iam::IamRole {
+            role_name: role.to_string(),
+            role_id: format!("AROA{id}KIT"),
+            arn: format!("arn:aws:iam::{id}:role/{role}"),
+            path: "/".into(),
+            assume_role_policy_document: trust.to_string(),
+            created_at: chrono::Utc::now(),
+            description: None,
+            max_session_duration: 3600,
+            tags: vec![],
+            permissions_boundary: None,
+        },
+    );
+}
+
 async fn count_requests(
     State((counts, faults)): State<(Counts, Faults)>,
     req: Request,
@@ -484,10 +574,14 @@ async fn count_requests(
         .lock()
         .entry((service.clone(), action.clone()))
         .or_default() += 1;
-    let fault = faults
-        .lock()
-        .iter_mut()
-        .find_map(|r| r.hit(&action).then(|| r.fault.clone()));
+    let fault = faults.lock().iter_mut().find_map(|r| {
+        let request = format!(
+            "{}&{}",
+            String::from_utf8_lossy(&bytes),
+            parts.uri.query().unwrap_or_default()
+        );
+        r.hit(&action, &request).then(|| r.fault.clone())
+    });
     let req = Request::from_parts(parts, Body::from(bytes));
     match fault {
         None => next.run(req).await,

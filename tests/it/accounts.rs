@@ -1,0 +1,170 @@
+//! Many accounts from one config: `[accounts]` with per-account values; plan, apply, check,
+//! audit and destroy run in each member account through an assumed role (one requiring an
+//! external ID), keep going when one account refuses the assume-role or throttles, report one
+//! entry per account, and exit with the worst status.
+
+use keyless_testkit::{Fault, FaultRule, Kit};
+
+use crate::util::{Env, expect};
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const REFUSES: &str = "333333333333";
+
+fn config(ids: &[&str]) -> String {
+    let bucket = |id: &str| match id {
+        A => "octo-site-prod",
+        B => "octo-site-dev",
+        _ => "octo-site-test",
+    };
+    let list: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+    let vars: String = ids
+        .iter()
+        .map(|i| format!("[accounts.vars.{i}]\nbucket = \"{}\"\n", bucket(i)))
+        .collect();
+    format!(
+        r#"name = "platform"
+[accounts]
+ids = [{}]
+external_id = "keyless-org-7"
+{vars}
+[[role]]
+name = "gha-site"
+  [[role.subject]]
+  repo = "octo-org/site"
+  branch = "main"
+  [[role.preset]]
+  name = "s3-deploy"
+  params = {{ bucket = "${{account.bucket}}" }}
+"#,
+        list.join(", ")
+    )
+}
+
+/// Member accounts A and B hold the role keyless assumes (B's trust asks for the external ID);
+/// REFUSES has none, so the assume-role is refused there.
+fn org() -> Env {
+    let e = Env {
+        kit: Kit::start(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    e.kit.add_account(A, "OrganizationAccountAccessRole", None);
+    e.kit
+        .add_account(B, "OrganizationAccountAccessRole", Some("keyless-org-7"));
+    e.kit.add_account(REFUSES, "SomethingElse", None);
+    e
+}
+
+fn entries(j: &serde_json::Value) -> Vec<(String, String)> {
+    j["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["account_id"].as_str().unwrap().to_string(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn each_account_gets_its_own_roles_and_one_failure_does_not_stop_the_others() {
+    let e = org();
+    e.write(&config(&[A, B, REFUSES]));
+    let r = e.run(&["apply", "--yes", "--output", "json"]);
+    assert_eq!(
+        r.code, 1,
+        "the worst status is the refused account's:\n{}",
+        r.stderr
+    );
+    let j = r.json();
+    assert_eq!(
+        entries(&j),
+        pairs(&[(A, "applied"), (B, "applied"), (REFUSES, "error")])
+    );
+    let refused = &j["accounts"][2]["error"];
+    assert!(
+        refused.as_str().unwrap().contains("AccessDenied")
+            && refused.as_str().unwrap().contains("sts:AssumeRole"),
+        "{refused}"
+    );
+    // Each account's plan was its own: its bucket in its policy, its account in every ARN.
+    let plan_a = j["accounts"][0]["report"].to_string();
+    assert!(plan_a.contains("octo-site-prod") && !plan_a.contains("octo-site-dev"));
+    assert!(
+        plan_a.contains(&format!("arn:aws:iam::{A}:policy/")),
+        "{plan_a}"
+    );
+    let plan_b = j["accounts"][1]["report"].to_string();
+    assert!(plan_b.contains("octo-site-dev") && plan_b.contains(&format!("arn:aws:iam::{B}:")));
+
+    // The writes landed in the member accounts, not in the account keyless ran from.
+    let home = e.iam().await;
+    assert!(home.get_role().role_name("gha-site").send().await.is_err());
+    assert_eq!(e.kit.count("AssumeRole"), 3);
+
+    // Now in sync in A and B: check says so per account; plan has nothing left to do there.
+    e.write(&config(&[A, B]));
+    let r = e.run(&["check", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(entries(&r.json()), pairs(&[(A, "ok"), (B, "ok")]));
+    let r = e.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&format!("{A}  ok")), "{}", r.stdout);
+
+    // B throttles every assume-role: A is still checked, B fails alone, the run exits 1.
+    e.kit
+        .inject(FaultRule::action("AssumeRole", Fault::throttling(), u64::MAX).containing(B));
+    let r = e.run(&["check", "--output", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(entries(&j), pairs(&[(A, "ok"), (B, "error")]));
+    assert!(
+        j["accounts"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Throttling"),
+        "{}",
+        j["accounts"][1]["error"]
+    );
+    e.kit.clear_faults();
+
+    // audit runs in each account too; destroy removes what each account holds.
+    let r = e.run(&["audit", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(entries(&r.json()), pairs(&[(A, "ok"), (B, "ok")]));
+    let r = e.run(&["destroy", "--yes", "--output", "json"]);
+    expect(&r, 0);
+    assert_eq!(entries(&r.json()), pairs(&[(A, "applied"), (B, "applied")]));
+    let r = e.run(&["plan", "--output", "json"]);
+    let j = r.json();
+    for a in j["accounts"].as_array().unwrap() {
+        assert_eq!(
+            a["status"], "changes",
+            "after destroy, apply would create again: {a}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_account_variable_names_the_variable_the_account_and_the_fix() {
+    let e = org();
+    e.write(&config(&[A, B]).replace("account.bucket", "account.bukket"));
+    let r = e.run(&["plan"]);
+    expect(&r, 1);
+    assert!(
+        r.stderr
+            .contains("no variable bukket for account 111111111111")
+            && r.stderr.contains("[accounts.vars.111111111111]"),
+        "{}",
+        r.stderr
+    );
+}
