@@ -86,9 +86,14 @@ impl Aws {
     }
 
     /// Clients for another account: STS AssumeRole of `role_arn` (with `external_id` when the
-    /// role's trust asks for one) from these credentials. The session's credentials stay inside
-    /// the returned clients.
-    pub async fn assume_role(&self, role_arn: &str, external_id: Option<&str>) -> Result<Aws> {
+    /// role's trust asks for one) from these credentials, and who they are (from the response's
+    /// assumed-role ARN: no GetCallerIdentity needed). The session's credentials stay inside the
+    /// returned clients.
+    pub async fn assume_role(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+    ) -> Result<(Aws, CallerIdentity)> {
         let out = self
             .sts
             .assume_role()
@@ -108,7 +113,16 @@ impl Aws {
             None,
             "keyless-assume-role",
         );
-        Ok(Aws {
+        let arn = out
+            .assumed_role_user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default();
+        let caller = CallerIdentity {
+            account: arn.split(':').nth(4).unwrap_or_default().to_string(),
+            partition: crate::names::partition_of_arn(&arn).to_string(),
+            arn,
+        };
+        let aws = Aws {
             sts: aws_sdk_sts::Client::from_conf(
                 self.sts
                     .config()
@@ -123,7 +137,8 @@ impl Aws {
                     .credentials_provider(creds)
                     .build(),
             ),
-        })
+        };
+        Ok((aws, caller))
     }
 
     /// STS GetCallerIdentity: the account and partition every ARN is built for.

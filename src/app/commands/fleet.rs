@@ -221,14 +221,13 @@ impl Ctx<'_> {
     async fn prepare(&self, id: &str) -> Result<(Aws, Outcome)> {
         let text = accounts::for_account(self.text, self.file, self.accounts, id)?;
         let cfg = config::parse(&text, self.file, self.dir)?;
-        let aws = self
+        let (aws, caller) = self
             .base
             .assume_role(
                 &self.accounts.role_arn(self.partition, id),
                 self.accounts.external_id.as_deref(),
             )
             .await?;
-        let caller = aws.caller_identity().await?;
         if caller.account != id {
             return Err(Error::usage(
                 format!(

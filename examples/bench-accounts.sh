@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmark: wall time of `keyless check` across N member accounts of one config ([accounts]),
+# one account at a time vs several at once, on the local IAM/STS with a fixed delay per call.
+# Each account holds the common scenario (one role, S3 deploy preset), applied once first.
+#   bash examples/bench-accounts.sh [ROUNDS] [LATENCY_MS] [ACCOUNTS]   (defaults 3, 50, 20)
+# CONCURRENCY="1 4 8" picks the --account-concurrency values compared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+latency=${2:-50}
+n=${3:-20}
+cargo build --quiet --locked --release -p keyless -p keyless-testkit
+k=target/release/keyless
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"; [ -n "${KIT_PID:-}" ] && kill "$KIT_PID" 2>/dev/null || true' EXIT
+export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=3 AWS_EC2_METADATA_DISABLED=true
+export AWS_ACCESS_KEY_ID=AKIAKEYLESSBENCH0000 AWS_SECRET_ACCESS_KEY=local-bench-not-a-secret
+coproc KIT { target/release/keyless-testkit; }
+read -r endpoint <&"${KIT[0]}"
+export AWS_ENDPOINT_URL="$endpoint"
+ids=()
+for i in $(seq "$n"); do
+  id=$(printf '9%011d' "$i")
+  ids+=("\"$id\"")
+  curl -fsS -X POST "$endpoint/_kit/account?id=$id&role=OrganizationAccountAccessRole"
+done
+{
+  printf 'name = "bench"\n[accounts]\nids = [%s]\n' "$(IFS=,; echo "${ids[*]}")"
+  printf '[[role]]\nname = "gha-site"\n  [[role.subject]]\n  repo = "octo-org/site"\n  branch = "main"\n'
+  printf '  [[role.preset]]\n  name = "s3-deploy"\n  params = { bucket = "octo-site-${account.id}" }\n'
+} > "$dir/keyless.toml"
+$k -c "$dir/keyless.toml" -q --no-github --account-concurrency 8 apply --yes > /dev/null
+curl -fsS -X POST "$endpoint/_kit/latency?ms=$latency"
+stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "min %d ms, median %d ms, max %d ms (n=%d)", a[1], a[int((NR+1)/2)], a[NR], NR}'; }
+for c in ${CONCURRENCY:-1 4 8}; do
+  times=()
+  for _ in $(seq "$rounds"); do
+    t=$(date +%s%N)
+    $k -c "$dir/keyless.toml" -q --no-github --account-concurrency "$c" check > /dev/null
+    times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
+  done
+  echo "check, $n accounts, --account-concurrency $c, latency $latency ms: $(stats "${times[@]}")"
+done
