@@ -6,6 +6,7 @@
 //! ```toml
 //! [accounts]
 //! ids = ["111111111111", "222222222222"]
+//! organizational_units = ["ou-ab12-cd34ef56"]   # and every account in these (AWS Organizations)
 //! role = "OrganizationAccountAccessRole"   # the default
 //! external_id = "..."                       # when the role's trust asks for one
 //! [accounts.vars.111111111111]
@@ -32,6 +33,9 @@ pub struct Accounts {
     pub external_id: Option<String>,
     /// Variables per account ID.
     pub vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// Organizational units (or the root) whose accounts are targets too, read from AWS
+    /// Organizations at run time.
+    pub organizational_units: Vec<String>,
 }
 
 impl Accounts {
@@ -109,6 +113,25 @@ pub fn read(text: &str, file: &str) -> Result<Option<Accounts>> {
             "name the role keyless assumes in each account, e.g. OrganizationAccountAccessRole",
         ));
     }
+    let organizational_units: Vec<String> = table
+        .get("organizational_units")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    for ou in &organizational_units {
+        if !is_ou_id(ou) {
+            return Err(bad(
+                "organizational_units",
+                Some(ou.clone()),
+                "not an organizational unit or root ID",
+                "use an ID like ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent) or the root r-ab12",
+            ));
+        }
+    }
     let external_id = table
         .get("external_id")
         .and_then(|v| v.as_str())
@@ -116,7 +139,7 @@ pub fn read(text: &str, file: &str) -> Result<Option<Accounts>> {
     let mut vars = BTreeMap::new();
     if let Some(v) = table.get("vars").and_then(|v| v.as_table()) {
         for (id, t) in v {
-            if !ids.contains(id) {
+            if !ids.contains(id) && organizational_units.is_empty() {
                 return Err(bad(
                     &format!("vars.{id}"),
                     None,
@@ -140,7 +163,40 @@ pub fn read(text: &str, file: &str) -> Result<Option<Accounts>> {
         role,
         external_id,
         vars,
+        organizational_units,
     }))
+}
+
+/// An organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) ID, as AWS Organizations
+/// spells them.
+pub fn is_ou_id(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    match s.split('-').collect::<Vec<_>>().as_slice() {
+        ["ou", a, b] => {
+            (4..=32).contains(&a.len()) && (8..=32).contains(&b.len()) && ok(a) && ok(b)
+        }
+        ["r", a] => (4..=32).contains(&a.len()) && ok(a),
+        _ => false,
+    }
+}
+
+/// The target accounts: `ids`, then the organizational units' active accounts (`listed`, in
+/// ID order), each once, leaving out `exclude` (the account keyless runs from:
+/// it is the organization's management account when it can list OUs, and is not a member).
+pub fn targets(accounts: &Accounts, listed: &[String], exclude: &str) -> Vec<String> {
+    let mut listed = listed.to_vec();
+    listed.sort();
+    let mut out: Vec<String> = Vec::new();
+    for id in accounts.ids.iter().chain(&listed) {
+        if !out.contains(id) && (id != exclude || accounts.ids.contains(id)) {
+            out.push(id.clone());
+        }
+    }
+    out
 }
 
 /// The config text for `account`: `${account.id}` and `${account.VAR}` replaced, and the
@@ -209,6 +265,29 @@ mod tests {
             "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
         );
         assert_eq!(read("[[role]]\nname = \"x\"\n", "k.toml").unwrap(), None);
+    }
+
+    #[test]
+    fn targets_are_the_ids_then_the_units_accounts_once_without_the_caller() {
+        let mut a = read(TEXT, "k.toml").unwrap().unwrap();
+        a.organizational_units = vec!["ou-ab12-cd34ef56".into()];
+        let listed = ["222222222222", "333333333333", "999999999999"].map(String::from);
+        assert_eq!(
+            targets(&a, &listed, "999999999999"),
+            ["111111111111", "222222222222", "333333333333"]
+        );
+        assert!(is_ou_id("ou-ab12-cd34ef56") && is_ou_id("r-ab12"));
+        assert!(!is_ou_id("engineering") && !is_ou_id("ou-AB12-cd34ef56"));
+        let e = read(
+            "[accounts]\nids = [\"111111111111\"]\norganizational_units = [\"eng\"]\n",
+            "k.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("organizational_units") && e.contains("ou-ab12"),
+            "{e}"
+        );
     }
 
     #[test]

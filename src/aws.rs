@@ -49,6 +49,7 @@ pub struct CallerIdentity {
 pub struct Aws {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    org: aws_sdk_organizations::Client,
 }
 
 impl Aws {
@@ -77,11 +78,13 @@ impl Aws {
             .region(region.clone())
             .retry_classifier(RefusedIsFinal);
         let iam = aws_sdk_iam::config::Builder::from(conf)
-            .region(region)
+            .region(region.clone())
             .retry_classifier(RefusedIsFinal);
+        let org = aws_sdk_organizations::config::Builder::from(conf).region(region);
         Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            org: aws_sdk_organizations::Client::from_conf(org.build()),
         }
     }
 
@@ -134,11 +137,44 @@ impl Aws {
                 self.iam
                     .config()
                     .to_builder()
+                    .credentials_provider(creds.clone())
+                    .build(),
+            ),
+            org: aws_sdk_organizations::Client::from_conf(
+                self.org
+                    .config()
+                    .to_builder()
                     .credentials_provider(creds)
                     .build(),
             ),
         };
         Ok((aws, caller))
+    }
+
+    /// The active accounts directly in an organizational unit (or the root), from AWS
+    /// Organizations (ListAccountsForParent, every page).
+    pub async fn accounts_in(&self, parent: &str) -> Result<Vec<String>> {
+        let mut pages = self
+            .org
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .into_paginator()
+            .send();
+        let mut accounts = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("organizations:ListAccountsForParent", e))?;
+            accounts.extend(page.accounts().iter().cloned());
+        }
+        Ok(accounts
+            .iter()
+            .filter(|a| {
+                a.state()
+                    .map(|s| s.as_str() == "ACTIVE")
+                    .or(a.status().map(|s| s.as_str() == "ACTIVE"))
+                    .unwrap_or(true)
+            })
+            .filter_map(|a| a.id().map(String::from))
+            .collect())
     }
 
     /// STS GetCallerIdentity: the account and partition every ARN is built for.

@@ -88,6 +88,7 @@ const ROLE: &[Key] = &[
 ];
 const ACCOUNTS: &[Key] = &[
     Key("ids", Ty::Array(&Ty::Str), true),
+    Key("organizational_units", Ty::Array(&Ty::Str), false),
     Key("role", Ty::Str, false),
     Key("external_id", Ty::Str, false),
     Key("vars", Ty::Map(&Ty::Map(&Ty::Str)), false),

@@ -88,19 +88,7 @@ fn make_executable(_: &str) {}
 /// Organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) IDs, as AWS Organizations spells them.
 fn checked_ous(ous: &[String]) -> Result<Vec<String>> {
     for ou in ous {
-        let ok = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        };
-        let valid = match ou.split('-').collect::<Vec<_>>().as_slice() {
-            ["ou", a, b] => {
-                (4..=32).contains(&a.len()) && (8..=32).contains(&b.len()) && ok(a) && ok(b)
-            }
-            ["r", a] => (4..=32).contains(&a.len()) && ok(a),
-            _ => false,
-        };
-        if !valid {
+        if !keyless::accounts::is_ou_id(ou) {
             return Err(Error::usage(
                 format!("--ou {ou:?} is not an organizational unit or root ID"),
                 "pass an ID like ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent) or the root r-ab12",

@@ -114,10 +114,16 @@ pub fn run(s: &Session, work: Work, accounts: &Accounts, text: &str) -> Result<E
     let templates = s.templates()?;
     let base = s.aws()?;
     let caller = s.caller()?;
+    // The organizational units' accounts, read from AWS Organizations.
+    let mut listed = Vec::new();
+    for ou in &accounts.organizational_units {
+        listed.extend(s.block_on(base.accounts_in(ou))??);
+    }
+    let ids = accounts::targets(accounts, &listed, &caller.account);
     s.printer.note(&format!(
         "{} in {} account(s), {} at a time, through role {} from {}",
         work.name(),
-        accounts.ids.len(),
+        ids.len(),
         s.account_concurrency,
         accounts.role,
         caller.arn
@@ -135,7 +141,7 @@ pub fn run(s: &Session, work: Work, accounts: &Accounts, text: &str) -> Result<E
         work,
     };
     let prepared: Vec<(String, Result<(Aws, Outcome)>)> = s.block_on(
-        futures_util::stream::iter(accounts.ids.iter().map(|id| {
+        futures_util::stream::iter(ids.iter().map(|id| {
             let ctx = &ctx;
             async move { (id.clone(), ctx.prepare(id).await) }
         }))

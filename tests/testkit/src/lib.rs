@@ -1,6 +1,6 @@
 //! keyless's test kit: a real IAM + STS and a fake GitHub OIDC issuer, all in-process on loopback.
 //!
-//! * [`Kit::start`] serves fakecloud's IAM and STS (AGPL-3.0-or-later crates, which is why this crate
+//! * [`Kit::start`] serves fakecloud's IAM, STS and Organizations (AGPL-3.0-or-later crates, which is why this crate
 //!   is `publish = false` and only ever a dev-dependency of keyless) on `127.0.0.1:0`. It speaks the
 //!   AWS query protocol, so keyless and the tests talk to it through the official SDK. Its STS checks
 //!   issuer, audience, expiry and the trust policy on `AssumeRoleWithWebIdentity`.
@@ -309,6 +309,11 @@ impl Kit {
             let mut registry = ServiceRegistry::new();
             registry.register(Arc::new(IamService::new(state.clone())));
             registry.register(Arc::new(StsService::new(state.clone())));
+            // AWS Organizations (organizational units and their accounts), for keyless's
+            // `[accounts] organizational_units`.
+            registry.register(Arc::new(
+                fakecloud_organizations::OrganizationsService::new(Default::default()),
+            ));
             // Resolve session access keys to their assumed-role identity (GetCallerIdentity).
             // IAM policy enforcement stays off (the default): AssumeRoleWithWebIdentity is unsigned.
             let mut config = DispatchConfig::new(REGION, ACCOUNT_ID);
