@@ -404,19 +404,7 @@ pub(crate) async fn user_with(
     name: &str,
     policy: &serde_json::Value,
 ) -> Vec<(&'static str, String)> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(e.kit.endpoint())
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "testadmin",
-            "x",
-            None,
-            None,
-            "t",
-        ))
-        .load()
-        .await;
-    let iam = aws_sdk_iam::Client::new(&conf);
+    let iam = e.admin_iam().await;
     iam.create_user().user_name(name).send().await.unwrap();
     iam.put_user_policy()
         .user_name(name)

@@ -249,19 +249,8 @@ async fn auto_falls_back_to_role_by_role_when_the_account_read_is_denied() {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:123456789012:app-2"}]}"#,
     )
     .unwrap();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(e.kit.endpoint())
-        .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "testadmin",
-            "x",
-            None,
-            None,
-            "t",
-        ))
-        .load()
-        .await;
-    aws_sdk_iam::Client::new(&conf)
+    e.admin_iam()
+        .await
         .create_policy()
         .policy_name("team-boundary")
         .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)

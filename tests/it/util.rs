@@ -113,6 +113,23 @@ impl Env {
     pub async fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.kit.sdk_config().await)
     }
+
+    /// IAM as the kit's administrator (allowed everything under strict IAM).
+    pub async fn admin_iam(&self) -> aws_sdk_iam::Client {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(self.kit.endpoint())
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testadmin",
+                "x",
+                None,
+                None,
+                "t",
+            ))
+            .load()
+            .await;
+        aws_sdk_iam::Client::new(&conf)
+    }
 }
 
 pub fn decode(s: &str) -> serde_json::Value {
