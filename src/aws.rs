@@ -151,30 +151,50 @@ impl Aws {
         Ok((aws, caller))
     }
 
-    /// The active accounts directly in an organizational unit (or the root), from AWS
-    /// Organizations (ListAccountsForParent, every page).
+    /// The active accounts in an organizational unit (or the root) and in every unit nested
+    /// under it, from AWS Organizations (ListAccountsForParent and
+    /// ListOrganizationalUnitsForParent, every page, one unit after another).
     pub async fn accounts_in(&self, parent: &str) -> Result<Vec<String>> {
-        let mut pages = self
-            .org
-            .list_accounts_for_parent()
-            .parent_id(parent)
-            .into_paginator()
-            .send();
-        let mut accounts = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("organizations:ListAccountsForParent", e))?;
-            accounts.extend(page.accounts().iter().cloned());
+        let mut units = vec![parent.to_string()];
+        let mut out = Vec::new();
+        while let Some(unit) = units.pop() {
+            let mut pages = self
+                .org
+                .list_accounts_for_parent()
+                .parent_id(&unit)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| sdk_error("organizations:ListAccountsForParent", e))?;
+                out.extend(
+                    page.accounts()
+                        .iter()
+                        .filter(|a| {
+                            a.state()
+                                .map(|s| s.as_str() == "ACTIVE")
+                                .or(a.status().map(|s| s.as_str() == "ACTIVE"))
+                                .unwrap_or(true)
+                        })
+                        .filter_map(|a| a.id().map(String::from)),
+                );
+            }
+            let mut children = self
+                .org
+                .list_organizational_units_for_parent()
+                .parent_id(&unit)
+                .into_paginator()
+                .send();
+            while let Some(page) = children.next().await {
+                let page = page
+                    .map_err(|e| sdk_error("organizations:ListOrganizationalUnitsForParent", e))?;
+                units.extend(
+                    page.organizational_units()
+                        .iter()
+                        .filter_map(|u| u.id().map(String::from)),
+                );
+            }
         }
-        Ok(accounts
-            .iter()
-            .filter(|a| {
-                a.state()
-                    .map(|s| s.as_str() == "ACTIVE")
-                    .or(a.status().map(|s| s.as_str() == "ACTIVE"))
-                    .unwrap_or(true)
-            })
-            .filter_map(|a| a.id().map(String::from))
-            .collect())
+        Ok(out)
     }
 
     /// STS GetCallerIdentity: the account and partition every ARN is built for.

@@ -169,8 +169,8 @@ fn an_unknown_account_variable_names_the_variable_the_account_and_the_fix() {
     );
 }
 
-/// `organizational_units`: the accounts AWS Organizations lists in a unit are targets too, each
-/// once, beside the listed `ids`.
+/// `organizational_units`: the accounts AWS Organizations lists in a unit, and in the units
+/// nested in it, are targets too, each once, beside the listed `ids`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn the_accounts_of_an_organizational_unit_are_targets_too() {
     use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
@@ -196,8 +196,21 @@ async fn the_accounts_of_an_organizational_unit_are_targets_too() {
         .id()
         .unwrap()
         .to_string();
+    // A unit nested in it: its accounts count too.
+    let nested = orgs
+        .create_organizational_unit()
+        .parent_id(&ou)
+        .name("team-a")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
     let mut members = Vec::new();
-    for name in ["svc-one", "svc-two"] {
+    for (name, unit) in [("svc-one", &ou), ("svc-two", &nested)] {
         let created = orgs
             .create_account()
             .email(format!("{name}@example.com"))
@@ -232,7 +245,7 @@ async fn the_accounts_of_an_organizational_unit_are_targets_too() {
             .move_account()
             .account_id(&id)
             .source_parent_id(&root)
-            .destination_parent_id(&ou)
+            .destination_parent_id(unit)
             .send()
             .await;
         e.kit
@@ -245,7 +258,11 @@ async fn the_accounts_of_an_organizational_unit_are_targets_too() {
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.accounts().len(), 2, "{listed:?}");
+    assert_eq!(
+        listed.accounts().len(),
+        1,
+        "one directly, one nested: {listed:?}"
+    );
     e.write(
         &config(&[A])
             .replace(
