@@ -119,6 +119,26 @@ async fn each_account_gets_its_own_roles_and_one_failure_does_not_stop_the_other
     let r = e.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(&format!("{A}  ok")), "{}", r.stdout);
+    // Under GitHub Actions: each account's annotations, titled with it, and one step summary.
+    let summary = e.dir.path().join("summary.md");
+    let mut env = e.kit.env();
+    env.push(("GITHUB_ACTIONS", "true".into()));
+    env.push(("GITHUB_STEP_SUMMARY", summary.display().to_string()));
+    let r = crate::util::keyless_in(e.dir.path(), &["check"], &env, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for id in [A, B] {
+        assert!(
+            r.stdout
+                .contains(&format!("::notice title=account {id} keyless check::")),
+            "{}",
+            r.stdout
+        );
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("| account | status | summary |") && md.contains(&format!("| {B} | ok |")),
+        "{md}"
+    );
 
     // B throttles every assume-role: A is still checked, B fails alone, the run exits 1.
     e.kit

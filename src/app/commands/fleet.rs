@@ -24,11 +24,12 @@ use keyless::render::{self, Rendered, Target};
 use keyless::template::Templates;
 
 use crate::app::commands::check::live_context;
+use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
 use crate::app::report::check::CheckReport;
 use crate::app::report::plan::PlanReport;
-use crate::app::report::{FORMAT_VERSION, Report, show};
+use crate::app::report::{CiReport, FORMAT_VERSION, Report, annotation, show};
 use crate::app::session::Session;
 
 /// What to do in each account.
@@ -205,7 +206,10 @@ pub fn run(s: &Session, work: Work, accounts: &Accounts, text: &str) -> Result<E
         entries.push(entry(id, r.map(|(_, o)| o), applied, work));
     }
     let report = FleetReport::new(work, entries);
-    show(&s.printer, s.format, &report);
+    match work {
+        Work::Check { .. } | Work::Audit { .. } => show_ci(s, &report)?,
+        _ => show(&s.printer, s.format, &report),
+    }
     Ok(report.worst)
 }
 
@@ -333,6 +337,9 @@ pub struct AccountEntry {
     human: String,
     #[serde(skip)]
     status_code: ExitStatus,
+    /// GitHub workflow commands and step-summary Markdown (check, audit).
+    #[serde(skip)]
+    ci: Option<(String, String)>,
 }
 
 fn entry(
@@ -351,6 +358,7 @@ fn entry(
         applied: None,
         human: String::new(),
         status_code: ExitStatus::Success,
+        ci: None,
     };
     let fail = |e: &mut AccountEntry, err: &Error| {
         e.status = "error";
@@ -393,6 +401,7 @@ fn entry(
             if !findings.is_empty() {
                 e.human = report.human();
             }
+            e.ci = Some((report.annotations(), report.markdown()));
             e.report = serde_json::to_value(&report).ok();
         }
         Ok(Outcome::Planned { rendered, plan }) => {
@@ -443,6 +452,7 @@ fn entry(
             if !findings.is_empty() {
                 e.human = report.human();
             }
+            e.ci = Some((report.annotations(), report.markdown()));
             e.report = serde_json::to_value(&report).ok();
         }
     }
@@ -500,6 +510,56 @@ impl Report for FleetReport {
         for a in &self.accounts {
             if let Some(err) = &a.error {
                 out.push_str(&format!("\n── account {}: error\n{err}\n", a.account_id));
+            }
+        }
+        out
+    }
+}
+
+impl CiReport for FleetReport {
+    /// Each account's workflow commands, their titles naming the account; an `::error` per
+    /// account that could not be reached or read.
+    fn annotations(&self) -> String {
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            if let Some((annotations, _)) = &a.ci {
+                for line in annotations.lines() {
+                    out.push(line.replacen(
+                        " title=",
+                        &format!(" title=account {} ", a.account_id),
+                        1,
+                    ));
+                }
+            }
+            if let Some(err) = &a.error {
+                out.push(annotation(
+                    "error",
+                    &format!("keyless {} account {}", self.command, a.account_id),
+                    err,
+                ));
+            }
+        }
+        out.join("\n")
+    }
+
+    /// A table of the accounts, then each account's own summary.
+    fn markdown(&self) -> String {
+        let mut out = format!(
+            "## keyless {} across {} account(s)\n\n| account | status | summary |\n|---|---|---|\n",
+            self.command,
+            self.accounts.len()
+        );
+        for a in &self.accounts {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                a.account_id,
+                a.status,
+                a.summary.replace('|', "\\|")
+            ));
+        }
+        for a in &self.accounts {
+            if let Some((_, md)) = &a.ci {
+                out.push_str(&format!("\n### account {}\n\n{md}\n", a.account_id));
             }
         }
         out
