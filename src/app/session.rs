@@ -815,7 +815,8 @@ impl Session {
     }
 
     /// The flag Ctrl-C sets; the watcher is installed on first use.
-    fn cancel_flag(&self) -> Result<Arc<AtomicBool>> {
+    /// Set once Ctrl-C is pressed (the watcher starts on first use); executors stop between calls.
+    pub fn cancel_flag(&self) -> Result<Arc<AtomicBool>> {
         if let Some(c) = self.cancel.get() {
             return Ok(c.clone());
         }

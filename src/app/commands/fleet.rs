@@ -180,19 +180,18 @@ pub fn run(s: &Session, work: Work, accounts: &Accounts, text: &str) -> Result<E
                     "run again and confirm, or pass --yes",
                 ));
             }
-            let cancel = AtomicBool::new(false);
+            // Ctrl-C stops every account's executor between two calls.
+            let cancel = s.cancel_flag()?;
+            let cancel: &AtomicBool = &cancel;
             let results: Vec<Option<Result<usize>>> = s.block_on(
-                futures_util::stream::iter(prepared.iter().map(|(_, r)| {
-                    let cancel = &cancel;
-                    async move {
-                        match r {
-                            Ok((aws, Outcome::Planned { plan, .. })) if !plan.is_empty() => Some(
-                                keyless::execute::execute(plan, aws, cancel, |_| {})
-                                    .await
-                                    .map(|o| o.applied),
-                            ),
-                            _ => None,
-                        }
+                futures_util::stream::iter(prepared.iter().map(|(_, r)| async move {
+                    match r {
+                        Ok((aws, Outcome::Planned { plan, .. })) if !plan.is_empty() => Some(
+                            keyless::execute::execute(plan, aws, cancel, |_| {})
+                                .await
+                                .map(|o| o.applied),
+                        ),
+                        _ => None,
                     }
                 }))
                 .buffered(s.account_concurrency.max(1))
