@@ -175,6 +175,26 @@ async fn each_account_gets_its_own_roles_and_one_failure_does_not_stop_the_other
 }
 
 #[test]
+fn a_partition_pin_is_checked_in_each_account() {
+    let e = org();
+    e.write(&config(&[A, B]).replace(
+        "name = \"platform\"\n",
+        "name = \"platform\"\npartition = \"aws-cn\"\n",
+    ));
+    let r = e.run(&["check", "--output", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(entries(&j), pairs(&[(A, "error"), (B, "error")]));
+    assert!(
+        j["accounts"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("pinned to partition aws-cn"),
+        "{j}"
+    );
+}
+
+#[test]
 fn an_unknown_account_variable_names_the_variable_the_account_and_the_fix() {
     let e = org();
     e.write(&config(&[A, B]).replace("account.bucket", "account.bukket"));

@@ -246,9 +246,18 @@ impl Ctx<'_> {
                 "check [accounts] role: it must name a role in each target account",
             ));
         }
+        if let Some(p) = cfg.partition.as_deref().filter(|p| *p != caller.partition) {
+            return Err(Error::usage(
+                format!(
+                    "the config is pinned to partition {p}, but account {id} answered from partition {}",
+                    caller.partition
+                ),
+                "run it with credentials in that partition, or change partition in keyless.toml",
+            ));
+        }
         let target = Target {
             account_id: id.to_string(),
-            partition: cfg.partition.clone().unwrap_or(caller.partition),
+            partition: caller.partition,
         };
         if let Work::Audit {
             fail_on: _,
