@@ -65,6 +65,15 @@ pub enum Work {
 }
 
 impl Work {
+    /// The threshold for check and audit findings (`--fail-on`; `low` for the others, which
+    /// have no findings).
+    fn fail_on(self) -> Severity {
+        match self {
+            Work::Check { fail_on } | Work::Audit { fail_on, .. } => fail_on,
+            _ => Severity::Low,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Work::Check { .. } => "check",
@@ -386,9 +395,7 @@ fn entry(
             findings,
             roles_checked,
         }) => {
-            let Work::Check { fail_on } = work else {
-                unreachable!("checked outcome for {}", work.name())
-            };
+            let fail_on = work.fail_on();
             let report = CheckReport::new(
                 &findings,
                 fail_on,
@@ -444,9 +451,7 @@ fn entry(
             view,
             findings,
         }) => {
-            let Work::Audit { fail_on, .. } = work else {
-                unreachable!("audited outcome for {}", work.name())
-            };
+            let fail_on = work.fail_on();
             let report = AuditReport::new(&view, &findings, fail_on, account);
             e.summary = format!(
                 "{} role(s) trusting GitHub, {} finding(s)",
