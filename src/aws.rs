@@ -580,6 +580,22 @@ fn trusts_except(
     Ok(out)
 }
 
+/// A role's inline policies by name, decoded, from GetAccountAuthorizationDetails.
+fn inline_of(d: &aws_sdk_iam::types::RoleDetail) -> Result<BTreeMap<String, Value>> {
+    let name = d.role_name().unwrap_or_default();
+    let mut inline = BTreeMap::new();
+    for p in d.role_policy_list() {
+        let pn = p.policy_name().unwrap_or_default().to_string();
+        let doc = decoded(
+            GAAD,
+            &format!("role {name} inline policy {pn}"),
+            p.policy_document(),
+        )?;
+        inline.insert(pn, doc);
+    }
+    Ok(inline)
+}
+
 /// A role as GetAccountAuthorizationDetails describes it, with the two fields it leaves out
 /// (description and session length) from ListRoles.
 fn role_from_details(
@@ -592,16 +608,7 @@ fn role_from_details(
         &format!("role {name} trust policy"),
         d.assume_role_policy_document(),
     )?;
-    let mut inline = BTreeMap::new();
-    for p in d.role_policy_list() {
-        let pn = p.policy_name().unwrap_or_default().to_string();
-        let doc = decoded(
-            GAAD,
-            &format!("role {name} inline policy {pn}"),
-            p.policy_document(),
-        )?;
-        inline.insert(pn, doc);
-    }
+    let inline = inline_of(d)?;
     Ok(ObservedRole {
         name: name.to_string(),
         arn: d.arn().unwrap_or_default().to_string(),
@@ -901,7 +908,7 @@ impl Aws {
         let (provider, listed, details) = tokio::join!(
             self.provider_at(&desired.provider_arn),
             self.list_roles(),
-            self.account_details(),
+            self.account_details(true),
         );
         let (roles, others) = self
             .observe_from_details(desired, concurrency, listed?, details?)
@@ -936,26 +943,28 @@ impl Aws {
         let provider = self.provider_at(&desired.provider_arn);
         let rest = async {
             let listed = self.list_roles().await?;
-            match choose_read_path(reads, configured, Some(listed.len())) {
-                ReadPath::Account => match self.account_details().await {
-                    Ok(details) => {
-                        let (roles, others) = self
-                            .observe_from_details(desired, concurrency, listed, details)
-                            .await?;
-                        Ok::<_, Error>((roles, others, ReadPath::Account))
-                    }
+            let details = match choose_read_path(reads, configured, Some(listed.len())) {
+                ReadPath::Account => match self.account_details(true).await {
+                    Ok(details) => Some(details),
                     // `auto` with a caller that may not read the whole account (the
                     // keyless-check preset's default): read role by role instead.
                     Err(Error::Aws { code, .. })
                         if reads == Reads::Auto && code.starts_with("AccessDenied") =>
                     {
-                        let others = trusts_except(&listed, &names)?;
-                        let roles = self.observe_roles(desired, concurrency).await?;
-                        Ok((roles, others, ReadPath::PerRole))
+                        None
                     }
-                    Err(e) => Err(e),
+                    Err(e) => return Err(e),
                 },
-                ReadPath::PerRole => {
+                ReadPath::PerRole => None,
+            };
+            match details {
+                Some(details) => {
+                    let (roles, others) = self
+                        .observe_from_details(desired, concurrency, listed, details)
+                        .await?;
+                    Ok::<_, Error>((roles, others, ReadPath::Account))
+                }
+                None => {
                     let others = trusts_except(&listed, &names)?;
                     let roles = self.observe_roles(desired, concurrency).await?;
                     Ok((roles, others, ReadPath::PerRole))
@@ -981,19 +990,19 @@ impl Aws {
             .map_err(|e| sdk_error("iam:ListRoles", e))
     }
 
-    /// Every role and customer-managed policy with their documents
+    /// Every role, and with `policies` every customer-managed policy, with their documents
     /// (GetAccountAuthorizationDetails, pages of 1,000, one after another: each needs the last
     /// one's marker).
-    async fn account_details(&self) -> Result<AccountDetails> {
+    async fn account_details(&self, policies: bool) -> Result<AccountDetails> {
         use aws_sdk_iam::types::EntityType;
-        let mut pages = self
+        let mut request = self
             .iam
             .get_account_authorization_details()
-            .filter(EntityType::Role)
-            .filter(EntityType::LocalManagedPolicy)
-            .max_items(1000)
-            .into_paginator()
-            .send();
+            .filter(EntityType::Role);
+        if policies {
+            request = request.filter(EntityType::LocalManagedPolicy);
+        }
+        let mut pages = request.max_items(1000).into_paginator().send();
         let mut out = AccountDetails::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error(GAAD, e))?;
@@ -1211,53 +1220,27 @@ impl Aws {
                 .await
                 .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))
         };
-        const OP: &str = GAAD;
-        let details = async {
-            let mut pages = self
-                .iam
-                .get_account_authorization_details()
-                .filter(aws_sdk_iam::types::EntityType::Role)
-                .max_items(1000)
-                .into_paginator()
-                .send();
-            let mut roles = Vec::new();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| sdk_error(OP, e))?;
-                roles.extend(page.role_detail_list().iter().cloned());
-            }
-            Ok::<_, Error>(roles)
-        };
-        let (providers, details) = tokio::join!(providers, details);
+        let (providers, details) = tokio::join!(providers, self.account_details(false));
         let providers: Vec<String> = providers?
             .open_id_connect_provider_list()
             .iter()
             .filter_map(|p| p.arn().map(String::from))
             .collect();
         let mut roles = Vec::new();
-        for d in details? {
+        for d in details?.roles {
             let name = d.role_name().unwrap_or_default().to_string();
             let trust = decoded(
-                OP,
+                GAAD,
                 &format!("role {name} trust policy"),
                 d.assume_role_policy_document(),
             )?;
             if crate::audit::github_providers_of(&trust).is_empty() {
                 continue;
             }
-            let mut inline = BTreeMap::new();
-            for p in d.role_policy_list() {
-                let pn = p.policy_name().unwrap_or_default().to_string();
-                let doc = decoded(
-                    OP,
-                    &format!("role {name} inline policy {pn}"),
-                    p.policy_document(),
-                )?;
-                inline.insert(pn, doc);
-            }
             roles.push(crate::audit::AuditedRole {
                 arn: d.arn().unwrap_or_default().to_string(),
                 trust_policy: trust,
-                inline_policies: inline,
+                inline_policies: inline_of(&d)?,
                 attached_policies: d
                     .attached_managed_policies()
                     .iter()
