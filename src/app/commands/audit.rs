@@ -32,13 +32,7 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let mut ctx = LintContext::new("live");
     ctx.account_id = Some(caller.account.clone());
     ctx.partition = Some(caller.partition.clone());
-    let opts = audit::AuditOptions {
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-        unused_days: args.unused_days,
-    };
+    let opts = audit::AuditOptions::now(args.unused_days);
     let mut findings = audit::audit(&view, &ctx, &opts);
     // The GitHub half, when a token is at hand: repositories that classic subjects name and that
     // no longer exist or were renamed.

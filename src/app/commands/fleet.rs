@@ -274,13 +274,7 @@ impl Ctx<'_> {
         } = self.work
         {
             let view = aws.audit_view().await?;
-            let opts = audit::AuditOptions {
-                now: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0),
-                unused_days,
-            };
+            let opts = audit::AuditOptions::now(unused_days);
             let findings = audit::audit(&view, &live_context(&cfg, &target), &opts);
             return Ok((
                 aws,
