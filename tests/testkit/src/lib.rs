@@ -579,14 +579,16 @@ async fn count_requests(
         .lock()
         .entry((service.clone(), action.clone()))
         .or_default() += 1;
-    let fault = faults.lock().iter_mut().find_map(|r| {
-        let request = format!(
-            "{}&{}",
-            String::from_utf8_lossy(&bytes),
-            parts.uri.query().unwrap_or_default()
-        );
-        r.hit(&action, &request).then(|| r.fault.clone())
-    });
+    // What a rule's `containing` looks in: the form body and the query.
+    let request = format!(
+        "{}&{}",
+        String::from_utf8_lossy(&bytes),
+        parts.uri.query().unwrap_or_default()
+    );
+    let fault = faults
+        .lock()
+        .iter_mut()
+        .find_map(|r| r.hit(&action, &request).then(|| r.fault.clone()));
     let req = Request::from_parts(parts, Body::from(bytes));
     match fault {
         None => next.run(req).await,
