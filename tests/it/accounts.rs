@@ -209,6 +209,21 @@ fn an_unknown_account_variable_names_the_variable_the_account_and_the_fix() {
     );
 }
 
+/// A new organizational unit under `parent`; its ID.
+async fn create_unit(orgs: &aws_sdk_organizations::Client, parent: &str, name: &str) -> String {
+    orgs.create_organizational_unit()
+        .parent_id(parent)
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string()
+}
+
 /// `organizational_units`: the accounts AWS Organizations lists in a unit, and in the units
 /// nested in it, are targets too, each once, beside the listed `ids`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -224,31 +239,9 @@ async fn the_accounts_of_an_organizational_unit_are_targets_too() {
         .unwrap();
     let roots = orgs.list_roots().send().await.unwrap();
     let root = roots.roots()[0].id().unwrap().to_string();
-    let ou = orgs
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("workloads")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let ou = create_unit(&orgs, &root, "workloads").await;
     // A unit nested in it: its accounts count too.
-    let nested = orgs
-        .create_organizational_unit()
-        .parent_id(&ou)
-        .name("team-a")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let nested = create_unit(&orgs, &ou, "team-a").await;
     let mut members = Vec::new();
     for (name, unit) in [("svc-one", &ou), ("svc-two", &nested)] {
         let created = orgs
