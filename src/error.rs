@@ -62,6 +62,9 @@ pub enum Error {
     LintBlocked {
         /// How many blocking findings.
         count: usize,
+        /// Each blocking finding, as plain text (rule, severity, message, where); shown before
+        /// the error itself.
+        findings: Vec<String>,
     },
     /// An AWS call failed.
     #[error("{op}: {code}: {message}{}", hint.as_ref().map(|h| format!("\n  fix: {h}")).unwrap_or_default())]

@@ -219,9 +219,9 @@ pub enum SeverityArg {
     Critical,
 }
 
-impl From<SeverityArg> for keyless::lint::Severity {
+impl From<SeverityArg> for keyless::policy::lint::Severity {
     fn from(s: SeverityArg) -> Self {
-        use keyless::lint::Severity as S;
+        use keyless::policy::lint::Severity as S;
         match s {
             SeverityArg::Info => S::Info,
             SeverityArg::Low => S::Low,

@@ -12,19 +12,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use keyless::aws::{Aws, AwsOptions, CallerIdentity};
+use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
 use keyless::config::{self, Config, Role};
 use keyless::error::{Error, Result};
-use keyless::execute::{self, Outcome, Progress};
-use keyless::github::{self, GitHub};
-use keyless::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, WantedVariable};
-use keyless::issuer::Issuer;
-use keyless::lint::Finding;
-use keyless::names;
-use keyless::observed::{Observed, OtherTrusts, ReadPath, Reads};
-use keyless::plan::{self, Plan};
-use keyless::render::{self, Rendered, Target};
-use keyless::template::Templates;
+use keyless::io::execute::{self, Outcome, Progress};
+use keyless::io::github::{self, GitHub};
+use keyless::state::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, WantedVariable};
+use keyless::identity::issuer::Issuer;
+use keyless::policy::lint::Finding;
+use keyless::identity::names;
+use keyless::state::observed::{Observed, OtherTrusts, ReadPath, Reads};
+use keyless::state::plan::{self, Plan};
+use keyless::state::render::{self, Rendered, Target};
+use keyless::policy::template::Templates;
 
 use crate::app::args::{Command, DEFAULT_CONCURRENCY, Format, Global, ReadsArg};
 use crate::app::printer::Printer;
@@ -439,7 +439,7 @@ impl Session {
                 }
                 let (host, base) = github::api_base(issuer);
                 let base = self.github_api_url.clone().unwrap_or(base);
-                let ghes = matches!(issuer.kind, keyless::issuer::IssuerKind::Ghes { .. });
+                let ghes = matches!(issuer.kind, keyless::identity::issuer::IssuerKind::Ghes { .. });
                 match github::discover_token(&host, ghes, |k| std::env::var(k).ok()) {
                     Some((token, source)) => {
                         self.printer
@@ -493,7 +493,7 @@ impl Session {
         let mut repos: Vec<String> = Vec::new();
         for role in &cfg.roles {
             for s in &role.subjects {
-                if let keyless::subject::SubjectSpec::Repo { repo, .. } = &s.spec
+                if let keyless::identity::subject::SubjectSpec::Repo { repo, .. } = &s.spec
                     && repo.name != "*"
                 {
                     let full = format!("{}/{}", repo.owner, repo.name);
@@ -519,9 +519,9 @@ impl Session {
             let mut environments = std::collections::BTreeMap::new();
             for role in &cfg.roles {
                 for s in &role.subjects {
-                    if let keyless::subject::SubjectSpec::Repo {
+                    if let keyless::identity::subject::SubjectSpec::Repo {
                         repo,
-                        scope: keyless::subject::Scope::Environment(env),
+                        scope: keyless::identity::subject::Scope::Environment(env),
                         ..
                     } = &s.spec
                         && format!("{}/{}", repo.owner, repo.name) == full

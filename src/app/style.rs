@@ -5,7 +5,7 @@
 
 use anstyle::{AnsiColor, Style};
 
-use keyless::lint::Severity;
+use keyless::policy::lint::Severity;
 
 fn paint(s: Style, text: &str) -> String {
     format!("{}{text}{}", s.render(), s.render_reset())

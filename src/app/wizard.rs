@@ -2,18 +2,18 @@
 //! used, otherwise the question is asked (dialoguer, re-asking on a bad answer), or with `--yes`
 //! its default is taken and a missing required answer is reported as the flag to pass. Nothing is
 //! written until every answer is in, so Ctrl-C at any prompt leaves nothing behind. The answers
-//! become `keyless.toml` through `keyless::setup`. This module only asks: writing the file and
+//! become `keyless.toml` through `keyless::config::setup`. This module only asks: writing the file and
 //! planning or applying belong to the `init` command.
 
 use std::collections::BTreeMap;
 
 use keyless::error::{Error, Result};
-use keyless::github::{RepoInfo, SubForm, SubjectSettings};
-use keyless::issuer::Issuer;
-use keyless::names;
-use keyless::setup::{self, Answers, RepoAnswer};
-use keyless::subject::{Scope, SubjectFormat};
-use keyless::template::{ParamKind, Templates};
+use keyless::identity::repository::{RepoInfo, SubForm, SubjectSettings};
+use keyless::identity::issuer::Issuer;
+use keyless::identity::names;
+use keyless::config::setup::{self, Answers, RepoAnswer};
+use keyless::identity::subject::{Scope, SubjectFormat};
+use keyless::policy::template::{ParamKind, Templates};
 
 use crate::app::args::{FormatArg, InitArgs};
 use crate::app::printer::Printer;
@@ -332,13 +332,13 @@ fn from_github(
                 .full_name
                 .split_once('/')
                 .unwrap_or((&info.full_name, ""));
-            let repo = keyless::subject::Repo {
+            let repo = keyless::identity::subject::Repo {
                 owner: owner.into(),
                 name: name.into(),
                 owner_id: Some(info.owner_id.to_string()),
                 repo_id: Some(info.id.to_string()),
             };
-            let sub = keyless::subject::custom_sub(keys, &repo, settings.immutable, &scope.context())
+            let sub = keyless::identity::subject::custom_sub(keys, &repo, settings.immutable, &scope.context())
                 .ok_or_else(|| {
                     Error::usage(
                         format!(

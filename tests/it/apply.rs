@@ -77,7 +77,7 @@ async fn fresh_apply_creates_exactly_the_config_and_a_second_apply_writes_nothin
     let rendered = e
         .run(&["render", "--output", "json", "--account-id", ACCOUNT_ID])
         .json();
-    assert!(keyless::policy::same(
+    assert!(keyless::policy::document::same(
         &decode(role.assume_role_policy_document().unwrap()),
         &rendered["roles"][0]["trust_policy"]
     ));
@@ -118,7 +118,7 @@ async fn fresh_apply_creates_exactly_the_config_and_a_second_apply_writes_nothin
         .send()
         .await
         .unwrap();
-    assert!(keyless::policy::same(
+    assert!(keyless::policy::document::same(
         &decode(v.policy_version().unwrap().document().unwrap()),
         &rendered["roles"][0]["policies"][0]["document"]
     ));

@@ -11,7 +11,7 @@ const GHE: &str = "token.actions.octo.ghe.com";
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
     let e = Env::new();
-    crate::import::hand_made(&e).await;
+    crate::state::import::hand_made(&e).await;
     let iam = e.iam().await;
     // A provider for GHE.com that nothing trusts, and a role for a non-GitHub issuer.
     iam.create_open_id_connect_provider()
@@ -185,7 +185,7 @@ async fn audit_needs_exactly_the_keyless_audit_preset() {
     expect(&r, 0);
     assert_eq!(r.json()["roles"], serde_json::json!(["gha-site"]));
 
-    let actions: Vec<String> = keyless::policy::strings(preset["Statement"][0].get("Action"))
+    let actions: Vec<String> = keyless::policy::document::strings(preset["Statement"][0].get("Action"))
         .into_iter()
         .map(String::from)
         .collect();

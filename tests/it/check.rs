@@ -494,7 +494,7 @@ async fn exactly_enough(e: &Env, params: &str, flags: &[&str], needed: Option<&[
         .unwrap()
         .iter()
         .flat_map(|st| {
-            keyless::policy::strings(st.get("Action"))
+            keyless::policy::document::strings(st.get("Action"))
                 .into_iter()
                 .map(String::from)
                 .collect::<Vec<_>>()

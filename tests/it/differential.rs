@@ -1,8 +1,8 @@
 //! The local evaluator against the real thing: for a generated set of trust policies and claim
-//! sets, `keyless::evaluate` must give the same allow/deny as the test kit's STS, for every case
+//! sets, `keyless::policy::evaluate` must give the same allow/deny as the test kit's STS, for every case
 //! the kit's evaluator covers (conditions on `aud` and `sub`; fakecloud passes no other claims).
 
-use keyless::evaluate::{context, evaluate};
+use keyless::policy::evaluate::{context, evaluate};
 use keyless_testkit::{ACCOUNT_ID, Claims, GITHUB_ISSUER, Issuer, Kit};
 use serde_json::{Value, json};
 

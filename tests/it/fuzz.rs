@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use keyless::evaluate::{context, evaluate, like};
-use keyless::lint::{LintContext, lint_document};
-use keyless::policy::{self, Kind};
-use keyless::render::{Target, render};
-use keyless::subject::{GitHubContext, Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
-use keyless::template::Templates;
+use keyless::policy::evaluate::{context, evaluate, like};
+use keyless::policy::lint::{LintContext, lint_document};
+use keyless::policy::document::{self as policy, Kind};
+use keyless::state::render::{Target, render};
+use keyless::identity::subject::{GitHubContext, Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
+use keyless::policy::template::Templates;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -146,7 +146,7 @@ proptest! {
         prop_assert!(!(v.allowed && v.deciding.is_none()));
         let parsed = policy::Parsed { doc: doc.clone(), duplicate_keys: vec![] };
         let _ = lint_document(&parsed, None, &LintContext::new("fuzz"));
-        let _ = keyless::plan::document_diff(Some(&doc), Some(&policy::canonical(&doc)));
+        let _ = keyless::state::plan::document_diff(Some(&doc), Some(&policy::canonical(&doc)));
         prop_assert!(policy::same(&doc, &policy::canonical(&doc)));
     }
 

@@ -362,7 +362,7 @@ async fn the_kits_answers_match_githubs_rest_description() {
             if let Some(t) = token {
                 headers.push(("authorization", format!("Bearer {t}")));
             }
-            keyless::http::send("GET", &url, &headers, None)
+            keyless::io::http::send("GET", &url, &headers, None)
                 .await
                 .unwrap()
         }

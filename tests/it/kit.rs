@@ -28,12 +28,12 @@ async fn setup_for(kit: &Kit, provider_toml: &str, issuer_url: &str, subject_tom
         "account_id = \"{ACCOUNT_ID}\"\n{provider_toml}\n[[role]]\nname = \"kit-role\"\n[[role.subject]]\n{subject_toml}\n"
     );
     let cfg = keyless::config::parse(&text, "kit.toml", Path::new(".")).unwrap();
-    let templates = keyless::template::Templates::load(None).unwrap();
-    let target = keyless::render::Target {
+    let templates = keyless::policy::template::Templates::load(None).unwrap();
+    let target = keyless::state::render::Target {
         account_id: ACCOUNT_ID.into(),
         partition: "aws".into(),
     };
-    let rendered = keyless::render::render(&cfg, &templates, &target).unwrap();
+    let rendered = keyless::state::render::render(&cfg, &templates, &target).unwrap();
     let role = &rendered.roles[0];
     iam.create_role()
         .role_name(&role.name)

@@ -3,7 +3,7 @@
 //! both must observe exactly the same state, and plan and check must say the same through either.
 
 use aws_sdk_iam::types::Tag;
-use keyless::observed::{Reads, choose_read_path};
+use keyless::state::observed::{Reads, choose_read_path};
 use keyless_testkit::ACCOUNT_ID;
 
 use crate::util::{Env, expect};
@@ -133,13 +133,13 @@ async fn drifted() -> Env {
 async fn both_read_paths_observe_the_same_drifted_account() {
     let e = drifted().await;
     let cfg = keyless::config::load(&e.dir.path().join("keyless.toml")).unwrap();
-    let templates = keyless::template::Templates::load(None).unwrap();
-    let target = keyless::render::Target {
+    let templates = keyless::policy::template::Templates::load(None).unwrap();
+    let target = keyless::state::render::Target {
         account_id: ACCOUNT_ID.into(),
         partition: "aws".into(),
     };
-    let rendered = keyless::render::render(&cfg, &templates, &target).unwrap();
-    let aws = keyless::aws::Aws::from_config(&e.kit.sdk_config().await);
+    let rendered = keyless::state::render::render(&cfg, &templates, &target).unwrap();
+    let aws = keyless::io::aws::Aws::from_config(&e.kit.sdk_config().await);
     let names: Vec<String> = rendered.roles.iter().map(|r| r.name.clone()).collect();
 
     let per_role = aws.observe(&rendered, 4).await.unwrap();
@@ -228,11 +228,11 @@ async fn plan_and_check_say_the_same_whichever_path_reads() {
 fn auto_reads_the_account_for_this_config_and_role_by_role_for_one_role() {
     assert_eq!(
         choose_read_path(Reads::Auto, 6, Some(7)),
-        keyless::observed::ReadPath::Account
+        keyless::state::observed::ReadPath::Account
     );
     assert_eq!(
         choose_read_path(Reads::Auto, 1, None),
-        keyless::observed::ReadPath::PerRole
+        keyless::state::observed::ReadPath::PerRole
     );
 }
 

@@ -133,7 +133,7 @@ impl Env {
 }
 
 pub fn decode(s: &str) -> serde_json::Value {
-    keyless::policy::decode_document(s).unwrap()
+    keyless::policy::document::decode_document(s).unwrap()
 }
 
 pub fn expect(r: &Run, code: i32) {

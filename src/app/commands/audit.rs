@@ -1,13 +1,13 @@
 //! `keyless audit`: read the whole account (no config needed), judge it with the pure
-//! [`keyless::audit`], show the report. Read-only by construction: it only calls the AWS
+//! [`keyless::state::audit`], show the report. Read-only by construction: it only calls the AWS
 //! module's readers.
 
 use std::collections::BTreeMap;
 
-use keyless::audit::{self, RepoState};
+use keyless::state::audit::{self, RepoState};
 use keyless::error::{Error, Result};
-use keyless::github::GitHub;
-use keyless::lint::{LintContext, Severity};
+use keyless::io::github::GitHub;
+use keyless::policy::lint::{LintContext, Severity};
 
 use crate::app::args::AuditArgs;
 use crate::app::commands::{fleet, show_ci};

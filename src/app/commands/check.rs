@@ -1,9 +1,9 @@
 //! Drift detection for scheduled jobs. Read-only by construction.
 
-use keyless::drift;
+use keyless::state::drift;
 use keyless::error::Result;
-use keyless::lint::{LintContext, Severity};
-use keyless::{github_plan, render};
+use keyless::policy::lint::{LintContext, Severity};
+use keyless::state::{github_plan, render};
 
 use crate::app::args::CheckArgs;
 use crate::app::commands::{fleet, show_ci};

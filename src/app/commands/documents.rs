@@ -6,10 +6,10 @@ use std::io::{Read, Write};
 use clap::CommandFactory;
 
 use keyless::config::Role;
-use keyless::emit::{self, Scheduled};
+use keyless::state::emit::{self, Scheduled};
 use keyless::error::{Error, Result};
-use keyless::lint::{self, Finding, LintContext};
-use keyless::policy::{self, Kind};
+use keyless::policy::lint::{self, Finding, LintContext};
+use keyless::policy::document::{self as policy, Kind};
 
 use crate::app::args::{Cli, EmitArgs, EmitWhat, KindArg, LintArgs, RoleArg};
 use crate::app::exit::ExitStatus;

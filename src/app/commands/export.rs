@@ -1,10 +1,10 @@
 //! `keyless export cloudformation`: render the config for no account in particular, turn what
-//! apply would create into a template ([`keyless::export`]), print it or write it (with the
+//! apply would create into a template ([`keyless::state::export`]), print it or write it (with the
 //! StackSets steps). Offline: no AWS or GitHub call.
 
 use keyless::error::{Error, Result};
-use keyless::export::{self, SENTINEL_ACCOUNT};
-use keyless::render::Target;
+use keyless::state::export::{self, SENTINEL_ACCOUNT};
+use keyless::state::render::Target;
 
 use crate::app::args::ExportArgs;
 use crate::app::exit::ExitStatus;
@@ -88,7 +88,7 @@ fn make_executable(_: &str) {}
 /// Organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) IDs, as AWS Organizations spells them.
 fn checked_ous(ous: &[String]) -> Result<Vec<String>> {
     for ou in ous {
-        if !keyless::accounts::is_ou_id(ou) {
+        if !keyless::config::accounts::is_ou_id(ou) {
             return Err(Error::usage(
                 format!("--ou {ou:?} is not an organizational unit or root ID"),
                 "pass an ID like ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent) or the root r-ab12",

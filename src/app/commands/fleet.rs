@@ -4,7 +4,7 @@
 //! does not hold) does not stop the others; the run exits with the worst status. One report with
 //! an entry per account. Each account's work is the single-account pipeline of the library
 //! (render → observe → plan/drift/audit → execute), on that account's own config
-//! ([`keyless::accounts::for_account`]).
+//! ([`keyless::config::accounts::for_account`]).
 
 use std::sync::atomic::AtomicBool;
 
@@ -12,16 +12,16 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use keyless::accounts::{self, Accounts};
-use keyless::audit::{self, AccountView, AuditFinding};
-use keyless::aws::Aws;
+use keyless::config::accounts::{self, Accounts};
+use keyless::state::audit::{self, AccountView, AuditFinding};
+use keyless::io::aws::Aws;
 use keyless::config;
-use keyless::drift::{self, DriftFinding};
+use keyless::state::drift::{self, DriftFinding};
 use keyless::error::{Error, Result};
-use keyless::lint::Severity;
-use keyless::plan::{self, Plan};
-use keyless::render::{self, Rendered, Target};
-use keyless::template::Templates;
+use keyless::policy::lint::Severity;
+use keyless::state::plan::{self, Plan};
+use keyless::state::render::{self, Rendered, Target};
+use keyless::policy::template::Templates;
 
 use crate::app::commands::check::live_context;
 use crate::app::commands::show_ci;
@@ -196,7 +196,7 @@ pub fn run(s: &Session, work: Work, accounts: &Accounts, text: &str) -> Result<E
                 futures_util::stream::iter(prepared.iter().map(|(_, r)| async move {
                     match r {
                         Ok((aws, Outcome::Planned { plan, .. })) if !plan.is_empty() => Some(
-                            keyless::execute::execute(plan, aws, cancel, |_| {})
+                            keyless::io::execute::execute(plan, aws, cancel, |_| {})
                                 .await
                                 .map(|o| o.applied),
                         ),
@@ -230,7 +230,7 @@ struct Ctx<'a> {
     templates: &'a Templates,
     partition: &'a str,
     concurrency: usize,
-    reads: keyless::observed::Reads,
+    reads: keyless::state::observed::Reads,
     work: Work,
 }
 

@@ -1,13 +1,13 @@
 //! `keyless import --role NAME... | --all-github`: roles made by hand become keyless.toml. The
-//! description is the library's (`keyless::import`); this reads the roles, writes the config and
+//! description is the library's (`keyless::state::import`); this reads the roles, writes the config and
 //! its files, renders it for the account to keep verbatim what keyless would write differently,
 //! and shows the lint findings: an import is also a security review.
 
 use keyless::error::{Error, Result};
-use keyless::import;
-use keyless::lint::Finding;
-use keyless::observed::ObservedRole;
-use keyless::policy;
+use keyless::state::import;
+use keyless::policy::lint::Finding;
+use keyless::state::observed::ObservedRole;
+use keyless::policy::document as policy;
 
 use crate::app::args::ImportArgs;
 use crate::app::exit::ExitStatus;
@@ -62,7 +62,7 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
     if let Some((r, _)) = roles
         .iter()
         .zip(&prefixes)
-        .find(|(_, pre)| !keyless::issuer::Issuer::looks_like_github(pre))
+        .find(|(_, pre)| !keyless::identity::issuer::Issuer::looks_like_github(pre))
     {
         return Err(Error::usage(
             format!(

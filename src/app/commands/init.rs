@@ -5,8 +5,8 @@
 use std::io::IsTerminal;
 
 use keyless::error::{Error, Result};
-use keyless::observed::Owner;
-use keyless::setup::{self, Answers};
+use keyless::state::observed::Owner;
+use keyless::config::setup::{self, Answers};
 
 use crate::app::args::InitArgs;
 use crate::app::commands::{documents, provision};

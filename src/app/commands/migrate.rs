@@ -1,12 +1,12 @@
 //! `keyless migrate-subjects --repo O/R`: one safe step per run towards immutable subjects, each
 //! verified before the command ends; re-run until it says done. The order and the config edits
-//! are the library's (`keyless::migrate`); this reads the three sides, asks, and makes the step.
+//! are the library's (`keyless::state::migrate`); this reads the three sides, asks, and makes the step.
 
 use keyless::error::{Error, Result};
-use keyless::github::SubForm;
-use keyless::migrate::{self, Minted, Step};
-use keyless::plan;
-use keyless::subject::{SubjectFormat, SubjectSpec};
+use keyless::identity::repository::SubForm;
+use keyless::state::migrate::{self, Minted, Step};
+use keyless::state::plan;
+use keyless::identity::subject::{SubjectFormat, SubjectSpec};
 
 use crate::app::args::MigrateArgs;
 use crate::app::commands::provision;
@@ -69,7 +69,7 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
         .filter_map(|sub| match &sub.spec {
             SubjectSpec::Repo {
                 repo: r, format, ..
-            } if format!("{}/{}", r.owner, r.name).eq_ignore_ascii_case(repo) => Some(*format),
+            } if r.full_name().eq_ignore_ascii_case(repo) => Some(*format),
             _ => None,
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Commands that change IAM: plan (read-only preview), apply and destroy. The session plans and
 //! executes; these decide what to show, ask before writing, and build the reports.
 
-use keyless::emit;
+use keyless::state::emit;
 use keyless::error::{Error, Result};
 
 use crate::app::args::{ApplyArgs, Format, PlanArgs};
@@ -111,7 +111,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
     if !verify {
         return Ok(ExitStatus::Success);
     }
-    if keyless::token::Source::discover(None, None, &rendered.audiences[0]).is_err() {
+    if keyless::io::token::Source::discover(None, None, &rendered.audiences[0]).is_err() {
         s.printer.note("--verify: no token source (not inside GitHub Actions and no AWS_WEB_IDENTITY_TOKEN_FILE); skipped");
         return Ok(ExitStatus::Success);
     }

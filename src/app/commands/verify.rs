@@ -7,17 +7,17 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use keyless::aws::{self, ExchangeError};
-use keyless::claims::{Job, JobError};
+use keyless::io::aws::{self, ExchangeError};
+use keyless::identity::claims::{Job, JobError};
 use keyless::config::Role;
 use keyless::error::{Error, Result};
-use keyless::exchange::{self, RetryPolicy};
-use keyless::explain::{self, Explanation, ProviderFacts};
-use keyless::issuer::{self, Issuer};
-use keyless::policy;
-use keyless::render;
-use keyless::subject::GitHubContext;
-use keyless::token::{self, Source};
+use keyless::io::exchange::{self, RetryPolicy};
+use keyless::policy::explain::{self, Explanation, ProviderFacts};
+use keyless::identity::issuer::{self, Issuer};
+use keyless::policy::document as policy;
+use keyless::state::render;
+use keyless::identity::subject::GitHubContext;
+use keyless::io::token::{self, Source};
 
 use crate::app::args::{ExplainArgs, VerifyArgs};
 use crate::app::exit::ExitStatus;
@@ -430,7 +430,7 @@ fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> 
             what: path.display().to_string(),
             message: "no statement names an OIDC provider in Principal.Federated".into(),
         })?;
-    let partition = keyless::names::partition_of_arn(&arn).to_string();
+    let partition = keyless::identity::names::partition_of_arn(&arn).to_string();
     Ok((parsed.doc, arn, partition))
 }
 

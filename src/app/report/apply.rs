@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use keyless::emit::Variable;
+use keyless::state::emit::Variable;
 
 use super::plan::PlanReport;
 use super::{FORMAT_VERSION, Report};

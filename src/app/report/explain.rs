@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use keyless::evaluate::{ConditionResult, Verdict};
-use keyless::explain::Explanation;
+use keyless::policy::evaluate::{ConditionResult, Verdict};
+use keyless::policy::explain::Explanation;
 
 use super::{FORMAT_VERSION, Report};
 use crate::app::style;

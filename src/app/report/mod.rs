@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use keyless::lint::{Finding, Severity};
+use keyless::policy::lint::{Finding, Severity};
 
 use crate::app::args::Format;
 use crate::app::printer::Printer;
@@ -98,13 +98,7 @@ pub fn grouped<T>(items: &[T], key: impl Fn(&T) -> String) -> Vec<(String, Vec<&
 pub fn findings_text(findings: &[&Finding]) -> String {
     let mut s = String::new();
     for f in findings {
-        let mut loc = f.location.document.clone();
-        if let Some(st) = &f.location.statement {
-            loc.push_str(&format!(", {st}"));
-        }
-        if let Some(k) = &f.location.key {
-            loc.push_str(&format!(", {k}"));
-        }
+        let loc = f.place();
         s.push_str(&format!(
             "{} {} {}\n  {}\n",
             style::bold(f.rule),

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use keyless::github_plan::{GitHubChange, GitHubPlan};
-use keyless::lint::Finding;
-use keyless::plan::{Action, Change, Plan, Summary, document_diff};
-use keyless::policy;
-use keyless::render::{Rendered, RoleDocuments};
+use keyless::state::github_plan::{GitHubChange, GitHubPlan};
+use keyless::policy::lint::Finding;
+use keyless::state::plan::{Action, Change, Plan, Summary, document_diff};
+use keyless::policy::document as policy;
+use keyless::state::render::{Rendered, RoleDocuments};
 
 use super::{FORMAT_VERSION, Report, findings_text};
 use crate::app::style;

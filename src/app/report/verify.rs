@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use keyless::aws::ExchangeErrorKind;
-use keyless::explain::Explanation;
+use keyless::io::aws::ExchangeErrorKind;
+use keyless::policy::explain::Explanation;
 
 use super::{FORMAT_VERSION, Report};
 use crate::app::style;

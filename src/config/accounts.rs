@@ -1,0 +1,335 @@
+//! Many accounts from one config: the `[accounts]` table (which accounts, the role to assume in
+//! each, an external ID) and the per-account config, with `${account.id}` and
+//! `${account.VAR}` (from `[accounts.vars."ID"]`) substituted so that names and preset parameters
+//! can vary by account without copying a role. Pure: no AWS call, no file access.
+//!
+//! ```toml
+//! [accounts]
+//! ids = ["111111111111", "222222222222"]
+//! organizational_units = ["ou-ab12-cd34ef56"]   # and every account in these (AWS Organizations)
+//! role = "OrganizationAccountAccessRole"   # the default
+//! external_id = "..."                       # when the role's trust asks for one
+//! [accounts.vars.111111111111]
+//! bucket = "octo-prod-site"
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::error::ConfigError;
+use crate::error::{Error, Result};
+
+/// The role assumed in each account unless `role` says otherwise: the one AWS Organizations
+/// creates in every account it creates.
+pub const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// The `[accounts]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accounts {
+    /// Target account IDs, in the config's order.
+    pub ids: Vec<String>,
+    /// The role (name, or path/name) to assume in each.
+    pub role: String,
+    /// External ID for the assume-role, if the role's trust requires one.
+    pub external_id: Option<String>,
+    /// Variables per account ID.
+    pub vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// Organizational units (or the root) whose accounts are targets too, read from AWS
+    /// Organizations at run time.
+    pub organizational_units: Vec<String>,
+}
+
+impl Accounts {
+    /// The role ARN to assume in `account`.
+    pub fn role_arn(&self, partition: &str, account: &str) -> String {
+        let role = self.role.trim_start_matches('/');
+        format!("arn:{partition}:iam::{account}:role/{role}")
+    }
+}
+
+/// Read `[accounts]` from a config's text, if it has one. Problems name the file, key and fix.
+pub fn read(text: &str, file: &str) -> Result<Option<Accounts>> {
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else {
+        return Ok(None); // the config parser reports syntax errors
+    };
+    let Some(table) = doc.get("accounts").and_then(|v| v.as_table()) else {
+        return Ok(None);
+    };
+    let bad = |key: &str, value: Option<String>, message: &str, fix: &str| {
+        Error::Config(vec![ConfigError {
+            file: file.to_string(),
+            key: format!("accounts.{key}"),
+            value,
+            message: message.to_string(),
+            fix: Some(fix.to_string()),
+        }])
+    };
+    let ids: Vec<String> = table
+        .get("ids")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Err(bad(
+            "ids",
+            None,
+            "no account to run in",
+            "list the target accounts: ids = [\"111111111111\", \"222222222222\"]",
+        ));
+    }
+    for id in &ids {
+        if crate::identity::names::account_id(id).is_err() {
+            return Err(bad(
+                "ids",
+                Some(id.clone()),
+                "an AWS account ID is exactly 12 digits, quoted as a string",
+                "write each account ID as a 12-digit string",
+            ));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(dup) = ids.iter().find(|id| !seen.insert(*id)) {
+        return Err(bad(
+            "ids",
+            Some(dup.clone()),
+            "this account is listed twice",
+            "list each account once",
+        ));
+    }
+    let role = table
+        .get("role")
+        .and_then(|v| v.as_str())
+        .unwrap_or(DEFAULT_ROLE)
+        .to_string();
+    let name = role.rsplit('/').next().unwrap_or_default();
+    if let Err(m) = crate::identity::names::iam_role_name(name) {
+        return Err(bad(
+            "role",
+            Some(role.clone()),
+            &m,
+            "name the role keyless assumes in each account, e.g. OrganizationAccountAccessRole",
+        ));
+    }
+    let organizational_units: Vec<String> = table
+        .get("organizational_units")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    for ou in &organizational_units {
+        if !is_ou_id(ou) {
+            return Err(bad(
+                "organizational_units",
+                Some(ou.clone()),
+                "not an organizational unit or root ID",
+                "use an ID like ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent) or the root r-ab12",
+            ));
+        }
+    }
+    let external_id = table
+        .get("external_id")
+        .and_then(|v| v.as_str())
+        .map(String::from);
+    let mut vars = BTreeMap::new();
+    if let Some(v) = table.get("vars").and_then(|v| v.as_table()) {
+        for (id, t) in v {
+            if !ids.contains(id) && organizational_units.is_empty() {
+                return Err(bad(
+                    &format!("vars.{id}"),
+                    None,
+                    "variables for an account that is not in ids",
+                    "add the account to ids, or remove its variables",
+                ));
+            }
+            let map = t
+                .as_table()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            vars.insert(id.clone(), map);
+        }
+    }
+    Ok(Some(Accounts {
+        ids,
+        role,
+        external_id,
+        vars,
+        organizational_units,
+    }))
+}
+
+/// An organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) ID, as AWS Organizations
+/// spells them.
+pub fn is_ou_id(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    match s.split('-').collect::<Vec<_>>().as_slice() {
+        ["ou", a, b] => {
+            (4..=32).contains(&a.len()) && (8..=32).contains(&b.len()) && ok(a) && ok(b)
+        }
+        ["r", a] => (4..=32).contains(&a.len()) && ok(a),
+        _ => false,
+    }
+}
+
+/// The target accounts: `ids`, then the organizational units' active accounts (`listed`, in
+/// ID order), each once, leaving out `exclude` (the account keyless runs from:
+/// it is the organization's management account when it can list OUs, and is not a member).
+pub fn targets(accounts: &Accounts, listed: &[String], exclude: &str) -> Vec<String> {
+    let mut listed = listed.to_vec();
+    listed.sort();
+    let mut out: Vec<String> = Vec::new();
+    for id in accounts.ids.iter().chain(&listed) {
+        if !out.contains(id) && (id != exclude || accounts.ids.contains(id)) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+/// The config text for `account`: `${account.id}` and `${account.VAR}` replaced, and the
+/// account pinned (`account_id`), so that every single-account check (the pin against the
+/// caller, ARNs) holds per account. An unknown variable is an error naming it and the account.
+pub fn for_account(text: &str, file: &str, accounts: &Accounts, account: &str) -> Result<String> {
+    let vars = accounts.vars.get(account);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("${account.") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "${account.".len()..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[i..]);
+            rest = "";
+            break;
+        };
+        let var = &after[..end];
+        let value = match var {
+            "id" => Some(account.to_string()),
+            v => vars.and_then(|m| m.get(v)).cloned(),
+        };
+        let Some(value) = value else {
+            return Err(Error::Config(vec![ConfigError {
+                file: file.to_string(),
+                key: format!("${{account.{var}}}"),
+                value: None,
+                message: format!("no variable {var} for account {account}"),
+                fix: Some(format!(
+                    "add {var} = \"...\" to [accounts.vars.{account}] (variables: id, and each account's own)"
+                )),
+            }]));
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    // The pin: replace any top-level account_id, else add one (before the first table).
+    let mut doc: toml_edit::DocumentMut = out.parse().map_err(|e: toml_edit::TomlError| {
+        Error::Config(vec![ConfigError {
+            file: file.to_string(),
+            key: "(document)".into(),
+            value: None,
+            message: e.message().to_string(),
+            fix: None,
+        }])
+    })?;
+    doc["account_id"] = toml_edit::value(account);
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "[accounts]\nids = [\"111111111111\", \"222222222222\"]\nexternal_id = \"x-123\"\n[accounts.vars.111111111111]\nbucket = \"prod-site\"\n[accounts.vars.222222222222]\nbucket = \"dev-site\"\n[[role]]\nname = \"gha-site-${account.id}\"\n[[role.preset]]\nname = \"s3-deploy\"\nparams = { bucket = \"${account.bucket}\" }\n";
+
+    #[test]
+    fn the_table_is_read_with_defaults() {
+        let a = read(TEXT, "k.toml").unwrap().unwrap();
+        assert_eq!(a.ids, ["111111111111", "222222222222"]);
+        assert_eq!(a.role, DEFAULT_ROLE);
+        assert_eq!(a.external_id.as_deref(), Some("x-123"));
+        assert_eq!(
+            a.role_arn("aws", "111111111111"),
+            "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
+        );
+        assert_eq!(read("[[role]]\nname = \"x\"\n", "k.toml").unwrap(), None);
+    }
+
+    #[test]
+    fn targets_are_the_ids_then_the_units_accounts_once_without_the_caller() {
+        let mut a = read(TEXT, "k.toml").unwrap().unwrap();
+        a.organizational_units = vec!["ou-ab12-cd34ef56".into()];
+        let listed = ["222222222222", "333333333333", "999999999999"].map(String::from);
+        assert_eq!(
+            targets(&a, &listed, "999999999999"),
+            ["111111111111", "222222222222", "333333333333"]
+        );
+        assert!(is_ou_id("ou-ab12-cd34ef56") && is_ou_id("r-ab12"));
+        assert!(!is_ou_id("engineering") && !is_ou_id("ou-AB12-cd34ef56"));
+        let e = read(
+            "[accounts]\nids = [\"111111111111\"]\norganizational_units = [\"eng\"]\n",
+            "k.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("organizational_units") && e.contains("ou-ab12"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn each_account_gets_its_values_and_its_pin() {
+        let a = read(TEXT, "k.toml").unwrap().unwrap();
+        let t = for_account(TEXT, "k.toml", &a, "222222222222").unwrap();
+        assert!(t.contains("name = \"gha-site-222222222222\""), "{t}");
+        assert!(t.contains("bucket = \"dev-site\""), "{t}");
+        assert!(t.contains("account_id = \"222222222222\""), "{t}");
+        assert!(!t.contains("${"), "{t}");
+    }
+
+    #[test]
+    fn problems_name_the_key_value_and_fix() {
+        let a = read(TEXT, "k.toml").unwrap().unwrap();
+        let e = for_account(
+            &TEXT.replace("account.bucket", "account.region"),
+            "k.toml",
+            &a,
+            "111111111111",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no variable region for account 111111111111"),
+            "{e}"
+        );
+        assert!(e.contains("[accounts.vars.111111111111]"), "{e}");
+        for (text, want) in [
+            ("[accounts]\nids = []\n", "no account to run in"),
+            ("[accounts]\nids = [\"12345\"]\n", "12 digits"),
+            (
+                "[accounts]\nids = [\"111111111111\", \"111111111111\"]\n",
+                "listed twice",
+            ),
+            (
+                "[accounts]\nids = [\"111111111111\"]\n[accounts.vars.222222222222]\nx = \"y\"\n",
+                "not in ids",
+            ),
+        ] {
+            let e = read(text, "k.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,1465 @@
+//! `keyless.toml`: the desired state, parsed and validated before anything else happens.
+//!
+//! [`load`] reads the file, rejects unknown keys and wrong types, then checks every value against
+//! GitHub's and IAM's rules and collects *all* problems, each naming the file, the key, the value
+//! and the fix. The result is a typed [`Config`] whose roles hold [`TrustSubject`]s ready for
+//! rendering. This module reads the config and the policy files it names; it never renders
+//! templates, lints policies or talks to AWS.
+//!
+//! Beside it: [`shape`] (keys and TOML types, checked before deserializing), [`accounts`]
+//! (`[accounts]` and per-account substitution) and [`setup`] (`keyless init`'s answers and the
+//! config they produce).
+
+pub mod accounts;
+pub mod setup;
+pub mod shape;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{ConfigError, Error, Result};
+use crate::identity::issuer::Issuer;
+use crate::policy::lint::Allow;
+use crate::identity::names;
+use crate::identity::subject::{Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
+
+/// The tag keyless puts on everything it creates.
+pub const MANAGED_BY_KEY: &str = "managed-by";
+/// Its value.
+pub const MANAGED_BY_VALUE: &str = "keyless";
+/// The tag naming the config that owns a role or policy (its `name`). Ownership is per config:
+/// one config never modifies what another config's tag names.
+pub const CONFIG_KEY: &str = "keyless:config";
+
+/// The file as written (serde shape). Unknown keys are errors.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Schema version; only 1 exists.
+    pub version: Option<u32>,
+    /// This config's identity: tagged (`keyless:config`) on everything it creates. Default: the
+    /// first repository as `owner-repo` (else the first role's name).
+    pub name: Option<String>,
+    /// Pin the account; a mismatch with the caller stops everything.
+    pub account_id: Option<String>,
+    /// The partition (default: from the caller identity, else from `region`).
+    pub partition: Option<String>,
+    /// Region for the workflow snippet and regional preset ARNs.
+    pub region: Option<String>,
+    /// A directory of templates that override or extend the built-in ones.
+    pub templates_dir: Option<String>,
+    /// The OIDC provider.
+    #[serde(default)]
+    pub provider: ProviderFile,
+    /// Lint settings.
+    #[serde(default)]
+    pub lint: LintFile,
+    /// Settings for the workflows keyless emits.
+    #[serde(default)]
+    pub workflow: WorkflowFile,
+    /// Target accounts (read by [`crate::config::accounts::read`]; each account's config is this one
+    /// with the account's values substituted).
+    #[serde(default)]
+    pub accounts: Option<toml::Table>,
+    /// Roles.
+    #[serde(default)]
+    pub role: Vec<RoleFile>,
+}
+
+/// `[workflow]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowFile {
+    /// The runner label emitted workflows use (`runs-on`); default `ubuntu-latest`, or
+    /// `self-hosted` for GitHub Enterprise Server, which has no GitHub-hosted runners.
+    pub runs_on: Option<String>,
+    /// `owner/repo` of a mirror of keyless's releases and action (default: keyless's home).
+    pub keyless_home: Option<String>,
+    /// The commit of the keyless action to pin (default: the commit this keyless was built from).
+    pub keyless_commit: Option<String>,
+}
+
+/// `[provider]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderFile {
+    /// Full issuer URL.
+    pub issuer: Option<String>,
+    /// github.com enterprise unique issuer slug.
+    pub enterprise_slug: Option<String>,
+    /// GHE.com subdomain.
+    pub ghe_com: Option<String>,
+    /// With `ghe_com`: the unique-issuer path is on.
+    #[serde(default)]
+    pub unique_issuer: bool,
+    /// GHES host name.
+    pub ghes_host: Option<String>,
+    /// Accepted audiences (client IDs); default by partition.
+    pub audiences: Option<Vec<String>>,
+}
+
+/// `[lint]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LintFile {
+    /// Claim keys to treat as supported in addition to the shipped table.
+    #[serde(default)]
+    pub claim_keys: Vec<String>,
+    /// Trust policy size quota (non-whitespace characters); default 2048.
+    pub trust_policy_size_quota: Option<usize>,
+}
+
+/// `[[role]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleFile {
+    /// Role name.
+    pub name: String,
+    /// IAM path, default `/`.
+    pub path: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Seconds, 3600–43200; default 3600.
+    pub max_session_duration: Option<i64>,
+    /// Permissions boundary policy ARN.
+    pub permissions_boundary: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Take over an existing role that keyless did not create.
+    #[serde(default)]
+    pub adopt: bool,
+    /// Trust subjects; any one admits.
+    #[serde(default)]
+    pub subject: Vec<SubjectFile>,
+    /// A trust policy file used as is instead of the one rendered from the subjects (what
+    /// `keyless import` writes for a hand-made trust keyless would not render); still linted.
+    pub trust_policy: Option<String>,
+    /// Permission presets.
+    #[serde(default)]
+    pub preset: Vec<PresetFile>,
+    /// AWS- or customer-managed policy ARNs to attach.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies from files.
+    #[serde(default)]
+    pub inline_policy: Vec<InlinePolicyFile>,
+    /// Blocking lint rules allowed for this role, by name, with a reason.
+    #[serde(default)]
+    pub allow: Vec<AllowFile>,
+}
+
+/// A numeric ID written as a string or an integer.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum IdFile {
+    /// `"123"`
+    Str(String),
+    /// `123`
+    Int(i64),
+}
+
+impl IdFile {
+    fn text(&self) -> String {
+        match self {
+            IdFile::Str(s) => s.clone(),
+            IdFile::Int(i) => i.to_string(),
+        }
+    }
+}
+
+/// `[[role.subject]]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectFile {
+    /// `owner/repo` (or `owner/*` for org-wide trust, which lint blocks unless allowed).
+    pub repo: Option<String>,
+    /// Branch name or pattern.
+    pub branch: Option<String>,
+    /// Tag name or pattern.
+    pub tag: Option<String>,
+    /// Environment name.
+    pub environment: Option<String>,
+    /// `pull_request` jobs.
+    pub pull_request: Option<bool>,
+    /// Every job of the repository (explicit opt-in).
+    pub any_ref: Option<bool>,
+    /// Owner ID for the immutable form.
+    pub owner_id: Option<IdFile>,
+    /// Repository ID for the immutable form.
+    pub repo_id: Option<IdFile>,
+    /// `classic`, `immutable` or `both`.
+    pub format: Option<SubjectFormat>,
+    /// Extra claim conditions.
+    #[serde(default)]
+    pub claims: BTreeMap<String, String>,
+    /// A raw `sub` for a custom sub template.
+    pub custom: Option<String>,
+}
+
+/// `[[role.preset]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresetFile {
+    /// Preset name (see `keyless presets`).
+    pub name: String,
+    /// Managed policy name; default `<role>-<preset>`.
+    pub policy_name: Option<String>,
+    /// Parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+/// `[[role.inline_policy]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InlinePolicyFile {
+    /// Inline policy name.
+    pub name: String,
+    /// JSON file, relative to the config file's directory.
+    pub file: String,
+}
+
+/// `[[role.allow]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowFile {
+    /// Rule ID, e.g. `KL004`.
+    pub rule: String,
+    /// Why this role needs it (required).
+    pub reason: String,
+}
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was read from (as given).
+    pub file: String,
+    /// This config's identity (`name`, or its default); the `keyless:config` tag value.
+    pub name: String,
+    /// Whether `name` was written in the file (else it was derived).
+    pub name_given: bool,
+    /// Its directory, for relative paths.
+    pub dir: PathBuf,
+    /// Pinned account.
+    pub account_id: Option<String>,
+    /// Pinned partition.
+    pub partition: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Template override directory, resolved.
+    pub templates_dir: Option<PathBuf>,
+    /// The issuer.
+    pub issuer: Issuer,
+    /// Audiences, if given (else the partition default).
+    pub audiences: Option<Vec<String>>,
+    /// Extra supported claim keys.
+    pub extra_claim_keys: Vec<String>,
+    /// Trust policy size quota.
+    pub trust_policy_size_quota: usize,
+    /// `[workflow] runs_on`, if given.
+    pub runs_on: Option<String>,
+    /// `[workflow] keyless_home`, if given.
+    pub keyless_home: Option<String>,
+    /// `[workflow] keyless_commit`, if given.
+    pub keyless_commit: Option<String>,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
+/// A validated role.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Max session seconds.
+    pub max_session_duration: i64,
+    /// Boundary ARN.
+    pub permissions_boundary: Option<String>,
+    /// Tags the user asked for (keyless adds `managed-by = keyless` when it writes).
+    pub tags: BTreeMap<String, String>,
+    /// Adopt an unowned role.
+    pub adopt: bool,
+    /// Trust subjects.
+    pub subjects: Vec<TrustSubject>,
+    /// Presets.
+    pub presets: Vec<PresetUse>,
+    /// Managed policy ARNs.
+    pub managed_policies: Vec<String>,
+    /// Inline policies.
+    pub inline_policies: Vec<InlinePolicy>,
+    /// A trust policy used as is (`trust_policy = "file"`), instead of the rendered one.
+    pub trust_override: Option<InlinePolicy>,
+    /// Allowed blocking rules.
+    pub allow: Vec<Allow>,
+    /// Key path of this role in the file, e.g. `role[0]`.
+    pub key: String,
+}
+
+/// A preset applied to a role.
+#[derive(Debug, Clone)]
+pub struct PresetUse {
+    /// Preset name.
+    pub name: String,
+    /// Managed policy name.
+    pub policy_name: String,
+    /// Parameters as strings.
+    pub params: BTreeMap<String, String>,
+    /// Key path, e.g. `role[0].preset[1]`.
+    pub key: String,
+}
+
+/// An inline policy read from a file.
+#[derive(Debug, Clone)]
+pub struct InlinePolicy {
+    /// Name.
+    pub name: String,
+    /// The file (as resolved).
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Key path.
+    pub key: String,
+}
+
+/// Collects problems while validating.
+struct Problems<'a> {
+    file: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl Problems<'_> {
+    fn add(
+        &mut self,
+        key: impl Into<String>,
+        value: Option<&str>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let fix = fix.into();
+        self.list.push(ConfigError {
+            file: self.file.to_string(),
+            key: key.into(),
+            value: value.map(|v| {
+                // Quote the value, but keep errors readable when a value is huge.
+                let n = v.chars().count();
+                if n > 120 {
+                    let head: String = v.chars().take(100).collect();
+                    format!(
+                        "{}… ({n} characters)",
+                        serde_json::to_string(&head).unwrap_or_default()
+                    )
+                } else {
+                    serde_json::to_string(v).unwrap_or_default()
+                }
+            }),
+            message: message.into(),
+            fix: (!fix.is_empty()).then_some(fix),
+        });
+    }
+
+    fn check(&mut self, key: impl Into<String>, value: &str, r: names::Check, fix: &str) {
+        if let Err(msg) = r {
+            self.add(key, Some(value), msg, fix);
+        }
+    }
+}
+
+/// Read and validate a config file.
+pub fn load(path: &Path) -> Result<Config> {
+    let (cfg, problems) = load_partial(path)?;
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+/// Read a config file and validate it, returning the config as far as it is valid together with
+/// every problem found, so that a caller can add the problems of later stages (preset
+/// parameters) and report them all at once. `Err` when the file cannot be read, is not TOML, or
+/// holds keys of the wrong type (those are all reported together).
+pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            Error::Config(vec![ConfigError {
+                file: path.display().to_string(),
+                key: "(file)".into(),
+                value: None,
+                message: "no such file".into(),
+                fix: Some(
+                    "create one with `keyless init`, copy one from examples/, or pass -c PATH"
+                        .into(),
+                ),
+            }])
+        } else {
+            Error::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file = path.display().to_string();
+    // With `[accounts]`, the config as the first account sees it (commands that run per account
+    // read each account's own through `crate::config::accounts::for_account`).
+    let text = match crate::config::accounts::read(&text, &file)? {
+        Some(a) => crate::config::accounts::for_account(&text, &file, &a, &a.ids[0])?,
+        None => text,
+    };
+    parse_partial(&text, &file, &dir)
+}
+
+/// Parse and validate config text; `file` names it in errors and `dir` anchors relative paths.
+pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
+    let (cfg, problems) = parse_partial(text, file, dir)?;
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(Error::Config(problems))
+    }
+}
+
+/// [`parse`], returning the validation problems beside the config instead of failing on them.
+pub fn parse_partial(text: &str, file: &str, dir: &Path) -> Result<(Config, Vec<ConfigError>)> {
+    let syntax = |e: toml::de::Error| {
+        let key = e
+            .span()
+            .map(|s| {
+                let line = text.get(..s.start).unwrap_or(text).matches('\n').count() + 1;
+                format!("line {line}")
+            })
+            .unwrap_or_else(|| "(document)".into());
+        Error::Config(vec![ConfigError {
+            file: file.to_string(),
+            key,
+            value: None,
+            message: e.message().to_string(),
+            fix: Some(
+                "check the key names and types against the config reference in README.md".into(),
+            ),
+        }])
+    };
+    // Shape first, on the untyped document: every unknown key, missing key and wrong TOML type
+    // at once, named by its key path and the TOML type expected.
+    let mut doc: toml::Table = toml::from_str(text).map_err(syntax)?;
+    let shape = crate::config::shape::strip(&mut doc, file);
+    // What is left (offending keys removed) is still read and validated, so that its problems
+    // are reported together with the shape's; a missing required key ends it here.
+    let raw: ConfigFile = match serde::Deserialize::deserialize(doc) {
+        Ok(raw) => raw,
+        Err(e) if shape.is_empty() => return Err(syntax(e)),
+        Err(_) => return Err(Error::Config(shape)),
+    };
+    let (cfg, problems) = validate(raw, file, dir);
+    Ok((cfg, shape.into_iter().chain(problems).collect()))
+}
+
+fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError>) {
+    let mut p = Problems {
+        file,
+        list: Vec::new(),
+    };
+    if let Some(v) = raw.version
+        && v != 1
+    {
+        p.add(
+            "version",
+            Some(&v.to_string()),
+            "unsupported config version",
+            "set version = 1 or remove the key",
+        );
+    }
+    if let Some(a) = &raw.account_id {
+        p.check(
+            "account_id",
+            a,
+            names::account_id(a),
+            "write the 12-digit account ID as a string, e.g. account_id = \"123456789012\"",
+        );
+    }
+    if let Some(part) = &raw.partition {
+        p.check(
+            "partition",
+            part,
+            names::partition(part),
+            "remove the key to derive the partition from your credentials",
+        );
+    }
+    if let Some(r) = &raw.region {
+        p.check(
+            "region",
+            r,
+            names::region(r),
+            "use a region code such as region = \"us-east-1\"",
+        );
+    }
+    if let (Some(part), Some(r)) = (&raw.partition, &raw.region)
+        && names::region(r).is_ok()
+        && names::partition_of_region(r) != part
+    {
+        p.add(
+            "region",
+            Some(r),
+            format!("region is not in partition {part}"),
+            "pick a region of that partition, or fix `partition`",
+        );
+    }
+
+    let issuer = issuer_from(&raw.provider, &mut p);
+    if let Some(auds) = &raw.provider.audiences {
+        if auds.is_empty() {
+            p.add(
+                "provider.audiences",
+                None,
+                "empty audience list",
+                "remove the key to use the partition default (sts.amazonaws.com)",
+            );
+        }
+        if auds.len() > 100 {
+            p.add(
+                "provider.audiences",
+                None,
+                "more than 100 audiences (IAM's ClientIDList limit)",
+                "list only the audiences your workflows request",
+            );
+        }
+        for (i, a) in auds.iter().enumerate() {
+            if a.is_empty()
+                || a.len() > 255
+                || a.contains('*')
+                || a.chars().any(char::is_whitespace)
+            {
+                p.add(
+                    format!("provider.audiences[{i}]"),
+                    Some(a),
+                    "an audience is 1–255 characters with no spaces or wildcards",
+                    "use sts.amazonaws.com (sts.amazonaws.com.cn in aws-cn)",
+                );
+            }
+        }
+    }
+    for (i, k) in raw.lint.claim_keys.iter().enumerate() {
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            p.add(
+                format!("lint.claim_keys[{i}]"),
+                Some(k),
+                "a claim key holds only letters, digits and `_`",
+                "write the bare claim name, e.g. \"repository_id\"",
+            );
+        }
+    }
+    let quota = raw.lint.trust_policy_size_quota.unwrap_or(2048);
+    if !(1..=8192).contains(&quota) {
+        p.add(
+            "lint.trust_policy_size_quota",
+            Some(&quota.to_string()),
+            "quota out of range 1..=8192",
+            "remove the key to use IAM's default 2048",
+        );
+    }
+    if let Some(n) = &raw.name
+        && let Err(m) = check_config_name(n)
+    {
+        p.add(
+            "name",
+            Some(n),
+            m,
+            "e.g. name = \"octo-org-site\" (letters, digits, `.`, `_`, `-`; it tags what this config creates)",
+        );
+    }
+    if let Some(r) = &raw.workflow.runs_on
+        && (r.trim().is_empty()
+            || r.len() > 100
+            || r.chars().any(char::is_control)
+            || r.contains("${{"))
+    {
+        p.add(
+            "workflow.runs_on",
+            Some(r),
+            "a runner label is 1–100 printable characters without expressions",
+            "e.g. runs_on = \"ubuntu-latest\" (github.com) or \"self-hosted\" (GHES)",
+        );
+    }
+    if let Some(h) = &raw.workflow.keyless_home
+        && h.split_once('/').is_none_or(|(o, r)| {
+            names::github_owner(o).is_err() || names::github_repo_name(r).is_err()
+        })
+    {
+        p.add(
+            "workflow.keyless_home",
+            Some(h),
+            "the mirror of keyless's releases is a GitHub repository, OWNER/REPO",
+            "e.g. keyless_home = \"octo-org/keyless-mirror\"",
+        );
+    }
+    if let Some(c) = &raw.workflow.keyless_commit
+        && !crate::release::is_commit(c)
+    {
+        p.add(
+            "workflow.keyless_commit",
+            Some(c),
+            "the action is pinned by a full 40-character commit SHA, never a tag or branch",
+            "copy the commit of the release tag: git rev-list -n1 vX.Y.Z",
+        );
+    }
+    let templates_dir = raw.templates_dir.as_ref().map(|d| {
+        let path = dir.join(d);
+        if !path.is_dir() {
+            p.add(
+                "templates_dir",
+                Some(d),
+                "not a directory (relative paths start at the config file's directory)",
+                "create the directory or remove the key",
+            );
+        }
+        path
+    });
+
+    if raw.role.is_empty() {
+        p.add(
+            "role",
+            None,
+            "no roles defined",
+            "add a [[role]] table with a name, a [[role.subject]] and permissions (see examples/)",
+        );
+    }
+    let mut roles = Vec::new();
+    let mut seen_names: BTreeMap<String, String> = BTreeMap::new();
+    for (i, r) in raw.role.into_iter().enumerate() {
+        let key = format!("role[{i}]");
+        if let Some(prev) = seen_names.insert(r.name.to_ascii_lowercase(), key.clone()) {
+            p.add(format!("{key}.name"), Some(&r.name), format!("duplicate role name (IAM role names are case-insensitive; first used at {prev})"), "give each role a distinct name");
+        }
+        roles.push(validate_role(r, key, dir, &mut p));
+    }
+
+    let name_given = raw.name.is_some();
+    let name = raw
+        .name
+        .filter(|n| check_config_name(n).is_ok())
+        .unwrap_or_else(|| default_config_name(&roles));
+    let cfg = Config {
+        file: file.to_string(),
+        name,
+        name_given,
+        dir: dir.to_path_buf(),
+        account_id: raw.account_id,
+        partition: raw.partition,
+        region: raw.region,
+        templates_dir,
+        issuer: issuer.unwrap_or_else(Issuer::github_com),
+        audiences: raw.provider.audiences,
+        extra_claim_keys: raw.lint.claim_keys,
+        trust_policy_size_quota: quota,
+        runs_on: raw.workflow.runs_on,
+        keyless_home: raw.workflow.keyless_home,
+        keyless_commit: raw.workflow.keyless_commit,
+        roles,
+    };
+    (cfg, p.list)
+}
+
+/// A config name: 1–64 of letters, digits, `.`, `_` and `-`, starting with a letter or digit
+/// (valid as an IAM tag value everywhere).
+pub fn check_config_name(n: &str) -> std::result::Result<(), String> {
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a config name is 1–64 letters, digits, `.`, `_` or `-`, starting with a letter or digit".into())
+    }
+}
+
+/// `raw` as a config name: lower-case, anything but letters, digits, `.`, `_` and `-` as `-`, at
+/// most 64 characters.
+pub fn config_slug(raw: &str) -> String {
+    let mut name: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(64);
+    name
+}
+
+/// The identity of a config without `name`: its first repository as `owner-repo`, else its
+/// first role's name. Set `name` to keep it stable when the first repository changes.
+pub fn default_config_name(roles: &[Role]) -> String {
+    let from_repo = roles
+        .iter()
+        .flat_map(|r| &r.subjects)
+        .find_map(|s| match &s.spec {
+            SubjectSpec::Repo { repo, .. } if repo.name != "*" => {
+                Some(format!("{}-{}", repo.owner, repo.name))
+            }
+            _ => None,
+        });
+    let raw = from_repo
+        .or_else(|| roles.first().map(|r| r.name.clone()))
+        .unwrap_or_else(|| "keyless".into());
+    let mut name = config_slug(&raw);
+    if check_config_name(&name).is_err() {
+        name = format!("k{name}");
+        name.truncate(64);
+    }
+    name
+}
+
+fn issuer_from(pf: &ProviderFile, p: &mut Problems) -> Option<Issuer> {
+    let given: Vec<&str> = [
+        pf.issuer.as_ref().map(|_| "issuer"),
+        pf.enterprise_slug.as_ref().map(|_| "enterprise_slug"),
+        pf.ghe_com.as_ref().map(|_| "ghe_com"),
+        pf.ghes_host.as_ref().map(|_| "ghes_host"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if given.len() > 1 {
+        p.add(
+            "provider",
+            None,
+            format!(
+                "set only one of issuer, enterprise_slug, ghe_com, ghes_host (got {})",
+                given.join(", ")
+            ),
+            "keep the one that names your GitHub",
+        );
+        return None;
+    }
+    if pf.unique_issuer && pf.ghe_com.is_none() {
+        p.add(
+            "provider.unique_issuer",
+            Some("true"),
+            "unique_issuer applies only with ghe_com",
+            "for github.com enterprises use enterprise_slug instead",
+        );
+    }
+    let (key, value, result) = if let Some(u) = &pf.issuer {
+        ("provider.issuer", u, Issuer::parse(u))
+    } else if let Some(s) = &pf.enterprise_slug {
+        ("provider.enterprise_slug", s, Issuer::enterprise_slug(s))
+    } else if let Some(s) = &pf.ghe_com {
+        ("provider.ghe_com", s, Issuer::ghe_com(s, pf.unique_issuer))
+    } else if let Some(h) = &pf.ghes_host {
+        ("provider.ghes_host", h, Issuer::ghes(h))
+    } else {
+        return Some(Issuer::github_com());
+    };
+    match result {
+        Ok(i) => Some(i),
+        Err(msg) => {
+            p.add(key, Some(value), msg, "remove [provider] to use github.com");
+            None
+        }
+    }
+}
+
+fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Problems) -> Role {
+    p.check(
+        format!("{key}.name"),
+        &r.name,
+        names::iam_role_name(&r.name),
+        "use 1–64 letters, digits and + = , . @ _ -, e.g. gha-octo-repo-deploy",
+    );
+    let path = r.path.clone().unwrap_or_else(|| "/".into());
+    p.check(
+        format!("{key}.path"),
+        &path,
+        names::iam_path(&path),
+        "use \"/\" or a path like \"/github-actions/\"",
+    );
+    if let Some(d) = &r.description
+        && (d.chars().count() > 1000
+            || d.chars()
+                .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
+            || d.chars().any(|c| c as u32 > 0xFF))
+    {
+        p.add(
+            format!("{key}.description"),
+            Some(d),
+            "a role description is at most 1000 Latin-1 characters",
+            "shorten it or drop non-Latin-1 characters",
+        );
+    }
+    let msd = r.max_session_duration.unwrap_or(3600);
+    if !(3600..=43200).contains(&msd) {
+        p.add(
+            format!("{key}.max_session_duration"),
+            Some(&msd.to_string()),
+            "must be 3600 to 43200 seconds (1 to 12 hours)",
+            "e.g. max_session_duration = 3600",
+        );
+    }
+    if let Some(b) = &r.permissions_boundary {
+        p.check(
+            format!("{key}.permissions_boundary"),
+            b,
+            names::managed_policy_arn(b),
+            "give a managed policy ARN",
+        );
+    }
+    if r.tags.len() > 48 {
+        p.add(
+            format!("{key}.tags"),
+            Some(&r.tags.len().to_string()),
+            "at most 48 tags (IAM allows 50 and keyless adds managed-by and keyless:config)",
+            "drop some tags",
+        );
+    }
+    for (k, v) in &r.tags {
+        if k == MANAGED_BY_KEY || k == CONFIG_KEY {
+            p.add(
+                format!("{key}.tags.{k}"),
+                Some(v),
+                format!("`{k}` is keyless's ownership tag"),
+                "remove it; keyless sets managed-by and keyless:config itself",
+            );
+            continue;
+        }
+        if let Err(msg) = names::tag(k, v) {
+            p.add(format!("{key}.tags.{k}"), Some(v), msg, "");
+        }
+    }
+    let trust_override = match &r.trust_policy {
+        None => None,
+        Some(file) => match read_policy_file(dir, file) {
+            Ok((path, text)) => Some(InlinePolicy {
+                name: "trust".into(),
+                path,
+                text,
+                key: format!("{key}.trust_policy"),
+            }),
+            Err((msg, fix)) => {
+                p.add(format!("{key}.trust_policy"), Some(file), msg, fix);
+                None
+            }
+        },
+    };
+    if r.subject.is_empty() && r.trust_policy.is_none() {
+        p.add(
+            format!("{key}.subject"),
+            None,
+            "a role needs at least one [[role.subject]]",
+            "add e.g. [[role.subject]] repo = \"OWNER/REPO\" branch = \"main\"",
+        );
+    }
+    let subjects = r
+        .subject
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, s)| validate_subject(s, &format!("{key}.subject[{j}]"), p))
+        .collect();
+
+    let mut presets = Vec::new();
+    let mut policy_names: BTreeMap<String, String> = BTreeMap::new();
+    for (j, pr) in r.preset.into_iter().enumerate() {
+        let pkey = format!("{key}.preset[{j}]");
+        if pr.name.is_empty()
+            || !pr
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            p.add(
+                format!("{pkey}.name"),
+                Some(&pr.name),
+                "not a preset name (names are lower-case words such as s3-deploy)",
+                "run `keyless presets` for the list",
+            );
+            continue;
+        }
+        let policy_name = pr
+            .policy_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", r.name, pr.name));
+        p.check(
+            format!("{pkey}.policy_name"),
+            &policy_name,
+            names::iam_policy_name(&policy_name),
+            "set policy_name to 1–128 letters, digits and + = , . @ _ -",
+        );
+        if let Some(prev) = policy_names.insert(policy_name.clone(), pkey.clone()) {
+            p.add(
+                format!("{pkey}.policy_name"),
+                Some(&policy_name),
+                format!("policy name already used by {prev}"),
+                "set a distinct policy_name for each use of the same preset",
+            );
+        }
+        let mut params = BTreeMap::new();
+        for (k, v) in pr.params {
+            match v {
+                toml::Value::String(s) => {
+                    params.insert(k, s);
+                }
+                toml::Value::Integer(i) => {
+                    params.insert(k, i.to_string());
+                }
+                other => p.add(
+                    format!("{pkey}.params.{k}"),
+                    Some(&other.to_string()),
+                    format!("expected a string, got a {}", other.type_str()),
+                    "quote the value",
+                ),
+            }
+        }
+        presets.push(PresetUse {
+            name: pr.name,
+            policy_name,
+            params,
+            key: pkey,
+        });
+    }
+    for (j, arn) in r.managed_policies.iter().enumerate() {
+        p.check(
+            format!("{key}.managed_policies[{j}]"),
+            arn,
+            names::managed_policy_arn(arn),
+            "e.g. \"arn:aws:iam::aws:policy/ReadOnlyAccess\"",
+        );
+    }
+    let mut inline_policies = Vec::new();
+    for (j, ip) in r.inline_policy.into_iter().enumerate() {
+        let ikey = format!("{key}.inline_policy[{j}]");
+        p.check(
+            format!("{ikey}.name"),
+            &ip.name,
+            names::iam_policy_name(&ip.name),
+            "use 1–128 letters, digits and + = , . @ _ -",
+        );
+        if policy_names.insert(ip.name.clone(), ikey.clone()).is_some() {
+            p.add(
+                format!("{ikey}.name"),
+                Some(&ip.name),
+                "policy name already used in this role",
+                "give it a distinct name",
+            );
+        }
+        match read_policy_file(dir, &ip.file) {
+            Ok((path, text)) => inline_policies.push(InlinePolicy {
+                name: ip.name,
+                path,
+                text,
+                key: ikey,
+            }),
+            Err((msg, fix)) => p.add(format!("{ikey}.file"), Some(&ip.file), msg, fix),
+        }
+    }
+    let mut allow = Vec::new();
+    for (j, a) in r.allow.into_iter().enumerate() {
+        let akey = format!("{key}.allow[{j}]");
+        if crate::policy::lint::rule(&a.rule).is_none() {
+            let upper = a.rule.to_ascii_uppercase();
+            let fix = if crate::policy::lint::rule(&upper).is_some() {
+                format!("rule IDs are upper-case: rule = \"{upper}\"")
+            } else {
+                "run `keyless lint --rules` for the catalogue".to_string()
+            };
+            p.add(
+                format!("{akey}.rule"),
+                Some(&a.rule),
+                "unknown lint rule",
+                fix,
+            );
+        }
+        if a.reason.trim().len() < 8 {
+            p.add(
+                format!("{akey}.reason"),
+                Some(&a.reason),
+                "an allowed rule needs a real reason (8+ characters)",
+                "say why this role needs it, e.g. reason = \"org-wide read-only audit role\"",
+            );
+        }
+        allow.push(Allow {
+            rule: a.rule,
+            reason: a.reason,
+        });
+    }
+    Role {
+        name: r.name,
+        path,
+        description: r.description,
+        max_session_duration: msd,
+        permissions_boundary: r.permissions_boundary,
+        tags: r.tags,
+        adopt: r.adopt,
+        subjects,
+        presets,
+        managed_policies: r.managed_policies,
+        inline_policies,
+        trust_override,
+        allow,
+        key,
+    }
+}
+
+/// Resolve a policy file inside the config directory: no absolute paths, no `..`, no symlink that
+/// leads outside, at most 64 KiB.
+fn read_policy_file(
+    dir: &Path,
+    file: &str,
+) -> std::result::Result<(PathBuf, String), (String, &'static str)> {
+    let rel = Path::new(file);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err((
+            "policy files must be inside the config file's directory (no absolute paths or `..`)"
+                .into(),
+            "move the file next to keyless.toml and give a relative path",
+        ));
+    }
+    let path = dir.join(rel);
+    let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let real = path.canonicalize().map_err(|e| {
+        (
+            format!("cannot open: {e}"),
+            "check the path; it is relative to the config file",
+        )
+    })?;
+    if !real.starts_with(&base) {
+        return Err((
+            "the path leads outside the config directory (through a symlink)".into(),
+            "copy the policy into the config directory",
+        ));
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| (format!("cannot read: {e}"), ""))?;
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return Err((
+            "not a regular file of at most 64 KiB".into(),
+            "point at a JSON policy document",
+        ));
+    }
+    let text = std::fs::read_to_string(&real).map_err(|e| {
+        (
+            format!("cannot read as UTF-8: {e}"),
+            "save the file as UTF-8 JSON",
+        )
+    })?;
+    Ok((path, text))
+}
+
+fn validate_subject(s: SubjectFile, key: &str, p: &mut Problems) -> Option<TrustSubject> {
+    let start = p.list.len();
+    let mut claims = Vec::new();
+    for (k, v) in &s.claims {
+        if k == "sub" || k == "aud" {
+            p.add(
+                format!("{key}.claims.{k}"),
+                Some(v),
+                format!("`{k}` is set by keyless, not as an extra claim"),
+                if k == "sub" {
+                    "use `custom` for a raw sub value"
+                } else {
+                    "set audiences under [provider]"
+                },
+            );
+            continue;
+        }
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            p.add(
+                format!("{key}.claims"),
+                Some(k),
+                "a claim name holds only letters, digits and `_`",
+                "write the bare claim, e.g. job_workflow_ref",
+            );
+            continue;
+        }
+        if v.is_empty() || v == "*" {
+            p.add(
+                format!("{key}.claims.{k}"),
+                Some(v),
+                "an extra claim condition must name a value",
+                "give the exact value, or drop the claim",
+            );
+            continue;
+        }
+        claims.push((k.clone(), v.clone()));
+    }
+    if let Some(custom) = &s.custom {
+        let others = [
+            s.repo.is_some(),
+            s.branch.is_some(),
+            s.tag.is_some(),
+            s.environment.is_some(),
+            s.pull_request.is_some(),
+            s.any_ref.is_some(),
+            s.owner_id.is_some(),
+            s.repo_id.is_some(),
+            s.format.is_some(),
+        ];
+        if others.iter().any(|x| *x) {
+            p.add(
+                key,
+                Some(custom),
+                "`custom` stands alone: it cannot be combined with repo, a scope, IDs or format",
+                "use either `custom` or `repo` + one scope",
+            );
+        }
+        if custom.is_empty() || custom.len() > 1024 || custom.chars().any(|c| c.is_control()) {
+            p.add(
+                format!("{key}.custom"),
+                Some(custom),
+                "a custom sub is 1–1024 printable characters",
+                "",
+            );
+        }
+        if p.list.len() > start {
+            return None;
+        }
+        return Some(TrustSubject {
+            spec: SubjectSpec::Custom(custom.clone()),
+            claims,
+        });
+    }
+    let Some(repo_s) = &s.repo else {
+        p.add(
+            format!("{key}.repo"),
+            None,
+            "missing repository",
+            "add repo = \"OWNER/REPO\" (or `custom` for a custom sub template)",
+        );
+        return None;
+    };
+    let repo = match repo_s.split_once('/') {
+        Some((o, n)) => {
+            p.check(
+                format!("{key}.repo"),
+                repo_s,
+                names::github_owner(o),
+                "write OWNER/REPO with GitHub's exact owner name",
+            );
+            if n != "*" {
+                p.check(
+                    format!("{key}.repo"),
+                    repo_s,
+                    names::github_repo_name(n),
+                    "write OWNER/REPO with GitHub's exact repository name",
+                );
+            }
+            Some((o.to_string(), n.to_string()))
+        }
+        None => {
+            p.add(
+                format!("{key}.repo"),
+                Some(repo_s),
+                "expected OWNER/REPO",
+                "e.g. repo = \"octo-org/octo-repo\"",
+            );
+            None
+        }
+    };
+    let mut scopes = Vec::new();
+    if let Some(b) = &s.branch {
+        p.check(
+            format!("{key}.branch"),
+            b,
+            names::git_ref_name(b),
+            "give a branch name such as \"main\" (patterns like \"release/*\" allowed)",
+        );
+        scopes.push(Scope::Branch(b.clone()));
+    }
+    if let Some(t) = &s.tag {
+        p.check(
+            format!("{key}.tag"),
+            t,
+            names::git_ref_name(t),
+            "give a tag name or pattern such as \"v*\"",
+        );
+        scopes.push(Scope::Tag(t.clone()));
+    }
+    if let Some(e) = &s.environment {
+        p.check(
+            format!("{key}.environment"),
+            e,
+            names::environment_name(e),
+            "give the environment's name exactly as GitHub shows it",
+        );
+        scopes.push(Scope::Environment(e.clone()));
+    }
+    match s.pull_request {
+        Some(true) => scopes.push(Scope::PullRequest),
+        Some(false) => p.add(
+            format!("{key}.pull_request"),
+            Some("false"),
+            "pull_request = false means nothing",
+            "remove the key, or choose another scope",
+        ),
+        None => {}
+    }
+    match s.any_ref {
+        Some(true) => scopes.push(Scope::AnyRef),
+        Some(false) => p.add(
+            format!("{key}.any_ref"),
+            Some("false"),
+            "any_ref = false means nothing",
+            "remove the key, or choose another scope",
+        ),
+        None => {}
+    }
+    if scopes.len() != 1 {
+        p.add(key, Some(repo_s), format!("a subject needs exactly one scope, got {}", scopes.len()), "set one of branch, tag, environment, pull_request = true, or any_ref = true (admits every job; linted)");
+    }
+    let ids = (
+        s.owner_id.as_ref().map(IdFile::text),
+        s.repo_id.as_ref().map(IdFile::text),
+    );
+    for (name, v) in [("owner_id", &ids.0), ("repo_id", &ids.1)] {
+        if let Some(v) = v {
+            p.check(format!("{key}.{name}"), v, names::github_id(v), "");
+        }
+    }
+    if ids.0.is_some() != ids.1.is_some() {
+        p.add(
+            key,
+            Some(repo_s),
+            "owner_id and repo_id go together",
+            "set both (gh api repos/OWNER/REPO --jq '.owner.id, .id') or neither",
+        );
+    }
+    let have_ids = ids.0.is_some() && ids.1.is_some();
+    let format = s.format.unwrap_or(if have_ids {
+        SubjectFormat::Immutable
+    } else {
+        SubjectFormat::Classic
+    });
+    if format != SubjectFormat::Classic && !have_ids {
+        p.add(
+            format!("{key}.format"),
+            Some(&format!("{format:?}").to_lowercase()),
+            "the immutable form needs owner_id and repo_id",
+            "add owner_id and repo_id (gh api repos/OWNER/REPO --jq '.owner.id, .id')",
+        );
+    }
+    if p.list.len() > start {
+        return None;
+    }
+    let (owner, name) = repo?;
+    Some(TrustSubject {
+        spec: SubjectSpec::Repo {
+            repo: Repo {
+                owner,
+                name,
+                owner_id: ids.0,
+                repo_id: ids.1,
+            },
+            scope: scopes.pop()?,
+            format,
+        },
+        claims,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(text: &str) -> Vec<ConfigError> {
+        match parse(text, "keyless.toml", Path::new(".")) {
+            Err(Error::Config(v)) => v,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("expected config errors"),
+        }
+    }
+
+    const MIN: &str =
+        "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n";
+
+    #[test]
+    fn minimal_config_is_valid_with_defaults() {
+        let c = parse(MIN, "k.toml", Path::new(".")).unwrap();
+        assert_eq!(c.issuer, Issuer::github_com());
+        let r = &c.roles[0];
+        assert_eq!((r.path.as_str(), r.max_session_duration), ("/", 3600));
+        assert_eq!(
+            r.subjects[0].patterns(),
+            vec!["repo:o/r:ref:refs/heads/main"]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_path_and_a_guess() {
+        let e =
+            errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbrnach = \"main\"\n");
+        assert!(
+            e[0].message.contains("unknown key `brnach`"),
+            "{}",
+            e[0].message
+        );
+        assert_eq!(e[0].key, "role[0].subject[0].brnach");
+        assert!(
+            e[0].fix
+                .as_deref()
+                .unwrap()
+                .contains("did you mean `branch`")
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_key_value_and_fix() {
+        let e = errs(
+            r#"account_id = "12345"
+region = "useast1"
+[[role]]
+name = "bad name"
+max_session_duration = 60
+tags = { "managed-by" = "me" }
+[[role.subject]]
+repo = "octo--org/repo"
+branch = "main"
+tag = "v1"
+[[role.subject]]
+repo = "o/r"
+format = "immutable"
+pull_request = true
+"#,
+        );
+        let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "account_id",
+            "region",
+            "role[0].name",
+            "role[0].max_session_duration",
+            "role[0].tags.managed-by",
+            "role[0].subject[0].repo",
+            "role[0].subject[0]",
+            "role[0].subject[1].format",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {keys:?}");
+        }
+        for err in &e {
+            assert_eq!(err.file, "keyless.toml");
+        }
+        let name = e.iter().find(|e| e.key == "role[0].name").unwrap();
+        assert_eq!(name.value.as_deref(), Some("\"bad name\""));
+        assert!(name.fix.is_some());
+        assert!(name.to_string().starts_with("keyless.toml: role[0].name: "));
+    }
+
+    #[test]
+    fn no_scope_or_two_scopes_or_false_flags() {
+        let e = errs("[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\n");
+        assert!(e[0].message.contains("exactly one scope"));
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\npull_request = false\n",
+        );
+        assert!(e.iter().any(|e| e.key.ends_with("pull_request")));
+    }
+
+    #[test]
+    fn ids_as_integers_or_strings_and_default_format() {
+        let c = parse(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nowner_id = 1\nrepo_id = \"2\"\n",
+            "k",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            c.roles[0].subjects[0].patterns(),
+            vec!["repo:o@1/r@2:ref:refs/heads/main"]
+        );
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nowner_id = 1\n",
+        );
+        assert!(e[0].message.contains("go together"));
+    }
+
+    #[test]
+    fn provider_kinds_and_conflicts() {
+        let c = parse(
+            &format!("[provider]\nenterprise_slug = \"octo-inc\"\n{MIN}"),
+            "k",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            c.issuer.key_prefix(),
+            "token.actions.githubusercontent.com/octo-inc"
+        );
+        let e = errs(&format!(
+            "[provider]\nenterprise_slug = \"x\"\nghes_host = \"gh.example.com\"\n{MIN}"
+        ));
+        assert_eq!(e[0].key, "provider");
+        let e = errs(&format!(
+            "[provider]\nissuer = \"https://accounts.google.com\"\n{MIN}"
+        ));
+        assert_eq!(e[0].key, "provider.issuer");
+    }
+
+    #[test]
+    fn custom_subject_stands_alone_and_claims_are_checked() {
+        let e =
+            errs("[[role]]\nname = \"r\"\n[[role.subject]]\ncustom = \"x:y\"\nbranch = \"main\"\n");
+        assert!(e[0].message.contains("stands alone"));
+        let e = errs(
+            "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\nclaims = { sub = \"x\", \"bad-key\" = \"v\", job_workflow_ref = \"*\" }\n",
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn duplicate_role_names_case_insensitive() {
+        let e = errs(&format!("{MIN}{}", MIN.replace("\"r\"", "\"R\"")));
+        assert!(e.iter().any(|e| e.message.contains("duplicate role name")));
+    }
+
+    #[test]
+    fn allow_needs_known_rule_and_reason() {
+        let e = errs(&format!(
+            "{MIN}[[role.allow]]\nrule = \"KL999\"\nreason = \"ok\"\n"
+        ));
+        assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn policy_files_stay_inside_the_config_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("p.json"), "{}").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path().join("p.json"), dir.path().join("link.json"))
+            .unwrap();
+        for f in ["../p.json", "/etc/passwd", "link.json", "missing.json"] {
+            let text = format!("{MIN}[[role.inline_policy]]\nname = \"x\"\nfile = \"{f}\"\n");
+            match parse(&text, "k", dir.path()) {
+                Err(Error::Config(e)) => {
+                    assert_eq!(e[0].key, "role[0].inline_policy[0].file", "{f}")
+                }
+                other => panic!("{f}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_values_do_not_panic() {
+        for text in [
+            "role = 5",
+            "[[role]]\nname = \"\u{202e}x\"\n",
+            "[[role]]\nname = 1",
+            &"[".repeat(10_000),
+            "\u{0}",
+        ] {
+            let _ = parse(text, "k", Path::new("."));
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `audit` in one account: every role that trusts a GitHub issuer, judged; with GitHub's word
+//! on the repositories classic subjects name, when GitHub is read. Read-only by construction.
+//! Needs no config; with one, its claim keys and trust-size quota are the live documents'
+//! lint context, in one account or many.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::io::github::GitHub;
+use crate::ops::context::Account;
+use crate::policy::lint::LintContext;
+use crate::state::audit::{self, AccountView, AuditFinding, AuditOptions, RepoState};
+use crate::state::render;
+
+/// What an audit found in one account.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    /// The account read.
+    pub view: AccountView,
+    /// The findings, worst first.
+    pub findings: Vec<AuditFinding>,
+}
+
+/// How the account's live documents are linted: the account and partition, and, with a config,
+/// its extra claim keys and trust-size quota.
+pub fn lint_context(account: &Account<'_>, config: Option<&Config>) -> LintContext {
+    match config {
+        Some(cfg) => render::live_context(cfg, &account.target),
+        None => {
+            let mut ctx = LintContext::new("live");
+            ctx.account_id = Some(account.target.account_id.clone());
+            ctx.partition = Some(account.target.partition.clone());
+            ctx
+        }
+    }
+}
+
+/// Read the whole account and judge it.
+pub async fn audit(
+    account: &Account<'_>,
+    config: Option<&Config>,
+    opts: &AuditOptions,
+) -> Result<Audited> {
+    let view = account.aws.audit_view().await?;
+    let mut findings = audit::audit(&view, &lint_context(account, config), opts);
+    if let Some(gh) = account.github {
+        let repos: Vec<String> = audit::classic_repos(&view).into_keys().collect();
+        let states = repo_states(gh, &repos, account.settings.concurrency).await?;
+        findings.extend(audit::repo_findings(&view, &states));
+        audit::sort(&mut findings);
+    }
+    Ok(Audited { view, findings })
+}
+
+/// What GitHub says about each repository, `concurrency` requests at a time.
+async fn repo_states(
+    gh: &GitHub,
+    repos: &[String],
+    concurrency: usize,
+) -> Result<BTreeMap<String, RepoState>> {
+    let answers: Vec<_> = futures_util::stream::iter(
+        repos
+            .iter()
+            .map(|full| async move { (full.clone(), gh.repository(full).await) }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    let mut out = BTreeMap::new();
+    for (full, answer) in answers {
+        let state = match answer {
+            Ok(info) if info.moved_from.is_some() => RepoState::Moved(info.full_name),
+            Ok(_) => RepoState::Present,
+            Err(Error::GitHub {
+                status: Some(404), ..
+            }) => RepoState::Missing,
+            Err(e) => return Err(e),
+        };
+        out.insert(full, state);
+    }
+    Ok(out)
+}

@@ -1,0 +1,73 @@
+//! `check` in one account: every difference between the account (and GitHub, when it is read)
+//! and the config, as drift findings. Read-only by construction.
+
+use crate::error::Result;
+use crate::ops::context::{AccountContext, RenderOptions};
+use crate::ops::github;
+use crate::ops::provision::{observe, render};
+use crate::state::drift::{self, DriftFinding};
+use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
+use crate::state::render::{self as rendering, Rendered};
+
+/// What a check found in one account.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The desired state, rendered for the account.
+    pub rendered: Rendered,
+    /// The differences, worst first.
+    pub findings: Vec<DriftFinding>,
+    /// The config's roles found in the account (what was compared).
+    pub roles_checked: usize,
+}
+
+/// Compare the account with the config: IAM always; GitHub's repositories, subject forms,
+/// environments and (when the run plans them) variables when GitHub is read.
+pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
+    let a = &ctx.account;
+    let cfg: &crate::config::Config = &ctx.config;
+    let rendered = render(
+        ctx,
+        RenderOptions {
+            refuse_blocking: true,
+            with_github: false,
+        },
+    )
+    .await?;
+    let seen = observe(ctx, &rendered, true).await?;
+    let trusting = drift::trusting_provider(&rendered, &seen.others);
+    let other_tags = a.aws.role_tags(&trusting, a.settings.concurrency).await?;
+    let lint = rendering::live_context(cfg, &a.target);
+    let mut findings = drift::drift(
+        &rendered,
+        &seen.observed,
+        &seen.others,
+        &other_tags,
+        &lint,
+    );
+    if let Some(gh) = a.github {
+        let facts = github::facts(cfg, gh).await?;
+        let mut checked = rendered.clone();
+        let known = facts
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+            .collect();
+        rendering::github_findings(cfg, &mut checked, &known);
+        let (plan, held) = if a.settings.github_variables {
+            let (wanted, held) = github::variables(cfg, &rendered.target, gh).await?;
+            (github_plan::plan(&wanted, &held), held)
+        } else {
+            (GitHubPlan::default(), ObservedGitHub::default())
+        };
+        findings.extend(drift::github(&checked, &facts, &plan, &held));
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.resource.cmp(&b.resource))
+        });
+    }
+    Ok(Checked {
+        roles_checked: seen.observed.roles.values().filter(|r| r.is_some()).count(),
+        rendered,
+        findings,
+    })
+}

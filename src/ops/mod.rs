@@ -1,0 +1,28 @@
+//! Operations: the pipeline each command runs, in one account (cargo's `ops::compile`,
+//! cargo-dist's `do_build`). Each takes an [`AccountContext`] (the config as this account sees
+//! it, the templates, the AWS clients, the target, the GitHub client when GitHub is read) and
+//! returns a typed outcome; a run across many accounts calls the same function once per account.
+//!
+//! Operations may call the io modules ([`crate::io`]) and the pure core; they must not know
+//! the command line, the terminal or how outcomes are shown (progress goes to a callback, the
+//! cancel flag is the caller's).
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`context`] | the account context and the run settings every operation reads |
+//! | [`github`] | the GitHub half: repository facts, the variables wanted and held |
+//! | [`provision`] | plan, destroy plan, apply (IAM then GitHub) |
+//! | [`check`] | drift: IAM and GitHub against the config |
+//! | [`audit`] | the whole account, judged |
+//! | [`import`] | hand-made roles read back as a config |
+//! | [`migrate`] | what a repository mints and whether IAM matches the config |
+
+pub mod audit;
+pub mod check;
+pub mod context;
+pub mod github;
+pub mod import;
+pub mod migrate;
+pub mod provision;
+
+pub use context::{Account, AccountContext, RenderOptions, RunSettings};

@@ -1,0 +1,199 @@
+//! plan, destroy and apply in one account: render (refusing blocking findings), read IAM and
+//! GitHub, decide, and (apply) make the changes with the executors. The confirmation between
+//! plan and apply is the caller's.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::error::{Error, Result};
+use crate::io::execute::{self, Progress};
+use crate::ops::context::{AccountContext, RenderOptions};
+use crate::ops::github;
+use crate::state::github_plan::{self, GitHubChange, GitHubPlan};
+use crate::state::observed::{Observed, OtherTrusts, ReadPath};
+use crate::state::plan::{self, Plan};
+use crate::state::render::{self, Rendered};
+
+/// A plan and the documents it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The desired state, rendered for the account.
+    pub rendered: Rendered,
+    /// The IAM changes.
+    pub plan: Plan,
+    /// The GitHub half (variables, environments), when GitHub's variables are planned.
+    pub github: Option<GitHubPlan>,
+}
+
+impl Planned {
+    /// IAM and GitHub changes together.
+    pub fn len(&self) -> usize {
+        self.plan.changes.len() + self.github.as_ref().map_or(0, |g| g.changes.len())
+    }
+
+    /// Nothing to do on either side.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What IAM holds for the rendered roles, and how it was read.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The config's provider, roles and policies.
+    pub observed: Observed,
+    /// The trusts of the account's other roles (empty unless asked for).
+    pub others: OtherTrusts,
+    /// Role by role, or the whole account.
+    pub path: ReadPath,
+}
+
+/// Render the config for the account; with GitHub's facts (KL016) when asked and GitHub is
+/// read; stop on blocking findings when asked, before anything reads the account.
+pub async fn render(ctx: &AccountContext<'_>, opts: RenderOptions) -> Result<Rendered> {
+    let mut rendered = render::render(&ctx.config, ctx.templates, &ctx.account.target)?;
+    if opts.with_github
+        && let Some(gh) = ctx.account.github
+    {
+        github::add_findings(&ctx.config, gh, &mut rendered).await?;
+    }
+    if opts.refuse_blocking {
+        refuse_blocking(&rendered)?;
+    }
+    Ok(rendered)
+}
+
+/// [`Error::LintBlocked`] naming each blocking finding, when there is one.
+pub fn refuse_blocking(rendered: &Rendered) -> Result<()> {
+    let findings: Vec<String> = rendered
+        .findings()
+        .filter(|f| f.blocks())
+        .map(|f| f.text())
+        .collect();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(Error::LintBlocked {
+        count: findings.len(),
+        findings,
+    })
+}
+
+/// What IAM holds for `rendered`, with the other roles' trusts when `others` is set.
+pub async fn observe(ctx: &AccountContext<'_>, rendered: &Rendered, others: bool) -> Result<Seen> {
+    let a = &ctx.account;
+    let (observed, others, path) = a
+        .aws
+        .observe_by(rendered, a.settings.concurrency, a.settings.reads, others)
+        .await?;
+    Ok(Seen {
+        observed,
+        others,
+        path,
+    })
+}
+
+/// Render (refusing blocking findings, with GitHub's facts), read the account and GitHub, and
+/// plan the apply.
+pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
+    let rendered = render(
+        ctx,
+        RenderOptions {
+            refuse_blocking: true,
+            with_github: true,
+        },
+    )
+    .await?;
+    let seen = observe(ctx, &rendered, false).await?;
+    let plan = plan::plan(&rendered, &seen.observed)?;
+    let github = match variables(ctx, &rendered).await? {
+        Some((wanted, held)) => Some(github_plan::plan(&wanted, &held)),
+        None => None,
+    };
+    Ok(Planned {
+        rendered,
+        plan,
+        github,
+    })
+}
+
+/// Render (with GitHub's facts, blocking findings allowed: removing is always possible), read
+/// the account and plan the removal of the config's resources and of the variables keyless set.
+pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
+    let rendered = render(
+        ctx,
+        RenderOptions {
+            refuse_blocking: false,
+            with_github: true,
+        },
+    )
+    .await?;
+    let seen = observe(ctx, &rendered, true).await?;
+    let plan = plan::destroy(&rendered, &seen.observed, &seen.others)?;
+    let github = match variables(ctx, &rendered).await? {
+        Some((wanted, held)) => Some(github_plan::destroy(&wanted, &held)),
+        None => None,
+    };
+    Ok(Planned {
+        rendered,
+        plan,
+        github,
+    })
+}
+
+/// The variables wanted and held, when GitHub is read and its variables are this run's.
+async fn variables(
+    ctx: &AccountContext<'_>,
+    rendered: &Rendered,
+) -> Result<Option<(Vec<github_plan::WantedVariable>, github_plan::ObservedGitHub)>> {
+    match ctx.account.github {
+        Some(gh) if ctx.account.settings.github_variables => Ok(Some(
+            github::variables(&ctx.config, &rendered.target, gh).await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// What an apply made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// IAM changes made.
+    pub iam: usize,
+    /// GitHub changes made.
+    pub github: usize,
+}
+
+impl Applied {
+    /// Both sides together.
+    pub fn total(&self) -> usize {
+        self.iam + self.github
+    }
+}
+
+/// One step of an apply, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// An IAM change starts or is done.
+    Iam(Progress<'a>),
+    /// A GitHub change starts.
+    GitHub(&'a GitHubChange),
+}
+
+/// Make a plan's changes: IAM first (the executor, concurrent where independent), then GitHub's
+/// in order. Stops between calls when `cancel` is set; a failure names how far it got.
+pub async fn apply(
+    ctx: &AccountContext<'_>,
+    planned: &Planned,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(Step<'_>),
+) -> Result<Applied> {
+    let iam = execute::execute(&planned.plan, &ctx.account.aws, cancel, |p| progress(Step::Iam(p)))
+        .await?
+        .applied;
+    let github = match (&planned.github, ctx.account.github) {
+        (Some(plan), Some(gh)) => {
+            execute::execute_github(plan, gh, cancel, |c| progress(Step::GitHub(c))).await?
+        }
+        _ => 0,
+    };
+    Ok(Applied { iam, github })
+}

@@ -1,0 +1,534 @@
+//! A trust-policy evaluator for `AssumeRoleWithWebIdentity`, with IAM's semantics, fully offline.
+//!
+//! Given a trust policy, the provider ARN that vouches for a token and the token's claims,
+//! [`evaluate`] decides allow or deny the way STS does at step 7 of github-oidc-aws.md §12 and
+//! says *why*: the deciding statement and condition, expected against presented values, and a
+//! concrete fix. Operators: StringEquals/StringNotEquals/StringLike/StringNotLike (and IgnoreCase),
+//! `...IfExists`, `ForAllValues:`/`ForAnyValue:`, `Null`; several values OR, several keys and
+//! operators AND, statements OR, an explicit Deny wins. No I/O and no AWS here.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::policy::document as policy;
+
+/// The action a web-identity exchange asks for.
+pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// The request context IAM builds from a token: condition keys (lower-case) → values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Context {
+    /// The provider ARN the token's issuer resolves to.
+    pub provider_arn: String,
+    /// Keys present in the request, lower-cased, with their values.
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+/// Build the request context for a token's claims: `P:aud`, `P:sub` and each supported claim
+/// that is present (only strings count; `aud` may be a list).
+pub fn context(
+    provider_arn: &str,
+    key_prefix: &str,
+    claims: &Map<String, Value>,
+    supported: &[String],
+) -> Context {
+    let mut keys = BTreeMap::new();
+    for claim in supported {
+        let values: Vec<String> = match claims.get(claim) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) if claim == "aud" => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => continue,
+        };
+        if !values.is_empty() {
+            keys.insert(format!("{key_prefix}:{claim}").to_ascii_lowercase(), values);
+        }
+    }
+    Context {
+        provider_arn: provider_arn.to_string(),
+        keys,
+    }
+}
+
+/// One condition's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionResult {
+    /// Operator as written, e.g. `StringLike`.
+    pub operator: String,
+    /// Condition key as written.
+    pub key: String,
+    /// Values the policy expects.
+    pub expected: Vec<String>,
+    /// Values the request presented; `None` when the key is absent from the request.
+    pub presented: Option<Vec<String>>,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// One statement's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementResult {
+    /// Index in the policy.
+    pub index: usize,
+    /// Sid, if any.
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: String,
+    /// Does the principal cover the provider?
+    pub principal_matches: bool,
+    /// Does the action cover `sts:AssumeRoleWithWebIdentity`?
+    pub action_matches: bool,
+    /// Each condition.
+    pub conditions: Vec<ConditionResult>,
+    /// Principal, action and every condition matched.
+    pub matched: bool,
+}
+
+impl StatementResult {
+    /// `Statement[0] (GitHubActions)`
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(s) => format!("Statement[{}] ({s})", self.index),
+            None => format!("Statement[{}]", self.index),
+        }
+    }
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Allowed?
+    pub allowed: bool,
+    /// `explicit deny`, `allowed`, or `implicit deny`.
+    pub reason: String,
+    /// The statement that decided (for an implicit deny: the closest Allow).
+    pub deciding: Option<StatementResult>,
+    /// Every statement's outcome.
+    pub statements: Vec<StatementResult>,
+}
+
+impl Verdict {
+    /// The first failing condition of the deciding statement.
+    pub fn deciding_condition(&self) -> Option<&ConditionResult> {
+        self.deciding
+            .as_ref()?
+            .conditions
+            .iter()
+            .find(|c| !c.passed)
+    }
+}
+
+/// IAM string wildcard match: `*` any sequence (including empty), `?` one character; `${*}`,
+/// `${?}` and `${$}` are literal `*`, `?` and `$`.
+pub fn like(pattern: &str, value: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Lit(char),
+        Any,
+        One,
+    }
+    let mut toks = Vec::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '$' if chars.get(i + 1) == Some(&'{')
+                && chars.get(i + 3) == Some(&'}')
+                && matches!(chars.get(i + 2), Some('*' | '?' | '$')) =>
+            {
+                toks.push(Tok::Lit(chars[i + 2]));
+                i += 4;
+                continue;
+            }
+            '*' => toks.push(Tok::Any),
+            '?' => toks.push(Tok::One),
+            c => toks.push(Tok::Lit(c)),
+        }
+        i += 1;
+    }
+    let v: Vec<char> = value.chars().collect();
+    // Iterative glob with single backtrack point.
+    let (mut p, mut s) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while s < v.len() {
+        if p < toks.len() && (toks[p] == Tok::One || toks[p] == Tok::Lit(v[s])) {
+            p += 1;
+            s += 1;
+        } else if p < toks.len() && toks[p] == Tok::Any {
+            star = Some(p);
+            mark = s;
+            p += 1;
+        } else if let Some(st) = star {
+            p = st + 1;
+            mark += 1;
+            s = mark;
+        } else {
+            return false;
+        }
+    }
+    while p < toks.len() && toks[p] == Tok::Any {
+        p += 1;
+    }
+    p == toks.len()
+}
+
+fn base_match(base: &str, expected: &str, value: &str) -> Option<bool> {
+    Some(match base {
+        "StringEquals" | "StringNotEquals" => expected == value,
+        "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
+            expected.to_lowercase() == value.to_lowercase()
+        }
+        "StringLike" | "StringNotLike" => like(expected, value),
+        _ => return None,
+    })
+}
+
+/// Evaluate one condition entry against the context.
+fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> ConditionResult {
+    let presented = ctx.keys.get(&key.to_ascii_lowercase()).cloned();
+    let (qual, base, if_exists) = policy::split_operator(op);
+    let negated = base.contains("Not");
+    let passed = if base == "Null" {
+        let want_absent = expected.iter().any(|e| e.eq_ignore_ascii_case("true"));
+        presented.is_none() == want_absent
+    } else {
+        match &presented {
+            None => {
+                if qual == "ForAllValues" || if_exists {
+                    true
+                } else if qual == "ForAnyValue" {
+                    false
+                } else {
+                    negated
+                }
+            }
+            Some(values) => {
+                let hit = |v: &str| {
+                    expected
+                        .iter()
+                        .any(|e| base_match(base, e, v).unwrap_or(false))
+                };
+                let ok = |v: &str| if negated { !hit(v) } else { hit(v) };
+                if base_match(base, "", "").is_none() {
+                    false // an operator this evaluator does not know never grants
+                } else if qual == "ForAllValues" {
+                    values.iter().all(|v| ok(v))
+                } else if negated && qual != "ForAnyValue" {
+                    values.iter().all(|v| ok(v))
+                } else {
+                    values.iter().any(|v| ok(v))
+                }
+            }
+        }
+    };
+    ConditionResult {
+        operator: op.to_string(),
+        key: key.to_string(),
+        expected: expected.to_vec(),
+        presented,
+        passed,
+    }
+}
+
+fn action_covers(pattern: &str) -> bool {
+    like(&pattern.to_ascii_lowercase(), &ACTION.to_ascii_lowercase())
+}
+
+fn statement(index: usize, st: &Map<String, Value>, ctx: &Context) -> StatementResult {
+    let effect = st
+        .get("Effect")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let principal_in = |p: &Value| -> bool {
+        p.as_str() == Some("*")
+            || p.get("Federated").is_some_and(|f| {
+                policy::strings(Some(f))
+                    .iter()
+                    .any(|a| *a == ctx.provider_arn || *a == "*")
+            })
+    };
+    let principal_matches = match (st.get("Principal"), st.get("NotPrincipal")) {
+        (Some(p), _) => principal_in(p),
+        (None, Some(np)) => !principal_in(np),
+        _ => false,
+    };
+    let action_matches = match (st.get("Action"), st.get("NotAction")) {
+        (Some(a), _) => policy::strings(Some(a)).iter().any(|a| action_covers(a)),
+        (None, Some(na)) => !policy::strings(Some(na)).iter().any(|a| action_covers(a)),
+        _ => false,
+    };
+    let conditions: Vec<ConditionResult> = policy::condition_entries(st)
+        .iter()
+        .map(|(op, key, expected)| condition(op, key, expected, ctx))
+        .collect();
+    let matched = principal_matches && action_matches && conditions.iter().all(|c| c.passed);
+    StatementResult {
+        index,
+        sid: st.get("Sid").and_then(Value::as_str).map(String::from),
+        effect,
+        principal_matches,
+        action_matches,
+        conditions,
+        matched,
+    }
+}
+
+/// Evaluate a trust policy for a web-identity request.
+pub fn evaluate(doc: &Value, ctx: &Context) -> Verdict {
+    let statements: Vec<StatementResult> = policy::statements(doc)
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| statement(i, s, ctx))
+        .collect();
+    if let Some(d) = statements.iter().find(|s| s.effect == "Deny" && s.matched) {
+        return Verdict {
+            allowed: false,
+            reason: "explicit deny".into(),
+            deciding: Some(d.clone()),
+            statements,
+        };
+    }
+    if let Some(a) = statements.iter().find(|s| s.effect == "Allow" && s.matched) {
+        return Verdict {
+            allowed: true,
+            reason: "allowed".into(),
+            deciding: Some(a.clone()),
+            statements,
+        };
+    }
+    // Implicit deny: the closest Allow is the one with the right principal and action and the
+    // fewest failing conditions.
+    let closest = statements
+        .iter()
+        .filter(|s| s.effect == "Allow")
+        .min_by_key(|s| {
+            (!s.principal_matches as usize * 100)
+                + (!s.action_matches as usize * 100)
+                + s.conditions.iter().filter(|c| !c.passed).count()
+        })
+        .cloned();
+    Verdict {
+        allowed: false,
+        reason: "implicit deny".into(),
+        deciding: closest,
+        statements,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const P: &str = "token.actions.githubusercontent.com";
+    const ARN: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+
+    fn ctx(pairs: &[(&str, &str)]) -> Context {
+        let mut c = Context {
+            provider_arn: ARN.into(),
+            ..Default::default()
+        };
+        for (k, v) in pairs {
+            c.keys
+                .entry(format!("{P}:{k}").to_ascii_lowercase())
+                .or_default()
+                .push(v.to_string());
+        }
+        c
+    }
+
+    fn doc(cond: Value) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": ARN}, "Action": ACTION, "Condition": cond}]})
+    }
+
+    fn allows(cond: Value, pairs: &[(&str, &str)]) -> bool {
+        evaluate(&doc(cond), &ctx(pairs)).allowed
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(like("repo:o/r:*", "repo:o/r:ref:refs/heads/main"));
+        assert!(
+            like("repo:o/r:*", "repo:o/r:"),
+            "* matches the empty string"
+        );
+        assert!(like("a?c", "abc") && !like("a?c", "ac"));
+        assert!(like("*", "") && like("**", "x"));
+        assert!(!like("repo:o/r", "repo:o/r:x"), "no wildcard means exact");
+        assert!(like("a${*}b", "a*b") && !like("a${*}b", "axb"));
+        assert!(like("x*y*z", "xaaybbz") && !like("x*y*z", "xaaybb"));
+    }
+
+    #[test]
+    fn operators() {
+        let sub = format!("{P}:sub");
+        assert!(allows(
+            json!({"StringEquals": {&sub: "repo:o/r:pull_request"}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+        assert!(
+            !allows(
+                json!({"StringEquals": {&sub: "repo:o/r:*"}}),
+                &[("sub", "repo:o/r:pull_request")]
+            ),
+            "StringEquals treats * literally"
+        );
+        assert!(allows(
+            json!({"StringLike": {&sub: "repo:o/r:*"}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+        assert!(allows(
+            json!({"StringEqualsIgnoreCase": {&sub: "REPO:O/R:PULL_REQUEST"}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+        assert!(!allows(
+            json!({"StringNotEquals": {&sub: "repo:o/r:pull_request"}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+        assert!(allows(
+            json!({"StringNotLike": {&sub: "repo:evil/*"}}),
+            &[("sub", "repo:o/r:x")]
+        ));
+        assert!(
+            !allows(json!({"NumericEquals": {&sub: "1"}}), &[("sub", "1")]),
+            "unknown operators never grant"
+        );
+    }
+
+    #[test]
+    fn absent_keys_and_qualifiers() {
+        let env = format!("{P}:environment");
+        assert!(
+            !allows(json!({"StringEquals": {&env: "prod"}}), &[]),
+            "positive operator on an absent key is false"
+        );
+        assert!(
+            allows(json!({"StringNotEquals": {&env: "prod"}}), &[]),
+            "negated operator on an absent key is true"
+        );
+        assert!(
+            allows(json!({"StringEqualsIfExists": {&env: "prod"}}), &[]),
+            "IfExists on an absent key is true"
+        );
+        assert!(
+            allows(json!({"ForAllValues:StringEquals": {&env: "prod"}}), &[]),
+            "ForAllValues on an absent key is true"
+        );
+        assert!(
+            !allows(json!({"ForAnyValue:StringEquals": {&env: "prod"}}), &[]),
+            "ForAnyValue on an absent key is false"
+        );
+        assert!(allows(json!({"Null": {&env: "true"}}), &[]));
+        assert!(!allows(
+            json!({"Null": {&env: "true"}}),
+            &[("environment", "prod")]
+        ));
+        assert!(allows(
+            json!({"ForAllValues:StringEquals": {format!("{P}:aud"): ["a", "b"]}}),
+            &[("aud", "a"), ("aud", "b")]
+        ));
+        assert!(!allows(
+            json!({"ForAllValues:StringEquals": {format!("{P}:aud"): ["a"]}}),
+            &[("aud", "a"), ("aud", "b")]
+        ));
+    }
+
+    #[test]
+    fn combination_rules() {
+        let (sub, aud) = (format!("{P}:sub"), format!("{P}:aud"));
+        // values OR
+        assert!(allows(
+            json!({"StringEquals": {&sub: ["x", "repo:o/r:pull_request"]}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+        // keys AND
+        assert!(!allows(
+            json!({"StringEquals": {&sub: "repo:o/r:pull_request", &aud: "sts.amazonaws.com"}}),
+            &[("sub", "repo:o/r:pull_request"), ("aud", "other")]
+        ));
+        // operators AND
+        assert!(!allows(
+            json!({"StringEquals": {&aud: "sts.amazonaws.com"}, "StringLike": {&sub: "repo:o/r:ref:*"}}),
+            &[
+                ("sub", "repo:o/r:pull_request"),
+                ("aud", "sts.amazonaws.com")
+            ]
+        ));
+        // key names are case-insensitive
+        assert!(allows(
+            json!({"StringEquals": {sub.to_uppercase(): "repo:o/r:pull_request"}}),
+            &[("sub", "repo:o/r:pull_request")]
+        ));
+    }
+
+    #[test]
+    fn statements_or_and_explicit_deny_wins() {
+        let sub = format!("{P}:sub");
+        let d = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Principal": {"Federated": ARN}, "Action": ACTION, "Condition": {"StringEquals": {&sub: "a"}}},
+            {"Sid": "B", "Effect": "Allow", "Principal": {"Federated": ARN}, "Action": "sts:*", "Condition": {"StringLike": {&sub: "repo:o/*"}}},
+            {"Sid": "D", "Effect": "Deny", "Principal": {"Federated": ARN}, "Action": ACTION, "Condition": {"StringLike": {&sub: "*:pull_request"}}}]});
+        let v = evaluate(&d, &ctx(&[("sub", "repo:o/r:ref:refs/heads/main")]));
+        assert!(v.allowed);
+        assert_eq!(v.deciding.unwrap().sid.as_deref(), Some("B"));
+        let v = evaluate(&d, &ctx(&[("sub", "repo:o/r:pull_request")]));
+        assert!(!v.allowed);
+        assert_eq!(v.reason, "explicit deny");
+        assert_eq!(v.deciding.unwrap().sid.as_deref(), Some("D"));
+    }
+
+    #[test]
+    fn principal_and_action_must_match() {
+        let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::999999999999:oidc-provider/token.actions.githubusercontent.com"}, "Action": ACTION}]});
+        let v = evaluate(&other, &ctx(&[]));
+        assert!(!v.allowed && !v.deciding.unwrap().principal_matches);
+        let wrong_action = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": ARN}, "Action": "sts:AssumeRole"}]});
+        assert!(!evaluate(&wrong_action, &ctx(&[])).allowed);
+        let not_action = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": ARN}, "NotAction": "s3:*"}]});
+        assert!(evaluate(&not_action, &ctx(&[])).allowed);
+    }
+
+    #[test]
+    fn implicit_deny_names_the_failing_condition() {
+        let sub = format!("{P}:sub");
+        let v = evaluate(
+            &doc(
+                json!({"StringEquals": {format!("{P}:aud"): "sts.amazonaws.com", &sub: "repo:o/r:ref:refs/heads/main"}}),
+            ),
+            &ctx(&[
+                ("aud", "sts.amazonaws.com"),
+                ("sub", "repo:o/r:environment:prod"),
+            ]),
+        );
+        assert!(!v.allowed);
+        let c = v.deciding_condition().unwrap();
+        assert_eq!(c.key, sub);
+        assert_eq!(
+            c.presented.as_deref(),
+            Some(&["repo:o/r:environment:prod".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn context_takes_only_supported_string_claims() {
+        let claims = json!({"sub": "s", "aud": ["a", "b"], "repository_owner_id": "1", "exp": 5, "job_workflow_ref": "w"});
+        let c = context(
+            ARN,
+            P,
+            claims.as_object().unwrap(),
+            &[
+                "aud".into(),
+                "sub".into(),
+                "job_workflow_ref".into(),
+                "exp".into(),
+            ],
+        );
+        assert_eq!(c.keys.len(), 3);
+        assert_eq!(c.keys[&format!("{P}:aud")], vec!["a", "b"]);
+    }
+}

@@ -1,0 +1,17 @@
+//! Policy: IAM documents and the judgement of them. Parsing and shape checks, the template
+//! engine and its presets, the lint catalogue, the trust evaluator and its plain-language
+//! explanations. Pure: no I/O, nothing from [`crate::io`].
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`document`] | IAM policy documents: parsing, shape checks, size |
+//! | [`template`] | the Tera engine, built-in templates and the preset catalogue |
+//! | [`lint`] | the rule catalogue and its checks |
+//! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
+//! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
+
+pub mod document;
+pub mod evaluate;
+pub mod explain;
+pub mod lint;
+pub mod template;

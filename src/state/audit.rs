@@ -1,0 +1,615 @@
+//! `keyless audit`'s judgement of a whole account: every role that trusts a GitHub issuer's OIDC
+//! provider, managed by keyless or not, checked with the full trust lint and the permission
+//! lint (administrator-equivalent and `*FullAccess` managed policies, wildcard inline policies);
+//! and GitHub providers that no role trusts. Pure: the caller reads the account into an
+//! [`AccountView`]; this module must not know IAM's API, the terminal or the report formats.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::policy::lint::{self, LintContext, Location, Severity};
+use crate::policy::document::{self as policy, Kind};
+
+/// The audit's own rule: a GitHub provider that no role trusts.
+pub const UNUSED_PROVIDER: &str = "KA001";
+/// The audit's own rule: a role not used for longer than [`AuditOptions::unused_days`].
+pub const UNUSED_ROLE: &str = "KA002";
+
+/// The audit's own rule: a classic `sub` names a repository GitHub does not know.
+pub const GONE_REPO: &str = "KA003";
+/// The audit's own rule: a classic `sub` names a repository by an old name.
+pub const MOVED_REPO: &str = "KA004";
+
+/// What GitHub says about a repository a trust names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoState {
+    /// It exists under this name.
+    Present,
+    /// GitHub answers 404: deleted, or not visible to the token.
+    Missing,
+    /// Renamed or transferred: GitHub redirects to this `owner/name`.
+    Moved(String),
+}
+
+/// How the audit judges what is not in the documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// When the account was read (unix seconds).
+    pub now: i64,
+    /// A role unused (or, never used, created) longer ago than this many days is reported;
+    /// 0 turns the rule off.
+    pub unused_days: u32,
+}
+
+impl AuditOptions {
+    /// Options for an audit read now (the system clock), reporting roles unused for
+    /// `unused_days`.
+    pub fn now(unused_days: u32) -> AuditOptions {
+        AuditOptions {
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+            unused_days,
+        }
+    }
+}
+
+/// What the audit read: the account's OIDC providers and the roles whose trust names a GitHub
+/// issuer's provider.
+#[derive(Debug, Clone, Default)]
+pub struct AccountView {
+    /// Every OIDC provider ARN in the account.
+    pub providers: Vec<String>,
+    /// Every role whose trust names a GitHub issuer's provider ([`github_providers_of`]).
+    pub roles: Vec<AuditedRole>,
+}
+
+/// A role as the audit sees it (what IAM's account authorization details hold for it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditedRole {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Trust policy (decoded).
+    pub trust_policy: Value,
+    /// Inline policies by name (decoded).
+    pub inline_policies: std::collections::BTreeMap<String, Value>,
+    /// Attached managed policy ARNs.
+    pub attached_policies: Vec<String>,
+    /// When it was created (unix seconds).
+    pub created: Option<i64>,
+    /// When it was last used to make a request (unix seconds; IAM's `RoleLastUsed`, which covers
+    /// the trailing 400 days); `None` when never used in that time.
+    pub last_used: Option<i64>,
+}
+
+/// One audit result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// Lint rule ID (`KL…`) or audit rule ID (`KA…`).
+    pub rule: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// The role, when the finding is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The ARN of the role or provider.
+    pub resource: String,
+    /// What is wrong.
+    pub message: String,
+    /// Where in which document, for lint findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// Is `url` (an issuer URL or an OIDC provider's URL, with or without `https://`) one of GitHub
+/// Actions' token issuers: github.com (`token.actions.githubusercontent.com`, also with an
+/// enterprise slug path), GHE.com (`token.actions.SUBDOMAIN.ghe.com`) or GitHub Enterprise Server
+/// (`HOST/_services/token`)?
+pub fn is_github_issuer(url: &str) -> bool {
+    crate::identity::issuer::Issuer::looks_like_github(url.trim_start_matches("https://"))
+}
+
+/// The provider URL inside an OIDC provider ARN (`arn:…:oidc-provider/URL`).
+pub fn provider_url(arn: &str) -> Option<&str> {
+    arn.split_once(":oidc-provider/").map(|(_, u)| u)
+}
+
+/// The GitHub providers a trust policy names as `Federated` principal (in `Allow` statements).
+pub fn github_providers_of(trust: &Value) -> BTreeSet<String> {
+    policy::statements(trust)
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .flat_map(|s| policy::strings(s.get("Principal").and_then(|p| p.get("Federated"))))
+        .filter(|arn| provider_url(arn).is_some_and(is_github_issuer))
+        .map(String::from)
+        .collect()
+}
+
+/// Judge the account. `ctx` carries the account and partition; its document name is replaced
+/// per document.
+pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<AuditFinding> {
+    let mut out = Vec::new();
+    let mut trusted = BTreeSet::new();
+    for role in &view.roles {
+        trusted.extend(github_providers_of(&role.trust_policy));
+        if let Some(f) = unused(role, opts) {
+            out.push(f);
+        }
+        let mut add = |findings: Vec<lint::Finding>| {
+            out.extend(findings.into_iter().map(|f| AuditFinding {
+                rule: f.rule,
+                severity: f.severity,
+                role: Some(role.name.clone()),
+                resource: role.arn.clone(),
+                message: f.message,
+                location: Some(f.location),
+            }))
+        };
+        let doc_ctx = |what: &str| LintContext {
+            document: format!("role {}: {what}", role.name),
+            ..ctx.clone()
+        };
+        let trust = policy::Parsed {
+            doc: role.trust_policy.clone(),
+            duplicate_keys: vec![],
+        };
+        add(lint::lint_document(
+            &trust,
+            Some(Kind::Trust),
+            &doc_ctx("trust policy"),
+        ));
+        for arn in &role.attached_policies {
+            add(lint::lint_managed_arn(arn, &doc_ctx("managed policies")));
+        }
+        for (name, doc) in &role.inline_policies {
+            let parsed = policy::Parsed {
+                doc: doc.clone(),
+                duplicate_keys: vec![],
+            };
+            let ictx = LintContext {
+                permission_size_quota: 10240,
+                ..doc_ctx(&format!("inline policy {name}"))
+            };
+            add(lint::lint_document(&parsed, Some(Kind::Permission), &ictx));
+        }
+    }
+    for arn in &view.providers {
+        let Some(url) = provider_url(arn) else {
+            continue;
+        };
+        if is_github_issuer(url) && !trusted.contains(arn) {
+            out.push(AuditFinding {
+                rule: UNUSED_PROVIDER,
+                severity: Severity::Low,
+                role: None,
+                resource: arn.clone(),
+                message: format!(
+                    "no role trusts the GitHub provider for {url}; delete it if nothing will (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`)"
+                ),
+                location: None,
+            });
+        }
+    }
+    sort(&mut out);
+    out
+}
+
+/// Worst first, then by resource and rule.
+pub fn sort(findings: &mut [AuditFinding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.resource.cmp(&b.resource))
+            .then(a.rule.cmp(b.rule))
+    });
+}
+
+/// The repositories that classic-form `sub` values name (`repo:OWNER/NAME:…`, no wildcard in
+/// owner or name), with the roles that name each. Immutable-form values carry the owner's and
+/// repository's IDs, which a re-registered name does not get, so they are left out.
+pub fn classic_repos(view: &AccountView) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for role in &view.roles {
+        for value in sub_values(&role.trust_policy) {
+            if let crate::identity::subject::ParsedSub::Repo {
+                repo,
+                immutable: false,
+                ..
+            } = crate::identity::subject::parse_sub(&value)
+                && !crate::identity::subject::has_wildcard(&repo.name)
+            {
+                out.entry(repo.full_name())
+                    .or_default()
+                    .insert(role.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every `…:sub` condition value of a trust's `Allow` statements, whatever the operator.
+fn sub_values(trust: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in policy::statements(trust) {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let Some(ops) = st.get("Condition").and_then(Value::as_object) else {
+            continue;
+        };
+        for keys in ops.values().filter_map(Value::as_object) {
+            for (k, v) in keys {
+                if k.ends_with(":sub") {
+                    out.extend(policy::strings(Some(v)).into_iter().map(String::from));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// KA003 and KA004: what GitHub said about the repositories classic subjects name
+/// ([`classic_repos`]).
+pub fn repo_findings(
+    view: &AccountView,
+    states: &std::collections::BTreeMap<String, RepoState>,
+) -> Vec<AuditFinding> {
+    let arns: std::collections::BTreeMap<&str, &str> = view
+        .roles
+        .iter()
+        .map(|r| (r.name.as_str(), r.arn.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (full, roles) in classic_repos(view) {
+        let (rule, severity, message) = match states.get(&full) {
+            Some(RepoState::Missing) => (
+                GONE_REPO,
+                Severity::High,
+                format!(
+                    "trusts repository {full}, which GitHub does not know (deleted, or hidden from this token): whoever creates a repository by that name (a deleted owner's name can be registered by anyone) can assume this role; pin the trust to repository IDs (keyless migrate-subjects) or delete the role"
+                ),
+            ),
+            Some(RepoState::Moved(to)) => (
+                MOVED_REPO,
+                Severity::Medium,
+                format!(
+                    "trusts repository {full}, which is now {to}: tokens from {to} no longer match, and a new repository named {full} would; trust {to} (by ID: keyless migrate-subjects)"
+                ),
+            ),
+            _ => continue,
+        };
+        for role in roles {
+            out.push(AuditFinding {
+                rule,
+                severity,
+                resource: arns.get(role.as_str()).unwrap_or(&"").to_string(),
+                role: Some(role),
+                message: message.clone(),
+                location: None,
+            });
+        }
+    }
+    out
+}
+
+/// KA002: a role that can be assumed from GitHub but has not been for `unused_days`: access
+/// nobody uses, waiting for a workflow (or a re-registered repository name) to use it.
+fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<AuditFinding> {
+    if opts.unused_days == 0 {
+        return None;
+    }
+    let limit = i64::from(opts.unused_days) * 86_400;
+    let days = |t: i64| (opts.now - t) / 86_400;
+    let message = match (role.last_used, role.created) {
+        (Some(t), _) if opts.now - t > limit => format!(
+            "not used for {} days (more than {}); delete it if no workflow needs it any more",
+            days(t),
+            opts.unused_days
+        ),
+        (None, Some(c)) if opts.now - c > limit => format!(
+            "never used in the {} days since it was created (IAM tracks the last 400 days); delete it if no workflow needs it",
+            days(c)
+        ),
+        _ => return None,
+    };
+    Some(AuditFinding {
+        rule: UNUSED_ROLE,
+        severity: Severity::Low,
+        role: Some(role.name.clone()),
+        resource: role.arn.clone(),
+        message,
+        location: None,
+    })
+}
+
+/// The title of an audit or lint rule, for reports.
+pub fn rule_title(id: &str) -> &'static str {
+    match id {
+        UNUSED_PROVIDER => "GitHub OIDC provider that no role trusts",
+        UNUSED_ROLE => "role trusted by GitHub but not used for a long time",
+        GONE_REPO => "trust names a repository that no longer exists",
+        MOVED_REPO => "trust names a repository by its old name",
+        _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+    const OFF: AuditOptions = AuditOptions {
+        now: 0,
+        unused_days: 0,
+    };
+
+    fn role(name: &str, trust: Value, attached: &[&str]) -> AuditedRole {
+        AuditedRole {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            trust_policy: trust,
+            attached_policies: attached.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn trust(sub: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                          "StringLike": {"token.actions.githubusercontent.com:sub": sub}}}]})
+    }
+
+    #[test]
+    fn github_issuers_are_recognised_and_others_are_not() {
+        assert!(is_github_issuer(
+            "https://token.actions.githubusercontent.com"
+        ));
+        assert!(is_github_issuer(
+            "token.actions.githubusercontent.com/octo-ent"
+        ));
+        assert!(is_github_issuer("token.actions.octo.ghe.com"));
+        assert!(is_github_issuer("https://ghes.example.com/_services/token"));
+        assert!(!is_github_issuer("oidc.eks.us-east-1.amazonaws.com/id/ABC"));
+        assert!(!is_github_issuer("gitlab.com"));
+    }
+
+    #[test]
+    fn a_wildcard_subject_and_a_full_access_policy_are_found_a_scoped_role_is_clean() {
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![
+                role(
+                    "any-branch",
+                    trust("repo:octo-org/site:*"),
+                    &["arn:aws:iam::aws:policy/AmazonS3FullAccess"],
+                ),
+                role(
+                    "scoped",
+                    trust("repo:octo-org/site:ref:refs/heads/main"),
+                    &[],
+                ),
+            ],
+        };
+        let f = audit(&view, &LintContext::new("live"), &OFF);
+        let on = |r: &str| -> Vec<&str> {
+            f.iter()
+                .filter(|x| x.role.as_deref() == Some(r) && x.severity >= Severity::Medium)
+                .map(|x| x.rule)
+                .collect()
+        };
+        assert!(on("any-branch").contains(&"KL110"), "{f:#?}");
+        assert!(on("any-branch").len() >= 2, "wildcard sub too: {f:#?}");
+        assert!(on("scoped").is_empty(), "{f:#?}");
+        assert!(f.iter().all(|x| x.rule != UNUSED_PROVIDER));
+    }
+
+    #[test]
+    fn a_provider_no_role_trusts_is_reported_and_other_issuers_are_not() {
+        let eks = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X";
+        let view = AccountView {
+            providers: vec![GH.into(), eks.into()],
+            roles: vec![],
+        };
+        let f = audit(&view, &LintContext::new("live"), &OFF);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule, f[0].resource.as_str()), (UNUSED_PROVIDER, GH));
+    }
+
+    #[test]
+    fn deny_statements_do_not_make_a_role_a_github_role() {
+        let t = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Principal": {"Federated": GH}, "Action": "sts:AssumeRoleWithWebIdentity"}]});
+        assert!(github_providers_of(&t).is_empty());
+        assert_eq!(github_providers_of(&trust("repo:o/r:*")).len(), 1);
+    }
+
+    /// Every trust checkov (CKV_AWS_358/393) or Prowler
+    /// (`iam_role_github_oidc_trust_subject_restricted`) fails, audit fails too (a finding at
+    /// medium or worse, the default `--fail-on`); where their patterns are wrong (immutable
+    /// `owner@id` subjects), audit is right.
+    #[test]
+    fn audit_fails_whatever_checkov_and_prowler_fail() {
+        let p = "token.actions.githubusercontent.com";
+        let aud = json!({"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com"}});
+        let with = |op: &str, sub: Value| {
+            let mut c = aud.clone();
+            c[op][format!("{p}:sub")] = sub;
+            c
+        };
+        let cases: Vec<(&str, Value)> = vec![
+            ("no condition", Value::Null),
+            ("no sub", aud.clone()),
+            ("sub *", with("StringLike", json!("*"))),
+            ("no colon", with("StringLike", json!("octo-org/site"))),
+            ("repo:*", with("StringLike", json!("repo:*"))),
+            (
+                "workflow first",
+                with("StringLike", json!("workflow:deploy")),
+            ),
+            (
+                "environment first",
+                with("StringEquals", json!("environment:prod")),
+            ),
+            (
+                "ref first",
+                with("StringLike", json!("ref:refs/heads/main")),
+            ),
+            (
+                "ForAllValues",
+                with("ForAllValues:StringLike", json!("repo:octo-org/site:*")),
+            ),
+            (
+                "IfExists",
+                with(
+                    "StringLikeIfExists",
+                    json!("repo:octo-org/site:ref:refs/heads/main"),
+                ),
+            ),
+            (
+                "no slash",
+                with("StringLike", json!("repo:octo-org:ref:refs/heads/main")),
+            ),
+            (
+                "empty owner",
+                with("StringLike", json!("repo:/site:ref:refs/heads/main")),
+            ),
+            (
+                "owner *",
+                with("StringLike", json!("repo:octo-*/site:ref:refs/heads/main")),
+            ),
+            (
+                "owner ?",
+                with(
+                    "StringLike",
+                    json!("repo:octo-or?/site:ref:refs/heads/main"),
+                ),
+            ),
+        ];
+        let mut missed = Vec::new();
+        for (label, condition) in cases {
+            let mut t = trust("x");
+            if condition.is_null() {
+                t["Statement"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("Condition");
+            } else {
+                t["Statement"][0]["Condition"] = condition;
+            }
+            let view = AccountView {
+                providers: vec![GH.into()],
+                roles: vec![role(label, t, &[])],
+            };
+            let f = audit(&view, &LintContext::new("live"), &OFF);
+            if !f.iter().any(|x| x.severity >= Severity::Medium) {
+                missed.push((label, f));
+            }
+        }
+        assert!(
+            missed.is_empty(),
+            "audit passed what checkov or Prowler fail: {missed:#?}"
+        );
+        // Where their patterns are wrong: an immutable subject is the strongest pinning there is.
+        let mut t = trust("x");
+        t["Statement"][0]["Condition"] = with(
+            "StringEquals",
+            json!("repo:octo-org@123/site@456:ref:refs/heads/main"),
+        );
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![role("immutable", t, &[])],
+        };
+        let f = audit(&view, &LintContext::new("live"), &OFF);
+        assert!(f.iter().all(|x| x.severity < Severity::Warning), "{f:#?}");
+    }
+
+    #[test]
+    fn roles_unused_or_never_used_for_longer_than_the_limit_are_reported() {
+        let day = 86_400;
+        let now = 1_000 * day;
+        let opts = AuditOptions {
+            now,
+            unused_days: 90,
+        };
+        let mut fresh = role("fresh", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        fresh.created = Some(now - 10 * day);
+        let mut idle = role("idle", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        idle.created = Some(now - 500 * day);
+        idle.last_used = Some(now - 91 * day);
+        let mut busy = role("busy", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        busy.created = Some(now - 500 * day);
+        busy.last_used = Some(now - 89 * day);
+        let mut never = role("never", trust("repo:o/r:ref:refs/heads/main"), &[]);
+        never.created = Some(now - 200 * day);
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![fresh, idle, busy, never],
+        };
+        let unused: Vec<(String, String)> = audit(&view, &LintContext::new("live"), &opts)
+            .into_iter()
+            .filter(|f| f.rule == UNUSED_ROLE)
+            .map(|f| (f.role.unwrap(), f.message))
+            .collect();
+        assert_eq!(unused.len(), 2, "{unused:?}");
+        assert!(unused[0].0 == "idle" && unused[0].1.contains("not used for 91 days"));
+        assert!(unused[1].0 == "never" && unused[1].1.contains("never used in the 200 days"));
+        let off = AuditOptions {
+            unused_days: 0,
+            ..opts
+        };
+        assert!(
+            audit(&view, &LintContext::new("live"), &off)
+                .iter()
+                .all(|f| f.rule != UNUSED_ROLE)
+        );
+    }
+
+    #[test]
+    fn classic_subjects_of_gone_or_moved_repositories_are_reported() {
+        let immutable = "repo:octo-org@1/pinned@2:ref:refs/heads/main";
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![
+                role("a", trust("repo:octo-org/gone:ref:refs/heads/main"), &[]),
+                role("b", trust("repo:octo-org/old-name:environment:prod"), &[]),
+                role("c", trust("repo:octo-org/here:*"), &[]),
+                role("d", trust(immutable), &[]),
+                role("e", trust("repo:octo-org/*:ref:refs/heads/main"), &[]),
+            ],
+        };
+        let repos = classic_repos(&view);
+        assert_eq!(
+            repos.keys().collect::<Vec<_>>(),
+            ["octo-org/gone", "octo-org/here", "octo-org/old-name"]
+        );
+        let states = [
+            ("octo-org/gone".to_string(), RepoState::Missing),
+            (
+                "octo-org/old-name".to_string(),
+                RepoState::Moved("octo-org/new-name".into()),
+            ),
+            ("octo-org/here".to_string(), RepoState::Present),
+        ]
+        .into();
+        let f = repo_findings(&view, &states);
+        let got: Vec<(&str, &str, Severity)> = f
+            .iter()
+            .map(|f| (f.rule, f.role.as_deref().unwrap(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (GONE_REPO, "a", Severity::High),
+                (MOVED_REPO, "b", Severity::Medium)
+            ]
+        );
+        assert!(f[1].message.contains("now octo-org/new-name"));
+    }
+}

@@ -1,0 +1,578 @@
+//! Drift: every difference between the live account and `keyless.toml`, as findings a scheduled
+//! CI job can act on. Pure: it takes the desired state, the observed state and the other roles'
+//! trust policies, and performs no I/O.
+//!
+//! The differences are the plan's changes read backwards (a planned `UpdateAssumeRolePolicy`
+//! means someone changed the trust policy), plus what a plan does not show: a live trust policy
+//! that now fails a blocking lint rule, a role that lost keyless's tag, and roles outside the
+//! config that trust the GitHub provider.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::policy::lint::{self, LintContext, Severity};
+use crate::state::observed::{Observed, Owner, owned};
+use crate::state::plan::{self, Change, document_diff};
+use crate::policy::document::{self as policy, Kind};
+use crate::state::render::Rendered;
+
+/// What kind of drift a finding is. The names are part of the JSON schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// The OIDC provider for the issuer is gone.
+    ProviderMissing,
+    /// A configured audience is no longer among the provider's client IDs.
+    AudienceRemoved,
+    /// A configured role does not exist.
+    RoleMissing,
+    /// A configured role exists without `managed-by = keyless`.
+    RoleNotManaged,
+    /// A role outside the config trusts the GitHub provider (its trust policy is linted too).
+    ExtraRole,
+    /// A role of another keyless config trusts the provider: information, not drift.
+    OtherConfigRole,
+    /// The trust policy differs from the config.
+    TrustPolicyChanged,
+    /// The live trust policy fails a blocking lint rule.
+    TrustPolicyLint,
+    /// A keyless-owned managed policy's document differs.
+    PermissionPolicyChanged,
+    /// A keyless-owned managed policy is gone.
+    PolicyMissing,
+    /// A configured policy is no longer attached.
+    PolicyDetached,
+    /// A policy not in the config is attached.
+    ExtraPolicyAttached,
+    /// An inline policy not in the config was added.
+    InlinePolicyAdded,
+    /// A configured inline policy differs.
+    InlinePolicyChanged,
+    /// A configured inline policy is gone.
+    InlinePolicyMissing,
+    /// The permissions boundary was changed or removed.
+    BoundaryChanged,
+    /// The max session duration differs.
+    MaxSessionChanged,
+    /// The description differs.
+    DescriptionChanged,
+    /// Tags differ.
+    TagsChanged,
+    /// Something keyless cannot reconcile (e.g. a role moved to another path).
+    Unreconcilable,
+    /// GitHub: a role's ARN variable is missing or holds another value.
+    GithubVariable,
+    /// GitHub: the repository now mints another subject form (renamed, transferred, opted in).
+    GithubSubjectForm,
+    /// GitHub: a role's environment is missing or has no protection.
+    GithubEnvironment,
+    /// GitHub: the repository is archived or gone.
+    GithubRepository,
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DriftFinding {
+    /// What kind.
+    pub kind: DriftKind,
+    /// How bad.
+    pub severity: Severity,
+    /// The role it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The resource, e.g. `role gha-site trust policy`.
+    pub resource: String,
+    /// What is different.
+    pub message: String,
+    /// The lint rule, for `trust_policy_lint` and policy findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    /// A unified diff (live → config) of the document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// The worst lint severity of a permission document (critical for `Action: "*"`).
+fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
+    let parsed = policy::Parsed {
+        doc: doc.clone(),
+        duplicate_keys: vec![],
+    };
+    lint::lint_document(&parsed, Some(Kind::Permission), ctx)
+        .into_iter()
+        .filter(|f| f.severity.blocks())
+        .map(|f| (f.severity, f.rule))
+        .max()
+}
+
+/// The worst blocking lint finding of a trust policy.
+fn trust_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
+    let parsed = policy::Parsed {
+        doc: doc.clone(),
+        duplicate_keys: vec![],
+    };
+    lint::lint_document(&parsed, Some(Kind::Trust), ctx)
+        .into_iter()
+        .filter(|f| f.severity.blocks())
+        .map(|f| (f.severity, f.rule))
+        .max()
+}
+
+/// Raise a finding to the severity of the worst blocking lint rule its live document fails.
+fn raise_by_lint(x: &mut DriftFinding, doc: &Value, ctx: &LintContext) {
+    if let Some((sev, rule)) = permission_risk(doc, ctx) {
+        x.severity = x.severity.max(sev);
+        x.rule = Some(rule);
+        x.message.push_str(&format!(" and fails lint rule {rule}"));
+    }
+}
+
+/// The roles outside the config whose trust names the config's provider: the ones whose tags
+/// `drift` needs (to tell another config's roles from unmanaged ones).
+pub fn trusting_provider<'a>(desired: &Rendered, others: &'a [(String, Value)]) -> Vec<&'a str> {
+    others
+        .iter()
+        .filter(|(_, trust)| trusts(trust, &desired.provider_arn))
+        .map(|(n, _)| n.as_str())
+        .collect()
+}
+
+fn trusts(trust: &Value, provider_arn: &str) -> bool {
+    policy::statements(trust).iter().any(|s| {
+        policy::strings(s.get("Principal").and_then(|p| p.get("Federated"))).contains(&provider_arn)
+    })
+}
+
+/// Compare and report. `others` are the trust policies of roles outside the config;
+/// `other_tags` the tags of those that trust the provider ([`trusting_provider`]).
+pub fn drift(
+    desired: &Rendered,
+    observed: &Observed,
+    others: &[(String, Value)],
+    other_tags: &BTreeMap<String, BTreeMap<String, String>>,
+    ctx: &LintContext,
+) -> Vec<DriftFinding> {
+    let mut out = Vec::new();
+    let mut adopted = desired.clone();
+    for role in &mut adopted.roles {
+        if let Some(Some(o)) = observed.roles.get(&role.name)
+            && !owned(&o.tags)
+            && !role.adopt
+        {
+            out.push(DriftFinding {
+                kind: DriftKind::RoleNotManaged,
+                severity: Severity::Medium,
+                role: Some(role.name.clone()),
+                resource: format!("role {}", role.name),
+                message: "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it".into(),
+                rule: None,
+                diff: None,
+            });
+            role.adopt = true;
+        }
+    }
+    let changes = match plan::plan(&adopted, observed) {
+        Ok(p) => p.changes,
+        Err(Error::Refused(msgs)) => {
+            for m in msgs {
+                out.push(DriftFinding {
+                    kind: DriftKind::Unreconcilable,
+                    severity: Severity::High,
+                    role: None,
+                    resource: "account".into(),
+                    message: m,
+                    rule: None,
+                    diff: None,
+                });
+            }
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    };
+    // Which role owns each keyless managed policy, so policy findings group under their role.
+    let owner_of: std::collections::BTreeMap<String, String> = desired
+        .roles
+        .iter()
+        .flat_map(|r| {
+            r.policies
+                .iter()
+                .filter(|p| p.attach == "managed")
+                .map(move |p| (plan::preset_policy_arn(desired, r, &p.name), r.name.clone()))
+        })
+        .collect();
+    let missing_roles: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| {
+            if let Change::CreateRole { role, .. } = c {
+                Some(role.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    for c in &changes {
+        let role = c.role().map(String::from).or_else(|| match c {
+            Change::CreatePolicy { arn, .. }
+            | Change::CreatePolicyVersion { arn, .. }
+            | Change::TagPolicy { arn, .. } => owner_of.get(arn).cloned(),
+            _ => None,
+        });
+        if matches!(
+            c,
+            Change::CreatePolicy { .. }
+                | Change::AttachPolicy { .. }
+                | Change::PutInlinePolicy { .. }
+        ) && role.as_deref().is_some_and(|r| missing_roles.contains(&r))
+        {
+            continue; // consequences of a missing role
+        }
+        let (before, after) = c.documents().unwrap_or((None, None));
+        let diff = (before.is_some() && after.is_some()).then(|| document_diff(before, after));
+        let f = |kind, severity, message: String| DriftFinding {
+            kind,
+            severity,
+            role: role.clone(),
+            resource: c.address(),
+            message,
+            rule: None,
+            diff: diff.clone(),
+        };
+        let finding = match c {
+            Change::CreateProvider { url, .. } => f(
+                DriftKind::ProviderMissing,
+                Severity::High,
+                format!("no IAM OIDC provider for {url}: no GitHub workflow can assume any role"),
+            ),
+            Change::AddClientId { client_id, .. } => f(
+                DriftKind::AudienceRemoved,
+                Severity::High,
+                format!(
+                    "the provider no longer accepts audience {client_id}: tokens requesting it fail with `Incorrect token audience`"
+                ),
+            ),
+            Change::CreateRole { role, .. } => f(
+                DriftKind::RoleMissing,
+                Severity::High,
+                format!("role {role} does not exist"),
+            ),
+            Change::UpdateTrust { .. } => f(
+                DriftKind::TrustPolicyChanged,
+                Severity::High,
+                "the trust policy differs from keyless.toml".into(),
+            ),
+            Change::UpdateRole { before, after, .. } => {
+                if before.1 != after.1 {
+                    out.push(f(
+                        DriftKind::MaxSessionChanged,
+                        Severity::Low,
+                        format!(
+                            "max session duration is {}s, keyless.toml says {}s",
+                            before.1, after.1
+                        ),
+                    ));
+                }
+                if before.0 != after.0 {
+                    out.push(f(
+                        DriftKind::DescriptionChanged,
+                        Severity::Info,
+                        format!(
+                            "description is {:?}, keyless.toml says {:?}",
+                            before.0.clone().unwrap_or_default(),
+                            after.0.clone().unwrap_or_default()
+                        ),
+                    ));
+                }
+                continue;
+            }
+            Change::PutBoundary { before, after, .. } => f(
+                DriftKind::BoundaryChanged,
+                Severity::Medium,
+                format!(
+                    "permissions boundary is {}, keyless.toml says {after}",
+                    before.clone().unwrap_or_else(|| "(none)".into())
+                ),
+            ),
+            Change::DeleteBoundary { before, .. } => f(
+                DriftKind::BoundaryChanged,
+                Severity::Low,
+                format!("a permissions boundary {before} was added by hand"),
+            ),
+            Change::TagRole { tags, .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                format!(
+                    "tags differ: keyless.toml sets {}",
+                    tags.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Change::UntagRole { keys, .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                format!("tags not in keyless.toml: {}", keys.join(", ")),
+            ),
+            Change::TagPolicy { .. } => f(
+                DriftKind::TagsChanged,
+                Severity::Low,
+                "the policy lost its managed-by = keyless tag".into(),
+            ),
+            Change::CreatePolicy { .. } => f(
+                DriftKind::PolicyMissing,
+                Severity::Medium,
+                "the keyless-owned policy does not exist".into(),
+            ),
+            Change::CreatePolicyVersion { before, .. } => {
+                let mut x = f(
+                    DriftKind::PermissionPolicyChanged,
+                    Severity::High,
+                    "the policy's default version differs from keyless.toml".into(),
+                );
+                raise_by_lint(&mut x, before, ctx);
+                x
+            }
+            Change::AttachPolicy { arn, .. } => f(
+                DriftKind::PolicyDetached,
+                Severity::Medium,
+                format!("{arn} is no longer attached"),
+            ),
+            Change::PutInlinePolicy { before: None, .. } => f(
+                DriftKind::InlinePolicyMissing,
+                Severity::Medium,
+                "the inline policy is gone".into(),
+            ),
+            Change::PutInlinePolicy {
+                before: Some(b), ..
+            } => {
+                let mut x = f(
+                    DriftKind::InlinePolicyChanged,
+                    Severity::High,
+                    "the inline policy differs from keyless.toml".into(),
+                );
+                raise_by_lint(&mut x, b, ctx);
+                x
+            }
+            Change::DetachPolicy { arn, .. } => {
+                let mut x = f(
+                    DriftKind::ExtraPolicyAttached,
+                    Severity::High,
+                    format!("{arn} is attached but not in keyless.toml"),
+                );
+                if let Some(l) = lint::lint_managed_arn(arn, ctx)
+                    .into_iter()
+                    .max_by_key(|l| l.severity)
+                {
+                    x.severity = l.severity;
+                    x.rule = Some(l.rule);
+                    x.message.push_str(&format!(": {}", l.message));
+                } else if let Some(Some(p)) = observed.policies.get(arn) {
+                    raise_by_lint(&mut x, &p.document, ctx);
+                }
+                x
+            }
+            Change::DeleteInlinePolicy { before, .. } => {
+                let mut x = f(
+                    DriftKind::InlinePolicyAdded,
+                    Severity::High,
+                    "an inline policy not in keyless.toml was added".into(),
+                );
+                x.diff = Some(document_diff(None, Some(before)));
+                raise_by_lint(&mut x, before, ctx);
+                x
+            }
+            Change::DeletePolicy { .. }
+            | Change::DeleteRole { .. }
+            | Change::DeleteProvider { .. } => continue,
+        };
+        out.push(finding);
+    }
+    // The live trust policy judged on its own: someone may have widened `sub`.
+    for role in &desired.roles {
+        let Some(Some(o)) = observed.roles.get(&role.name) else {
+            continue;
+        };
+        let mut lctx = ctx.clone();
+        lctx.document = format!("role {}: live trust policy", role.name);
+        let parsed = policy::Parsed {
+            doc: o.trust_policy.clone(),
+            duplicate_keys: vec![],
+        };
+        let mut findings = lint::lint_document(&parsed, Some(Kind::Trust), &lctx);
+        lint::apply_allows(&mut findings, &role.allow);
+        for l in findings.into_iter().filter(|l| l.blocks()) {
+            out.push(DriftFinding {
+                kind: DriftKind::TrustPolicyLint,
+                severity: l.severity,
+                role: Some(role.name.clone()),
+                resource: format!("role {} trust policy", role.name),
+                message: format!(
+                    "{}: {}{}",
+                    l.rule,
+                    l.message,
+                    l.location
+                        .value
+                        .map(|v| format!(" (value {v})"))
+                        .unwrap_or_default()
+                ),
+                rule: Some(l.rule),
+                diff: None,
+            });
+        }
+    }
+    for (name, trust) in others {
+        if !trusts(trust, &desired.provider_arn) {
+            continue;
+        }
+        let owner = other_tags
+            .get(name)
+            .map(Owner::of)
+            .unwrap_or(Owner::NotKeyless);
+        if let Owner::Config(c) = &owner
+            && *c != desired.config
+        {
+            out.push(DriftFinding {
+                kind: DriftKind::OtherConfigRole,
+                severity: Severity::Info,
+                role: Some(name.clone()),
+                resource: format!("role {name}"),
+                message: format!(
+                    "belongs to keyless config `{c}`; that config's own check covers it"
+                ),
+                rule: None,
+                diff: None,
+            });
+            continue;
+        }
+        let mut finding = DriftFinding {
+            kind: DriftKind::ExtraRole,
+            severity: Severity::Medium,
+            role: Some(name.clone()),
+            resource: format!("role {name}"),
+            message: match owner {
+                Owner::Legacy => "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply".into(),
+                _ => "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true".into(),
+            },
+            rule: None,
+            diff: None,
+        };
+        if let Some((sev, rule)) = trust_risk(trust, ctx) {
+            finding.severity = finding.severity.max(sev);
+            finding.rule = Some(rule);
+            finding
+                .message
+                .push_str(&format!("; its trust policy fails lint rule {rule}"));
+        }
+        out.push(finding);
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.resource.cmp(&b.resource))
+    });
+    out
+}
+
+/// GitHub-side drift: repositories gone or archived, subject forms that no longer match (KL016
+/// findings on `checked`, the desired state with GitHub's facts applied), role ARN variables
+/// missing or changed, environments missing or unprotected. Pure: the caller reads GitHub.
+pub fn github(
+    checked: &Rendered,
+    repos: &BTreeMap<String, Option<crate::state::render::RepoFacts>>,
+    plan: &crate::state::github_plan::GitHubPlan,
+    observed: &crate::state::github_plan::ObservedGitHub,
+) -> Vec<DriftFinding> {
+    use crate::state::github_plan::GitHubChange;
+    let mut out = Vec::new();
+    let finding =
+        |kind, severity, role: Option<String>, resource: String, message: String, rule| {
+            DriftFinding {
+                kind,
+                severity,
+                role,
+                resource,
+                message,
+                rule,
+                diff: None,
+            }
+        };
+    for (repo, facts) in repos {
+        match facts {
+            None => out.push(finding(
+                DriftKind::GithubRepository,
+                Severity::High,
+                None,
+                format!("github {repo}"),
+                format!("repository {repo} no longer exists on GitHub: anyone can register its name again, and that repository's jobs would match a classic trust; remove it from the config, or trust the immutable subject (it names the old IDs)"),
+                None,
+            )),
+            Some(f) if f.info.archived => out.push(finding(
+                DriftKind::GithubRepository,
+                Severity::Low,
+                None,
+                format!("github {repo}"),
+                format!("repository {repo} is archived: its workflows no longer run; remove its roles when it is retired"),
+                None,
+            )),
+            _ => {}
+        }
+    }
+    for role in &checked.roles {
+        for f in role.findings.iter().filter(|f| f.rule == "KL016") {
+            out.push(finding(
+                DriftKind::GithubSubjectForm,
+                Severity::High,
+                Some(role.name.clone()),
+                f.location
+                    .value
+                    .clone()
+                    .map(|r| format!("github {r}"))
+                    .unwrap_or_default(),
+                f.message.clone(),
+                Some("KL016"),
+            ));
+        }
+    }
+    for c in &plan.changes {
+        match c {
+            GitHubChange::SetVariable { name, value, before, repo, .. } => out.push(finding(
+                DriftKind::GithubVariable,
+                if before.is_some() { Severity::High } else { Severity::Medium },
+                None,
+                c.address(),
+                match before {
+                    Some(b) => format!("{name} holds {b}, not {value}: workflows of {repo} assume another role"),
+                    None => format!("{name} is not set: workflows of {repo} cannot find the role ({value})"),
+                },
+                None,
+            )),
+            GitHubChange::CreateEnvironment { repo, environment } => out.push(finding(
+                DriftKind::GithubEnvironment,
+                Severity::Medium,
+                None,
+                c.address(),
+                format!("environment {environment} of {repo} does not exist: jobs that name it get a new, unprotected one"),
+                None,
+            )),
+            GitHubChange::DeleteVariable { .. } => {}
+        }
+    }
+    for ((repo, env), info) in &observed.environments {
+        if let Some(i) = info
+            && !i.protected()
+        {
+            out.push(finding(
+                DriftKind::GithubEnvironment,
+                Severity::Medium,
+                None,
+                format!("github {repo} environment {env}"),
+                format!("environment {env} of {repo} has no protection rules and no deployment branch policy: any branch can deploy with the role it scopes"),
+                Some("KL022"),
+            ));
+        }
+    }
+    out
+}
