@@ -166,6 +166,19 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// What the session needs to know about this command.
+    pub fn traits(&self) -> crate::app::session::CommandTraits {
+        crate::app::session::CommandTraits {
+            concurrency: match self {
+                Command::Check(a) => usize::from(a.concurrency),
+                _ => usize::from(DEFAULT_CONCURRENCY),
+            },
+            ci_report: matches!(self, Command::Check(_) | Command::Audit(_)),
+        }
+    }
+}
+
 /// `--role`
 #[derive(Debug, Args)]
 pub struct RoleArg {

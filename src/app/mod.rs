@@ -3,8 +3,10 @@
 //! | module | holds |
 //! |---|---|
 //! | [`args`] | clap definitions (the raw flags) |
-//! | [`session`] | the settings resolved once per run: format, sink, config, runtime, AWS, target |
+//! | [`session`] | the settings resolved once per run: format, sink, config, runtime, AWS, target, accounts |
 //! | [`commands`] | one `cmd_<name>` per subcommand |
+//! | [`flow`] | steps several commands share: plan, apply, destroy, one account or many |
+//! | [`verifier`] | verifying a role with a real token (verify, apply --verify) |
 //! | [`wizard`] | `keyless init`'s questions |
 //! | [`report`] | one report type per command, with its human (and GitHub) views |
 //! | [`printer`] | the output sink: stdout for the product, stderr for messages |
@@ -18,10 +20,12 @@ use clap::Parser;
 pub mod args;
 pub mod commands;
 pub mod exit;
+pub mod flow;
 pub mod printer;
 pub mod report;
 pub mod session;
 pub mod style;
+pub mod verifier;
 pub mod wizard;
 
 use args::Cli;
@@ -43,10 +47,24 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    let session = Session::new(&cli.global, &cli.command);
+    // One runtime for the whole run (single-threaded: the calls are I/O-bound).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitStatus::Error.into();
+        }
+    };
+    let session = Session::new(&cli.global, cli.command.traits(), runtime);
     match commands::run(&session, &cli.command) {
         Ok(status) => status.into(),
         Err(e) => {
+            if let keyless::error::Error::LintBlocked { findings, .. } = &e {
+                session.printer.note(findings.concat().trim_end());
+            }
             session.printer.error(&e.to_string());
             ExitStatus::Error.into()
         }

@@ -3,32 +3,35 @@
 //! re-derives the account, partition, region, format or concurrency.
 //!
 //! It owns the output format and sink, the config path and (lazily) the loaded config and
-//! templates, the runtime, the AWS clients, the caller's identity and so the target (account,
-//! partition). Its operations (`render`, `observe`, `plan`, `execute`, `role`) return named
-//! library types. It must not print reports (commands do) nor know any command's clap type.
+//! templates, the runtime (built once in `main`), the AWS clients, the caller's identity and so
+//! the target, the GitHub client, and the accounts a run works in: one (the caller's) or many
+//! (`[accounts]`, each reached through an assumed role), decided once ([`Session::in_accounts`]).
+//! It runs no pipeline step (those are `keyless::ops`), prints no report, and knows no
+//! command's clap type.
 
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
+use futures_util::StreamExt;
+
+use keyless::config::accounts::{self, Accounts};
 use keyless::config::{self, Config, Role};
 use keyless::error::{Error, Result};
-use keyless::io::execute::{self, Outcome, Progress};
-use keyless::io::github::{self, GitHub};
-use keyless::state::github_plan::{self, GitHubChange, GitHubPlan, ObservedGitHub, WantedVariable};
 use keyless::identity::issuer::Issuer;
-use keyless::policy::lint::Finding;
 use keyless::identity::names;
-use keyless::state::observed::{Observed, OtherTrusts, ReadPath, Reads};
-use keyless::state::plan::{self, Plan};
-use keyless::state::render::{self, Rendered, Target};
+use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
+use keyless::io::github::{self, GitHub};
+use keyless::ops::{Account, AccountContext, RunSettings};
 use keyless::policy::template::Templates;
+use keyless::state::observed::Reads;
+use keyless::state::render::{self, Rendered, Target};
 
-use crate::app::args::{Command, DEFAULT_CONCURRENCY, Format, Global, ReadsArg};
+use crate::app::args::{Format, Global, ReadsArg};
 use crate::app::printer::Printer;
-use crate::app::report::findings_text;
 
 /// Region assumed when neither a flag, the config nor the environment names one.
 const FALLBACK_REGION: &str = "us-east-1";
@@ -47,26 +50,44 @@ pub enum Need {
     BestEffort,
 }
 
-/// A plan and the documents it was computed from.
-pub struct Planned {
-    /// The desired state, rendered for the caller's account.
-    pub rendered: Rendered,
-    /// The changes.
-    pub plan: Plan,
-    /// The GitHub half (variables, environments), when GitHub is read.
-    pub github: Option<GitHubPlan>,
+/// What the command line says about the command, beyond the global flags (worked out by the
+/// caller from the command's own arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct CommandTraits {
+    /// How many roles to read at once.
+    pub concurrency: usize,
+    /// The command has a GitHub Actions view (check, audit): `--output github` applies, and is
+    /// the default inside GitHub Actions.
+    pub ci_report: bool,
 }
 
-impl Planned {
-    /// IAM and GitHub changes together.
-    pub fn len(&self) -> usize {
-        self.plan.changes.len() + self.github.as_ref().map_or(0, |g| g.changes.len())
-    }
+/// The accounts a run works in.
+pub enum Scope {
+    /// The caller's account.
+    One,
+    /// `[accounts]`: each reached through an assumed role.
+    Many {
+        /// The `[accounts]` table.
+        accounts: Accounts,
+        /// The config's text, substituted per account.
+        text: String,
+    },
+}
 
-    /// Nothing to do on either side.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// One account's result in a run across accounts.
+pub struct AccountRun<'s, T> {
+    /// The account.
+    pub account_id: String,
+    /// Its context (for a later step, such as apply after plan) and the operation's outcome.
+    pub result: Result<(AccountContext<'s>, T)>,
+}
+
+/// The outcomes of an operation across the run's accounts.
+pub enum Runs<'s, T> {
+    /// The caller's account: its context and outcome (a failure is the command's error).
+    One(AccountContext<'s>, T),
+    /// Each account of `[accounts]`, in order; a failure in one does not stop the others.
+    Many(Vec<AccountRun<'s, T>>),
 }
 
 /// Everything resolved for one run.
@@ -89,7 +110,8 @@ pub struct Session {
     endpoint_url: Option<String>,
     config: OnceCell<Config>,
     templates: OnceCell<Templates>,
-    runtime: OnceCell<tokio::runtime::Runtime>,
+    scope: OnceCell<Scope>,
+    runtime: Rc<tokio::runtime::Runtime>,
     aws: RefCell<Option<(AwsOptions, Aws)>>,
     caller: RefCell<Option<CallerIdentity>>,
     caller_failed: std::cell::Cell<bool>,
@@ -100,23 +122,20 @@ pub struct Session {
 }
 
 impl Session {
-    /// Resolve the global flags and the environment for `command`.
-    pub fn new(g: &Global, command: &Command) -> Session {
+    /// Resolve the global flags and the environment, for a command with `traits`, on `runtime`.
+    pub fn new(g: &Global, traits: CommandTraits, runtime: tokio::runtime::Runtime) -> Session {
         if g.no_color {
             anstream::ColorChoice::Never.write_global();
         }
-        let is_check = matches!(command, Command::Check(_) | Command::Audit(_));
         let format = match g.output {
-            Some(Format::Github) if !is_check => Format::Human,
+            Some(Format::Github) if !traits.ci_report => Format::Human,
             Some(f) => f,
-            None if is_check && std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") => {
+            None if traits.ci_report
+                && std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") =>
+            {
                 Format::Github
             }
             None => Format::Human,
-        };
-        let concurrency = match command {
-            Command::Check(a) => a.concurrency,
-            _ => DEFAULT_CONCURRENCY,
         };
         Session {
             format,
@@ -125,7 +144,7 @@ impl Session {
                 verbose: g.verbose,
             },
             config_path: g.config.clone(),
-            concurrency: concurrency as usize,
+            concurrency: traits.concurrency,
             account_concurrency: usize::from(g.account_concurrency.max(1)),
             reads: match g.reads {
                 ReadsArg::Auto => Reads::Auto,
@@ -138,7 +157,8 @@ impl Session {
             endpoint_url: g.endpoint_url.clone(),
             config: OnceCell::new(),
             templates: OnceCell::new(),
-            runtime: OnceCell::new(),
+            scope: OnceCell::new(),
+            runtime: Rc::new(runtime),
             aws: RefCell::new(None),
             caller: RefCell::new(None),
             caller_failed: std::cell::Cell::new(false),
@@ -165,7 +185,8 @@ impl Session {
             endpoint_url: self.endpoint_url.clone(),
             config: OnceCell::new(),
             templates: OnceCell::new(),
-            runtime: OnceCell::new(),
+            scope: OnceCell::new(),
+            runtime: self.runtime.clone(),
             aws: RefCell::new(None),
             caller: RefCell::new(self.caller.borrow().clone()),
             caller_failed: std::cell::Cell::new(self.caller_failed.get()),
@@ -236,24 +257,9 @@ impl Session {
         }
     }
 
-    /// The runtime (single-threaded), built on first use.
-    pub fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
-        if let Some(rt) = self.runtime.get() {
-            return Ok(rt);
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Io {
-                path: "(tokio runtime)".into(),
-                source,
-            })?;
-        Ok(self.runtime.get_or_init(|| rt))
-    }
-
-    /// Run a future to completion on the session's runtime.
-    pub fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
-        Ok(self.runtime()?.block_on(f))
+    /// Run a future to completion on the run's runtime (built once, in `main`).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
     }
 
     /// The AWS clients for the current options (connected again if the options changed, e.g.
@@ -265,7 +271,7 @@ impl Session {
         {
             return Ok(aws.clone());
         }
-        let aws = self.block_on(Aws::connect(&opts))?;
+        let aws = self.block_on(Aws::connect(&opts));
         *self.aws.borrow_mut() = Some((opts, aws.clone()));
         Ok(aws)
     }
@@ -276,7 +282,7 @@ impl Session {
             return Ok(c.clone());
         }
         let aws = self.aws()?;
-        let id = self.block_on(aws.caller_identity())?;
+        let id = self.block_on(aws.caller_identity());
         self.caller_failed.set(id.is_err());
         let id = id?;
         *self.caller.borrow_mut() = Some(id.clone());
@@ -419,7 +425,7 @@ impl Session {
 
     /// The GitHub client for the config's issuer (github.com before a config exists), or `None`
     /// with `--no-github` or without a token; either way the user is told once.
-    pub fn github(&self) -> Option<GitHub> {
+    pub fn github(&self) -> Option<&GitHub> {
         let issuer = self
             .config
             .get()
@@ -429,7 +435,7 @@ impl Session {
     }
 
     /// The GitHub client for `issuer` (resolved once per run).
-    pub fn github_for(&self, issuer: &Issuer) -> Option<GitHub> {
+    pub fn github_for(&self, issuer: &Issuer) -> Option<&GitHub> {
         self.github
             .get_or_init(|| {
                 if self.no_github {
@@ -455,93 +461,188 @@ impl Session {
                     }
                 }
             })
-            .clone()
+            .as_ref()
     }
 
-    /// Add what GitHub reports about the config's repositories to the rendered roles (KL016),
-    /// when GitHub can be read. A repository GitHub does not know is an error naming it.
-    pub fn check_github(&self, rendered: &mut Rendered) -> Result<()> {
-        let Some(facts) = self.github_facts()? else {
-            return Ok(());
-        };
-        let mut known = std::collections::BTreeMap::new();
-        for (full, f) in facts {
-            match f {
-                Some(f) => {
-                    known.insert(full, f);
-                }
-                None => {
-                    let gh = self.github().expect("facts came from GitHub");
-                    // Ask again for the error with its fix (404: spelling, or no access).
-                    self.block_on(gh.repository(&full))??;
+    /// The accounts this run works in, decided once: the config's `[accounts]`, else the
+    /// caller's.
+    pub fn scope(&self) -> Result<&Scope> {
+        if let Some(s) = self.scope.get() {
+            return Ok(s);
+        }
+        let scope = match std::fs::read_to_string(&self.config_path) {
+            // A missing config is reported by whatever needs it.
+            Err(_) => Scope::One,
+            Ok(text) => {
+                let file = self.config_path.display().to_string();
+                match accounts::read(&text, &file)? {
+                    Some(accounts) => Scope::Many { accounts, text },
+                    None => Scope::One,
                 }
             }
-        }
-        render::github_findings(self.config()?, rendered, &known);
-        Ok(())
+        };
+        Ok(self.scope.get_or_init(|| scope))
     }
 
-    /// What GitHub reports for each repository of the config (`None` for one that is gone), or
-    /// `None` when GitHub is not read.
-    pub fn github_facts(
-        &self,
-    ) -> Result<Option<std::collections::BTreeMap<String, Option<render::RepoFacts>>>> {
-        let Some(gh) = self.github() else {
-            return Ok(None);
-        };
+    /// Whether the run works in several accounts.
+    pub fn is_many(&self) -> Result<bool> {
+        Ok(matches!(self.scope()?, Scope::Many { .. }))
+    }
+
+    /// How operations read in this run.
+    fn settings(&self, many: bool) -> RunSettings {
+        RunSettings {
+            concurrency: self.concurrency,
+            reads: self.reads,
+            github_variables: !many,
+        }
+    }
+
+    /// The caller's account, reached (for operations that need no config: audit).
+    pub fn account(&self, need: Need) -> Result<Account<'_>> {
+        let target = self.target(need)?;
+        Ok(Account {
+            aws: self.aws()?,
+            target,
+            github: self.github(),
+            settings: self.settings(false),
+        })
+    }
+
+    /// Run `op` in each account of the run, `--account-concurrency` at a time, and hand back
+    /// every outcome with the context it ran in. One account: the caller's (`need` says how it
+    /// is found), and its failure is the command's. Many: each reached through the assumed
+    /// role, with the config as that account sees it; one failing does not stop the others.
+    ///
+    /// With a pinned account and no caller known yet, the operation starts while STS says who
+    /// the caller is, rather than after (operations passed here only read); the pin is checked
+    /// before anything is returned, and an outcome for another account is thrown away.
+    pub fn in_accounts<'s, T>(
+        &'s self,
+        need: Need,
+        op: impl AsyncFn(&AccountContext<'s>) -> Result<T>,
+    ) -> Result<Runs<'s, T>> {
+        if let Scope::Many { accounts, text } = self.scope()? {
+            return Ok(Runs::Many(self.many(accounts, text, &op)?));
+        }
         let cfg = self.config()?;
-        let mut repos: Vec<String> = Vec::new();
-        for role in &cfg.roles {
-            for s in &role.subjects {
-                if let keyless::identity::subject::SubjectSpec::Repo { repo, .. } = &s.spec
-                    && repo.name != "*"
-                {
-                    let full = format!("{}/{}", repo.owner, repo.name);
-                    if !repos.contains(&full) {
-                        repos.push(full);
+        let templates = self.templates()?;
+        let context = |target: Target| -> Result<AccountContext<'s>> {
+            Ok(AccountContext {
+                account: Account {
+                    aws: self.aws()?,
+                    target,
+                    github: self.github(),
+                    settings: self.settings(false),
+                },
+                config: Cow::Borrowed(cfg),
+                templates,
+            })
+        };
+        let unknown_caller = self.caller.borrow().is_none() && !self.caller_failed.get();
+        if need == Need::Caller
+            && unknown_caller
+            && let Some(account_id) = self.pinned_account()?
+        {
+            let guess = context(Target {
+                account_id,
+                partition: self.partition(None),
+            })?;
+            let aws = guess.account.aws.clone();
+            let (id, outcome) =
+                self.block_on(async { tokio::join!(aws.caller_identity(), op(&guess)) });
+            self.caller_failed.set(id.is_err());
+            *self.caller.borrow_mut() = Some(id?);
+            let target = self.target(Need::Caller)?;
+            if target == guess.account.target {
+                return Ok(Runs::One(guess, outcome?));
+            }
+            let ctx = context(target)?;
+            let outcome = self.block_on(op(&ctx))?;
+            return Ok(Runs::One(ctx, outcome));
+        }
+        let ctx = context(self.target(need)?)?;
+        let outcome = self.block_on(op(&ctx))?;
+        Ok(Runs::One(ctx, outcome))
+    }
+
+    /// Each account of `[accounts]`: its ID (the listed ones, then the organizational units'),
+    /// reached and run.
+    fn many<'s, T>(
+        &'s self,
+        accounts: &'s Accounts,
+        text: &'s str,
+        op: &impl AsyncFn(&AccountContext<'s>) -> Result<T>,
+    ) -> Result<Vec<AccountRun<'s, T>>> {
+        let base = self.aws()?;
+        let caller = self.caller()?;
+        let templates = self.templates()?;
+        let github = self.github_if_config_names_it(text);
+        let mut listed = Vec::new();
+        for ou in &accounts.organizational_units {
+            listed.extend(self.block_on(base.accounts_in(ou))?);
+        }
+        let ids = accounts::targets(accounts, &listed, &caller.account);
+        self.printer.note(&format!(
+            "{} account(s), {} at a time, through role {} from {}",
+            ids.len(),
+            self.account_concurrency,
+            accounts.role,
+            caller.arn
+        ));
+        let settings = self.settings(true);
+        let reach = Reach {
+            base: &base,
+            accounts,
+            text,
+            file: self.config_path.display().to_string(),
+            dir: self
+                .config_path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default(),
+            partition: &caller.partition,
+        };
+        let runs = self.block_on(
+            futures_util::stream::iter(ids.into_iter().map(|id| {
+                let reach = &reach;
+                async move {
+                    let result = async {
+                        let (config, account) = reach.account(&id, github, settings).await?;
+                        let ctx = AccountContext {
+                            account,
+                            config: Cow::Owned(config),
+                            templates,
+                        };
+                        let outcome = op(&ctx).await?;
+                        Ok((ctx, outcome))
+                    }
+                    .await;
+                    AccountRun {
+                        account_id: id,
+                        result,
                     }
                 }
-            }
-        }
-        let mut facts = std::collections::BTreeMap::new();
-        for full in repos {
-            let info = match self.block_on(gh.repository(&full))? {
-                Ok(info) => info,
-                Err(Error::GitHub {
-                    status: Some(404), ..
-                }) => {
-                    facts.insert(full, None);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let settings = self.block_on(gh.subject_settings(&info.full_name))??;
-            let mut environments = std::collections::BTreeMap::new();
-            for role in &cfg.roles {
-                for s in &role.subjects {
-                    if let keyless::identity::subject::SubjectSpec::Repo {
-                        repo,
-                        scope: keyless::identity::subject::Scope::Environment(env),
-                        ..
-                    } = &s.spec
-                        && format!("{}/{}", repo.owner, repo.name) == full
-                        && !environments.contains_key(env)
-                    {
-                        let e = self.block_on(gh.environment(&info.full_name, env))??;
-                        environments.insert(env.clone(), e);
-                    }
-                }
-            }
-            facts.insert(
-                full,
-                Some(render::RepoFacts {
-                    info,
-                    settings,
-                    environments,
-                }),
-            );
-        }
-        Ok(Some(facts))
+            }))
+            .buffered(self.account_concurrency.max(1))
+            .collect(),
+        );
+        Ok(runs)
+    }
+
+    /// The GitHub client for the issuer of a config text (the session's config may not load
+    /// as such: `[accounts]` values are substituted per account).
+    fn github_if_config_names_it(&self, text: &str) -> Option<&GitHub> {
+        let file = self.config_path.display().to_string();
+        let dir = self
+            .config_path
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let issuer = config::parse_partial(text, &file, &dir)
+            .map(|(c, _)| c.issuer)
+            .unwrap_or_else(|_| Issuer::github_com());
+        self.github_for(&issuer)
     }
 
     /// The config's roles, or the one named.
@@ -589,240 +690,15 @@ impl Session {
         Ok(r)
     }
 
-    /// The config's documents rendered for the caller's account. With `refuse_blocking`, stop
-    /// on blocking lint findings before anything reads or writes the account; with
-    /// `with_github`, GitHub's facts (KL016) are among them.
-    pub fn render_for_caller(&self, refuse_blocking: bool, with_github: bool) -> Result<Rendered> {
-        let cfg = self.config()?;
-        let templates = self.templates()?;
-        let target = self.target(Need::Caller)?;
-        let mut rendered = render::render(cfg, templates, &target)?;
-        if with_github {
-            self.check_github(&mut rendered)?;
-        }
-        self.refuse_blocking(rendered, refuse_blocking)
-    }
-
-    /// Render for `target` (no AWS or GitHub call), refusing blocking findings when asked.
-    pub fn render_for_target(&self, target: Target, refuse_blocking: bool) -> Result<Rendered> {
-        let rendered = render::render(self.config()?, self.templates()?, &target)?;
-        self.refuse_blocking(rendered, refuse_blocking)
-    }
-
-    fn refuse_blocking(&self, rendered: Rendered, refuse: bool) -> Result<Rendered> {
-        let blocking: Vec<&Finding> = rendered.findings().filter(|f| f.blocks()).collect();
-        if refuse && !blocking.is_empty() {
-            self.printer.note(&findings_text(&blocking));
-            return Err(Error::LintBlocked {
-                count: blocking.len(),
-            });
-        }
-        Ok(rendered)
-    }
-
-    /// What IAM holds for the rendered roles.
-    pub fn observe(&self, rendered: &Rendered) -> Result<Observed> {
-        Ok(self.observe_by(rendered, false)?.0)
-    }
-
-    fn observe_by(&self, rendered: &Rendered, others: bool) -> Result<(Observed, OtherTrusts)> {
-        let aws = self.aws()?;
-        let (observed, others, path) =
-            self.block_on(aws.observe_by(rendered, self.concurrency, self.reads, others))??;
-        self.note_path(path, rendered);
-        Ok((observed, others))
-    }
-
-    fn note_path(&self, path: ReadPath, rendered: &Rendered) {
-        self.printer.debug(&match path {
-            ReadPath::PerRole => format!("read {} role(s) one by one", rendered.roles.len()),
-            ReadPath::Account => format!(
-                "read the whole account (ListRoles, GetAccountAuthorizationDetails) for {} role(s)",
-                rendered.roles.len()
-            ),
-        });
-    }
-
-    /// [`Session::render_for_caller`], then what IAM holds for it (with the other roles' trusts
-    /// when `others` is set). With a pinned account and no caller known yet, the reads go out
-    /// while STS says who the caller is, rather than after: they are read-only, and the pin is
-    /// still checked before anything is returned (a different account's reads are thrown away).
-    pub fn render_and_observe(
-        &self,
-        refuse_blocking: bool,
-        with_github: bool,
-        others: bool,
-    ) -> Result<(Rendered, Observed, OtherTrusts)> {
-        self.config()?; // the pin may be in it
-        let unknown_caller = self.caller.borrow().is_none() && !self.caller_failed.get();
-        let guess = match (unknown_caller, self.pinned_account()?) {
-            (true, Some(account_id)) => Some(Target {
-                account_id,
-                partition: self.partition(None),
-            }),
-            _ => None,
-        };
-        let early = match guess {
-            Some(target) => render::render(self.config()?, self.templates()?, &target).ok(),
-            None => None,
-        };
-        if let Some(early) = early {
-            let aws = self.aws()?;
-            let (id, seen) = self.block_on(async {
-                tokio::join!(
-                    aws.caller_identity(),
-                    aws.observe_by(&early, self.concurrency, self.reads, others)
-                )
-            })?;
-            self.caller_failed.set(id.is_err());
-            *self.caller.borrow_mut() = Some(id?);
-            let rendered = self.render_for_caller(refuse_blocking, with_github)?;
-            if rendered.target == early.target {
-                let (observed, others, path) = seen?;
-                self.note_path(path, &rendered);
-                return Ok((rendered, observed, others));
-            }
-            let (observed, others) = self.observe_by(&rendered, others)?;
-            return Ok((rendered, observed, others));
-        }
-        let rendered = self.render_for_caller(refuse_blocking, with_github)?;
-        let (observed, others) = self.observe_by(&rendered, others)?;
-        Ok((rendered, observed, others))
-    }
-
-    /// The tags of the named roles (to tell which keyless config owns each).
-    pub fn role_tags(
-        &self,
-        names: &[&str],
-    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>
-    {
-        let aws = self.aws()?;
-        self.block_on(aws.role_tags(names, self.concurrency))?
-    }
-
-    /// Render for the caller (refusing blocking findings), read the account and GitHub, and plan
-    /// the apply.
-    pub fn plan(&self) -> Result<Planned> {
-        let (rendered, observed, _) = self.render_and_observe(true, true, false)?;
-        let plan = plan::plan(&rendered, &observed)?;
-        let github = self
-            .github_wanted(&rendered)?
-            .map(|(wanted, seen)| github_plan::plan(&wanted, &seen));
-        Ok(Planned {
-            rendered,
-            plan,
-            github,
-        })
-    }
-
-    /// Render for the caller, read the account and plan the removal of the config's resources
-    /// (and of the variables keyless set on GitHub).
-    pub fn plan_destroy(&self) -> Result<Planned> {
-        let (rendered, observed, others) = self.render_and_observe(false, true, true)?;
-        let plan = plan::destroy(&rendered, &observed, &others)?;
-        let github = self
-            .github_wanted(&rendered)?
-            .map(|(wanted, seen)| github_plan::destroy(&wanted, &seen));
-        Ok(Planned {
-            rendered,
-            plan,
-            github,
-        })
-    }
-
-    /// The variables the config wants on GitHub and what GitHub holds for them; `None` when
-    /// GitHub is not read.
-    pub fn github_wanted(
-        &self,
-        rendered: &Rendered,
-    ) -> Result<Option<(Vec<WantedVariable>, ObservedGitHub)>> {
-        let Some(gh) = self.github() else {
-            return Ok(None);
-        };
-        let wanted = github_plan::wanted(self.config()?, &rendered.target);
-        let mut seen = ObservedGitHub::default();
-        for w in &wanted {
-            if let Some(env) = &w.environment {
-                let key = (w.repo.clone(), env.clone());
-                if let std::collections::btree_map::Entry::Vacant(slot) =
-                    seen.environments.entry(key)
-                {
-                    slot.insert(self.block_on(gh.environment(&w.repo, env))??);
-                }
-                if seen.environments[&(w.repo.clone(), env.clone())].is_none() {
-                    // No environment yet, so no variable in it.
-                    seen.variables.insert(
-                        (w.repo.clone(), w.environment.clone(), w.name.clone()),
-                        None,
-                    );
-                    continue;
-                }
-            }
-            let value =
-                self.block_on(gh.variable(&w.repo, w.environment.as_deref(), &w.name))??;
-            seen.variables.insert(
-                (w.repo.clone(), w.environment.clone(), w.name.clone()),
-                value,
-            );
-        }
-        Ok(Some((wanted, seen)))
-    }
-
-    /// Make the GitHub changes, one at a time, in order. A failure names how far it got; the
-    /// next run re-reads GitHub and converges.
-    pub fn execute_github(&self, plan: &GitHubPlan) -> Result<usize> {
-        let Some(gh) = self.github() else {
-            return Ok(0);
-        };
-        let total = plan.changes.len();
-        for (i, c) in plan.changes.iter().enumerate() {
-            self.printer.debug(&format!("{} {}", c.api(), c.address()));
-            let r = match c {
-                GitHubChange::CreateEnvironment { repo, environment } => {
-                    self.block_on(gh.create_environment(repo, environment))?
-                }
-                GitHubChange::SetVariable {
-                    repo,
-                    environment,
-                    name,
-                    value,
-                    before,
-                } => self.block_on(gh.set_variable(
-                    repo,
-                    environment.as_deref(),
-                    name,
-                    value,
-                    before.is_some(),
-                ))?,
-                GitHubChange::DeleteVariable {
-                    repo,
-                    environment,
-                    name,
-                    ..
-                } => self.block_on(gh.delete_variable(repo, environment.as_deref(), name))?,
-            };
-            if let Err(e) = r {
-                return Err(Error::Partial {
-                    change: c.address(),
-                    api: c.api().into(),
-                    done: i,
-                    total,
-                    source: Box::new(e),
-                });
-            }
-        }
-        Ok(total)
-    }
-
     /// The flag Ctrl-C sets; the watcher is installed on first use.
     /// Set once Ctrl-C is pressed (the watcher starts on first use); executors stop between calls.
-    pub fn cancel_flag(&self) -> Result<Arc<AtomicBool>> {
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         if let Some(c) = self.cancel.get() {
-            return Ok(c.clone());
+            return c.clone();
         }
         let flag = Arc::new(AtomicBool::new(false));
         let f = flag.clone();
-        let rt = self.runtime()?;
+        let rt = &self.runtime;
         rt.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 f.store(true, Ordering::SeqCst);
@@ -830,30 +706,7 @@ impl Session {
         });
         // Let the watcher register its handler before the first call.
         rt.block_on(tokio::task::yield_now());
-        Ok(self.cancel.get_or_init(|| flag).clone())
-    }
-
-    /// Apply a plan with the library's executor: a progress bar on a terminal (not with JSON
-    /// output), `-v` lines per call, Ctrl-C stops between two calls.
-    pub fn execute(&self, plan: &Plan) -> Result<Outcome> {
-        let cancel = self.cancel_flag()?;
-        let aws = self.aws()?;
-        let bar = self
-            .printer
-            .progress(plan.changes.len(), self.format != Format::Json);
-        let p = self.printer;
-        let result = self.block_on(execute::execute(plan, &aws, &cancel, |step| match step {
-            Progress::Start { change, .. } => {
-                bar.set_message(change.address());
-                p.debug(&format!("{} {}", change.api(), change.address()));
-            }
-            Progress::Done { .. } => bar.inc(1),
-        }))?;
-        match &result {
-            Ok(_) => bar.finish_and_clear(),
-            Err(_) => bar.abandon(),
-        }
-        result
+        self.cancel.get_or_init(|| flag).clone()
     }
 
     /// Ask before a write, unless `yes`; refuse to ask when stdin is not a terminal.
@@ -873,6 +726,69 @@ impl Session {
             .default(false)
             .interact()
             .map_err(|e| Error::usage(format!("confirmation failed: {e}"), "run again with --yes"))
+    }
+}
+
+/// How a run across accounts reaches each one.
+struct Reach<'a> {
+    base: &'a Aws,
+    accounts: &'a Accounts,
+    text: &'a str,
+    file: String,
+    dir: PathBuf,
+    partition: &'a str,
+}
+
+impl Reach<'_> {
+    /// The config as account `id` sees it, and the account reached through the assumed role;
+    /// refused when the role lands in another account or the config's partition pin does not
+    /// hold.
+    async fn account<'g>(
+        &self,
+        id: &str,
+        github: Option<&'g GitHub>,
+        settings: RunSettings,
+    ) -> Result<(Config, Account<'g>)> {
+        let text = accounts::for_account(self.text, &self.file, self.accounts, id)?;
+        let cfg = config::parse(&text, &self.file, &self.dir)?;
+        let (aws, caller) = self
+            .base
+            .assume_role(
+                &self.accounts.role_arn(self.partition, id),
+                self.accounts.external_id.as_deref(),
+            )
+            .await?;
+        if caller.account != id {
+            return Err(Error::usage(
+                format!(
+                    "the role assumed for account {id} belongs to account {}",
+                    caller.account
+                ),
+                "check [accounts] role: it must name a role in each target account",
+            ));
+        }
+        if let Some(p) = cfg.partition.as_deref().filter(|p| *p != caller.partition) {
+            return Err(Error::usage(
+                format!(
+                    "the config is pinned to partition {p}, but account {id} answered from partition {}",
+                    caller.partition
+                ),
+                "run it with credentials in that partition, or change partition in keyless.toml",
+            ));
+        }
+        let target = Target {
+            account_id: id.to_string(),
+            partition: caller.partition,
+        };
+        Ok((
+            cfg,
+            Account {
+                aws,
+                target,
+                github,
+                settings,
+            },
+        ))
     }
 }
 

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use keyless::config::setup::{self, Answers, RepoAnswer};
 use keyless::error::{Error, Result};
-use keyless::identity::repository::{RepoInfo, SubForm, SubjectSettings};
 use keyless::identity::issuer::Issuer;
 use keyless::identity::names;
-use keyless::config::setup::{self, Answers, RepoAnswer};
+use keyless::identity::repository::{RepoInfo, SubForm, SubjectSettings};
 use keyless::identity::subject::{Scope, SubjectFormat};
 use keyless::policy::template::{ParamKind, Templates};
 

@@ -21,9 +21,9 @@ use serde::Deserialize;
 
 use crate::error::{ConfigError, Error, Result};
 use crate::identity::issuer::Issuer;
-use crate::policy::lint::Allow;
 use crate::identity::names;
 use crate::identity::subject::{Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
+use crate::policy::lint::Allow;
 
 /// The tag keyless puts on everything it creates.
 pub const MANAGED_BY_KEY: &str = "managed-by";

@@ -76,4 +76,3 @@ impl EnvironmentInfo {
         self.protection_rules > 0 || self.branch_policy
     }
 }
-

@@ -14,12 +14,12 @@ use aws_sdk_iam::types::Tag;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::policy::document::decode_document;
 use crate::state::observed::{
     Observed, ObservedPolicy, ObservedProvider, ObservedRole, ReadPath, Reads, choose_read_path,
     marked_config, version_order,
 };
 use crate::state::plan::{Change, preset_policy_arn};
-use crate::policy::document::decode_document;
 use crate::state::render::Rendered;
 
 /// How to reach AWS.

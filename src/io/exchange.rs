@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::io::aws::{self, AwsOptions, ExchangeError, ExchangeErrorKind, WebIdentitySession};
 use crate::error::Result;
+use crate::io::aws::{self, AwsOptions, ExchangeError, ExchangeErrorKind, WebIdentitySession};
 use crate::io::token::{self, Source, Token};
 
 /// How long to keep retrying, and how to space the attempts (full jitter over an exponential

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::io::http;
 use crate::identity::issuer::{Issuer, IssuerKind};
 use crate::identity::repository::{EnvironmentInfo, RepoInfo, SubjectSettings};
+use crate::io::http;
 
 /// The REST API version keyless is written against.
 pub const API_VERSION: &str = "2022-11-28";

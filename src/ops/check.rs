@@ -37,13 +37,7 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
     let trusting = drift::trusting_provider(&rendered, &seen.others);
     let other_tags = a.aws.role_tags(&trusting, a.settings.concurrency).await?;
     let lint = rendering::live_context(cfg, &a.target);
-    let mut findings = drift::drift(
-        &rendered,
-        &seen.observed,
-        &seen.others,
-        &other_tags,
-        &lint,
-    );
+    let mut findings = drift::drift(&rendered, &seen.observed, &seen.others, &other_tags, &lint);
     if let Some(gh) = a.github {
         let facts = github::facts(cfg, gh).await?;
         let mut checked = rendered.clone();

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use crate::config::Config;
 use crate::io::aws::Aws;
 use crate::io::github::GitHub;
+use crate::policy::template::Templates;
 use crate::state::observed::Reads;
 use crate::state::render::Target;
-use crate::policy::template::Templates;
 
 /// How a run reads, the same in every account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

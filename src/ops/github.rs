@@ -106,8 +106,7 @@ pub async fn variables(
     for w in &wanted {
         if let Some(env) = &w.environment {
             let key = (w.repo.clone(), env.clone());
-            if let std::collections::btree_map::Entry::Vacant(slot) = seen.environments.entry(key)
-            {
+            if let std::collections::btree_map::Entry::Vacant(slot) = seen.environments.entry(key) {
                 slot.insert(gh.environment(&w.repo, env).await?);
             }
             if seen.environments[&(w.repo.clone(), env.clone())].is_none() {

@@ -144,7 +144,12 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
 async fn variables(
     ctx: &AccountContext<'_>,
     rendered: &Rendered,
-) -> Result<Option<(Vec<github_plan::WantedVariable>, github_plan::ObservedGitHub)>> {
+) -> Result<
+    Option<(
+        Vec<github_plan::WantedVariable>,
+        github_plan::ObservedGitHub,
+    )>,
+> {
     match ctx.account.github {
         Some(gh) if ctx.account.settings.github_variables => Ok(Some(
             github::variables(&ctx.config, &rendered.target, gh).await?,
@@ -186,9 +191,11 @@ pub async fn apply(
     cancel: &AtomicBool,
     mut progress: impl FnMut(Step<'_>),
 ) -> Result<Applied> {
-    let iam = execute::execute(&planned.plan, &ctx.account.aws, cancel, |p| progress(Step::Iam(p)))
-        .await?
-        .applied;
+    let iam = execute::execute(&planned.plan, &ctx.account.aws, cancel, |p| {
+        progress(Step::Iam(p))
+    })
+    .await?
+    .applied;
     let github = match (&planned.github, ctx.account.github) {
         (Some(plan), Some(gh)) => {
             execute::execute_github(plan, gh, cancel, |c| progress(Step::GitHub(c))).await?

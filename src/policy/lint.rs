@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::identity::issuer::{Issuer, supported_claim_keys};
-use crate::policy::document::{self as policy, Kind, strings};
 use crate::identity::subject::has_wildcard;
+use crate::policy::document::{self as policy, Kind, strings};
 
 /// How bad a finding is. Ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]

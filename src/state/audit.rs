@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::policy::lint::{self, LintContext, Location, Severity};
 use crate::policy::document::{self as policy, Kind};
+use crate::policy::lint::{self, LintContext, Location, Severity};
 
 /// The audit's own rule: a GitHub provider that no role trusts.
 pub const UNUSED_PROVIDER: &str = "KA001";

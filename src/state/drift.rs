@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::policy::document::{self as policy, Kind};
 use crate::policy::lint::{self, LintContext, Severity};
 use crate::state::observed::{Observed, Owner, owned};
 use crate::state::plan::{self, Change, document_diff};
-use crate::policy::document::{self as policy, Kind};
 use crate::state::render::Rendered;
 
 /// What kind of drift a finding is. The names are part of the JSON schema.

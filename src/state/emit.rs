@@ -14,10 +14,10 @@ use serde::Serialize;
 use crate::config::{Config, Role};
 use crate::error::{Error, Result};
 use crate::identity::issuer::{IssuerKind, default_audience};
-use crate::release;
-use crate::state::render::{Target, role_arn};
 use crate::identity::subject::{Scope, SubjectSpec};
 use crate::policy::template::{self, Templates};
+use crate::release;
+use crate::state::render::{Target, role_arn};
 
 /// A third-party action the emitted workflows use, pinned by the full commit SHA of a release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

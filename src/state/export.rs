@@ -405,8 +405,8 @@ echo "watch it: aws cloudformation list-stack-instances --stack-set-name {name}{
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::render::{Target, render};
     use crate::policy::template::Templates;
+    use crate::state::render::{Target, render};
     use std::path::Path;
 
     fn rendered(text: &str) -> Rendered {

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::state::emit;
 use crate::identity::repository::EnvironmentInfo;
+use crate::state::emit;
 use crate::state::render::Target;
 
 /// One variable the config wants on GitHub.

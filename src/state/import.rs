@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::{CONFIG_KEY, MANAGED_BY_KEY};
-use crate::state::observed::ObservedRole;
-use crate::policy::document as policy;
 use crate::identity::subject::{ParsedSub, Scope, parse_sub};
+use crate::policy::document as policy;
+use crate::state::observed::ObservedRole;
 
 /// A file to write beside the config.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::config::{CONFIG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::{Error, Result};
-use crate::state::observed::{Observed, ObservedPolicy, Owner, owned};
 use crate::policy::document as policy;
+use crate::state::observed::{Observed, ObservedPolicy, Owner, owned};
 use crate::state::render::{Rendered, RoleDocuments};
 
 /// One write keyless will make.
@@ -959,9 +959,9 @@ pub fn document_diff(before: Option<&Value>, after: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::template::Templates;
     use crate::state::observed::{ObservedProvider, ObservedRole};
     use crate::state::render::{Target, render};
-    use crate::policy::template::Templates;
     use serde_json::json;
     use std::path::Path;
 

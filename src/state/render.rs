@@ -14,10 +14,10 @@ use serde_json::Value;
 use crate::config::{Config, Role};
 use crate::error::{ConfigError, Error, Result};
 use crate::identity::issuer::default_audience;
-use crate::policy::lint::{self, Finding, LintContext};
 use crate::identity::names;
-use crate::policy::document::{self as policy, Kind};
 use crate::identity::subject::trust_statements;
+use crate::policy::document::{self as policy, Kind};
+use crate::policy::lint::{self, Finding, LintContext};
 use crate::policy::template::{self, ParamKind, Templates};
 
 /// Where the documents are rendered for.

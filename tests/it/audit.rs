@@ -185,10 +185,11 @@ async fn audit_needs_exactly_the_keyless_audit_preset() {
     expect(&r, 0);
     assert_eq!(r.json()["roles"], serde_json::json!(["gha-site"]));
 
-    let actions: Vec<String> = keyless::policy::document::strings(preset["Statement"][0].get("Action"))
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let actions: Vec<String> =
+        keyless::policy::document::strings(preset["Statement"][0].get("Action"))
+            .into_iter()
+            .map(String::from)
+            .collect();
     assert_eq!(actions.len(), 2);
     for (i, drop) in actions.iter().enumerate() {
         let mut narrower = preset.clone();

@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use keyless::identity::subject::{
+    GitHubContext, Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject,
+};
+use keyless::policy::document::{self as policy, Kind};
 use keyless::policy::evaluate::{context, evaluate, like};
 use keyless::policy::lint::{LintContext, lint_document};
-use keyless::policy::document::{self as policy, Kind};
-use keyless::state::render::{Target, render};
-use keyless::identity::subject::{GitHubContext, Repo, Scope, SubjectFormat, SubjectSpec, TrustSubject};
 use keyless::policy::template::Templates;
+use keyless::state::render::{Target, render};
 use proptest::prelude::*;
 use serde_json::Value;
 

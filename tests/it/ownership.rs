@@ -134,7 +134,9 @@ async fn two_teams_configs_in_one_account_never_rewrite_each_other() {
 }
 
 fn urlencoding_decode(s: &str) -> String {
-    keyless::policy::document::decode_document(s).unwrap().to_string()
+    keyless::policy::document::decode_document(s)
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

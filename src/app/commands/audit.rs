@@ -1,48 +1,65 @@
-//! `keyless audit`: read the whole account (no config needed), judge it with the pure
-//! [`keyless::state::audit`], show the report. Read-only by construction: it only calls the AWS
-//! module's readers.
+//! `keyless audit`: read the whole account (no config needed) or each of `[accounts]`, judged
+//! by `keyless::ops::audit`; show the report. Read-only by construction. With a config, its
+//! claim keys and trust-size quota apply in one account as in many.
 
-use std::collections::BTreeMap;
-
-use keyless::state::audit::{self, RepoState};
 use keyless::error::{Error, Result};
-use keyless::io::github::GitHub;
-use keyless::policy::lint::{LintContext, Severity};
+use keyless::ops::audit;
+use keyless::policy::lint::Severity;
+use keyless::state::audit::AuditOptions;
 
 use crate::app::args::AuditArgs;
-use crate::app::commands::{fleet, show_ci};
+use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
-use crate::app::session::Session;
+use crate::app::report::fleet::{self, AccountEntry, FleetReport};
+use crate::app::session::{Need, Runs, Session};
 
 /// `keyless audit`
 pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
-    // With a config naming several accounts, each of them (audit needs no config otherwise).
-    if let Some((accounts, text)) = fleet::accounts_of(s)? {
-        let work = fleet::Work::Audit {
+    let opts = AuditOptions::now(args.unused_days);
+    if !s.is_many()? && s.config_if_present()?.is_none() {
+        // No config: the caller's account, judged without one.
+        let account = s.account(Need::Caller)?;
+        let audited = s.block_on(audit::audit(&account, None, &opts))?;
+        return show_one(
+            s,
+            args,
+            &audited,
             fail_on,
-            unused_days: args.unused_days,
-        };
-        return fleet::run(s, work, &accounts, &text);
+            account.target.account_id.clone(),
+        );
     }
-    let caller = s.caller()?;
-    let aws = s.aws()?;
-    let view = s.block_on(aws.audit_view())??;
-    let mut ctx = LintContext::new("live");
-    ctx.account_id = Some(caller.account.clone());
-    ctx.partition = Some(caller.partition.clone());
-    let opts = audit::AuditOptions::now(args.unused_days);
-    let mut findings = audit::audit(&view, &ctx, &opts);
-    // The GitHub half, when a token is at hand: repositories that classic subjects name and that
-    // no longer exist or were renamed.
-    if let Some(gh) = s.github() {
-        let repos: Vec<String> = audit::classic_repos(&view).into_keys().collect();
-        let states = s.block_on(repo_states(&gh, &repos, s.concurrency))??;
-        findings.extend(audit::repo_findings(&view, &states));
-        audit::sort(&mut findings);
+    match s.in_accounts(Need::Caller, async |ctx| {
+        audit::audit(&ctx.account, Some(&ctx.config), &opts).await
+    })? {
+        Runs::One(ctx, audited) => {
+            let id = ctx.account.target.account_id.clone();
+            show_one(s, args, &audited, fail_on, id)
+        }
+        Runs::Many(runs) => {
+            let entries = runs
+                .iter()
+                .map(|r| match &r.result {
+                    Ok((_, a)) => AccountEntry::audited(r.account_id.clone(), a, fail_on),
+                    Err(e) => AccountEntry::failed(r.account_id.clone(), e),
+                })
+                .collect();
+            let report = FleetReport::new(fleet::Command::Audit, entries);
+            show_ci(s, &report)?;
+            Ok(report.worst)
+        }
     }
-    let report = AuditReport::new(&view, &findings, fail_on, caller.account.clone());
+}
+
+fn show_one(
+    s: &Session,
+    args: &AuditArgs,
+    audited: &audit::Audited,
+    fail_on: Severity,
+    account: String,
+) -> Result<ExitStatus> {
+    let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account);
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";
         std::fs::write(path, text).map_err(|source| Error::Io {
@@ -52,34 +69,4 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     }
     show_ci(s, &report)?;
     Ok(ExitStatus::findings_if(report.failing))
-}
-
-/// What GitHub says about each repository, `concurrency` requests at a time.
-async fn repo_states(
-    gh: &GitHub,
-    repos: &[String],
-    concurrency: usize,
-) -> Result<BTreeMap<String, RepoState>> {
-    use futures_util::StreamExt;
-    let answers: Vec<_> = futures_util::stream::iter(
-        repos
-            .iter()
-            .map(|full| async move { (full.clone(), gh.repository(full).await) }),
-    )
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
-    let mut out = BTreeMap::new();
-    for (full, answer) in answers {
-        let state = match answer {
-            Ok(info) if info.moved_from.is_some() => RepoState::Moved(info.full_name),
-            Ok(_) => RepoState::Present,
-            Err(Error::GitHub {
-                status: Some(404), ..
-            }) => RepoState::Missing,
-            Err(e) => return Err(e),
-        };
-        out.insert(full, state);
-    }
-    Ok(out)
 }

@@ -6,18 +6,19 @@ use std::io::{Read, Write};
 use clap::CommandFactory;
 
 use keyless::config::Role;
-use keyless::state::emit::{self, Scheduled};
 use keyless::error::{Error, Result};
-use keyless::policy::lint::{self, Finding, LintContext};
 use keyless::policy::document::{self as policy, Kind};
+use keyless::policy::lint::{self, Finding, LintContext};
+use keyless::state::emit::{self, Scheduled};
 
 use crate::app::args::{Cli, EmitArgs, EmitWhat, KindArg, LintArgs, RoleArg};
 use crate::app::exit::ExitStatus;
+use crate::app::flow;
 use crate::app::report::documents::{
-    LintReport, PresetsReport, RenderReport, RulesReport, VariableReport, WorkflowReport,
+    LintReport, PresetsReport, RenderReport, RulesReport, WorkflowReport,
 };
 use crate::app::report::{FORMAT_VERSION, show};
-use crate::app::session::{Need, Session};
+use crate::app::session::Session;
 
 /// `keyless render`
 pub fn cmd_render(s: &Session, args: &RoleArg) -> Result<ExitStatus> {
@@ -59,7 +60,13 @@ pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
         }
         None => {
             let mut rendered = s.render(args.role.as_deref())?;
-            s.check_github(&mut rendered)?;
+            if let Some(gh) = s.github() {
+                s.block_on(keyless::ops::github::add_findings(
+                    s.config()?,
+                    gh,
+                    &mut rendered,
+                ))?;
+            }
             let findings: Vec<Finding> = rendered.findings().cloned().collect();
             (s.config()?.file.clone(), findings)
         }
@@ -132,38 +139,10 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
                 },
             );
         }
-        EmitWhat::Workflow => show_workflow(s, role)?,
-        EmitWhat::Variable => show_variable(s, role)?,
+        EmitWhat::Workflow => flow::show_workflow(s, role)?,
+        EmitWhat::Variable => flow::show_variable(s, role)?,
     }
     Ok(ExitStatus::Success)
-}
-
-/// Show the deploy workflow of `role`.
-pub fn show_workflow(s: &Session, role: &Role) -> Result<()> {
-    show(&s.printer, s.format, &workflow_report(s, role)?);
-    Ok(())
-}
-
-/// Show the variable that carries `role`'s ARN and where to set it.
-pub fn show_variable(s: &Session, role: &Role) -> Result<()> {
-    let target = s.target(Need::Offline)?;
-    let report = VariableReport {
-        format_version: FORMAT_VERSION,
-        variable: emit::variable(s.config()?, role, &target),
-    };
-    show(&s.printer, s.format, &report);
-    Ok(())
-}
-
-/// The deploy workflow of `role`.
-fn workflow_report(s: &Session, role: &Role) -> Result<WorkflowReport> {
-    let ctx = emit::workflow_context(s.config()?, role, &s.offline_partition());
-    Ok(WorkflowReport {
-        format_version: FORMAT_VERSION,
-        role: role.name.clone(),
-        path: format!(".github/workflows/deploy-{}.yml", role.name),
-        workflow: emit::workflow(s.templates()?, &ctx)?,
-    })
 }
 
 /// `keyless presets`

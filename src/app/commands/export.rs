@@ -31,7 +31,8 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
             .unwrap_or_else(|| SENTINEL_ACCOUNT.into()),
         partition: s.offline_partition(),
     };
-    let rendered = s.render_for_target(target, true)?;
+    let rendered = keyless::state::render::render(s.config()?, s.templates()?, &target)?;
+    keyless::ops::provision::refuse_blocking(&rendered)?;
     let template = export::cloudformation(&rendered)?;
     let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
     let mut files = Vec::new();

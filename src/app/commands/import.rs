@@ -4,15 +4,15 @@
 //! and shows the lint findings: an import is also a security review.
 
 use keyless::error::{Error, Result};
-use keyless::state::import;
-use keyless::policy::lint::Finding;
-use keyless::state::observed::ObservedRole;
+use keyless::ops::import::{self, Found, Selection};
 use keyless::policy::document as policy;
+use keyless::policy::lint::Finding;
+use keyless::state::import as described;
 
 use crate::app::args::ImportArgs;
 use crate::app::exit::ExitStatus;
 use crate::app::report::findings_text;
-use crate::app::session::Session;
+use crate::app::session::{Need, Session};
 use crate::app::style;
 
 /// `keyless import`
@@ -25,61 +25,13 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
             "pass --force to overwrite it, or -c PATH to write another file",
         ));
     }
-    let caller = s.caller()?;
-    let aws = s.aws()?;
-    let names: Vec<String> = if args.all_github {
-        s.block_on(aws.other_role_trusts(&[]))??
-            .into_iter()
-            .filter(|(_, trust)| import::trusts_github(trust))
-            .map(|(n, _)| n)
-            .collect()
+    let account = s.account(Need::Caller)?;
+    let selection = if args.all_github {
+        Selection::AllGitHub
     } else {
-        args.roles.clone()
+        Selection::Named(args.roles.clone())
     };
-    if names.is_empty() {
-        return Err(Error::usage(
-            format!(
-                "no role in account {} trusts a GitHub Actions provider",
-                caller.account
-            ),
-            "name the roles with --role",
-        ));
-    }
-    let mut roles: Vec<ObservedRole> = Vec::new();
-    for n in &names {
-        let live = s.block_on(aws.read_role(n))??.ok_or_else(|| {
-            Error::usage(
-                format!("role {n} does not exist in account {}", caller.account),
-                "check the name (IAM role names are case-insensitive, ARNs are not needed)",
-            )
-        })?;
-        roles.push(live);
-    }
-    let prefixes: Vec<String> = roles
-        .iter()
-        .map(|r| import::provider_prefix(&r.trust_policy).unwrap_or_default())
-        .collect();
-    if let Some((r, _)) = roles
-        .iter()
-        .zip(&prefixes)
-        .find(|(_, pre)| !keyless::identity::issuer::Issuer::looks_like_github(pre))
-    {
-        return Err(Error::usage(
-            format!(
-                "role {} does not trust a GitHub Actions OIDC provider",
-                r.name
-            ),
-            "import only roles that GitHub workflows assume",
-        ));
-    }
-    if prefixes.iter().any(|x| *x != prefixes[0]) {
-        return Err(Error::usage(
-            "the roles trust different GitHub issuers; one keyless.toml has one provider",
-            "import the roles of each issuer into its own file (-c PATH)",
-        ));
-    }
-    let name = import::suggest_name(&roles, &prefixes[0]);
-    let described = import::describe(&roles, &prefixes[0], &name, &caller.account);
+    let Found { roles, described } = s.block_on(import::import(&account, &selection))?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -105,7 +57,7 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
         p.note(&format!("{} {n}", style::dim("note:")));
     }
     // Keep verbatim every trust policy keyless would write differently.
-    let rendered = s.reopen().render_for_caller(false, false)?;
+    let rendered = render_written(s)?;
     let mut text = described.toml.clone();
     let mut verbatim = Vec::new();
     for live in &roles {
@@ -117,13 +69,13 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
         if !same {
             let file = format!("imported/{}/trust.json", live.name);
             write(&dir.join(&file), &policy::pretty(&live.trust_policy))?;
-            text = import::amend(&text, &live.name, Some(&file), &[], "")?;
+            text = described::amend(&text, &live.name, Some(&file), &[], "")?;
             verbatim.push(live.name.clone());
         }
     }
     write(&path, &text)?;
     // The security review: every finding, and blocking ones allowed by name, loudly.
-    let rendered = s.reopen().render_for_caller(false, false)?;
+    let rendered = render_written(s)?;
     let reason = "imported as made by hand; review, then fix the role or remove this allow";
     let mut allowed = Vec::new();
     for role in &rendered.roles {
@@ -136,7 +88,7 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
         rules.sort();
         rules.dedup();
         if !rules.is_empty() {
-            text = import::amend(&text, &role.name, None, &rules, reason)?;
+            text = described::amend(&text, &role.name, None, &rules, reason)?;
             allowed.push(format!("{} ({})", role.name, rules.join(", ")));
         }
     }
@@ -173,4 +125,11 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
         }
     ));
     Ok(ExitStatus::findings_if(!allowed.is_empty()))
+}
+
+/// The config just written, rendered for the caller's account (no GitHub, nothing refused).
+fn render_written(s: &Session) -> Result<keyless::state::render::Rendered> {
+    let fresh = s.reopen();
+    let target = fresh.target(Need::Caller)?;
+    keyless::state::render::render(fresh.config()?, fresh.templates()?, &target)
 }

@@ -4,13 +4,13 @@
 
 use std::io::IsTerminal;
 
+use keyless::config::setup::{self, Answers};
 use keyless::error::{Error, Result};
 use keyless::state::observed::Owner;
-use keyless::config::setup::{self, Answers};
 
 use crate::app::args::InitArgs;
-use crate::app::commands::{documents, provision};
 use crate::app::exit::ExitStatus;
+use crate::app::flow;
 use crate::app::session::Session;
 use crate::app::style;
 use crate::app::wizard::{Asker, ask_answers};
@@ -59,8 +59,7 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         &mut |issuer, repo| match s.github_for(issuer) {
             None => Ok(None),
             Some(gh) => {
-                let info = s.block_on(gh.repository(repo))??;
-                let settings = s.block_on(gh.subject_settings(&info.full_name))??;
+                let (info, settings) = s.block_on(keyless::ops::migrate::repository(gh, repo))?;
                 Ok(Some((info, settings)))
             }
         },
@@ -81,7 +80,7 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
 /// Refuse a role name the account already uses for something this config would not own.
 fn check_role_name_is_free(s: &Session, answers: &Answers, account: &str) -> Result<()> {
     let aws = s.aws()?;
-    let Some(live) = s.block_on(aws.read_role(&answers.role_name))?? else {
+    let Some(live) = s.block_on(aws.read_role(&answers.role_name))? else {
         return Ok(());
     };
     let whose = match Owner::of(&live.tags) {
@@ -103,13 +102,13 @@ fn check_role_name_is_free(s: &Session, answers: &Answers, account: &str) -> Res
 fn describe_provider(s: &Session, url: &str) {
     let Ok(aws) = s.aws() else { return };
     match s.block_on(aws.find_provider(url)) {
-        Ok(Ok(Some(pr))) => s.printer.note(&format!(
+        Ok(Some(pr)) => s.printer.note(&format!(
             "{} {} exists (client IDs: {}); keyless will adopt it",
             style::bold("provider"),
             pr.url,
             pr.client_ids.join(", ")
         )),
-        Ok(Ok(None)) => s.printer.note(&format!(
+        Ok(None) => s.printer.note(&format!(
             "{} none for {url} yet; apply will create it",
             style::bold("provider"),
         )),
@@ -148,24 +147,24 @@ fn finish(
     let p = &s.printer;
     if !has_credentials {
         p.note("no AWS credentials: when they work, run `keyless plan` and `keyless apply`");
-        documents::show_workflow(s, s.role(Some(role_name))?)?;
+        flow::show_workflow(s, s.role(Some(role_name))?)?;
         return Ok(ExitStatus::Success);
     }
     let apply = if ask.interactive() {
-        provision::plan(s)?;
+        flow::plan(s, false)?;
         ask.confirm("Apply these changes now?", false)?
     } else {
         apply_flag
     };
     if apply {
-        return provision::apply(s, true, false);
+        return flow::apply(s, true, false);
     }
     if !ask.interactive() {
-        provision::plan(s)?;
+        flow::plan(s, false)?;
     }
     p.note("not applied: run `keyless apply` when ready");
     let role = s.role(Some(role_name))?;
-    documents::show_variable(s, role)?;
-    documents::show_workflow(s, role)?;
+    flow::show_variable(s, role)?;
+    flow::show_workflow(s, role)?;
     Ok(ExitStatus::Success)
 }

@@ -4,15 +4,16 @@
 
 use keyless::error::{Error, Result};
 use keyless::identity::repository::SubForm;
-use keyless::state::migrate::{self, Minted, Step};
-use keyless::state::plan;
 use keyless::identity::subject::{SubjectFormat, SubjectSpec};
+use keyless::ops;
+use keyless::state::migrate::{self, Minted, Step};
 
 use crate::app::args::MigrateArgs;
-use crate::app::commands::provision;
 use crate::app::exit::ExitStatus;
+use crate::app::flow;
 use crate::app::report::{FORMAT_VERSION, Report, show};
 use crate::app::session::Session;
+use crate::app::session::{Need, Runs};
 use crate::app::style;
 
 /// `keyless migrate-subjects --output json`: the state read and the step decided (before it is
@@ -79,8 +80,7 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
             "pass --repo with a repository the config trusts",
         ));
     }
-    let info = s.block_on(gh.repository(repo))??;
-    let settings = s.block_on(gh.subject_settings(&info.full_name))??;
+    let (info, settings) = s.block_on(ops::migrate::repository(gh, repo))?;
     let minted = match settings.form() {
         SubForm::Classic => Minted::Classic,
         SubForm::Immutable => Minted::Immutable,
@@ -97,10 +97,8 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
     };
     // Whether IAM matches the config, judged without GitHub's findings: a classic trust for a
     // repository that already mints immutable subjects is exactly what step 1 repairs.
-    let rendered = s.render_for_caller(false, false)?;
-    let observed = s.observe(&rendered)?;
-    let in_sync = plan::plan(&rendered, &observed)?.is_empty();
-    let step = migrate::next_step(&trusted, minted, in_sync);
+    let synced = in_sync(s)?;
+    let step = migrate::next_step(&trusted, minted, synced);
     p.note(&format!(
         "{} {} mints {} subjects; the config trusts {}",
         style::bold("GitHub"),
@@ -126,7 +124,7 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
             .iter()
             .map(|f| format!("{f:?}").to_ascii_lowercase())
             .collect(),
-        iam_in_sync: in_sync,
+        iam_in_sync: synced,
         step: step_name(step),
         next: step.describe(),
     };
@@ -160,12 +158,9 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
             })?;
             p.note(&format!("{} {}", style::ok("edited"), cfg.file));
             let fresh = s.reopen();
-            provision::apply(&fresh, true, false)?;
+            flow::apply(&fresh, true, false)?;
             // Verified: IAM now matches the edited config.
-            let again = fresh.reopen();
-            let rendered = again.render_for_caller(false, false)?;
-            let observed = again.observe(&rendered)?;
-            if !plan::plan(&rendered, &observed)?.is_empty() {
+            if !in_sync(&fresh.reopen())? {
                 return Err(Error::usage(
                     "the apply did not converge: IAM still differs from the config",
                     "run `keyless plan` to see what differs, then migrate-subjects again",
@@ -173,8 +168,7 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
             }
         }
         Step::SwitchRepository => {
-            s.block_on(gh.use_immutable_subject(&info.full_name))??;
-            let now = s.block_on(gh.subject_settings(&info.full_name))??;
+            let now = s.block_on(ops::migrate::switch_repository(gh, &info.full_name))?;
             if now.form() != SubForm::Immutable {
                 return Err(Error::usage(
                     format!(
@@ -197,4 +191,20 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
     } else {
         ExitStatus::Findings
     })
+}
+
+/// Whether IAM holds what the config renders, in every account of the run.
+fn in_sync(s: &Session) -> Result<bool> {
+    Ok(
+        match s.in_accounts(Need::Caller, async |ctx| ops::migrate::in_sync(ctx).await)? {
+            Runs::One(_, same) => same,
+            Runs::Many(runs) => {
+                let mut all = true;
+                for r in runs {
+                    all &= r.result?.1;
+                }
+                all
+            }
+        },
+    )
 }

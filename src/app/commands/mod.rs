@@ -1,9 +1,12 @@
-//! One `cmd_<name>` per subcommand: read its arguments on the first line, ask the session for
-//! what it needs, build the command's report, show it, return an exit status. Commands share
-//! session operations, never each other's clap types.
+//! One `cmd_<name>` per subcommand: read its arguments, ask the session for the accounts and
+//! what else it needs, call `keyless::ops`, hand the outcome to the command's report, return an
+//! exit status. No command calls another: steps several share (plan, apply, showing a
+//! workflow) are [`crate::app::flow`]'s, the verification [`crate::app::verifier`]'s.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift), [`audit`] (the whole account), [`export`] (CloudFormation) and [`verify`] (verify, explain); [`init`] (the set-up wizard; its questions live in [`crate::app::wizard`]).
+//! [`check`] (drift), [`audit`] (the whole account), [`export`] (CloudFormation), [`import`],
+//! [`migrate`] (migrate-subjects) and [`verify`] (verify, explain); [`init`] (the set-up wizard;
+//! its questions live in [`crate::app::wizard`]).
 
 use keyless::error::{Error, Result};
 
@@ -16,7 +19,6 @@ pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod export;
-pub mod fleet;
 pub mod import;
 pub mod init;
 pub mod migrate;

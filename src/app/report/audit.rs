@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use keyless::state::audit::{self, AccountView, AuditFinding};
 use keyless::policy::lint::Severity;
+use keyless::state::audit::{self, AccountView, AuditFinding};
 
 use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts};
 use crate::app::style;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use keyless::state::drift::DriftFinding;
 use keyless::policy::lint::Severity;
+use keyless::state::drift::DriftFinding;
 
 use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts, snake};
 use crate::app::style;

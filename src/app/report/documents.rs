@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use keyless::state::emit::Variable;
-use keyless::policy::lint::{Finding, Rule};
 use keyless::policy::document as policy;
-use keyless::state::render::Rendered;
+use keyless::policy::lint::{Finding, Rule};
 use keyless::policy::template::PresetSpec;
+use keyless::state::emit::Variable;
+use keyless::state::render::Rendered;
 
 use super::{FORMAT_VERSION, Report, findings_text};
 use crate::app::style;

@@ -17,6 +17,7 @@ pub mod check;
 pub mod documents;
 pub mod explain;
 pub mod export;
+pub mod fleet;
 pub mod plan;
 pub mod verify;
 
@@ -92,6 +93,15 @@ pub fn grouped<T>(items: &[T], key: impl Fn(&T) -> String) -> Vec<(String, Vec<&
         }
     }
     groups
+}
+
+/// An error as the user reads it: the blocking findings first when they are what stopped the
+/// command, then the error.
+pub fn error_text(e: &keyless::error::Error) -> String {
+    match e {
+        keyless::error::Error::LintBlocked { findings, .. } => format!("{}{e}", findings.concat()),
+        _ => e.to_string(),
+    }
 }
 
 /// Lint findings as readable lines (shared by lint, render, plan and apply refusals).

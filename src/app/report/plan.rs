@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use keyless::state::github_plan::{GitHubChange, GitHubPlan};
-use keyless::policy::lint::Finding;
-use keyless::state::plan::{Action, Change, Plan, Summary, document_diff};
 use keyless::policy::document as policy;
+use keyless::policy::lint::Finding;
+use keyless::state::github_plan::{GitHubChange, GitHubPlan};
+use keyless::state::plan::{Action, Change, Plan, Summary, document_diff};
 use keyless::state::render::{Rendered, RoleDocuments};
 
 use super::{FORMAT_VERSION, Report, findings_text};
