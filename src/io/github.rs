@@ -454,27 +454,4 @@ mod tests {
         );
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
     }
-
-    #[test]
-    fn the_form_comes_from_the_settings() {
-        let s = |use_default, keys: &[&str], immutable, prefix: Option<&str>| SubjectSettings {
-            use_default,
-            include_claim_keys: keys.iter().map(|k| k.to_string()).collect(),
-            immutable,
-            sub_claim_prefix: prefix.map(String::from),
-        };
-        assert_eq!(
-            s(true, &[], false, Some("repo:o/r")).form(),
-            SubForm::Classic
-        );
-        assert_eq!(s(true, &[], true, None).form(), SubForm::Immutable);
-        assert_eq!(
-            s(true, &[], false, Some("repo:o@1/r@2")).form(),
-            SubForm::Immutable
-        );
-        assert_eq!(
-            s(false, &["repository_owner_id", "context"], false, None).form(),
-            SubForm::Custom(vec!["repository_owner_id".into(), "context".into()])
-        );
-    }
 }

@@ -11,7 +11,7 @@ const GHE: &str = "token.actions.octo.ghe.com";
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
     let e = Env::new();
-    crate::state::import::hand_made(&e).await;
+    crate::import::hand_made(&e).await;
     let iam = e.iam().await;
     // A provider for GHE.com that nothing trusts, and a role for a non-GitHub issuer.
     iam.create_open_id_connect_provider()
