@@ -7,8 +7,8 @@ use keyless_testkit::{Fault, FaultRule, Kit};
 
 use crate::util::{Env, expect};
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+pub(crate) const A: &str = "111111111111";
+pub(crate) const B: &str = "222222222222";
 const REFUSES: &str = "333333333333";
 
 fn config(ids: &[&str]) -> String {
@@ -43,7 +43,7 @@ name = "gha-site"
 
 /// Member accounts A and B hold the role keyless assumes (B's trust asks for the external ID);
 /// REFUSES has none, so the assume-role is refused there.
-fn org() -> Env {
+pub(crate) fn org() -> Env {
     let e = Env {
         kit: Kit::start(),
         dir: tempfile::tempdir().unwrap(),

@@ -15,6 +15,7 @@ mod import;
 mod init;
 mod kit;
 mod messages;
+mod ops;
 mod output;
 mod ownership;
 mod reads;
