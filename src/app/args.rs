@@ -524,3 +524,22 @@ pub enum EmitWhat {
     /// to code scanning.
     AuditWorkflow,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_session_learns_concurrency_and_the_ci_view_from_the_command() {
+        let t = |args: &[&str]| Cli::try_parse_from(args).unwrap().command.traits();
+        let check = t(&["keyless", "check", "--concurrency", "3"]);
+        assert_eq!(check.concurrency, 3);
+        assert!(check.ci_report);
+        let audit = t(&["keyless", "audit"]);
+        assert!(audit.ci_report);
+        let plan = t(&["keyless", "plan"]);
+        assert_eq!(plan.concurrency, usize::from(DEFAULT_CONCURRENCY));
+        assert!(!plan.ci_report);
+    }
+}

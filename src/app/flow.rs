@@ -284,3 +284,12 @@ pub fn workflow_report(s: &Session, role: &Role) -> Result<WorkflowReport> {
         workflow: emit::workflow(s.templates()?, &ctx)?,
     })
 }
+
+/// The config's documents (all roles, or the one named), rendered for [`Need::Offline`].
+pub fn render(s: &Session, role: Option<&str>) -> Result<keyless::state::render::Rendered> {
+    let keep: Vec<String> = s.roles(role)?.into_iter().map(|r| r.name.clone()).collect();
+    let target = s.target(Need::Offline)?;
+    let mut r = keyless::state::render::render(s.config()?, s.templates()?, &target)?;
+    r.roles.retain(|x| keep.contains(&x.name));
+    Ok(r)
+}

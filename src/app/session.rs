@@ -28,7 +28,7 @@ use keyless::io::github::{self, GitHub};
 use keyless::ops::{Account, AccountContext, RunSettings};
 use keyless::policy::template::Templates;
 use keyless::state::observed::Reads;
-use keyless::state::render::{self, Rendered, Target};
+use keyless::state::render::{self, Target};
 
 use crate::app::args::{Format, Global, ReadsArg};
 use crate::app::printer::Printer;
@@ -675,19 +675,6 @@ impl Session {
                 format!("pass --role with one of: {}", role_names(cfg)),
             )),
         }
-    }
-
-    /// The config's documents (all roles, or the one named), rendered for [`Need::Offline`].
-    pub fn render(&self, role: Option<&str>) -> Result<Rendered> {
-        let keep: Vec<String> = self
-            .roles(role)?
-            .into_iter()
-            .map(|r| r.name.clone())
-            .collect();
-        let target = self.target(Need::Offline)?;
-        let mut r = render::render(self.config()?, self.templates()?, &target)?;
-        r.roles.retain(|x| keep.contains(&x.name));
-        Ok(r)
     }
 
     /// The flag Ctrl-C sets; the watcher is installed on first use.

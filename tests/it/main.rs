@@ -14,6 +14,7 @@ mod github;
 mod import;
 mod init;
 mod kit;
+mod layers;
 mod messages;
 mod ops;
 mod output;

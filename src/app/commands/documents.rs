@@ -22,7 +22,7 @@ use crate::app::session::Session;
 
 /// `keyless render`
 pub fn cmd_render(s: &Session, args: &RoleArg) -> Result<ExitStatus> {
-    let rendered = s.render(args.role.as_deref())?;
+    let rendered = flow::render(s, args.role.as_deref())?;
     show(&s.printer, s.format, &RenderReport::new(&rendered));
     let blocking = rendered.blocking();
     if blocking > 0 {
@@ -59,7 +59,7 @@ pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
             (name, lint::lint_document(&parsed, kind, &ctx))
         }
         None => {
-            let mut rendered = s.render(args.role.as_deref())?;
+            let mut rendered = flow::render(s, args.role.as_deref())?;
             if let Some(gh) = s.github() {
                 s.block_on(keyless::ops::github::add_findings(
                     s.config()?,

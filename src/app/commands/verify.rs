@@ -15,6 +15,7 @@ use keyless::state::render;
 
 use crate::app::args::{ExplainArgs, VerifyArgs};
 use crate::app::exit::ExitStatus;
+use crate::app::flow;
 use crate::app::report::explain::ExplainReport;
 use crate::app::report::show;
 use crate::app::session::{Need, Session};
@@ -66,7 +67,7 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
                     .provider_arn(&target.partition, &target.account_id);
                 (live.trust_policy, arn, target.partition)
             } else {
-                let rendered = s.render(Some(&role.name))?;
+                let rendered = flow::render(s, Some(&role.name))?;
                 let doc = rendered
                     .roles
                     .first()

@@ -309,3 +309,35 @@ impl CiReport for FleetReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocked() -> Error {
+        Error::LintBlocked {
+            count: 1,
+            findings: vec!["KL004 high org-wide trust\n  at role r: trust policy\n".into()],
+        }
+    }
+
+    #[test]
+    fn a_failed_account_names_its_blocking_findings_and_the_worst_status_wins() {
+        let failed = AccountEntry::failed("111111111111".into(), &blocked());
+        assert_eq!(failed.status, "error");
+        assert_eq!(failed.exit, 1);
+        assert!(failed.error.as_deref().unwrap().starts_with("KL004 high"));
+        assert!(failed.summary.starts_with("1 blocking lint finding(s)"));
+        let mut ok = AccountEntry::new("222222222222".into());
+        ok.summary = "in sync".into();
+        let report = FleetReport::new(Command::Check, vec![ok.done(), failed]);
+        assert_eq!(report.worst, ExitStatus::Error);
+        assert_eq!(report.summary.get("error"), Some(&1));
+        assert_eq!(report.summary.get("ok"), Some(&1));
+        let text = report.human();
+        assert!(
+            text.contains("222222222222  ok") && text.contains("KL004"),
+            "{text}"
+        );
+    }
+}
