@@ -85,7 +85,7 @@ pub struct AccountRun<'s, T> {
 /// The outcomes of an operation across the run's accounts.
 pub enum Runs<'s, T> {
     /// The caller's account: its context and outcome (a failure is the command's error).
-    One(AccountContext<'s>, T),
+    One(Box<AccountContext<'s>>, T),
     /// Each account of `[accounts]`, in order; a failure in one does not stop the others.
     Many(Vec<AccountRun<'s, T>>),
 }
@@ -555,15 +555,15 @@ impl Session {
             *self.caller.borrow_mut() = Some(id?);
             let target = self.target(Need::Caller)?;
             if target == guess.account.target {
-                return Ok(Runs::One(guess, outcome?));
+                return Ok(Runs::One(Box::new(guess), outcome?));
             }
             let ctx = context(target)?;
             let outcome = self.block_on(op(&ctx))?;
-            return Ok(Runs::One(ctx, outcome));
+            return Ok(Runs::One(Box::new(ctx), outcome));
         }
         let ctx = context(self.target(need)?)?;
         let outcome = self.block_on(op(&ctx))?;
-        Ok(Runs::One(ctx, outcome))
+        Ok(Runs::One(Box::new(ctx), outcome))
     }
 
     /// Each account of `[accounts]`: its ID (the listed ones, then the organizational units'),

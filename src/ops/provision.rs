@@ -105,10 +105,9 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
     .await?;
     let seen = observe(ctx, &rendered, false).await?;
     let plan = plan::plan(&rendered, &seen.observed)?;
-    let github = match variables(ctx, &rendered).await? {
-        Some((wanted, held)) => Some(github_plan::plan(&wanted, &held)),
-        None => None,
-    };
+    let github = variables(ctx, &rendered)
+        .await?
+        .map(|(wanted, held)| github_plan::plan(&wanted, &held));
     Ok(Planned {
         rendered,
         plan,
@@ -129,10 +128,9 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
     .await?;
     let seen = observe(ctx, &rendered, true).await?;
     let plan = plan::destroy(&rendered, &seen.observed, &seen.others)?;
-    let github = match variables(ctx, &rendered).await? {
-        Some((wanted, held)) => Some(github_plan::destroy(&wanted, &held)),
-        None => None,
-    };
+    let github = variables(ctx, &rendered)
+        .await?
+        .map(|(wanted, held)| github_plan::destroy(&wanted, &held));
     Ok(Planned {
         rendered,
         plan,
