@@ -1,0 +1,220 @@
+//! The writes: one planned change at a time (the executor decides the order), and whether an
+//! entity that already exists is this config's.
+
+use super::*;
+
+/// The tail every write shares: send the call, map the SDK's error to [`Error::Aws`] named
+/// `op`, drop the answer.
+macro_rules! sent {
+    ($op:expr, $call:expr) => {
+        $call.send().await.map_err(|e| sdk_error($op, e)).map(drop)
+    };
+}
+
+impl Aws {
+    /// Make one planned change. A create whose entity already exists and is keyless's (a write
+    /// that succeeded although its response was lost, then was retried) counts as done.
+    pub async fn apply(&self, change: &Change) -> Result<()> {
+        match self.apply_once(change).await {
+            Err(Error::Aws { code, .. })
+                if code == "EntityAlreadyExists" && self.already_ours(change).await =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn already_ours(&self, change: &Change) -> bool {
+        match change {
+            Change::CreateProvider { url, .. } => {
+                matches!(self.find_provider(url).await, Ok(Some(_)))
+            }
+            Change::CreateRole { role, .. } => {
+                matches!(self.read_role(role).await, Ok(Some(r)) if crate::state::observed::owned(&r.tags))
+            }
+            Change::CreatePolicy { arn, .. } => {
+                matches!(self.read_policy(arn).await, Ok(Some(p)) if p.is_keyless())
+            }
+            _ => false,
+        }
+    }
+
+    async fn apply_once(&self, change: &Change) -> Result<()> {
+        let iam = &self.iam;
+        let op = format!("iam:{}", change.api());
+        match change {
+            Change::CreateProvider {
+                url,
+                client_ids,
+                tags,
+            } => sent!(
+                &op,
+                iam.create_open_id_connect_provider()
+                    .url(url)
+                    .set_client_id_list(Some(client_ids.clone()))
+                    .set_tags(Some(to_tags(tags)?))
+            ),
+            Change::AddClientId {
+                provider_arn,
+                client_id,
+            } => sent!(
+                &op,
+                iam.add_client_id_to_open_id_connect_provider()
+                    .open_id_connect_provider_arn(provider_arn)
+                    .client_id(client_id)
+            ),
+            Change::CreateRole {
+                role,
+                path,
+                description,
+                max_session_duration,
+                permissions_boundary,
+                tags,
+                trust_policy,
+            } => sent!(
+                &op,
+                iam.create_role()
+                    .role_name(role)
+                    .path(path)
+                    .assume_role_policy_document(trust_policy.to_string())
+                    .set_description(description.clone())
+                    .max_session_duration(*max_session_duration as i32)
+                    .set_permissions_boundary(permissions_boundary.clone())
+                    .set_tags(Some(to_tags(tags)?))
+            ),
+            Change::UpdateTrust { role, after, .. } => sent!(
+                &op,
+                iam.update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(after.to_string())
+            ),
+            Change::UpdateRole { role, after, .. } => sent!(
+                &op,
+                iam.update_role()
+                    .role_name(role)
+                    .description(after.0.clone().unwrap_or_default())
+                    .max_session_duration(after.1 as i32)
+            ),
+            Change::PutBoundary { role, after, .. } => sent!(
+                &op,
+                iam.put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(after)
+            ),
+            Change::DeleteBoundary { role, .. } => {
+                sent!(&op, iam.delete_role_permissions_boundary().role_name(role))
+            }
+            Change::TagRole { role, tags } => sent!(
+                &op,
+                iam.tag_role()
+                    .role_name(role)
+                    .set_tags(Some(to_tags(tags)?))
+            ),
+            Change::UntagRole { role, keys } => sent!(
+                &op,
+                iam.untag_role()
+                    .role_name(role)
+                    .set_tag_keys(Some(keys.clone()))
+            ),
+            Change::CreatePolicy {
+                name,
+                path,
+                document,
+                tags,
+                ..
+            } => sent!(
+                &op,
+                iam.create_policy()
+                    .policy_name(name)
+                    .path(path)
+                    .set_description(
+                        tags.get(crate::config::CONFIG_KEY)
+                            .map(|c| crate::state::observed::policy_description(c)),
+                    )
+                    .policy_document(document.to_string())
+                    .set_tags(Some(to_tags(tags)?))
+            ),
+            Change::TagPolicy { arn, tags } => sent!(
+                &op,
+                iam.tag_policy()
+                    .policy_arn(arn)
+                    .set_tags(Some(to_tags(tags)?))
+            ),
+            Change::CreatePolicyVersion {
+                arn,
+                delete_version,
+                after,
+                ..
+            } => {
+                if let Some(v) = delete_version {
+                    iam.delete_policy_version()
+                        .policy_arn(arn)
+                        .version_id(v)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("iam:DeletePolicyVersion", e))?;
+                }
+                sent!(
+                    &op,
+                    iam.create_policy_version()
+                        .policy_arn(arn)
+                        .policy_document(after.to_string())
+                        .set_as_default(true)
+                )
+            }
+            Change::AttachPolicy { role, arn } => sent!(
+                &op,
+                iam.attach_role_policy().role_name(role).policy_arn(arn)
+            ),
+            Change::PutInlinePolicy {
+                role, name, after, ..
+            } => sent!(
+                &op,
+                iam.put_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .policy_document(after.to_string())
+            ),
+            Change::DetachPolicy { role, arn } => gone_ok(
+                &op,
+                iam.detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await,
+            ),
+            Change::DeleteInlinePolicy { role, name, .. } => gone_ok(
+                &op,
+                iam.delete_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send()
+                    .await,
+            ),
+            Change::DeletePolicy { arn, versions, .. } => {
+                for v in versions {
+                    gone_ok(
+                        "iam:DeletePolicyVersion",
+                        iam.delete_policy_version()
+                            .policy_arn(arn)
+                            .version_id(v)
+                            .send()
+                            .await,
+                    )?;
+                }
+                gone_ok(&op, iam.delete_policy().policy_arn(arn).send().await)
+            }
+            Change::DeleteRole { role } => {
+                gone_ok(&op, iam.delete_role().role_name(role).send().await)
+            }
+            Change::DeleteProvider { provider_arn } => gone_ok(
+                &op,
+                iam.delete_open_id_connect_provider()
+                    .open_id_connect_provider_arn(provider_arn)
+                    .send()
+                    .await,
+            ),
+        }
+    }
+}
