@@ -105,6 +105,7 @@ pub fn cloudformation(rendered: &Rendered) -> Result<Value> {
                 path,
                 arn,
                 document,
+                description: _,
                 tags: _,
             } => {
                 let id = ids.policy(name);

@@ -112,6 +112,8 @@ pub enum Change {
         arn: String,
         /// Document.
         document: Value,
+        /// Description, which names the config (IAM never lets it change).
+        description: Option<String>,
         /// Tags (managed-by).
         tags: BTreeMap<String, String>,
     },
@@ -704,6 +706,7 @@ fn policy_changes(
                 path: role.path.clone(),
                 arn: arn.clone(),
                 document: p.document.clone(),
+                description: Some(crate::state::observed::policy_description(&desired.config)),
                 tags: config_tags(&desired.config),
             }),
             Some(lp) => {

@@ -121,6 +121,7 @@ impl Aws {
                 name,
                 path,
                 document,
+                description,
                 tags,
                 ..
             } => sent!(
@@ -128,10 +129,7 @@ impl Aws {
                 iam.create_policy()
                     .policy_name(name)
                     .path(path)
-                    .set_description(
-                        tags.get(crate::config::CONFIG_KEY)
-                            .map(|c| crate::state::observed::policy_description(c)),
-                    )
+                    .set_description(description.clone())
                     .policy_document(document.to_string())
                     .set_tags(Some(to_tags(tags)?))
             ),
