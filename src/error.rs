@@ -128,7 +128,45 @@ pub enum Error {
         /// Changes planned.
         total: usize,
     },
-    /// Bad command-line usage that clap cannot catch.
+    /// No GitHub OIDC token could be found.
+    #[error(
+        "no GitHub OIDC token available\n  fix: run inside GitHub Actions with `permissions: id-token: write` (the step `keyless emit workflow` generates does), or give a token in a file or an environment variable"
+    )]
+    NoToken,
+    /// A token, or the runner's answer that carries it, is not what GitHub issues.
+    #[error("{message}\n  fix: {fix}")]
+    BadToken {
+        /// What is wrong (never quoting the token).
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
+    /// The config has nothing for what was asked (no role with a preset, no subject for a
+    /// repository).
+    #[error("{message}\n  fix: {fix}")]
+    NotInConfig {
+        /// What is missing, naming the file.
+        message: String,
+        /// How to add it.
+        fix: String,
+    },
+    /// A file keyless edits in place (keyless.toml) is not what it expects.
+    #[error("{file}: {message}\n  fix: {fix}")]
+    Document {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// keyless produced something it should not have.
+    #[error("{message}\n  fix: this is a keyless bug: please report it with the config")]
+    Bug {
+        /// What went wrong.
+        message: String,
+    },
+    /// Bad command-line usage that clap cannot catch (the binary's).
     #[error("{message}\n  fix: {fix}")]
     Usage {
         /// What is wrong.

@@ -65,7 +65,7 @@ pub fn main() -> ExitCode {
             if let keyless::error::Error::LintBlocked { findings, .. } = &e {
                 session.printer.note(findings.concat().trim_end());
             }
-            session.printer.error(&e.to_string());
+            session.printer.error(&report::error_message(&e));
             ExitStatus::Error.into()
         }
     }

@@ -119,6 +119,7 @@ pub struct Session {
     github_api_url: Option<String>,
     no_github: bool,
     github: OnceCell<Option<GitHub>>,
+    github_note: RefCell<Option<String>>,
 }
 
 impl Session {
@@ -166,6 +167,7 @@ impl Session {
             github_api_url: g.github_api_url.clone(),
             no_github: g.no_github,
             github: OnceCell::new(),
+            github_note: RefCell::new(None),
         }
     }
 
@@ -194,6 +196,7 @@ impl Session {
             github_api_url: self.github_api_url.clone(),
             no_github: self.no_github,
             github: OnceCell::from(self.github.get().cloned().flatten()),
+            github_note: RefCell::new(None),
         }
     }
 
@@ -436,11 +439,27 @@ impl Session {
 
     /// The GitHub client for `issuer` (resolved once per run).
     pub fn github_for(&self, issuer: &Issuer) -> Option<&GitHub> {
+        let gh = self.github_quiet(issuer);
+        self.flush_github_note();
+        gh
+    }
+
+    /// Say why GitHub is not read, once, if that was decided and not said yet.
+    fn flush_github_note(&self) {
+        if let Some(note) = self.github_note.borrow_mut().take() {
+            self.printer.note(&note);
+        }
+    }
+
+    /// [`Session::github_for`], keeping the note for [`Session::flush_github_note`] (so that a
+    /// run that fails on its credentials first says only that).
+    fn github_quiet(&self, issuer: &Issuer) -> Option<&GitHub> {
         self.github
             .get_or_init(|| {
                 if self.no_github {
-                    self.printer
-                        .note("GitHub: not read (--no-github); only the AWS half is checked");
+                    *self.github_note.borrow_mut() = Some(
+                        "GitHub: not read (--no-github); only the AWS half is checked".into(),
+                    );
                     return None;
                 }
                 let (host, base) = github::api_base(issuer);
@@ -453,7 +472,7 @@ impl Session {
                         Some(GitHub::new(&base, token, source))
                     }
                     None => {
-                        self.printer.note(&format!(
+                        *self.github_note.borrow_mut() = Some(format!(
                             "GitHub: not read (no token for {host}: set {}, or run `gh auth login`; --no-github silences this); only the AWS half is checked",
                             if ghes { "GH_ENTERPRISE_TOKEN" } else { "GH_TOKEN" }
                         ));
@@ -527,12 +546,13 @@ impl Session {
         }
         let cfg = self.config()?;
         let templates = self.templates()?;
+        let github = self.github_quiet(&cfg.issuer);
         let context = |target: Target| -> Result<AccountContext<'s>> {
             Ok(AccountContext {
                 account: Account {
                     aws: self.aws()?,
                     target,
-                    github: self.github(),
+                    github,
                     settings: self.settings(false),
                 },
                 config: Cow::Borrowed(cfg),
@@ -554,6 +574,7 @@ impl Session {
             self.caller_failed.set(id.is_err());
             *self.caller.borrow_mut() = Some(id?);
             let target = self.target(Need::Caller)?;
+            self.flush_github_note();
             if target == guess.account.target {
                 return Ok(Runs::One(Box::new(guess), outcome?));
             }
@@ -562,6 +583,7 @@ impl Session {
             return Ok(Runs::One(Box::new(ctx), outcome));
         }
         let ctx = context(self.target(need)?)?;
+        self.flush_github_note();
         let outcome = self.block_on(op(&ctx))?;
         Ok(Runs::One(Box::new(ctx), outcome))
     }

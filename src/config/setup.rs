@@ -223,15 +223,14 @@ pub fn to_toml(a: &Answers) -> Result<String> {
         }
     }
     crate::config::parse(&t, "keyless.toml (generated)", Path::new(".")).map_err(|e| match e {
-        Error::Config(list) => Error::Usage {
+        Error::Config(list) => Error::Bug {
             message: format!(
-                "init produced an invalid config: {}",
+                "init produced an invalid config from answers it accepted: {}",
                 list.iter()
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-            fix: "check the answers; this is a keyless bug if they were all accepted".into(),
         },
         other => other,
     })?;

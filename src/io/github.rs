@@ -327,7 +327,7 @@ impl GitHub {
             what: format!("GET {url}"),
             status: Some(r.status),
             message: format!("unexpected answer: {e}"),
-            hint: Some("check --github-api-url: it must point at GitHub's REST API".into()),
+            hint: Some("check the GitHub API URL: it must point at GitHub's REST API".into()),
         })
     }
 }

@@ -77,10 +77,7 @@ impl Source {
         if let Some(f) = var("AWS_WEB_IDENTITY_TOKEN_FILE") {
             return Ok(Source::File(f.into()));
         }
-        Err(Error::usage(
-            "no GitHub OIDC token available",
-            "run verify inside GitHub Actions with `permissions: id-token: write` (the step `keyless emit workflow` generates does), or pass --token-file FILE / --token-env VAR with a token",
-        ))
+        Err(Error::NoToken)
     }
 }
 
@@ -108,11 +105,10 @@ impl Token {
     /// Parse a compact JWS. Errors never quote the token.
     pub fn parse(raw: &str) -> Result<Token> {
         let raw = raw.trim();
-        let bad = |m: &str| {
-            Error::usage(
-                format!("the token is not a JWT: {m}"),
-                "give the raw token as GitHub issues it (three base64url parts separated by dots)",
-            )
+        let bad = |m: &str| Error::BadToken {
+            message: format!("the token is not a JWT: {m}"),
+            fix: "give the raw token as GitHub issues it (three base64url parts separated by dots)"
+                .into(),
         };
         let parts: Vec<&str> = raw.split('.').collect();
         if parts.len() != 3 {
@@ -176,11 +172,9 @@ pub async fn fetch(source: &Source) -> Result<Token> {
             Token::parse(&text)
         }
         Source::Env(v) => {
-            let text = std::env::var(v).map_err(|_| {
-                Error::usage(
-                    format!("environment variable {v} is not set"),
-                    "export the token in it, or use --token-file",
-                )
+            let text = std::env::var(v).map_err(|_| Error::BadToken {
+                message: format!("environment variable {v} is not set"),
+                fix: "export the token in it, or give the token in a file".into(),
             })?;
             Token::parse(&text)
         }
@@ -203,15 +197,17 @@ pub async fn fetch(source: &Source) -> Result<Token> {
                     hint: Some("the job needs `permissions: id-token: write`; forked pull requests never get a token".into()),
                 });
             }
-            let v: Value = serde_json::from_slice(&body).map_err(|_| {
-                Error::usage(
-                    "the runner's ID-token endpoint answered something other than JSON",
-                    "retry; if it persists the runner is misbehaving",
-                )
+            let v: Value = serde_json::from_slice(&body).map_err(|_| Error::BadToken {
+                message: "the runner's ID-token endpoint answered something other than JSON".into(),
+                fix: "retry; if it persists the runner is misbehaving".into(),
             })?;
-            let raw = v.get("value").and_then(Value::as_str).ok_or_else(|| {
-                Error::usage("the runner's answer has no `value` field", "retry the job")
-            })?;
+            let raw = v
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::BadToken {
+                    message: "the runner's answer has no `value` field".into(),
+                    fix: "retry the job".into(),
+                })?;
             Token::parse(raw)
         }
     }

@@ -422,11 +422,9 @@ pub fn scheduled_role(cfg: &Config, kind: Scheduled) -> Result<&Role> {
     cfg.roles
         .iter()
         .find(|r| Scheduled::of(r) == Some(kind))
-        .ok_or_else(|| {
-            Error::usage(
-                format!("{} has no role with the {} preset", cfg.file, kind.preset()),
-                kind.fix(),
-            )
+        .ok_or_else(|| Error::NotInConfig {
+            message: format!("{} has no role with the {} preset", cfg.file, kind.preset()),
+            fix: kind.fix(),
         })
 }
 
@@ -442,8 +440,8 @@ pub fn scheduled_workflow(
     config_path: &str,
 ) -> Result<String> {
     if Scheduled::of(role) != Some(kind) {
-        return Err(Error::usage(
-            format!(
+        return Err(Error::NotInConfig {
+            message: format!(
                 "role {} has no {} preset, so it cannot read what `keyless {}` needs",
                 role.name,
                 kind.preset(),
@@ -452,15 +450,15 @@ pub fn scheduled_workflow(
                     Scheduled::Audit => "audit",
                 }
             ),
-            kind.fix(),
-        ));
+            fix: kind.fix(),
+        });
     }
     let base = workflow_context(cfg, role, partition);
     if base.keyless_action.is_empty() {
-        return Err(Error::usage(
-            "this keyless build does not know the commit of its release, so it cannot pin its action",
-            "set [workflow] keyless_commit = \"<the release tag's commit SHA>\" in keyless.toml (git rev-list -n1 vX.Y.Z), or use a released keyless",
-        ));
+        return Err(Error::NotInConfig {
+            message: "this keyless build does not know the commit of its release, so it cannot pin its action".into(),
+            fix: "set [workflow] keyless_commit = \"<the release tag's commit SHA>\" in keyless.toml (git rev-list -n1 vX.Y.Z), or use a released keyless".into(),
+        });
     }
     let ctx = serde_json::json!({
         "role_name": role.name,

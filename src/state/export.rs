@@ -222,10 +222,7 @@ pub fn cloudformation(rendered: &Rendered) -> Result<Value> {
 }
 
 fn bug(message: String) -> Error {
-    Error::usage(
-        message,
-        "this is a keyless bug: please report it with the config",
-    )
+    Error::Bug { message }
 }
 
 /// CloudFormation's tag list.

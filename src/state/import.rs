@@ -237,6 +237,15 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
     }
 }
 
+/// The config being amended is not what import wrote.
+fn doc_error(message: String, fix: &str) -> crate::error::Error {
+    crate::error::Error::Document {
+        file: "keyless.toml".into(),
+        message,
+        fix: fix.into(),
+    }
+}
+
 /// Edit config text: give role `role` a trust override file, and allow each of `rules` with
 /// `reason`. Keeps everything else as written.
 pub fn amend(
@@ -246,23 +255,18 @@ pub fn amend(
     rules: &[&str],
     reason: &str,
 ) -> crate::error::Result<String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        crate::error::Error::usage(format!("keyless.toml: {e}"), "fix the TOML first")
-    })?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| doc_error(e.to_string(), "fix the TOML first"))?;
     let roles = doc
         .get_mut("role")
         .and_then(|r| r.as_array_of_tables_mut())
-        .ok_or_else(|| {
-            crate::error::Error::usage("keyless.toml has no [[role]]", "import again")
-        })?;
+        .ok_or_else(|| doc_error("it has no [[role]]".into(), "import again"))?;
     let Some(t) = roles
         .iter_mut()
         .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(role))
     else {
-        return Err(crate::error::Error::usage(
-            format!("keyless.toml has no role {role}"),
-            "import again",
-        ));
+        return Err(doc_error(format!("it has no role {role}"), "import again"));
     };
     if let Some(f) = trust_file {
         t["trust_policy"] = toml_edit::value(f);

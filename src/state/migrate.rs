@@ -80,9 +80,13 @@ pub fn set_format(
     format: SubjectFormat,
     ids: (&str, &str),
 ) -> Result<String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Error::usage(format!("{file}: {e}"), "fix the TOML first")
-    })?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| Error::Document {
+                file: file.to_string(),
+                message: e.to_string(),
+                fix: "fix the TOML first".into(),
+            })?;
     let name = match format {
         SubjectFormat::Classic => "classic",
         SubjectFormat::Immutable => "immutable",
@@ -112,10 +116,10 @@ pub fn set_format(
         }
     }
     if changed == 0 {
-        return Err(Error::usage(
-            format!("{file}: no [[role.subject]] trusts repo = {repo:?}"),
-            "pass --repo with a repository the config trusts",
-        ));
+        return Err(Error::NotInConfig {
+            message: format!("{file}: no [[role.subject]] trusts repo = {repo:?}"),
+            fix: "migrate a repository the config trusts".into(),
+        });
     }
     Ok(doc.to_string())
 }

@@ -319,7 +319,7 @@ pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Re
                 target.account_id
             ),
             fix: Some(
-                "use credentials for the pinned account (e.g. --profile), or change account_id"
+                "use credentials for the pinned account (e.g. another AWS profile), or change account_id"
                     .into(),
             ),
         });

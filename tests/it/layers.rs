@@ -103,6 +103,23 @@ fn the_core_imports_no_io_and_io_imports_no_ops() {
 }
 
 #[test]
+fn usage_errors_are_the_binarys() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for dir in ["config", "identity", "policy", "state", "io", "ops"] {
+        sources(&src.join(dir), &mut files);
+    }
+    for f in files {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        assert!(
+            !text.contains("Error::usage(") && !text.contains("Error::Usage"),
+            "{} raises a usage error: the library's errors say what went wrong in its own terms",
+            f.display()
+        );
+    }
+}
+
+#[test]
 fn the_module_graph_has_no_cycle() {
     let g = graph();
     // Depth-first search, colouring modules in progress.

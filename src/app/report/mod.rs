@@ -96,11 +96,35 @@ pub fn grouped<T>(items: &[T], key: impl Fn(&T) -> String) -> Vec<(String, Vec<&
 }
 
 /// An error as the user reads it: the blocking findings first when they are what stopped the
-/// command, then the error.
+/// command, then [`error_message`].
 pub fn error_text(e: &keyless::error::Error) -> String {
     match e {
-        keyless::error::Error::LintBlocked { findings, .. } => format!("{}{e}", findings.concat()),
-        _ => e.to_string(),
+        keyless::error::Error::LintBlocked { findings, .. } => {
+            format!("{}{}", findings.concat(), error_message(e))
+        }
+        _ => error_message(e),
+    }
+}
+
+/// The error line(s), with the command-line flags that fix it where the library's words name
+/// only the setting (the library knows no flags).
+pub fn error_message(e: &keyless::error::Error) -> String {
+    use keyless::error::Error;
+    let text = e.to_string();
+    match e {
+        Error::NoToken => {
+            format!("{text}\n  or: pass --token-file FILE / --token-env VAR with a token")
+        }
+        Error::Aws { hint: Some(h), .. } if h.contains("AWS_ENDPOINT_URL") => {
+            format!("{text}\n  or: --endpoint-url, --region")
+        }
+        Error::Aws { hint: Some(h), .. } if h.contains("AWS_PROFILE") => {
+            format!("{text}\n  or: --profile NAME")
+        }
+        Error::GitHub { hint: Some(h), .. } if h.contains("GitHub API URL") => {
+            format!("{text}\n  or: --github-api-url URL (KEYLESS_GITHUB_API_URL)")
+        }
+        _ => text,
     }
 }
 

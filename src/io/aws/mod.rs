@@ -606,12 +606,12 @@ where
             op: op.into(),
             code: "NoCredentials".into(),
             message: "no AWS credentials found".into(),
-            hint: Some("set AWS_PROFILE or --profile, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()),
+            hint: Some("choose a profile (AWS_PROFILE), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()),
         };
     }
     let hint = match code.as_str() {
         "dispatch failure" if message.contains("Connection refused") => Some(
-            "nothing accepts connections at the endpoint: check --endpoint-url (AWS_ENDPOINT_URL), or start the service it names",
+            "nothing accepts connections at the endpoint: check the endpoint URL (AWS_ENDPOINT_URL), or start the service it names",
         ),
         "dispatch failure" => Some(
             "could not reach AWS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)",

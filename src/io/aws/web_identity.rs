@@ -112,7 +112,7 @@ impl ExchangeErrorKind {
             K::Throttled => "STS is rate-limiting: wait and run again",
             K::Unavailable => "STS answered with a server error: run again",
             K::Unreachable => {
-                "could not reach STS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)"
+                "could not reach STS: check the network, the region and the endpoint URL (AWS_REGION, AWS_ENDPOINT_URL)"
             }
             K::Other => return None,
         })
