@@ -160,6 +160,16 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// One account of a run across accounts cannot be worked in as configured.
+    #[error("{message}\n  fix: {fix}")]
+    Account {
+        /// The account.
+        account: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// keyless produced something it should not have.
     #[error("{message}\n  fix: this is a keyless bug: please report it with the config")]
     Bug {

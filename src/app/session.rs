@@ -25,6 +25,7 @@ use keyless::identity::issuer::Issuer;
 use keyless::identity::names;
 use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
 use keyless::io::github::{self, GitHub};
+use keyless::ops::accounts::Fleet;
 use keyless::ops::{Account, AccountContext, RunSettings};
 use keyless::policy::template::Templates;
 use keyless::state::observed::Reads;
@@ -600,20 +601,7 @@ impl Session {
         let caller = self.caller()?;
         let templates = self.templates()?;
         let github = self.github_if_config_names_it(text);
-        let mut listed = Vec::new();
-        for ou in &accounts.organizational_units {
-            listed.extend(self.block_on(base.accounts_in(ou))?);
-        }
-        let ids = accounts::targets(accounts, &listed, &caller.account);
-        self.printer.note(&format!(
-            "{} account(s), {} at a time, through role {} from {}",
-            ids.len(),
-            self.account_concurrency,
-            accounts.role,
-            caller.arn
-        ));
-        let settings = self.settings(true);
-        let reach = Reach {
+        let fleet = Fleet {
             base: &base,
             accounts,
             text,
@@ -625,12 +613,21 @@ impl Session {
                 .unwrap_or_default(),
             partition: &caller.partition,
         };
+        let ids = self.block_on(fleet.ids(&caller.account))?;
+        self.printer.note(&format!(
+            "{} account(s), {} at a time, through role {} from {}",
+            ids.len(),
+            self.account_concurrency,
+            accounts.role,
+            caller.arn
+        ));
+        let settings = self.settings(true);
         let runs = self.block_on(
             futures_util::stream::iter(ids.into_iter().map(|id| {
-                let reach = &reach;
+                let fleet = &fleet;
                 async move {
                     let result = async {
-                        let (config, account) = reach.account(&id, github, settings).await?;
+                        let (config, account) = fleet.reach(&id, github, settings).await?;
                         let ctx = AccountContext {
                             account,
                             config: Cow::Owned(config),
@@ -735,69 +732,6 @@ impl Session {
             .default(false)
             .interact()
             .map_err(|e| Error::usage(format!("confirmation failed: {e}"), "run again with --yes"))
-    }
-}
-
-/// How a run across accounts reaches each one.
-struct Reach<'a> {
-    base: &'a Aws,
-    accounts: &'a Accounts,
-    text: &'a str,
-    file: String,
-    dir: PathBuf,
-    partition: &'a str,
-}
-
-impl Reach<'_> {
-    /// The config as account `id` sees it, and the account reached through the assumed role;
-    /// refused when the role lands in another account or the config's partition pin does not
-    /// hold.
-    async fn account<'g>(
-        &self,
-        id: &str,
-        github: Option<&'g GitHub>,
-        settings: RunSettings,
-    ) -> Result<(Config, Account<'g>)> {
-        let text = accounts::for_account(self.text, &self.file, self.accounts, id)?;
-        let cfg = config::parse(&text, &self.file, &self.dir)?;
-        let (aws, caller) = self
-            .base
-            .assume_role(
-                &self.accounts.role_arn(self.partition, id),
-                self.accounts.external_id.as_deref(),
-            )
-            .await?;
-        if caller.account != id {
-            return Err(Error::usage(
-                format!(
-                    "the role assumed for account {id} belongs to account {}",
-                    caller.account
-                ),
-                "check [accounts] role: it must name a role in each target account",
-            ));
-        }
-        if let Some(p) = cfg.partition.as_deref().filter(|p| *p != caller.partition) {
-            return Err(Error::usage(
-                format!(
-                    "the config is pinned to partition {p}, but account {id} answered from partition {}",
-                    caller.partition
-                ),
-                "run it with credentials in that partition, or change partition in keyless.toml",
-            ));
-        }
-        let target = Target {
-            account_id: id.to_string(),
-            partition: caller.partition,
-        };
-        Ok((
-            cfg,
-            Account {
-                aws,
-                target,
-                github,
-                settings,
-            },
-        ))
     }
 }
 

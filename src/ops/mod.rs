@@ -10,6 +10,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`context`] | the account context and the run settings every operation reads |
+//! | [`accounts`] | reaching each account of a run across accounts (`[accounts]`) |
 //! | [`github`] | the GitHub half: repository facts, the variables wanted and held |
 //! | [`provision`] | plan, destroy plan, apply (IAM then GitHub) |
 //! | [`check`] | drift: IAM and GitHub against the config |
@@ -17,6 +18,7 @@
 //! | [`import`] | hand-made roles read back as a config |
 //! | [`migrate`] | what a repository mints and whether IAM matches the config |
 
+pub mod accounts;
 pub mod audit;
 pub mod check;
 pub mod context;
