@@ -160,6 +160,18 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// After an apply's writes, the account does not hold what was planned: another run changed
+    /// it at the same time.
+    #[error(
+        "{applied} change(s) were made, but the account no longer matches the plan: {}\n  fix: another run changed it at the same time; plan again to see the account as it is now, then apply",
+        changes.join("; ")
+    )]
+    Concurrent {
+        /// Changes this run made.
+        applied: usize,
+        /// What a plan made now still wants (addresses and APIs).
+        changes: Vec<String>,
+    },
     /// One account of a run across accounts cannot be worked in as configured.
     #[error("{message}\n  fix: {fix}")]
     Account {

@@ -22,6 +22,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The GitHub half (variables, environments), when GitHub's variables are planned.
     pub github: Option<GitHubPlan>,
+    /// A removal (destroy) rather than an apply.
+    pub destroy: bool,
 }
 
 impl Planned {
@@ -112,6 +114,7 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
         rendered,
         plan,
         github,
+        destroy: false,
     })
 }
 
@@ -135,6 +138,7 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
         rendered,
         plan,
         github,
+        destroy: true,
     })
 }
 
@@ -182,7 +186,10 @@ pub enum Step<'a> {
 }
 
 /// Make a plan's changes: IAM first (the executor, concurrent where independent), then GitHub's
-/// in order. Stops between calls when `cancel` is set; a failure names how far it got.
+/// in order. Stops between calls when `cancel` is set; a failure names how far it got. After
+/// the writes, the account is read back (the config's roles, policies and provider, concurrently)
+/// and planned again: anything left to do means another run changed the account meanwhile, and
+/// is reported as [`Error::Concurrent`] instead of success.
 pub async fn apply(
     ctx: &AccountContext<'_>,
     planned: &Planned,
@@ -200,5 +207,37 @@ pub async fn apply(
         }
         _ => 0,
     };
+    if iam > 0 {
+        // IAM is eventually consistent: a difference must outlast a short wait to count.
+        let mut left = read_back(ctx, planned).await?;
+        for wait_ms in [300, 1200] {
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+            left = read_back(ctx, planned).await?;
+        }
+        if !left.is_empty() {
+            return Err(Error::Concurrent {
+                applied: iam + github,
+                changes: left,
+            });
+        }
+    }
     Ok(Applied { iam, github })
+}
+
+/// What a plan made now, after the writes, still wants on the IAM side.
+async fn read_back(ctx: &AccountContext<'_>, planned: &Planned) -> Result<Vec<String>> {
+    let seen = observe(ctx, &planned.rendered, planned.destroy).await?;
+    let again = if planned.destroy {
+        plan::destroy(&planned.rendered, &seen.observed, &seen.others)?
+    } else {
+        plan::plan(&planned.rendered, &seen.observed)?
+    };
+    Ok(again
+        .changes
+        .iter()
+        .map(|c| format!("{} ({})", c.address(), c.api()))
+        .collect())
 }

@@ -495,6 +495,101 @@ fn keyless_tags() -> BTreeMap<String, String> {
 }
 
 /// The tags of what one config owns: keyless's and the config's name.
+/// What a create found already there, read back after IAM answered `EntityAlreadyExists`.
+#[derive(Debug, Clone, Copy)]
+pub enum Existing<'a> {
+    /// The role as it is now.
+    Role(&'a crate::state::observed::ObservedRole),
+    /// The policy as it is now.
+    Policy(&'a ObservedPolicy),
+    /// The provider (shared by every config for its issuer in the account).
+    Provider,
+    /// Gone again by the time it was read.
+    Gone,
+}
+
+/// Whether an entity a create found already there is the one the change would have made: this
+/// config's (its tag, or a policy's description, names the config) with the planned document.
+/// An "already exists" answer is never success by itself: another config's role, a role whose
+/// trust another run changed, or a policy with another document is refused, naming the owner,
+/// and the apply stops before anything is attached to it. A provider is shared by design.
+pub fn confirm_existing(change: &Change, found: Existing<'_>) -> std::result::Result<(), String> {
+    let whose = |owner: Owner| match owner {
+        Owner::Config(c) => format!("keyless config `{c}`"),
+        Owner::Legacy => "an earlier keyless run that did not name its config".to_string(),
+        Owner::NotKeyless => "something other than keyless".to_string(),
+    };
+    match (change, found) {
+        (Change::CreateProvider { .. }, Existing::Provider) => Ok(()),
+        (
+            Change::CreateRole {
+                role,
+                tags,
+                trust_policy,
+                ..
+            },
+            Existing::Role(live),
+        ) => {
+            let mine = tags.get(CONFIG_KEY).map(String::as_str).unwrap_or_default();
+            let owner = Owner::of(&live.tags);
+            if !owner.is_mine(mine) {
+                return Err(format!(
+                    "role {role} appeared since the plan was made and belongs to {}; config `{mine}` does not touch it (another run applied it, or it was made by hand: use another role name, or apply one config at a time)",
+                    whose(owner)
+                ));
+            }
+            if !policy::same(&live.trust_policy, trust_policy) {
+                return Err(format!(
+                    "role {role} exists with a trust policy other than the one planned for config `{mine}`: another run changed it while this one applied"
+                ));
+            }
+            Ok(())
+        }
+        (
+            Change::CreatePolicy {
+                arn,
+                tags,
+                document,
+                ..
+            },
+            Existing::Policy(live),
+        ) => {
+            let mine = tags.get(CONFIG_KEY).map(String::as_str).unwrap_or_default();
+            let owner = live.owner();
+            if !owner.is_mine(mine) {
+                return Err(format!(
+                    "policy {arn} appeared since the plan was made and belongs to {}; config `{mine}` does not touch it (use another policy_name, or apply one config at a time)",
+                    whose(owner)
+                ));
+            }
+            if !policy::same(&live.document, document) {
+                return Err(format!(
+                    "policy {arn} exists with a document other than the one planned for config `{mine}`: another run changed it while this one applied"
+                ));
+            }
+            Ok(())
+        }
+        (_, Existing::Gone) => Err(format!(
+            "{} was reported as existing, then could not be read: another run is changing the account",
+            change.address()
+        )),
+        _ => Err(format!(
+            "{} already exists and is not what this change makes",
+            change.address()
+        )),
+    }
+}
+
+/// The roles among `trusts` (name, trust policy) whose trust names `provider_arn`: a provider
+/// they trust must not be deleted.
+pub fn roles_trusting(provider_arn: &str, trusts: &[(String, Value)]) -> Vec<String> {
+    trusts
+        .iter()
+        .filter(|(_, t)| t.to_string().contains(&format!("\"{provider_arn}\"")))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
 fn config_tags(config: &str) -> BTreeMap<String, String> {
     let mut t = keyless_tags();
     t.insert(CONFIG_KEY.to_string(), config.to_string());
@@ -957,6 +1052,94 @@ pub fn document_diff(before: Option<&Value>, after: Option<&Value>) -> String {
         .context_radius(3)
         .header("live", "desired")
         .to_string()
+}
+
+#[cfg(test)]
+mod existing_tests {
+    use super::*;
+    use crate::state::observed::ObservedRole;
+    use serde_json::json;
+
+    fn trust(repo: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:sub": format!("repo:{repo}:ref:refs/heads/main")}}}]})
+    }
+
+    fn create(config: &str, repo: &str) -> Change {
+        Change::CreateRole {
+            role: "gha-shared".into(),
+            path: "/".into(),
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            tags: config_tags(config),
+            trust_policy: trust(repo),
+        }
+    }
+
+    fn live(config: Option<&str>, repo: &str) -> ObservedRole {
+        ObservedRole {
+            name: "gha-shared".into(),
+            arn: "arn:aws:iam::123456789012:role/gha-shared".into(),
+            role_id: "AROA1".into(),
+            path: "/".into(),
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            tags: config.map(config_tags).unwrap_or_default(),
+            trust_policy: trust(repo),
+            inline_policies: BTreeMap::new(),
+            attached_policies: vec![],
+        }
+    }
+
+    #[test]
+    fn an_existing_role_counts_only_when_it_is_this_configs_with_the_planned_trust() {
+        let c = create("team-x1", "octo-org/x1");
+        // The same write, its answer lost and retried: done.
+        assert_eq!(
+            confirm_existing(&c, Existing::Role(&live(Some("team-x1"), "octo-org/x1"))),
+            Ok(())
+        );
+        // Another config's role of the same name: refused, naming it.
+        let e = confirm_existing(&c, Existing::Role(&live(Some("team-x2"), "evil-org/x2")))
+            .unwrap_err();
+        assert!(e.contains("keyless config `team-x2`"), "{e}");
+        // Not keyless's at all.
+        let e = confirm_existing(&c, Existing::Role(&live(None, "octo-org/x1"))).unwrap_err();
+        assert!(e.contains("something other than keyless"), "{e}");
+        // This config's name on it, but another trust: another run changed it.
+        let e = confirm_existing(&c, Existing::Role(&live(Some("team-x1"), "evil-org/x2")))
+            .unwrap_err();
+        assert!(e.contains("trust policy other than"), "{e}");
+        // Gone by the time it was read.
+        assert!(confirm_existing(&c, Existing::Gone).is_err());
+        // The provider is shared by design.
+        let p = Change::CreateProvider {
+            url: "https://token.actions.githubusercontent.com".into(),
+            client_ids: vec!["sts.amazonaws.com".into()],
+            tags: config_tags("team-x1"),
+        };
+        assert_eq!(confirm_existing(&p, Existing::Provider), Ok(()));
+    }
+
+    #[test]
+    fn a_provider_is_trusted_by_the_roles_that_name_its_arn() {
+        let arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+        let trusts = vec![
+            ("a".to_string(), trust("octo-org/a")),
+            (
+                "ec2".to_string(),
+                json!({"Statement": [{"Principal": {"Service": "ec2.amazonaws.com"}}]}),
+            ),
+            (
+                "other".to_string(),
+                json!({"Statement": [{"Principal": {"Federated": format!("{arn}/x")}}]}),
+            ),
+        ];
+        assert_eq!(roles_trusting(arn, &trusts), vec!["a".to_string()]);
+    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use crate::state::observed::{
     Observed, ObservedPolicy, ObservedProvider, ObservedRole, ReadPath, Reads, choose_read_path,
     marked_config, version_order,
 };
-use crate::state::plan::{Change, preset_policy_arn};
+use crate::state::plan::{Change, Existing, confirm_existing, preset_policy_arn, roles_trusting};
 use crate::state::render::Rendered;
 
 /// How to reach AWS.

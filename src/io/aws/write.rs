@@ -15,28 +15,46 @@ impl Aws {
     /// Make one planned change. A create whose entity already exists and is keyless's (a write
     /// that succeeded although its response was lost, then was retried) counts as done.
     pub async fn apply(&self, change: &Change) -> Result<()> {
-        match self.apply_once(change).await {
-            Err(Error::Aws { code, .. })
-                if code == "EntityAlreadyExists" && self.already_ours(change).await =>
-            {
-                Ok(())
+        if let Change::DeleteProvider { provider_arn } = change {
+            // Checked again right before the delete: another config may have started trusting
+            // the provider since the plan was made.
+            let still = roles_trusting(provider_arn, &self.other_role_trusts(&[]).await?);
+            if !still.is_empty() {
+                return Err(Error::Refused(vec![format!(
+                    "provider {provider_arn} is trusted again, by role(s) {}, since the plan was made: it was kept\n  fix: another config applied meanwhile; run destroy again to see what is left",
+                    still.join(", ")
+                )]));
             }
+        }
+        match self.apply_once(change).await {
+            Err(Error::Aws { code, .. }) if code == "EntityAlreadyExists" => self
+                .confirm_existing(change)
+                .await
+                .map_err(|m| Error::Refused(vec![format!("{code}: {m}")])),
             other => other,
         }
     }
 
-    async fn already_ours(&self, change: &Change) -> bool {
+    /// Read back what a create found already there, and let the plan's rule decide.
+    async fn confirm_existing(&self, change: &Change) -> std::result::Result<(), String> {
+        let unreadable = |e: Error| format!("{}: could not read it back: {e}", change.address());
         match change {
-            Change::CreateProvider { url, .. } => {
-                matches!(self.find_provider(url).await, Ok(Some(_)))
-            }
-            Change::CreateRole { role, .. } => {
-                matches!(self.read_role(role).await, Ok(Some(r)) if crate::state::observed::owned(&r.tags))
-            }
-            Change::CreatePolicy { arn, .. } => {
-                matches!(self.read_policy(arn).await, Ok(Some(p)) if p.is_keyless())
-            }
-            _ => false,
+            Change::CreateProvider { url, .. } => match self.find_provider(url).await {
+                Ok(Some(_)) => confirm_existing(change, Existing::Provider),
+                Ok(None) => confirm_existing(change, Existing::Gone),
+                Err(e) => Err(unreadable(e)),
+            },
+            Change::CreateRole { role, .. } => match self.read_role(role).await {
+                Ok(Some(r)) => confirm_existing(change, Existing::Role(&r)),
+                Ok(None) => confirm_existing(change, Existing::Gone),
+                Err(e) => Err(unreadable(e)),
+            },
+            Change::CreatePolicy { arn, .. } => match self.read_policy(arn).await {
+                Ok(Some(p)) => confirm_existing(change, Existing::Policy(&p)),
+                Ok(None) => confirm_existing(change, Existing::Gone),
+                Err(e) => Err(unreadable(e)),
+            },
+            _ => confirm_existing(change, Existing::Gone),
         }
     }
 
