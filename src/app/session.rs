@@ -206,7 +206,9 @@ impl Session {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        let (c, mut problems) = config::load_partial(&self.config_path)?;
+        // With [accounts], --account-id chooses whose view the config is (render, lint, emit).
+        let (c, mut problems) =
+            config::load_partial_as(&self.config_path, self.account_flag.as_deref())?;
         if !problems.is_empty() {
             // Report the preset parameters' problems now too, not after these are fixed.
             if let Ok(t) = Templates::load(c.templates_dir.as_deref()) {

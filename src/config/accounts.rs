@@ -202,8 +202,56 @@ pub fn targets(accounts: &Accounts, listed: &[String], exclude: &str) -> Vec<Str
 /// The config text for `account`: `${account.id}` and `${account.VAR}` replaced, and the
 /// account pinned (`account_id`), so that every single-account check (the pin against the
 /// caller, ARNs) holds per account. An unknown variable is an error naming it and the account.
+///
+/// Substitution happens in parsed string values only (keys and the document's structure are
+/// the file's): a value stays one string whatever it holds, quotes and newlines included, so a
+/// variable can never add a key, a table or a trusted subject.
 pub fn for_account(text: &str, file: &str, accounts: &Accounts, account: &str) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        Error::Config(vec![ConfigError {
+            file: file.to_string(),
+            key: "(TOML syntax)".into(),
+            value: None,
+            message: e.to_string().trim().replace('\n', " "),
+            fix: Some("fix the TOML syntax at the line and column named".into()),
+        }])
+    })?;
     let vars = accounts.vars.get(account);
+    let mut problem = None;
+    let mut substitute = |key: &str, v: &str| -> Option<String> {
+        if !v.contains("${account.") {
+            return None;
+        }
+        match expand(v, account, vars) {
+            Ok(out) => Some(out),
+            Err(var) => {
+                problem.get_or_insert(ConfigError {
+                    file: file.to_string(),
+                    key: if key.is_empty() { format!("${{account.{var}}}") } else { key.to_string() },
+                    value: Some(format!("${{account.{var}}}")),
+                    message: format!("no variable {var} for account {account}"),
+                    fix: Some(format!(
+                        "add {var} = \"...\" to [accounts.vars.{account}] (variables: id, and each account's own)"
+                    )),
+                });
+                None
+            }
+        }
+    };
+    walk_table(doc.as_table_mut(), "", &mut substitute);
+    if let Some(p) = problem {
+        return Err(Error::Config(vec![p]));
+    }
+    doc["account_id"] = toml_edit::value(account);
+    Ok(doc.to_string())
+}
+
+/// `text` with each `${account.VAR}` replaced; the unknown variable's name otherwise.
+fn expand(
+    text: &str,
+    account: &str,
+    vars: Option<&BTreeMap<String, String>>,
+) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("${account.") {
@@ -211,41 +259,80 @@ pub fn for_account(text: &str, file: &str, accounts: &Accounts, account: &str) -
         let after = &rest[i + "${account.".len()..];
         let Some(end) = after.find('}') else {
             out.push_str(&rest[i..]);
-            rest = "";
-            break;
+            return Ok(out);
         };
         let var = &after[..end];
         let value = match var {
             "id" => Some(account.to_string()),
             v => vars.and_then(|m| m.get(v)).cloned(),
         };
-        let Some(value) = value else {
-            return Err(Error::Config(vec![ConfigError {
-                file: file.to_string(),
-                key: format!("${{account.{var}}}"),
-                value: None,
-                message: format!("no variable {var} for account {account}"),
-                fix: Some(format!(
-                    "add {var} = \"...\" to [accounts.vars.{account}] (variables: id, and each account's own)"
-                )),
-            }]));
-        };
-        out.push_str(&value);
+        out.push_str(&value.ok_or_else(|| var.to_string())?);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    // The pin: replace any top-level account_id, else add one (before the first table).
-    let mut doc: toml_edit::DocumentMut = out.parse().map_err(|e: toml_edit::TomlError| {
-        Error::Config(vec![ConfigError {
-            file: file.to_string(),
-            key: "(document)".into(),
-            value: None,
-            message: e.message().to_string(),
-            fix: None,
-        }])
-    })?;
-    doc["account_id"] = toml_edit::value(account);
-    Ok(doc.to_string())
+    Ok(out)
+}
+
+/// Visit every string value under `table` (dotted keys for messages), replacing those
+/// `f` returns a new value for.
+fn walk_table(
+    table: &mut toml_edit::Table,
+    at: &str,
+    f: &mut impl FnMut(&str, &str) -> Option<String>,
+) {
+    for (k, item) in table.iter_mut() {
+        let key = if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        };
+        walk_item(item, &key, f);
+    }
+}
+
+fn walk_item(
+    item: &mut toml_edit::Item,
+    at: &str,
+    f: &mut impl FnMut(&str, &str) -> Option<String>,
+) {
+    match item {
+        toml_edit::Item::Value(v) => walk_value(v, at, f),
+        toml_edit::Item::Table(t) => walk_table(t, at, f),
+        toml_edit::Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter_mut().enumerate() {
+                walk_table(t, &format!("{at}[{i}]"), f);
+            }
+        }
+        toml_edit::Item::None => {}
+    }
+}
+
+fn walk_value(
+    v: &mut toml_edit::Value,
+    at: &str,
+    f: &mut impl FnMut(&str, &str) -> Option<String>,
+) {
+    match v {
+        toml_edit::Value::String(s) => {
+            if let Some(new) = f(at, s.value()) {
+                let decor = s.decor().clone();
+                let mut formatted = toml_edit::Formatted::new(new);
+                *formatted.decor_mut() = decor;
+                *v = toml_edit::Value::String(formatted);
+            }
+        }
+        toml_edit::Value::Array(a) => {
+            for (i, x) in a.iter_mut().enumerate() {
+                walk_value(x, &format!("{at}[{i}]"), f);
+            }
+        }
+        toml_edit::Value::InlineTable(t) => {
+            for (k, x) in t.iter_mut() {
+                walk_value(x, &format!("{at}.{k}"), f);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -331,5 +418,36 @@ mod tests {
             let e = read(text, "k.toml").unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn a_value_stays_one_string_whatever_it_holds() {
+        let text = "[accounts]\nids = [\"111111111111\"]\n[accounts.vars.111111111111]\nnote = \"dev\\\"\\n  [[role.subject]]\\n  repo = \\\"evil-org/anything\\\"\\n  branch = \\\"main\\\"\\n#\"\n[[role]]\nname = \"gha-site\"\ndescription = \"site deploy ${account.note}\"\n[[role.subject]]\nrepo = \"octo-org/site\"\nbranch = \"main\"\n";
+        let a = read(text, "k.toml").unwrap().unwrap();
+        let t = for_account(text, "k.toml", &a, "111111111111").unwrap();
+        let doc: toml::Table = toml::from_str(&t).unwrap();
+        let roles = doc["role"].as_array().unwrap();
+        assert_eq!(roles.len(), 1);
+        let subjects = roles[0]["subject"].as_array().unwrap();
+        assert_eq!(subjects.len(), 1, "{t}");
+        assert_eq!(subjects[0]["repo"].as_str(), Some("octo-org/site"));
+        let description = roles[0]["description"].as_str().unwrap();
+        assert!(
+            description.starts_with("site deploy dev\"\n  [[role.subject]]"),
+            "{description}"
+        );
+        // The key of an unknown variable is named.
+        let e = for_account(
+            &text.replace("account.note", "account.nope"),
+            "k.toml",
+            &a,
+            "111111111111",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("role[0].description") && e.contains("no variable nope"),
+            "{e}"
+        );
     }
 }

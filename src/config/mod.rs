@@ -198,6 +198,12 @@ pub fn load(path: &Path) -> Result<Config> {
 /// parameters) and report them all at once. `Err` when the file cannot be read, is not TOML, or
 /// holds keys of the wrong type (those are all reported together).
 pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
+    load_partial_as(path, None)
+}
+
+/// [`load_partial`], for a config with `[accounts]` as `account` sees it (the first account
+/// when `None`); a config without `[accounts]` is the same for every account.
+pub fn load_partial_as(path: &Path, account: Option<&str>) -> Result<(Config, Vec<ConfigError>)> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             Error::Config(vec![ConfigError {
@@ -219,10 +225,13 @@ pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file = path.display().to_string();
-    // With `[accounts]`, the config as the first account sees it (commands that run per account
-    // read each account's own through `crate::config::accounts::for_account`).
+    // With `[accounts]`, the config as one account sees it (the first unless named; commands
+    // that run per account read each account's own through `accounts::for_account`).
     let text = match crate::config::accounts::read(&text, &file)? {
-        Some(a) => crate::config::accounts::for_account(&text, &file, &a, &a.ids[0])?,
+        Some(a) => {
+            let id = account.unwrap_or(&a.ids[0]);
+            crate::config::accounts::for_account(&text, &file, &a, id)?
+        }
         None => text,
     };
     parse_partial(&text, &file, &dir)

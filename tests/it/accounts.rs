@@ -317,3 +317,62 @@ async fn the_accounts_of_an_organizational_unit_are_targets_too() {
             .contains(&format!("octo-site-{}", members[0]))
     );
 }
+
+#[test]
+fn a_variable_stays_one_string_and_each_accounts_view_can_be_rendered() {
+    let e = org();
+    // A value crafted to close the string and add a trusted repository, were it pasted as text.
+    let note =
+        r#"dev\"\n  [[role.subject]]\n  repo = \"evil-org/anything\"\n  branch = \"main\"\n#"#;
+    e.write(&format!(
+        r#"name = "platform"
+[accounts]
+ids = ["{A}", "{B}"]
+external_id = "keyless-org-7"
+[accounts.vars.{A}]
+note = "prod"
+[accounts.vars.{B}]
+note = "{note}"
+
+[[role]]
+name = "gha-site"
+description = "site deploy ${{account.note}}"
+  [[role.subject]]
+  repo = "octo-org/site"
+  branch = "main"
+  [[role.preset]]
+  name = "s3-read"
+  params = {{ bucket = "octo-site" }}
+"#
+    ));
+    let r = e.run(&["plan", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    for entry in j["accounts"].as_array().unwrap() {
+        let trust = entry["report"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["api"] == "CreateRole")
+            .map(|c| c["change"]["trust_policy"].to_string())
+            .unwrap_or_else(|| panic!("{entry}"));
+        assert!(!trust.contains("evil-org"), "{trust}");
+        assert!(trust.contains("octo-org/site"), "{trust}");
+        let subjects = entry["report"]["roles"][0]["subjects"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(subjects, 1, "{entry}");
+    }
+    // Each account's view, offline: B's description holds the value as written, one string.
+    let r = e.run(&["render", "--account-id", B, "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = r.stdout.clone();
+    assert!(!text.contains("evil-org/anything\","), "{text}");
+    let trust = r.json()["roles"][0]["trust_policy"].to_string();
+    assert!(!trust.contains("evil-org"), "{trust}");
+    assert!(trust.contains("octo-org/site"), "{trust}");
+    let r = e.run(&["render", "--account-id", A, "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("site deploy prod"), "{}", r.stdout);
+}
