@@ -104,7 +104,8 @@ pub enum Error {
     Refused(Vec<String>),
     /// A write failed part-way through an apply or destroy.
     #[error(
-        "{change} ({api}) failed after {done} of {total} change(s) were applied: {source}\n  nothing after it was attempted; run the command again: it re-reads IAM (and GitHub) and converges from where this stopped"
+        "{change} ({api}) failed after {done} of {total} change(s) were applied{}: {source}\n  nothing after it was attempted; run the command again: it re-reads IAM (and GitHub) and converges from where this stopped",
+        if *earlier > 0 { format!(" (on GitHub; all {earlier} IAM change(s) before them were made)") } else { String::new() }
     )]
     Partial {
         /// The change that failed.
@@ -117,6 +118,8 @@ pub enum Error {
         total: usize,
         /// What AWS said.
         source: Box<Error>,
+        /// Changes made on IAM before these GitHub changes started (0 for IAM's own).
+        earlier: usize,
     },
     /// Interrupted (SIGINT) between two changes.
     #[error(

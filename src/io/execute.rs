@@ -118,6 +118,7 @@ pub async fn execute<A: Applier>(
                     done,
                     total,
                     source: Box::new(e),
+                    earlier: 0,
                 });
             }
         }
@@ -170,6 +171,7 @@ pub async fn execute_github(
                 done,
                 total,
                 source: Box::new(e),
+                earlier: 0,
             });
         }
     }

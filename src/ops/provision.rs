@@ -203,7 +203,27 @@ pub async fn apply(
     .applied;
     let github = match (&planned.github, ctx.account.github) {
         (Some(plan), Some(gh)) => {
-            execute::execute_github(plan, gh, cancel, |c| progress(Step::GitHub(c))).await?
+            execute::execute_github(plan, gh, cancel, |c| progress(Step::GitHub(c)))
+                .await
+                .map_err(|e| match e {
+                    // One report for both sides: the IAM writes before it were made.
+                    Error::Partial {
+                        change,
+                        api,
+                        done,
+                        total,
+                        source,
+                        ..
+                    } => Error::Partial {
+                        change,
+                        api,
+                        done,
+                        total,
+                        source,
+                        earlier: iam,
+                    },
+                    other => other,
+                })?
         }
         _ => 0,
     };

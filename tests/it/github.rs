@@ -770,6 +770,13 @@ fn a_github_failure_part_way_is_reported_and_the_next_apply_converges() {
         "{}",
         r.stderr
     );
+    // One report for both sides: the IAM writes made before GitHub's are counted too.
+    assert!(
+        r.stderr
+            .contains("(on GitHub; all 3 IAM change(s) before them were made)"),
+        "{}",
+        r.stderr
+    );
     let r = run(&e, &gh, &["apply", "--yes"]);
     expect(&r, 0);
     assert!(gh.variable("octo-org/site", None, "AWS_ROLE_ARN").is_some());
