@@ -12,6 +12,7 @@
 //! | [`printer`] | the output sink: stdout for the product, stderr for messages |
 //! | [`style`] | text styles, stripped per stream by the sink |
 //! | [`exit`] | the exit-code contract |
+//! | [`files`] | writing the files keyless produces, never through a link |
 
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ use clap::Parser;
 pub mod args;
 pub mod commands;
 pub mod exit;
+pub mod files;
 pub mod flow;
 pub mod printer;
 pub mod report;

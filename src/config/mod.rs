@@ -237,6 +237,54 @@ pub fn load_partial_as(path: &Path, account: Option<&str>) -> Result<(Config, Ve
     parse_partial(&text, &file, &dir)
 }
 
+/// `rel` (a path written in the config) inside the config's directory `dir`: relative, with no
+/// `..`, and still inside once every symlink is resolved. Returns the path as written (joined to
+/// `dir`) and the real one, or the problem and its fix.
+pub(crate) fn inside(
+    dir: &Path,
+    rel: &str,
+    what: &str,
+) -> std::result::Result<(PathBuf, PathBuf), (String, &'static str)> {
+    let r = Path::new(rel);
+    if r.is_absolute()
+        || r.components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err((
+            format!(
+                "{what} must be inside the config file's directory (no absolute paths or `..`)"
+            ),
+            "move it next to keyless.toml and give a relative path",
+        ));
+    }
+    // A config named without a directory lives in the current one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let path = dir.join(r);
+    let base = dir.canonicalize().map_err(|e| {
+        (
+            format!("cannot resolve the config file's directory: {e}"),
+            "run keyless where the config's directory can be read",
+        )
+    })?;
+    let real = path.canonicalize().map_err(|e| {
+        (
+            format!("cannot open: {e}"),
+            "check the path; it is relative to the config file",
+        )
+    })?;
+    if !real.starts_with(&base) {
+        return Err((
+            "the path leads outside the config directory (through a symlink)".into(),
+            "copy it into the config directory",
+        ));
+    }
+    Ok((path, real))
+}
+
 /// Parse and validate config text; `file` names it in errors and `dir` anchors relative paths.
 pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Config> {
     let (cfg, problems) = parse_partial(text, file, dir)?;
@@ -431,16 +479,24 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
         );
     }
     let templates_dir = raw.templates_dir.as_ref().map(|d| {
-        let path = dir.join(d);
-        if !path.is_dir() {
-            p.add(
-                "templates_dir",
-                Some(d),
-                "not a directory (relative paths start at the config file's directory)",
-                "create the directory or remove the key",
-            );
+        let text: &str = d;
+        match inside(dir, &text, "templates_dir") {
+            Err((message, fix)) => {
+                p.add("templates_dir", Some(&text), &message, fix);
+                dir.join(d)
+            }
+            Ok((path, real)) => {
+                if !real.is_dir() {
+                    p.add(
+                        "templates_dir",
+                        Some(&text),
+                        "not a directory (relative paths start at the config file's directory)",
+                        "create the directory or remove the key",
+                    );
+                }
+                path
+            }
         }
-        path
     });
 
     if raw.role.is_empty() {

@@ -248,32 +248,7 @@ fn read_policy_file(
     dir: &Path,
     file: &str,
 ) -> std::result::Result<(PathBuf, String), (String, &'static str)> {
-    let rel = Path::new(file);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return Err((
-            "policy files must be inside the config file's directory (no absolute paths or `..`)"
-                .into(),
-            "move the file next to keyless.toml and give a relative path",
-        ));
-    }
-    let path = dir.join(rel);
-    let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let real = path.canonicalize().map_err(|e| {
-        (
-            format!("cannot open: {e}"),
-            "check the path; it is relative to the config file",
-        )
-    })?;
-    if !real.starts_with(&base) {
-        return Err((
-            "the path leads outside the config directory (through a symlink)".into(),
-            "copy the policy into the config directory",
-        ));
-    }
+    let (path, real) = inside(dir, file, "policy files")?;
     let meta = std::fs::metadata(&real).map_err(|e| (format!("cannot read: {e}"), ""))?;
     if !meta.is_file() || meta.len() > 64 * 1024 {
         return Err((

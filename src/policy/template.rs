@@ -404,6 +404,14 @@ fn user_files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
     let mut out = Vec::new();
     for sub in ["", "presets"] {
         let d = dir.join(sub);
+        if !sub.is_empty() && std::fs::symlink_metadata(&d).is_ok_and(|m| m.is_symlink()) {
+            return Err(Error::Template {
+                name: d.display().to_string(),
+                message:
+                    "symlinks are not followed in the template directory; copy the directory in"
+                        .into(),
+            });
+        }
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };

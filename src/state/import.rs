@@ -218,7 +218,11 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
             ));
         }
         for (pname, doc) in &r.inline_policies {
-            let path = format!("imported/{}/{pname}.json", r.name);
+            let path = format!(
+                "imported/{}/{}.json",
+                file_component(&r.name),
+                file_component(pname)
+            );
             t.push_str(&format!(
                 "  [[role.inline_policy]]\n  name = {}\n  file = {}\n",
                 q(pname),
@@ -234,6 +238,27 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
         toml: t,
         files,
         notes,
+    }
+}
+
+/// A file or directory name made from an IAM name (roles and policies may be named `.`, `..` or
+/// `.x`, and their names hold `[\w+=,.@-]`): one path component, never a dot-name, never a
+/// separator, so every file import writes stays under `imported/`.
+pub fn file_component(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if clean.is_empty() || clean.starts_with('.') {
+        format!("_{clean}")
+    } else {
+        clean
     }
 }
 
@@ -344,5 +369,22 @@ mod tests {
         assert!(out.toml.contains("adopt = true") && out.toml.contains("\"team\" = \"web\""));
         assert_eq!(out.files[0].path, "imported/deploy/read.json");
         assert_eq!(out.notes.len(), 1);
+    }
+
+    #[test]
+    fn file_names_from_iam_names_stay_under_imported() {
+        assert_eq!(file_component("deploy"), "deploy");
+        assert_eq!(file_component(".."), "_..");
+        assert_eq!(file_component("."), "_.");
+        assert_eq!(file_component(".hidden"), "_.hidden");
+        assert_eq!(file_component("a/b"), "a_b");
+        for n in ["..", ".", "x..y", "a@b=c,d+e-f.g"] {
+            let p = std::path::Path::new("imported").join(file_component(n));
+            assert!(
+                p.components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))),
+                "{n}"
+            );
+        }
     }
 }

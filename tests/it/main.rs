@@ -19,6 +19,7 @@ mod messages;
 mod ops;
 mod output;
 mod ownership;
+mod paths;
 mod races;
 mod reads;
 mod release;

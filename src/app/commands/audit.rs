@@ -2,7 +2,7 @@
 //! by `keyless::ops::audit`; show the report. Read-only by construction. With a config, its
 //! claim keys and trust-size quota apply in one account as in many.
 
-use keyless::error::{Error, Result};
+use keyless::error::Result;
 use keyless::ops::audit;
 use keyless::policy::lint::Severity;
 use keyless::state::audit::AuditOptions;
@@ -62,10 +62,7 @@ fn show_one(
     let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account);
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";
-        std::fs::write(path, text).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::app::files::write(path, &text)?;
     }
     show_ci(s, &report)?;
     Ok(ExitStatus::findings_if(report.failing))

@@ -8,6 +8,7 @@ use keyless::state::render::Target;
 
 use crate::app::args::ExportArgs;
 use crate::app::exit::ExitStatus;
+use crate::app::files;
 use crate::app::report::export::ExportReport;
 use crate::app::report::{FORMAT_VERSION, show};
 use crate::app::session::Session;
@@ -37,26 +38,16 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let write = |name: &str, body: &str| -> Result<String> {
-            let path = dir.join(name);
-            std::fs::write(&path, body).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            Ok(path.display().to_string())
-        };
-        files.push(write(TEMPLATE_FILE, &text)?);
+        let path = dir.join(TEMPLATE_FILE);
+        files::write(&path, &text)?;
+        files.push(path.display().to_string());
         if let Some(name) = &args.stack_set {
             let region = s.region().unwrap_or_else(|| "us-east-1".into());
             let script =
                 export::stack_set_script(name, TEMPLATE_FILE, &ous, &region, args.delegated_admin);
-            let path = write(SCRIPT_FILE, &script)?;
-            make_executable(&path);
-            files.push(path);
+            let path = dir.join(SCRIPT_FILE);
+            files::write_script(&path, &script)?;
+            files.push(path.display().to_string());
         }
     }
     show(
@@ -76,15 +67,6 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     );
     Ok(ExitStatus::Success)
 }
-
-#[cfg(unix)]
-fn make_executable(path: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
-}
-
-#[cfg(not(unix))]
-fn make_executable(_: &str) {}
 
 /// Organizational unit (`ou-xxxx-yyyyyyyy`) or root (`r-xxxx`) IDs, as AWS Organizations spells them.
 fn checked_ous(ous: &[String]) -> Result<Vec<String>> {

@@ -37,18 +37,7 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
         .filter(|d| !d.as_os_str().is_empty())
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| ".".into());
-    let write = |rel: &std::path::Path, text: &str| -> Result<()> {
-        if let Some(parent) = rel.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(rel, text).map_err(|source| Error::Io {
-            path: rel.to_path_buf(),
-            source,
-        })
-    };
+    let write = crate::app::files::write;
     for f in &described.files {
         write(&dir.join(&f.path), &f.text)?;
     }
@@ -67,7 +56,10 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
             .find(|r| r.name == live.name)
             .is_some_and(|r| policy::same(&r.trust_policy, &live.trust_policy));
         if !same {
-            let file = format!("imported/{}/trust.json", live.name);
+            let file = format!(
+                "imported/{}/trust.json",
+                described::file_component(&live.name)
+            );
             write(&dir.join(&file), &policy::pretty(&live.trust_policy))?;
             text = described::amend(&text, &live.name, Some(&file), &[], "")?;
             verbatim.push(live.name.clone());

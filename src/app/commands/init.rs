@@ -120,16 +120,7 @@ fn describe_provider(s: &Session, url: &str) {
 fn write_config(s: &Session, answers: &Answers) -> Result<()> {
     let text = setup::to_toml(answers)?;
     let path = &s.config_path;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    std::fs::write(path, &text).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    crate::app::files::write(path, &text)?;
     s.printer
         .note(&format!("{} {}", style::ok("wrote"), path.display()));
     Ok(())

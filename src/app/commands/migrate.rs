@@ -152,10 +152,7 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
                 source,
             })?;
             let edited = migrate::set_format(&text, &cfg.file, repo, format, (&ids.0, &ids.1))?;
-            std::fs::write(&s.config_path, edited).map_err(|source| Error::Io {
-                path: s.config_path.clone(),
-                source,
-            })?;
+            crate::app::files::write(&s.config_path, &edited)?;
             p.note(&format!("{} {}", style::ok("edited"), cfg.file));
             let fresh = s.reopen();
             flow::apply(&fresh, true, false)?;
