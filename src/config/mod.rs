@@ -480,16 +480,16 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
     }
     let templates_dir = raw.templates_dir.as_ref().map(|d| {
         let text: &str = d;
-        match inside(dir, &text, "templates_dir") {
+        match inside(dir, text, "templates_dir") {
             Err((message, fix)) => {
-                p.add("templates_dir", Some(&text), &message, fix);
+                p.add("templates_dir", Some(text), &message, fix);
                 dir.join(d)
             }
             Ok((path, real)) => {
                 if !real.is_dir() {
                     p.add(
                         "templates_dir",
-                        Some(&text),
+                        Some(text),
                         "not a directory (relative paths start at the config file's directory)",
                         "create the directory or remove the key",
                     );

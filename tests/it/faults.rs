@@ -308,3 +308,24 @@ fn a_lost_create_response_retried_by_the_sdk_still_converges_in_one_run() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("EntityAlreadyExists"), "{}", r.stderr);
 }
+
+#[test]
+fn an_answer_without_aws_error_shape_names_the_call_and_the_http_status() {
+    let e = Env::new();
+    e.write(crate::apply::SITE);
+    e.kit
+        .inject(FaultRule::action("CreateRole", Fault::Bare(500), 100));
+    let r = e.run(&["apply", "--yes", "--no-github"]);
+    expect(&r, 1);
+    assert!(!r.stderr.contains("Unknown: Unknown"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("iam:CreateRole: HTTP 500")
+            || r.stderr.contains("(CreateRole)") && r.stderr.contains("HTTP 500"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("fix:"), "{}", r.stderr);
+    // The next apply converges once the endpoint answers again.
+    e.kit.clear_faults();
+    expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+}

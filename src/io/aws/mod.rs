@@ -264,13 +264,15 @@ fn not_found<E: ProvideErrorMetadata, R>(e: &aws_sdk_iam::error::SdkError<E, R>)
 }
 
 /// A delete that finds nothing to delete has done its job (IAM deletes are not idempotent).
-fn gone_ok<T, E, R>(
+fn gone_ok<T, E>(
     op: &str,
-    r: std::result::Result<T, aws_sdk_iam::error::SdkError<E, R>>,
+    r: std::result::Result<
+        T,
+        aws_sdk_iam::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+    >,
 ) -> Result<()>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match r {
         Err(e) if !not_found(&e) => Err(sdk_error(op, e)),
@@ -576,13 +578,30 @@ impl aws_sdk_iam::config::retry::ClassifyRetry for RefusedIsFinal {
 
 /// Map any SDK error to [`Error::Aws`] with the AWS error code, AWS's own message (never the raw
 /// response), and a hint. Transport errors keep their whole source chain ("connection refused").
-pub fn sdk_error<E, R>(op: &str, e: aws_sdk_sts::error::SdkError<E, R>) -> Error
+pub fn sdk_error<E>(
+    op: &str,
+    e: aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> Error
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     use aws_sdk_sts::error::SdkError;
     let (code, message) = match &e {
+        SdkError::ServiceError(se) if se.err().code().is_none() => {
+            // An answer without AWS's error shape (a proxy, an emulator failing): name the
+            // call's HTTP status rather than "Unknown".
+            let status = se.raw().status().as_u16();
+            (
+                format!("HTTP {status}"),
+                format!(
+                    "the service answered HTTP {status} without an AWS error code{}",
+                    se.err()
+                        .message()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ),
+            )
+        }
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or("Unknown").to_string();
             let message = se
@@ -614,11 +633,14 @@ where
             "nothing accepts connections at the endpoint: check the endpoint URL (AWS_ENDPOINT_URL), or start the service it names",
         ),
         "dispatch failure" => Some(
-            "could not reach AWS: check the network, --region and --endpoint-url (AWS_ENDPOINT_URL)",
+            "could not reach AWS: check the network, the region (AWS_REGION) and the endpoint URL (AWS_ENDPOINT_URL)",
         ),
-        "construction failure" => {
-            Some("no region or credentials: set --region (or AWS_REGION) and a profile")
-        }
+        "construction failure" => Some(
+            "no region or credentials: set the region (AWS_REGION) and a profile (AWS_PROFILE)",
+        ),
+        c if c.starts_with("HTTP ") => Some(
+            "the endpoint answered something other than AWS's error shape: check the endpoint URL (AWS_ENDPOINT_URL); if it is AWS, the service is failing: retry later",
+        ),
         c => hint_for(c, &message),
     };
     Error::Aws {

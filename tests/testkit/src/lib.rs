@@ -70,6 +70,9 @@ pub enum Fault {
     ResetAfter,
     /// Wait this long, then serve normally.
     Delay(std::time::Duration),
+    /// Answer with this HTTP status and a body that is not AWS's error shape (as an emulator
+    /// does for a call it does not implement, or a proxy in the way).
+    Bare(u16),
 }
 
 impl Fault {
@@ -613,6 +616,13 @@ async fn count_requests(
                 .body(Body::from(body))
                 .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
+        Some(Fault::Bare(status)) => Response::builder()
+            .status(status)
+            .header("content-type", "text/html")
+            .body(Body::from(
+                "<html><body>Internal Server Error</body></html>",
+            ))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Some(Fault::ResetAfter) => {
             let done = next.run(req).await;
             let (parts, _) = done.into_parts();
