@@ -16,7 +16,7 @@ use crate::app::report::apply::{ApplyReport, RoleWiring};
 use crate::app::report::documents::{VariableReport, WorkflowReport};
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::report::plan::PlanReport;
-use crate::app::report::show;
+use crate::app::report::{error_text, show};
 use crate::app::session::{AccountRun, Need, Runs, Session};
 use crate::app::verifier::{VerifyOptions, verify_role};
 use keyless::config::Role;
@@ -128,7 +128,26 @@ fn apply_one(
             s.printer.note("Apply cancelled; nothing was written.");
             return Ok(ExitStatus::Error);
         }
-        let applied = execute(s, ctx, planned)?.total();
+        let applied = match execute(s, ctx, planned) {
+            Ok(a) => a.total(),
+            Err(e) => {
+                // Under --output json the report still comes, with how far it got and why.
+                if s.format == Format::Json {
+                    let done = match &e {
+                        Error::Partial { done, earlier, .. } => done + earlier,
+                        Error::Interrupted { done, .. } => *done,
+                        Error::Concurrent { applied, .. } => *applied,
+                        _ => 0,
+                    };
+                    show(
+                        &s.printer,
+                        s.format,
+                        &ApplyReport::failed(report(planned), done, error_text(&e)),
+                    );
+                }
+                return Err(e);
+            }
+        };
         s.printer.note(&format!("Applied {applied} change(s)."));
         applied
     };

@@ -329,3 +329,26 @@ fn an_answer_without_aws_error_shape_names_the_call_and_the_http_status() {
     e.kit.clear_faults();
     expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
 }
+
+#[test]
+fn a_failed_apply_still_prints_its_json_report_with_the_error() {
+    let e = Env::new();
+    e.write(crate::apply::SITE);
+    e.kit
+        .inject(FaultRule::nth_write(3, Fault::service_failure()));
+    let r = e.run(&["apply", "--yes", "--no-github", "--output", "json"]);
+    expect(&r, 1);
+    let j = r.json();
+    let error = j["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(error.contains("failed after"), "{error}");
+    assert!(j["applied"].as_u64().unwrap() >= 1, "{}", r.stdout);
+    assert!(
+        j["plan"]["changes"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    // stderr still says it once, for people.
+    assert!(r.stderr.contains("failed after"), "{}", r.stderr);
+}

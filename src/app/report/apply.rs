@@ -35,6 +35,9 @@ pub struct ApplyReport<'a> {
     pub roles: Vec<RoleWiring>,
     /// keyless set the variables on GitHub itself (GitHub was read and written).
     pub github_wired: bool,
+    /// What stopped the apply part-way (the exit status is then 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl<'a> ApplyReport<'a> {
@@ -51,6 +54,19 @@ impl<'a> ApplyReport<'a> {
             applied,
             roles,
             github_wired,
+            error: None,
+        }
+    }
+
+    /// The report of an apply that stopped part-way with `error`, after `applied` changes.
+    pub fn failed(plan: PlanReport<'a>, applied: usize, error: String) -> ApplyReport<'a> {
+        ApplyReport {
+            format_version: FORMAT_VERSION,
+            plan,
+            applied,
+            roles: Vec::new(),
+            github_wired: false,
+            error: Some(error),
         }
     }
 }
