@@ -204,7 +204,7 @@ pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
 /// [`load_partial`], for a config with `[accounts]` as `account` sees it (the first account
 /// when `None`); a config without `[accounts]` is the same for every account.
 pub fn load_partial_as(path: &Path, account: Option<&str>) -> Result<(Config, Vec<ConfigError>)> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
+    let text = read_capped(path, MAX_CONFIG_BYTES).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             Error::Config(vec![ConfigError {
                 file: path.display().to_string(),
@@ -235,6 +235,26 @@ pub fn load_partial_as(path: &Path, account: Option<&str>) -> Result<(Config, Ve
         None => text,
     };
     parse_partial(&text, &file, &dir)
+}
+
+/// The largest config file keyless reads (its policy files are capped at 64 KiB each).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Read `path` as UTF-8, refusing more than `limit` bytes (a link to `/dev/zero` or a huge file
+/// is an error, not an unbounded read).
+pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes, the most keyless reads here"),
+        ));
+    }
+    Ok(text)
 }
 
 /// `rel` (a path written in the config) inside the config's directory `dir`: relative, with no

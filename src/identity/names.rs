@@ -86,6 +86,14 @@ pub fn environment_name(s: &str) -> Check {
     if s.chars().any(|c| c.is_control()) {
         return Err("an environment name cannot hold control characters".into());
     }
+    // A workflow's `environment:` is evaluated as an expression: `${{ … }}` in the name would
+    // be run (or fail actionlint), never matched as written.
+    if s.contains("${{") {
+        return Err("an environment name cannot hold `${{`: GitHub Actions evaluates it as an expression in the workflow's `environment:`".into());
+    }
+    if s.trim() != s {
+        return Err("an environment name cannot start or end with whitespace".into());
+    }
     Ok(())
 }
 

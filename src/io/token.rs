@@ -165,7 +165,7 @@ async fn http_get(url: &str, bearer: Option<&str>) -> Result<(u16, Vec<u8>)> {
 pub async fn fetch(source: &Source) -> Result<Token> {
     match source {
         Source::File(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
+            let text = crate::config::read_capped(p, 64 * 1024).map_err(|source| Error::Io {
                 path: p.clone(),
                 source,
             })?;

@@ -11,6 +11,7 @@ mod export;
 mod faults;
 mod fuzz;
 mod github;
+mod hostile;
 mod import;
 mod init;
 mod kit;

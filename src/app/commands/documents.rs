@@ -78,17 +78,28 @@ pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
 
 /// A policy file, or stdin for `-`, with the name to report it under.
 fn read_policy(path: &std::path::Path) -> Result<(String, String)> {
+    let limit = keyless::config::MAX_CONFIG_BYTES;
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
+            .take(limit + 1)
             .read_to_string(&mut text)
             .map_err(|source| Error::Io {
                 path: "(stdin)".into(),
                 source,
             })?;
+        if text.len() as u64 > limit {
+            return Err(Error::Io {
+                path: "(stdin)".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("larger than {limit} bytes, the most keyless reads here"),
+                ),
+            });
+        }
         return Ok(("(stdin)".to_string(), text));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = keyless::config::read_capped(path, limit).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -40,8 +40,13 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
         .map(|c| c.issuer.clone())
         .unwrap_or_else(Issuer::github_com);
     // The trust policy and the provider ARN it is evaluated for.
+    let mut duplicates = Vec::new();
     let (trust, provider_arn, partition) = match (&args.policy, cfg) {
-        (Some(path), _) => policy_file_trust(path)?,
+        (Some(path), _) => {
+            let (trust, arn, partition, dups) = policy_file_trust(path)?;
+            duplicates = dups;
+            (trust, arn, partition)
+        }
         (None, None) => {
             return Err(Error::usage(
                 "no config",
@@ -109,15 +114,29 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
         token::now(),
     );
     show(&s.printer, s.format, &ExplainReport::new(&e, &claims));
-    Ok(ExitStatus::findings_if(!e.allowed))
+    if !duplicates.is_empty() {
+        // KL027: what IAM does with a repeated key is not what this explanation assumed.
+        s.printer.note(&format!(
+            "{} {}: the policy repeats {}; this explanation used the last value of each, as most JSON parsers do, but IAM may not: fix the policy (keyless lint --policy shows it)",
+            crate::app::style::bold("KL027"),
+            args.policy.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+            duplicates.join(", ")
+        ));
+    }
+    Ok(ExitStatus::findings_if(
+        !e.allowed || !duplicates.is_empty(),
+    ))
 }
 
-/// A trust policy file, the OIDC provider ARN it names, and that ARN's partition.
-fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+/// A trust policy file, the OIDC provider ARN it names, that ARN's partition, and the keys the
+/// file repeats (KL027).
+fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String, Vec<String>)> {
+    let text = keyless::config::read_capped(path, keyless::config::MAX_CONFIG_BYTES).map_err(
+        |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     let parsed = policy::parse(&text).map_err(|message| Error::Policy {
         what: path.display().to_string(),
         message,
@@ -136,18 +155,28 @@ fn policy_file_trust(path: &std::path::Path) -> Result<(Value, String, String)> 
             message: "no statement names an OIDC provider in Principal.Federated".into(),
         })?;
     let partition = keyless::identity::names::partition_of_arn(&arn).to_string();
-    Ok((parsed.doc, arn, partition))
+    Ok((parsed.doc, arn, partition, parsed.duplicate_keys))
 }
 
 /// `--claims FILE`: a JSON object of claims, or a raw token (its payload is decoded; the token
 /// itself is never printed).
 fn claims_file(path: &std::path::Path) -> Result<Map<String, Value>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = keyless::config::read_capped(path, keyless::config::MAX_CONFIG_BYTES).map_err(
+        |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(m)) => Ok(m),
+        // serde_json stops at 128 levels of nesting: say so rather than "not JSON".
+        Err(e) if e.to_string().contains("recursion limit") => Err(Error::usage(
+            format!(
+                "{}: the JSON is nested deeper than 128 levels, the most keyless reads",
+                path.display()
+            ),
+            "give the token's claims: a flat JSON object of strings, numbers and booleans",
+        )),
         _ if text.trim().split('.').count() == 3 => token::Token::parse(text.trim())
             .map(|t| t.claims)
             .map_err(|e| {

@@ -36,6 +36,22 @@ pub struct AuditReport<'a> {
     threshold: Severity,
 }
 
+/// A SARIF artifact URI for an IAM path (`123456789012/role/path/name`): each segment
+/// percent-encoded (RFC 3986 unreserved characters kept), since IAM paths may hold characters a
+/// URI cannot (`<>{}|^`#?` and more).
+fn sarif_uri(path: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let segments: Vec<String> = path
+        .split('/')
+        .map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string())
+        .collect();
+    format!("iam/{}", segments.join("/"))
+}
+
 impl<'a> AuditReport<'a> {
     /// The report of `findings` on `view` against threshold `fail_on`.
     pub fn new(
@@ -116,7 +132,7 @@ impl<'a> AuditReport<'a> {
                     "message": {"text": Self::what(f)},
                     "locations": [{
                         "physicalLocation": {
-                            "artifactLocation": {"uri": format!("iam/{path}")},
+                            "artifactLocation": {"uri": sarif_uri(&path)},
                             "region": {"startLine": 1}
                         },
                         "logicalLocations": [{
@@ -242,5 +258,24 @@ impl Report for AuditReport<'_> {
             }
         }
         s.trim_end().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sarif_uris_are_percent_encoded_per_segment() {
+        assert_eq!(
+            sarif_uri("123456789012/role/ci/deploy"),
+            "iam/123456789012/role/ci/deploy"
+        );
+        let u = sarif_uri("123456789012/role/a<b>{c}|d^e`f#g?h/x y");
+        assert_eq!(
+            u,
+            "iam/123456789012/role/a%3Cb%3E%7Bc%7D%7Cd%5Ee%60f%23g%3Fh/x%20y"
+        );
+        assert!(u.chars().all(|c| c.is_ascii_graphic()));
     }
 }

@@ -1,0 +1,129 @@
+//! Hostile and oversized input: reads are capped, environment names that GitHub Actions would
+//! evaluate are refused, a policy that repeats a key is called out by explain, deeply nested
+//! claims name the limit.
+
+use std::os::unix::fs::symlink;
+
+use keyless_testkit::ACCOUNT_ID;
+
+use crate::apply::SITE;
+use crate::util::keyless_in;
+
+#[test]
+fn reads_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    symlink("/dev/zero", d.join("keyless.toml")).unwrap();
+    symlink("/dev/zero", d.join("zero.json")).unwrap();
+    let started = std::time::Instant::now();
+    let r = keyless_in(d, &["lint", "--no-github"], &[], None);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+    let r = keyless_in(d, &["lint", "--policy", "zero.json"], &[], None);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        r.stderr
+    );
+    let r = keyless_in(
+        d,
+        &[
+            "explain",
+            "--policy",
+            "zero.json",
+            "--repo",
+            "o/r",
+            "--ref",
+            "refs/heads/main",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("larger than"), "{}", r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn an_environment_name_github_would_evaluate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keyless.toml"),
+        format!(
+            "account_id = \"{ACCOUNT_ID}\"\n{}",
+            SITE.replace(
+                "branch = \"main\"",
+                "environment = \"${{ github.event.issue.title }}\""
+            )
+        ),
+    )
+    .unwrap();
+    for cmd in [&["lint", "--no-github"][..], &["emit", "workflow"][..]] {
+        let r = keyless_in(dir.path(), cmd, &[], None);
+        assert_eq!(r.code, 1, "{cmd:?}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("role[0].subject[0].environment") && r.stderr.contains("${{"),
+            "{cmd:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn explain_calls_out_a_repeated_key_and_a_too_deep_claims_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p = "token.actions.githubusercontent.com";
+    // The same StringEquals twice: the first admits octo-org/site, the last another repository.
+    let policy = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+  "Principal": {{"Federated": "arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}"}},
+  "Condition": {{"StringEquals": {{"{p}:aud": "sts.amazonaws.com", "{p}:sub": "repo:octo-org/site:ref:refs/heads/main"}},
+                "StringEquals": {{"{p}:aud": "sts.amazonaws.com", "{p}:sub": "repo:octo-org/other:ref:refs/heads/main"}}}}}}]}}"#
+    );
+    std::fs::write(d.join("dup.json"), policy).unwrap();
+    let r = keyless_in(
+        d,
+        &[
+            "explain",
+            "--policy",
+            "dup.json",
+            "--repo",
+            "octo-org/other",
+            "--ref",
+            "refs/heads/main",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(
+        r.code, 2,
+        "a repeated key is a finding: {}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains("KL027") && r.stderr.contains("Statement[0].Condition.StringEquals"),
+        "{}",
+        r.stderr
+    );
+    // Claims nested past serde_json's limit: the limit is named.
+    let deep = format!("{{\"sub\": {}1{}}}", "[".repeat(200), "]".repeat(200));
+    std::fs::write(d.join("deep.json"), deep).unwrap();
+    let r = keyless_in(
+        d,
+        &["explain", "--policy", "dup.json", "--claims", "deep.json"],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("nested deeper than 128 levels"),
+        "{}",
+        r.stderr
+    );
+}
