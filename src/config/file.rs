@@ -20,6 +20,9 @@ pub struct ConfigFile {
     pub account_id: Option<String>,
     /// The partition (default: from the caller identity, else from `region`).
     pub partition: Option<String>,
+    /// Keep roles removed from the config (they carry its tag) instead of deleting them.
+    #[serde(default)]
+    pub keep_removed_roles: bool,
     /// Region for the workflow snippet and regional preset ARNs.
     pub region: Option<String>,
     /// A directory of templates that override or extend the built-in ones.

@@ -59,6 +59,8 @@ pub struct Config {
     pub account_id: Option<String>,
     /// Pinned partition.
     pub partition: Option<String>,
+    /// Keep roles removed from the config instead of deleting them (`keep_removed_roles`).
+    pub keep_removed_roles: bool,
     /// Region.
     pub region: Option<String>,
     /// Template override directory, resolved.
@@ -549,6 +551,7 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
         dir: dir.to_path_buf(),
         account_id: raw.account_id,
         partition: raw.partition,
+        keep_removed_roles: raw.keep_removed_roles,
         region: raw.region,
         templates_dir,
         issuer: issuer.unwrap_or_else(Issuer::github_com),

@@ -98,6 +98,7 @@ const TOP: &[Key] = &[
     Key("name", Ty::Str, false),
     Key("account_id", Ty::Str, false),
     Key("partition", Ty::Str, false),
+    Key("keep_removed_roles", Ty::Bool, false),
     Key("region", Ty::Str, false),
     Key("templates_dir", Ty::Str, false),
     Key("provider", Ty::Table(PROVIDER), false),

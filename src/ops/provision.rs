@@ -9,7 +9,7 @@ use crate::io::execute::{self, Progress};
 use crate::ops::context::{AccountContext, RenderOptions};
 use crate::ops::github;
 use crate::state::github_plan::{self, GitHubChange, GitHubPlan};
-use crate::state::observed::{Observed, OtherTrusts, ReadPath};
+use crate::state::observed::{Observed, OtherTrusts, Owner, ReadPath};
 use crate::state::plan::{self, Plan};
 use crate::state::render::{self, Rendered};
 
@@ -105,8 +105,10 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
         },
     )
     .await?;
-    let seen = observe(ctx, &rendered, false).await?;
-    let plan = plan::plan(&rendered, &seen.observed)?;
+    let seen = observe(ctx, &rendered, true).await?;
+    let mut plan = plan::plan(&rendered, &seen.observed)?;
+    let removed = removed_roles(ctx, &rendered, &seen).await?;
+    plan::remove_roles(&rendered, &seen.observed, &removed, &mut plan);
     let github = variables(ctx, &rendered)
         .await?
         .map(|(wanted, held)| github_plan::plan(&wanted, &held));
@@ -130,7 +132,9 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
     )
     .await?;
     let seen = observe(ctx, &rendered, true).await?;
-    let plan = plan::destroy(&rendered, &seen.observed, &seen.others)?;
+    let mut plan = plan::destroy(&rendered, &seen.observed, &seen.others)?;
+    let removed = removed_roles(ctx, &rendered, &seen).await?;
+    plan::remove_roles(&rendered, &seen.observed, &removed, &mut plan);
     let github = variables(ctx, &rendered)
         .await?
         .map(|(wanted, held)| github_plan::destroy(&wanted, &held));
@@ -140,6 +144,39 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
         github,
         destroy: true,
     })
+}
+
+/// The roles outside the config that trust its provider and carry its tag (taken out of
+/// keyless.toml since they were made), read in full with their attached policies.
+async fn removed_roles(
+    ctx: &AccountContext<'_>,
+    rendered: &Rendered,
+    seen: &Seen,
+) -> Result<plan::Removed> {
+    let a = &ctx.account;
+    let trusting = crate::state::drift::trusting_provider(rendered, &seen.others);
+    if trusting.is_empty() {
+        return Ok(plan::Removed::default());
+    }
+    let tags = a.aws.role_tags(&trusting, a.settings.concurrency).await?;
+    let mut removed = plan::Removed::default();
+    for (name, t) in &tags {
+        if !matches!(Owner::of(t), Owner::Config(c) if c == rendered.config) {
+            continue;
+        }
+        let Some(role) = a.aws.read_role(name).await? else {
+            continue;
+        };
+        for arn in &role.attached_policies {
+            if !removed.policies.contains_key(arn) {
+                removed
+                    .policies
+                    .insert(arn.clone(), a.aws.read_policy(arn).await?);
+            }
+        }
+        removed.roles.push(role);
+    }
+    Ok(removed)
 }
 
 /// The variables wanted and held, when GitHub is read and its variables are this run's.

@@ -35,6 +35,9 @@ pub enum DriftKind {
     ExtraRole,
     /// A role of another keyless config trusts the provider: information, not drift.
     OtherConfigRole,
+    /// A role carries this config's tag but is no longer in it: apply deletes it (information
+    /// with `keep_removed_roles`).
+    RemovedRole,
     /// The trust policy differs from the config.
     TrustPolicyChanged,
     /// The live trust policy fails a blocking lint rule.
@@ -442,6 +445,28 @@ pub fn drift(
                 message: format!(
                     "belongs to keyless config `{c}`; that config's own check covers it"
                 ),
+                rule: None,
+                diff: None,
+            });
+            continue;
+        }
+        if let Owner::Config(c) = &owner
+            && *c == desired.config
+        {
+            out.push(DriftFinding {
+                kind: DriftKind::RemovedRole,
+                severity: if desired.keep_removed_roles {
+                    Severity::Info
+                } else {
+                    Severity::Medium
+                },
+                role: Some(name.clone()),
+                resource: format!("role {name}"),
+                message: if desired.keep_removed_roles {
+                    "carries this config's tag but is no longer in it; kept on purpose (keep_removed_roles = true)".into()
+                } else {
+                    "carries this config's tag but is no longer in it: apply deletes it (or set keep_removed_roles = true to keep such roles)".into()
+                },
                 rule: None,
                 diff: None,
             });

@@ -495,6 +495,76 @@ fn keyless_tags() -> BTreeMap<String, String> {
 }
 
 /// The tags of what one config owns: keyless's and the config's name.
+/// Roles that carry this config's tag but are no longer in it (removed from keyless.toml), read
+/// in full, and the policies attached to them.
+#[derive(Debug, Clone, Default)]
+pub struct Removed {
+    /// Each removed role as IAM holds it.
+    pub roles: Vec<crate::state::observed::ObservedRole>,
+    /// The managed policies attached to them, by ARN (`None`: gone).
+    pub policies: BTreeMap<String, Option<ObservedPolicy>>,
+}
+
+/// Add the removal of roles taken out of the config to `plan` (Terraform's way: what the config
+/// no longer names, and owns, goes): each role's policies detached, its inline policies and the
+/// role deleted, and a managed policy of this config deleted once nothing else holds it and the
+/// config does not want it any more. With `keep_removed_roles`, a note instead.
+pub fn remove_roles(desired: &Rendered, observed: &Observed, removed: &Removed, plan: &mut Plan) {
+    if removed.roles.is_empty() {
+        return;
+    }
+    if desired.keep_removed_roles {
+        for r in &removed.roles {
+            plan.notes.push(format!(
+                "role {} carries config `{}`'s tag but is no longer in it; kept (keep_removed_roles = true)",
+                r.name, desired.config
+            ));
+        }
+        return;
+    }
+    let mut detached: BTreeMap<String, i32> = BTreeMap::new();
+    for r in &removed.roles {
+        if !Owner::of(&r.tags).is_mine(&desired.config) {
+            continue;
+        }
+        for arn in &r.attached_policies {
+            plan.changes.push(Change::DetachPolicy {
+                role: r.name.clone(),
+                arn: arn.clone(),
+            });
+            *detached.entry(arn.clone()).or_default() += 1;
+        }
+        for (name, doc) in &r.inline_policies {
+            plan.changes.push(Change::DeleteInlinePolicy {
+                role: r.name.clone(),
+                name: name.clone(),
+                before: doc.clone(),
+            });
+        }
+        plan.changes.push(Change::DeleteRole {
+            role: r.name.clone(),
+        });
+        plan.notes.push(format!(
+            "role {} is no longer in the config: deleted (set keep_removed_roles = true to keep such roles)",
+            r.name
+        ));
+    }
+    for (arn, p) in &removed.policies {
+        let Some(p) = p else { continue };
+        if !p.owner().is_mine(&desired.config) || observed.policies.contains_key(arn) {
+            continue;
+        }
+        if p.attachment_count - detached.get(arn).copied().unwrap_or(0) > 0 {
+            continue;
+        }
+        plan.changes.push(Change::DeletePolicy {
+            arn: arn.clone(),
+            versions: non_default(p),
+            before: p.document.clone(),
+        });
+    }
+}
+
 /// What a create found already there, read back after IAM answered `EntityAlreadyExists`.
 #[derive(Debug, Clone, Copy)]
 pub enum Existing<'a> {

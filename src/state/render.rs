@@ -93,6 +93,9 @@ pub struct Rendered {
     pub audiences: Vec<String>,
     /// Roles.
     pub roles: Vec<RoleDocuments>,
+    /// Roles removed from the config are kept, not deleted (`keep_removed_roles`).
+    #[serde(skip)]
+    pub keep_removed_roles: bool,
 }
 
 impl Rendered {
@@ -346,6 +349,7 @@ pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Re
         provider_arn,
         audiences: auds,
         roles,
+        keep_removed_roles: cfg.keep_removed_roles,
     })
 }
 

@@ -638,3 +638,85 @@ fn check_reads_each_role_and_policy_once() {
         ])
     );
 }
+
+/// Two roles of one config; the second is then taken out of keyless.toml.
+const SITE_AND_API: &str = r#"
+name = "octo-platform"
+[[role]]
+name = "gha-site"
+  [[role.subject]]
+  repo = "octo-org/site"
+  branch = "main"
+  [[role.preset]]
+  name = "s3-deploy"
+  params = { bucket = "octo-org-site" }
+[[role]]
+name = "gha-api"
+  [[role.subject]]
+  repo = "octo-org/api"
+  branch = "main"
+  [[role.preset]]
+  name = "s3-read"
+  params = { bucket = "octo-org-api" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_role_removed_from_the_config_is_planned_for_removal_unless_kept() {
+    let e = Env::new();
+    e.write(SITE_AND_API);
+    expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+    let without_api = SITE_AND_API
+        .split("[[role]]\nname = \"gha-api\"")
+        .next()
+        .unwrap();
+    // Kept on purpose: a note, no change; check says so as information.
+    e.write(&format!("keep_removed_roles = true\n{without_api}"));
+    let r = e.run(&["plan", "--detailed-exitcode", "--no-github"]);
+    expect(&r, 0);
+    assert!(r.stderr.contains("keep_removed_roles"), "{}", r.stderr);
+    let r = e.run(&["check", "--output", "json", "--no-github"]);
+    expect(&r, 0);
+    assert!(
+        has(&r.json(), "removed_role", "info"),
+        "{:?}",
+        kinds(&r.json())
+    );
+    // Otherwise it is this config's role, planned for removal like Terraform does.
+    e.write(without_api);
+    let r = e.run(&["check", "--output", "json", "--no-github"]);
+    expect(&r, 2);
+    let j = r.json();
+    assert!(has(&j, "removed_role", "medium"), "{:?}", kinds(&j));
+    assert!(!has(&j, "extra_role", "medium"), "{:?}", kinds(&j));
+    let r = e.run(&["plan", "--output", "json", "--no-github"]);
+    let j = r.json();
+    let apis: Vec<(String, String)> = j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["api"].as_str().unwrap().to_string(),
+                c["address"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        apis.iter()
+            .any(|(a, addr)| a == "DeleteRole" && addr.contains("gha-api")),
+        "{apis:?}"
+    );
+    assert!(apis.iter().any(|(a, _)| a == "DeletePolicy"), "{apis:?}");
+    assert!(
+        !apis.iter().any(|(_, addr)| addr.contains("gha-site")),
+        "{apis:?}"
+    );
+    expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+    let iam = e.iam().await;
+    assert!(iam.get_role().role_name("gha-api").send().await.is_err());
+    assert!(iam.get_role().role_name("gha-site").send().await.is_ok());
+    expect(&e.run(&["check", "--no-github"]), 0);
+    // destroy then removes what is left, and nothing of another config.
+    expect(&e.run(&["destroy", "--yes", "--no-github"]), 0);
+    assert!(iam.get_role().role_name("gha-site").send().await.is_err());
+}
