@@ -201,7 +201,9 @@ impl GitHub {
     }
 
     /// Set a variable: PATCH when it `exists` (204), else POST (201). A POST that meets one
-    /// created meanwhile (409) is retried as a PATCH, as `gh variable set` does.
+    /// created meanwhile (409) is never overwritten: it is read back, and counts as done only
+    /// when it already holds `value` (another run, or a lost answer, made the same write);
+    /// otherwise it is refused, naming what it holds.
     pub async fn set_variable(
         &self,
         full: &str,
@@ -220,10 +222,16 @@ impl GitHub {
         let r = self.call("POST", &url, Some(&body)).await?;
         match r.status {
             201 => Ok(()),
-            409 => {
-                let r = self.call("PATCH", &item, Some(&body)).await?;
-                write_result("PATCH", &item, &r, full, &self.source, 204)
-            }
+            409 => match self.variable(full, env, name).await? {
+                Some(v) if v == value => Ok(()),
+                held => Err(Error::Refused(vec![format!(
+                    "variable {name} of {full}{} appeared since the plan was made, holding {}; keyless did not change it\n  fix: another run or a person set it: plan again to see whose it is",
+                    env.map(|e| format!(" (environment {e})"))
+                        .unwrap_or_default(),
+                    held.map(|v| format!("{v:?}"))
+                        .unwrap_or_else(|| "nothing readable".into())
+                )])),
+            },
             _ => write_result("POST", &url, &r, full, &self.source, 201),
         }
     }

@@ -127,3 +127,57 @@ fn explain_calls_out_a_repeated_key_and_a_too_deep_claims_file() {
         r.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn sarif_uris_are_valid_for_any_iam_path() {
+    let e = crate::util::Env::new();
+    crate::import::hand_made(&e).await;
+    let iam = e.iam().await;
+    let trust = iam
+        .get_role()
+        .role_name("legacy-any")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap();
+    let trust = percent_encoding::percent_decode_str(&trust)
+        .decode_utf8_lossy()
+        .into_owned();
+    // IAM names may hold `+=,.@-` (and AWS's paths any printable ASCII, which the kit's IAM
+    // refuses: the unit test beside sarif_uri covers those).
+    iam.create_role()
+        .role_name("odd+path=x,y@z")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let sarif = e.dir.path().join("out.sarif");
+    let r = e.run(&["audit", "--sarif", sarif.to_str().unwrap(), "--no-github"]);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let uris: Vec<String> = j["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["locations"].as_array().cloned().unwrap_or_default())
+        .filter_map(|l| {
+            l["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    let odd: Vec<&String> = uris.iter().filter(|u| u.contains("odd")).collect();
+    assert!(!odd.is_empty(), "{uris:?}");
+    for u in &uris {
+        assert!(
+            u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~/%".contains(c)),
+            "not a valid URI reference: {u}"
+        );
+    }
+    assert!(odd[0].ends_with("role/odd%2Bpath%3Dx%2Cy%40z"), "{odd:?}");
+}

@@ -208,3 +208,47 @@ async fn destroy_never_deletes_a_provider_another_apply_is_using() {
         assert_eq!(providers, 1, "round {round}");
     }
 }
+
+#[test]
+fn a_variable_that_appears_between_plan_and_write_is_never_overwritten() {
+    use keyless_testkit::github::Repo;
+    use keyless_testkit::{Fault, FaultRule, GitHub};
+    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+    let e = Env::new();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
+    let mut env = e.kit.env();
+    env.push(("GH_TOKEN", TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    e.write(&config(
+        "team-a",
+        "gha-a",
+        "octo-org/legacy",
+        "s3-read",
+        "a-read",
+    ));
+    // Someone sets the variable after keyless read it (the read answers 404 once).
+    gh.set_variable(
+        "octo-org/legacy",
+        None,
+        "AWS_ROLE_ARN",
+        "arn:aws:iam::123456789012:role/theirs",
+    );
+    gh.inject(FaultRule::action(
+        "Get /repos/{owner}/{repo}/actions/variables/{name}",
+        Fault::Error {
+            status: 404,
+            code: "Not Found",
+        },
+        1,
+    ));
+    let r = keyless_in(e.dir.path(), &["apply", "--yes"], &env, None);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("appeared since the plan"), "{}", r.stderr);
+    assert_eq!(
+        gh.variable("octo-org/legacy", None, "AWS_ROLE_ARN")
+            .as_deref(),
+        Some("arn:aws:iam::123456789012:role/theirs"),
+        "the other value is untouched"
+    );
+}
