@@ -433,8 +433,9 @@ pub fn canonical(v: &Value) -> Value {
             items.dedup();
             if items.len() == 1 && items[0].is_string() {
                 items.pop().unwrap_or(Value::Null)
-            } else if items.len() == 1 && a.iter().all(Value::is_object) {
+            } else if items.len() == 1 && items[0].is_object() {
                 // A single statement may be written as an object or a one-element list.
+                // Decided on the canonical item, so that canonical is idempotent (`[[{}]]`).
                 items.pop().unwrap_or(Value::Null)
             } else {
                 Value::Array(items)
@@ -453,6 +454,20 @@ pub fn same(a: &Value, b: &Value) -> bool {
 mod summary_tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn canonical_is_idempotent_on_nested_single_statements() {
+        for doc in [
+            json!([[{}]]),
+            json!([[{"a": 1}], [{"a": 1}]]),
+            json!([["x"]]),
+            json!([{"b": [1]}]),
+        ] {
+            let once = canonical(&doc);
+            assert_eq!(canonical(&once), once, "{doc}");
+            assert!(same(&doc, &once), "{doc}");
+        }
+    }
 
     #[test]
     fn summary_names_actions_and_resources_in_one_line() {
