@@ -260,6 +260,10 @@ pub struct InitArgs {
     /// Overwrite an existing config file.
     #[arg(long)]
     pub force: bool,
+    /// The config's name, tagged on what it creates (default: from the repository, with a
+    /// suffix when another config in the account already uses it).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// GitHub issuer URL (default github.com).
     #[arg(long, conflicts_with_all = ["enterprise_slug", "ghe_com", "ghes_host"])]
     pub issuer: Option<String>,
@@ -413,6 +417,10 @@ pub struct ImportArgs {
     /// Overwrite an existing config file.
     #[arg(long)]
     pub force: bool,
+    /// The config's name, tagged on what it creates (default: from the repository, with a
+    /// suffix when another config in the account already uses it).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// `migrate-subjects` arguments.

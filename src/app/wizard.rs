@@ -687,10 +687,18 @@ pub fn ask_answers(
         .first()
         .map(|r| setup::suggest_role_name(&r.repo, &r.scope))
         .unwrap_or_else(|| "gha-deploy".into());
-    let config_name = repos
-        .first()
-        .map(|r| setup::suggest_config_name(&r.repo))
-        .unwrap_or_else(|| "keyless".into());
+    let config_name = match &args.name {
+        Some(n) => {
+            keyless::config::check_config_name(n).map_err(|m| {
+                Error::usage(format!("--name {n:?}: {m}"), "e.g. --name octo-org-site-pr")
+            })?;
+            n.clone()
+        }
+        None => repos
+            .first()
+            .map(|r| setup::suggest_config_name(&r.repo))
+            .unwrap_or_else(|| "keyless".into()),
+    };
     let role_name = ask
         .text(
             args.role_name.as_deref(),
@@ -743,5 +751,6 @@ pub fn ask_answers(
         managed_policies,
         role_name,
         max_session_duration,
+        variable: None,
     })
 }

@@ -105,6 +105,9 @@ pub struct RoleFile {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The repository variable that carries the role's ARN (default: `AWS_ROLE_ARN`, or
+    /// `AWS_ROLE_ARN_<ROLE>` when roles of this config share a repository).
+    pub variable: Option<String>,
     /// Take over an existing role that keyless did not create.
     #[serde(default)]
     pub adopt: bool,

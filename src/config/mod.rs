@@ -100,6 +100,8 @@ pub struct Role {
     pub tags: BTreeMap<String, String>,
     /// Adopt an unowned role.
     pub adopt: bool,
+    /// The variable that carries its ARN on GitHub, when the config names one (`variable`).
+    pub variable: Option<String>,
     /// Trust subjects.
     pub subjects: Vec<TrustSubject>,
     /// Presets.

@@ -10,6 +10,14 @@ pub(super) fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Proble
         names::iam_role_name(&r.name),
         "use 1–64 letters, digits and + = , . @ _ -, e.g. gha-octo-repo-deploy",
     );
+    if let Some(v) = &r.variable {
+        p.check(
+            format!("{key}.variable"),
+            v,
+            names::github_variable_name(v),
+            "use letters, digits and _, not starting with a digit or GITHUB_, e.g. AWS_ROLE_ARN_DEPLOY",
+        );
+    }
     let path = r.path.clone().unwrap_or_else(|| "/".into());
     p.check(
         format!("{key}.path"),
@@ -232,6 +240,7 @@ pub(super) fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Proble
         permissions_boundary: r.permissions_boundary,
         tags: r.tags,
         adopt: r.adopt,
+        variable: r.variable,
         subjects,
         presets,
         managed_policies: r.managed_policies,

@@ -49,6 +49,8 @@ pub struct Answers {
     pub role_name: String,
     /// Max session seconds.
     pub max_session_duration: i64,
+    /// The variable that carries the role's ARN, when the default is taken on GitHub.
+    pub variable: Option<String>,
 }
 
 /// `owner/repo` by GitHub's rules (no org-wide wildcard from the wizard). A pasted URL or clone
@@ -133,6 +135,23 @@ pub fn suggest_config_name(repo: &str) -> String {
     crate::config::config_slug(repo)
 }
 
+/// A config name no other config in the account uses: `wanted`, else `wanted-2`, `wanted-3`, ...
+/// `mine` is the name of the config file being rewritten, which may keep its own name.
+pub fn free_config_name(
+    wanted: &str,
+    in_use: &std::collections::BTreeSet<String>,
+    mine: Option<&str>,
+) -> String {
+    let taken = |n: &str| in_use.contains(n) && mine != Some(n);
+    if !taken(wanted) {
+        return wanted.to_string();
+    }
+    (2..)
+        .map(|i| format!("{wanted}-{i}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| wanted.to_string())
+}
+
 fn q(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
@@ -172,6 +191,12 @@ pub fn to_toml(a: &Answers) -> Result<String> {
         q(&a.role_name),
         a.max_session_duration
     ));
+    if let Some(v) = &a.variable {
+        t.push_str(&format!(
+            "variable = {}      # the repository's AWS_ROLE_ARN belongs to another config's role\n",
+            q(v)
+        ));
+    }
     if !a.managed_policies.is_empty() {
         t.push_str(&format!(
             "managed_policies = [{}]\n",
@@ -273,6 +298,7 @@ mod tests {
             managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
             role_name: "gha-site-deploy".into(),
             max_session_duration: 7200,
+            variable: None,
         }
     }
 
@@ -370,5 +396,24 @@ mod tests {
         for bad in ["octo-org", "octo org/site", "o/*", "-o/r"] {
             assert!(check_repo(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_config_name_in_use_gets_a_free_suffix_unless_it_is_this_files() {
+        let in_use: std::collections::BTreeSet<String> = ["octo-org-site", "octo-org-site-2"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            free_config_name("octo-org-api", &in_use, None),
+            "octo-org-api"
+        );
+        assert_eq!(
+            free_config_name("octo-org-site", &in_use, None),
+            "octo-org-site-3"
+        );
+        assert_eq!(
+            free_config_name("octo-org-site", &in_use, Some("octo-org-site")),
+            "octo-org-site"
+        );
     }
 }

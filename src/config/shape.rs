@@ -79,6 +79,7 @@ const ROLE: &[Key] = &[
     Key("permissions_boundary", Ty::Str, false),
     Key("tags", Ty::Map(&Ty::Str), false),
     Key("adopt", Ty::Bool, false),
+    Key("variable", Ty::Str, false),
     Key("subject", Ty::Tables(SUBJECT), false),
     Key("preset", Ty::Tables(PRESET), false),
     Key("managed_policies", Ty::Array(&Ty::Str), false),

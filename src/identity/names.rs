@@ -97,6 +97,27 @@ pub fn environment_name(s: &str) -> Check {
     Ok(())
 }
 
+/// A GitHub Actions variable name: letters, digits and `_`, not starting with a digit or with
+/// `GITHUB_` (GitHub's rules; names are case-insensitive, keyless writes them upper-case).
+pub fn github_variable_name(s: &str) -> Check {
+    if s.is_empty() || s.len() > 100 {
+        return Err("a variable name is 1 to 100 characters".into());
+    }
+    if !all_chars(s, |c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err("a variable name holds only letters, digits and _".into());
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("a variable name cannot start with a digit".into());
+    }
+    if s.to_ascii_uppercase().starts_with("GITHUB_") {
+        return Err("GitHub reserves variable names starting with GITHUB_".into());
+    }
+    if s != s.to_ascii_uppercase() {
+        return Err("write variable names in upper case (GitHub treats them case-insensitively, and workflows read vars.NAME as written)".into());
+    }
+    Ok(())
+}
+
 /// A numeric GitHub ID (owner or repository), as a decimal string.
 pub fn github_id(s: &str) -> Check {
     if s.is_empty() || s.len() > 20 || !all_chars(s, |c| c.is_ascii_digit()) || s.starts_with('0') {

@@ -47,7 +47,7 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
             .collect();
         rendering::github_findings(cfg, &mut checked, &known);
         let (plan, held) = if a.settings.github_variables {
-            let (wanted, held) = github::variables(cfg, &rendered.target, gh).await?;
+            let (wanted, held) = github::variables(cfg, &rendered.target, gh, &a.aws).await?;
             (github_plan::plan(&wanted, &held), held)
         } else {
             (GitHubPlan::default(), ObservedGitHub::default())

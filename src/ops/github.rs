@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::io::aws::Aws;
 use crate::io::github::GitHub;
-use crate::state::github_plan::{self, ObservedGitHub, WantedVariable};
+use crate::state::github_plan::{self, Holder, ObservedGitHub, WantedVariable};
+use crate::state::observed::Owner;
 use crate::state::render::{self, Rendered, RepoFacts, Target};
 
 /// What GitHub reports for each repository of the config, by `owner/repo` as written (`None`
@@ -95,11 +97,13 @@ pub async fn add_findings(cfg: &Config, gh: &GitHub, rendered: &mut Rendered) ->
     Ok(())
 }
 
-/// The variables `cfg` wants on GitHub for `target`, and what GitHub holds for them.
+/// The variables `cfg` wants on GitHub for `target`, and what GitHub holds for them; for a
+/// variable that holds another role's ARN of this account, whose role that is (IAM's tags).
 pub async fn variables(
     cfg: &Config,
     target: &Target,
     gh: &GitHub,
+    aws: &Aws,
 ) -> Result<(Vec<WantedVariable>, ObservedGitHub)> {
     let wanted = github_plan::wanted(cfg, target);
     let mut seen = ObservedGitHub::default();
@@ -121,10 +125,30 @@ pub async fn variables(
         let value = gh
             .variable(&w.repo, w.environment.as_deref(), &w.name)
             .await?;
+        if let Some(v) = value.as_deref()
+            && v != w.value
+            && !seen.holders.contains_key(v)
+        {
+            let holder = holder(aws, target, v).await?;
+            seen.holders.insert(v.to_string(), holder);
+        }
         seen.variables.insert(
             (w.repo.clone(), w.environment.clone(), w.name.clone()),
             value,
         );
     }
     Ok((wanted, seen))
+}
+
+/// Whose role `value` names: a role ARN of `target`'s account is read back for its tags.
+pub async fn holder(aws: &Aws, target: &Target, value: &str) -> Result<Holder> {
+    let prefix = format!("arn:{}:iam::{}:role/", target.partition, target.account_id);
+    let Some(rest) = value.strip_prefix(&prefix) else {
+        return Ok(Holder::NotARole);
+    };
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    Ok(match aws.read_role(name).await? {
+        Some(role) => Holder::Role(Owner::of(&role.tags)),
+        None => Holder::Gone,
+    })
 }

@@ -16,6 +16,7 @@
 //! | [`check`] | drift: IAM and GitHub against the config |
 //! | [`audit`] | the whole account, judged |
 //! | [`import`] | hand-made roles read back as a config |
+//! | [`init`] | what init reads first: config names in use, variables another config holds |
 //! | [`migrate`] | what a repository mints and whether IAM matches the config |
 
 pub mod accounts;
@@ -24,6 +25,7 @@ pub mod check;
 pub mod context;
 pub mod github;
 pub mod import;
+pub mod init;
 pub mod migrate;
 pub mod provision;
 

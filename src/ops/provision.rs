@@ -112,6 +112,9 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
     let github = variables(ctx, &rendered)
         .await?
         .map(|(wanted, held)| github_plan::plan(&wanted, &held));
+    if let Some(g) = github.as_ref().filter(|g| !g.refused.is_empty()) {
+        return Err(Error::Refused(g.refused.clone()));
+    }
     Ok(Planned {
         rendered,
         plan,
@@ -191,7 +194,7 @@ async fn variables(
 > {
     match ctx.account.github {
         Some(gh) if ctx.account.settings.github_variables => Ok(Some(
-            github::variables(&ctx.config, &rendered.target, gh).await?,
+            github::variables(&ctx.config, &rendered.target, gh, &ctx.account.aws).await?,
         )),
         _ => Ok(None),
     }

@@ -585,6 +585,19 @@ pub fn github(
             GitHubChange::DeleteVariable { .. } => {}
         }
     }
+    for why in &plan.refused {
+        out.push(finding(
+            DriftKind::GithubVariable,
+            Severity::Medium,
+            None,
+            why.split(" holds ")
+                .next()
+                .unwrap_or("variable")
+                .to_string(),
+            why.lines().next().unwrap_or_default().to_string(),
+            None,
+        ));
+    }
     for ((repo, env), info) in &observed.environments {
         if let Some(i) = info
             && !i.protected()

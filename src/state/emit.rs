@@ -247,20 +247,31 @@ fn variable_places(role: &Role) -> Vec<(String, Option<String>)> {
 /// role, `AWS_ROLE_ARN` when no other role of the config is set in the same repository and
 /// environment, else `AWS_ROLE_ARN_<ROLE>` so that neither overwrites the other.
 pub fn variable_name(cfg: &Config, role: &Role) -> String {
+    if let Some(v) = &role.variable {
+        return v.clone();
+    }
     if let Some(kind) = Scheduled::of(role) {
         return kind.variable().into();
     }
     let mine = variable_places(role);
+    // Another role of the config at the same place that would take the default name too (one
+    // that names its own variable keeps it, so adding such a role renames nothing).
     let shared = cfg
         .roles
         .iter()
         .filter(|r| r.name != role.name && !is_check_role(r))
+        .filter(|r| r.variable.as_deref().is_none_or(|v| v == "AWS_ROLE_ARN"))
         .any(|r| variable_places(r).iter().any(|p| mine.contains(p)));
     if !shared {
         return "AWS_ROLE_ARN".into();
     }
+    role_variable(&role.name)
+}
+
+/// `AWS_ROLE_ARN_<ROLE>`: the variable name that tells a role apart from others at the same
+/// place (the role name upper-cased, anything but letters and digits as `_`).
+pub fn role_variable(role: &str) -> String {
     let suffix: String = role
-        .name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

@@ -29,6 +29,19 @@ pub struct WantedVariable {
     pub value: String,
     /// The role it carries.
     pub role: String,
+    /// The config that wants it.
+    pub config: String,
+}
+
+/// Whose role a variable's current value names (read from IAM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A role of this keyless config (`Owner::Config`), or of an earlier keyless.
+    Role(crate::state::observed::Owner),
+    /// A role ARN of this account that no longer exists.
+    Gone,
+    /// Not a role ARN of this account.
+    NotARole,
 }
 
 /// What GitHub holds for the wanted variables and environments.
@@ -38,6 +51,35 @@ pub struct ObservedGitHub {
     pub variables: BTreeMap<(String, Option<String>, String), Option<String>>,
     /// Each environment a role is scoped to (`None`: it does not exist).
     pub environments: BTreeMap<(String, String), Option<EnvironmentInfo>>,
+    /// For a variable holding another value than wanted: whose role that value names, by value
+    /// (absent: not read, as when AWS is not at hand).
+    pub holders: BTreeMap<String, Holder>,
+}
+
+/// Why `config` must not repoint a variable that holds `held`, if it must not: the value names
+/// a role that another keyless config owns, or a role outside any keyless config. A stale ARN
+/// (the role is gone), a value that is no role ARN, and a role of this config (or of an earlier
+/// keyless) may be overwritten.
+pub fn repoint_refusal(w: &WantedVariable, held: &str, holder: Option<&Holder>) -> Option<String> {
+    use crate::state::observed::Owner;
+    let whose = match holder? {
+        Holder::Role(Owner::Config(c)) if *c != w.config => format!("keyless config `{c}`"),
+        Holder::Role(Owner::NotKeyless) => "no keyless config (a role made by hand)".to_string(),
+        _ => return None,
+    };
+    Some(format!(
+        "variable {} of {}{} holds {held}, a role of {whose}; config `{}` will not repoint it to role {}\n  fix: give role {} its own variable (variable = \"{}\" in its [[role]]), or take the other role into this config with adopt = true",
+        w.name,
+        w.repo,
+        w.environment
+            .as_ref()
+            .map(|e| format!(" (environment {e})"))
+            .unwrap_or_default(),
+        w.config,
+        w.role,
+        w.role,
+        emit::role_variable(&w.role)
+    ))
 }
 
 /// One write on GitHub.
@@ -144,6 +186,10 @@ pub struct GitHubPlan {
     pub changes: Vec<GitHubChange>,
     /// What a reviewer should know (an environment without protection).
     pub warnings: Vec<String>,
+    /// Variables another config's role (or a hand-made role) holds: not changed, and the apply
+    /// is refused until the config names another variable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 /// The variables a config wants, for `target` (roles whose subjects name no repository are
@@ -162,6 +208,7 @@ pub fn wanted(cfg: &Config, target: &Target) -> Vec<WantedVariable> {
                 name: v.name.clone(),
                 value: v.value.clone(),
                 role: role.name.clone(),
+                config: cfg.name.clone(),
             });
         }
     }
@@ -199,6 +246,13 @@ pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan 
             .get(&(w.repo.clone(), w.environment.clone(), w.name.clone()))
             .cloned()
             .flatten();
+        if let Some(held) = before.as_deref()
+            && held != w.value
+            && let Some(why) = repoint_refusal(w, held, observed.holders.get(held))
+        {
+            p.refused.push(why);
+            continue;
+        }
         if before.as_deref() != Some(w.value.as_str()) {
             p.changes.push(GitHubChange::SetVariable {
                 repo: w.repo.clone(),
@@ -249,6 +303,7 @@ mod tests {
             name: name.into(),
             value: value.into(),
             role: "r".into(),
+            config: "b".into(),
         }
     }
 
@@ -257,6 +312,7 @@ mod tests {
         envs: &[(&str, &str, Option<bool>)],
     ) -> ObservedGitHub {
         ObservedGitHub {
+            holders: BTreeMap::new(),
             variables: vars
                 .iter()
                 .map(|(r, e, n, v)| {
@@ -328,5 +384,33 @@ mod tests {
         assert!(d.changes.is_empty() && d.warnings[0].contains("never deletes"));
         let mine = observed(&[("o/a", None, "AWS_ROLE_ARN", Some("arn:1"))], &[]);
         assert_eq!(destroy(&w, &mine).changes[0].api(), "DELETE variable");
+    }
+
+    #[test]
+    fn a_variable_held_by_another_configs_role_is_never_repointed() {
+        use crate::state::observed::Owner;
+        let w = want("o/r", None, "AWS_ROLE_ARN", "arn:aws:iam::1:role/b-pr");
+        let theirs = "arn:aws:iam::1:role/a-deploy";
+        let mut seen = observed(&[("o/r", None, "AWS_ROLE_ARN", Some(theirs))], &[]);
+        for (holder, refused) in [
+            (Holder::Role(Owner::Config("a".into())), true),
+            (Holder::Role(Owner::NotKeyless), true),
+            (Holder::Role(Owner::Config("b".into())), false),
+            (Holder::Role(Owner::Legacy), false),
+            (Holder::Gone, false),
+            (Holder::NotARole, false),
+        ] {
+            seen.holders.insert(theirs.into(), holder.clone());
+            let p = plan(std::slice::from_ref(&w), &seen);
+            assert_eq!(!p.refused.is_empty(), refused, "{holder:?}");
+            assert_eq!(p.changes.is_empty(), refused, "{holder:?}");
+            if refused {
+                assert!(
+                    p.refused[0].contains("variable = \"AWS_ROLE_ARN_R\""),
+                    "{}",
+                    p.refused[0]
+                );
+            }
+        }
     }
 }

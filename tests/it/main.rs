@@ -26,6 +26,7 @@ mod reads;
 mod release;
 mod review;
 mod secrets;
+mod shared;
 mod trust;
 mod util;
 mod verify;

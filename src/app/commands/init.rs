@@ -45,7 +45,7 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         .account_flag()
         .map(String::from)
         .or_else(|| caller.as_ref().map(|c| c.account.clone()));
-    let answers = ask_answers(
+    let mut answers = ask_answers(
         &mut ask,
         args,
         p,
@@ -65,7 +65,9 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         },
     )?;
     if let Some(c) = &caller {
+        name_freely(s, &mut answers, c, args.name.is_some())?;
         check_role_name_is_free(s, &answers, &c.account)?;
+        choose_variable(s, &mut answers, c)?;
     }
     write_config(s, &answers)?;
     finish(
@@ -75,6 +77,90 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         caller.is_some(),
         &answers.role_name,
     )
+}
+
+/// Give the config a name no other config in the account uses (the roles that trust the
+/// provider carry their configs' names): the suggested one, else with a `-2`, `-3` suffix. A name
+/// given with `--name` is refused when another config uses it. Rewriting a config file keeps the
+/// name that file has.
+fn name_freely(
+    s: &Session,
+    answers: &mut Answers,
+    caller: &keyless::io::aws::CallerIdentity,
+    named: bool,
+) -> Result<()> {
+    let aws = s.aws()?;
+    let provider_arn = answers
+        .issuer
+        .provider_arn(&caller.partition, &caller.account);
+    let in_use = s.block_on(keyless::ops::init::config_names_in_use(
+        &aws,
+        &provider_arn,
+        s.concurrency,
+    ))?;
+    let mine = existing_name(&s.config_path);
+    let wanted = answers.config_name.clone();
+    let free = setup::free_config_name(&wanted, &in_use, mine.as_deref());
+    if free == wanted {
+        return Ok(());
+    }
+    if named {
+        return Err(Error::usage(
+            format!(
+                "config name {wanted} is already used by another config's roles in account {}",
+                caller.account
+            ),
+            format!("pass --name with another name, e.g. --name {free}"),
+        ));
+    }
+    s.printer.note(&format!(
+        "{} config name {wanted} is already used in account {} by another config: this one is named {free} (--name sets it)",
+        style::bold("name"),
+        caller.account
+    ));
+    answers.config_name = free;
+    Ok(())
+}
+
+/// The `name` of the config file at `path`, when there is one.
+fn existing_name(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: toml::Table = toml::from_str(&text).ok()?;
+    doc.get("name")?.as_str().map(String::from)
+}
+
+/// When the variable the role would use on GitHub already carries another config's role (or a
+/// role made by hand), give the role a variable of its own, so that nothing of the other
+/// config is repointed.
+fn choose_variable(
+    s: &Session,
+    answers: &mut Answers,
+    caller: &keyless::io::aws::CallerIdentity,
+) -> Result<()> {
+    let Some(gh) = s.github_for(&answers.issuer) else {
+        return Ok(());
+    };
+    let aws = s.aws()?;
+    let cfg = keyless::config::parse(
+        &setup::to_toml(answers)?,
+        "keyless.toml (generated)",
+        std::path::Path::new("."),
+    )?;
+    let target = keyless::state::render::Target {
+        account_id: caller.account.clone(),
+        partition: caller.partition.clone(),
+    };
+    let taken = s.block_on(keyless::ops::init::taken_variables(&cfg, &target, gh, &aws))?;
+    if let Some((role, why)) = taken.first() {
+        let own = keyless::state::emit::role_variable(role);
+        s.printer.note(&format!(
+            "{} {}: role {role} gets its own variable, {own}",
+            style::bold("variable"),
+            why.lines().next().unwrap_or_default()
+        ));
+        answers.variable = Some(own);
+    }
+    Ok(())
 }
 
 /// Refuse a role name the account already uses for something this config would not own.

@@ -106,12 +106,20 @@ impl CiReport for CheckReport<'_> {
                 "## keyless check: in sync\n\nIAM in account `{account}` matches `{config}`.\n"
             );
         }
-        let mut s = format!(
-            "## keyless check: drift\n\n{} difference(s) in account `{account}` against `{config}`, {} at or above `{}`.\n\n| severity | kind | resource | what |\n|---|---|---|---|\n",
-            self.findings.len(),
-            self.failing(),
-            self.fail_on
-        );
+        let mut s = if self.failing() == 0 {
+            format!(
+                "## keyless check: in sync\n\nIAM in account `{account}` matches `{config}`; {} note(s) below `{}`.\n\n| severity | kind | resource | what |\n|---|---|---|---|\n",
+                self.findings.len(),
+                self.fail_on
+            )
+        } else {
+            format!(
+                "## keyless check: drift\n\n{} difference(s) in account `{account}` against `{config}`, {} at or above `{}`.\n\n| severity | kind | resource | what |\n|---|---|---|---|\n",
+                self.findings.len(),
+                self.failing(),
+                self.fail_on
+            )
+        };
         for f in self.findings {
             s.push_str(&format!(
                 "| {} | `{}` | {} | {} |\n",
@@ -128,7 +136,9 @@ impl CiReport for CheckReport<'_> {
                 f.diff.as_deref().unwrap_or("").trim_end()
             ));
         }
-        s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
+        if self.failing() > 0 {
+            s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
+        }
         s
     }
 }
@@ -143,12 +153,22 @@ impl Report for CheckReport<'_> {
                 self.roles_checked
             );
         }
-        let mut s = format!(
-            "Drift in account {account}: {} difference(s), {} at or above {}.\n",
-            self.findings.len(),
-            self.failing(),
-            self.fail_on
-        );
+        // Nothing at or above --fail-on: in sync, with the rest listed for information.
+        let mut s = if self.failing() == 0 {
+            format!(
+                "In sync: {} role(s) in account {account} match the configuration; {} note(s) below {}.\n",
+                self.roles_checked,
+                self.findings.len(),
+                self.fail_on
+            )
+        } else {
+            format!(
+                "Drift in account {account}: {} difference(s), {} at or above {}.\n",
+                self.findings.len(),
+                self.failing(),
+                self.fail_on
+            )
+        };
         let groups = grouped(self.findings, |f| {
             f.role
                 .as_ref()
@@ -176,7 +196,9 @@ impl Report for CheckReport<'_> {
                 }
             }
         }
-        s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+        if self.failing() > 0 {
+            s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+        }
         s
     }
 }

@@ -1,0 +1,53 @@
+//! What `init` reads before it writes a config, so that the new config collides with nothing
+//! another config owns: the config names in use in the account, and whether the variable its
+//! role would use on GitHub already carries another config's role.
+
+use std::collections::BTreeSet;
+
+use crate::config::{CONFIG_KEY, Config};
+use crate::error::Result;
+use crate::io::aws::Aws;
+use crate::io::github::GitHub;
+use crate::ops::github;
+use crate::state::github_plan::repoint_refusal;
+use crate::state::plan::roles_trusting;
+use crate::state::render::Target;
+
+/// The config names (`keyless:config` tags) of the roles that trust `provider_arn`.
+pub async fn config_names_in_use(
+    aws: &Aws,
+    provider_arn: &str,
+    concurrency: usize,
+) -> Result<BTreeSet<String>> {
+    let trusts = aws.other_role_trusts(&[]).await?;
+    let names = roles_trusting(provider_arn, &trusts);
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let tags = aws.role_tags(&refs, concurrency).await?;
+    Ok(tags
+        .values()
+        .filter_map(|t| t.get(CONFIG_KEY).cloned())
+        .collect())
+}
+
+/// The roles of `cfg` whose variable on GitHub already holds a role of another config (or a
+/// role made by hand), with why: each needs a variable of its own.
+pub async fn taken_variables(
+    cfg: &Config,
+    target: &Target,
+    gh: &GitHub,
+    aws: &Aws,
+) -> Result<Vec<(String, String)>> {
+    let (wanted, held) = github::variables(cfg, target, gh, aws).await?;
+    let mut out = Vec::new();
+    for w in &wanted {
+        let key = (w.repo.clone(), w.environment.clone(), w.name.clone());
+        if let Some(Some(v)) = held.variables.get(&key)
+            && *v != w.value
+            && let Some(why) = repoint_refusal(w, v, held.holders.get(v))
+            && !out.iter().any(|(r, _)| *r == w.role)
+        {
+            out.push((w.role.clone(), why));
+        }
+    }
+    Ok(out)
+}
