@@ -258,8 +258,12 @@ pub struct InitArgs {
     #[arg(long)]
     pub apply: bool,
     /// Overwrite an existing config file.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "add")]
     pub force: bool,
+    /// Add the role to an existing config file (kept as written, comments included) instead
+    /// of writing a new one.
+    #[arg(long)]
+    pub add: bool,
     /// The config's name, tagged on what it creates (default: from the repository, with a
     /// suffix when another config in the account already uses it).
     #[arg(long, value_name = "NAME")]
@@ -415,8 +419,12 @@ pub struct ImportArgs {
     #[arg(long, conflicts_with = "roles")]
     pub all_github: bool,
     /// Overwrite an existing config file.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "add")]
     pub force: bool,
+    /// Add the role to an existing config file (kept as written, comments included) instead
+    /// of writing a new one.
+    #[arg(long)]
+    pub add: bool,
     /// The config's name, tagged on what it creates (default: from the repository, with a
     /// suffix when another config in the account already uses it).
     #[arg(long, value_name = "NAME")]

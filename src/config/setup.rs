@@ -186,6 +186,25 @@ pub fn to_toml(a: &Answers) -> Result<String> {
             t.push_str(&format!("\n[provider]\nghes_host = {}\n", q(host)))
         }
     }
+    t.push_str(&role_toml(a));
+    crate::config::parse(&t, "keyless.toml (generated)", Path::new(".")).map_err(|e| match e {
+        Error::Config(list) => Error::Bug {
+            message: format!(
+                "init produced an invalid config from answers it accepted: {}",
+                list.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        },
+        other => other,
+    })?;
+    Ok(t)
+}
+
+/// The `[[role]]` table these answers describe, as config text.
+pub fn role_toml(a: &Answers) -> String {
+    let mut t = String::new();
     t.push_str(&format!(
         "\n[[role]]\nname = {}\nmax_session_duration = {}\n",
         q(&a.role_name),
@@ -193,7 +212,7 @@ pub fn to_toml(a: &Answers) -> Result<String> {
     ));
     if let Some(v) = &a.variable {
         t.push_str(&format!(
-            "variable = {}      # the repository's AWS_ROLE_ARN belongs to another config's role\n",
+            "variable = {}      # its own: the default name is taken at its place\n",
             q(v)
         ));
     }
@@ -247,19 +266,41 @@ pub fn to_toml(a: &Answers) -> Result<String> {
             t.push_str(&format!("  params = {{ {} }}\n", ps.join(", ")));
         }
     }
-    crate::config::parse(&t, "keyless.toml (generated)", Path::new(".")).map_err(|e| match e {
-        Error::Config(list) => Error::Bug {
-            message: format!(
-                "init produced an invalid config from answers it accepted: {}",
-                list.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        },
-        other => other,
-    })?;
-    Ok(t)
+    t
+}
+
+/// `text` (an existing config) with the role these answers describe added as one more
+/// `[[role]]`, everything else kept as written (comments and order included). When the role's
+/// variable would share the default name with a role already there, the new role gets a
+/// variable of its own, so that no existing role's variable is renamed.
+pub fn add_role(text: &str, file: &str, dir: &Path, a: &Answers) -> Result<String> {
+    let before = crate::config::parse(text, file, dir)?;
+    if before.roles.iter().any(|r| r.name == a.role_name) {
+        return Err(Error::Config(vec![crate::error::ConfigError {
+            file: file.to_string(),
+            key: "role".into(),
+            value: Some(format!("{:?}", a.role_name)),
+            message: "the config already has a role of that name".into(),
+            fix: Some("choose another role name (--role-name)".into()),
+        }]));
+    }
+    let joined = |extra: &str| format!("{}\n{extra}", text.trim_end());
+    let mut out = joined(&role_toml(a));
+    let after = crate::config::parse(&out, file, dir)?;
+    let renamed = before.roles.iter().any(|old| {
+        let now = after.roles.iter().find(|r| r.name == old.name);
+        now.is_some_and(|now| {
+            crate::state::emit::variable_name(&before, old)
+                != crate::state::emit::variable_name(&after, now)
+        })
+    });
+    if renamed && a.variable.is_none() {
+        let mut own = a.clone();
+        own.variable = Some(crate::state::emit::role_variable(&a.role_name));
+        out = joined(&role_toml(&own));
+        crate::config::parse(&out, file, dir)?;
+    }
+    Ok(format!("{out}\n"))
 }
 
 #[cfg(test)]

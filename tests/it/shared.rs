@@ -198,3 +198,78 @@ fn a_name_in_use_given_with_name_is_refused() {
     let a_cfg = std::fs::read_to_string(e.dir.path().join("a/keyless.toml")).unwrap();
     assert!(a_cfg.contains("name = \"octo-org-old-repo\""), "{a_cfg}");
 }
+
+#[test]
+fn a_config_grows_from_one_role_to_three_and_no_variable_is_renamed_or_stranded() {
+    let e = Env::new();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 888));
+    let base = [
+        "--yes",
+        "--apply",
+        "--repo",
+        "octo-org/site",
+        "--param",
+        "bucket=octo-site",
+    ];
+    let init = |extra: &[&str]| {
+        let mut args = vec!["init"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        run(&e, &gh, "c", &args)
+    };
+    let r = init(&["--branch", "main", "--preset", "s3-deploy"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let first = gh.variable("octo-org/site", None, "AWS_ROLE_ARN").unwrap();
+    let path = e.dir.path().join("c/keyless.toml");
+    let written = std::fs::read_to_string(&path).unwrap();
+    // Without --add, an existing file is still refused (and the fix names --add).
+    let r = init(&[
+        "--pull-request",
+        "--preset",
+        "s3-read",
+        "--role-name",
+        "gha-site-pr",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--add") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    // Two more roles for the same repository, added to the file.
+    for (scope, role) in [
+        (&["--pull-request"][..], "gha-site-pr"),
+        (&["--tag", "v*"][..], "gha-site-release"),
+    ] {
+        let mut extra = vec!["--add", "--preset", "s3-read", "--role-name", role];
+        extra.extend_from_slice(scope);
+        let r = init(&extra);
+        assert_eq!(r.code, 0, "{role}: {}\n{}", r.stdout, r.stderr);
+    }
+    let grown = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        grown.starts_with(written.trim_end()),
+        "the first role is kept as written:\n{grown}"
+    );
+    assert_eq!(grown.matches("[[role]]").count(), 3, "{grown}");
+    // The first role's variable is unchanged; each new role has its own.
+    assert_eq!(
+        gh.variable("octo-org/site", None, "AWS_ROLE_ARN")
+            .as_deref(),
+        Some(first.as_str())
+    );
+    for (var, role) in [
+        ("AWS_ROLE_ARN_GHA_SITE_PR", "gha-site-pr"),
+        ("AWS_ROLE_ARN_GHA_SITE_RELEASE", "gha-site-release"),
+    ] {
+        let v = gh
+            .variable("octo-org/site", None, var)
+            .unwrap_or_else(|| panic!("{var} not set"));
+        assert!(v.ends_with(&format!(":role/{role}")), "{var} = {v}");
+    }
+    let r = run(&e, &gh, "c", &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(&e, &gh, "c", &["check"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

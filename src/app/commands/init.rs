@@ -27,15 +27,38 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
     }
     let mut ask = Asker::new(interactive);
     let path = &s.config_path;
-    if path.exists()
-        && !args.force
-        && !ask.confirm(&format!("{} exists. Overwrite it?", path.display()), false)?
-    {
-        return Err(Error::usage(
-            format!("{} already exists; nothing was written", path.display()),
-            "pass --force to overwrite it, or -c PATH to write another file",
-        ));
-    }
+    let adding = if path.exists() && !args.force {
+        if args.add
+            || (interactive
+                && ask.confirm(
+                    &format!("{} exists. Add a role to it?", path.display()),
+                    true,
+                )?)
+        {
+            true
+        } else if interactive && ask.confirm(&format!("Overwrite {}?", path.display()), false)? {
+            false
+        } else {
+            return Err(Error::usage(
+                format!("{} already exists; nothing was written", path.display()),
+                "pass --add to add a role to it, --force to overwrite it, or -c PATH to write another file",
+            ));
+        }
+    } else {
+        if args.add {
+            return Err(Error::usage(
+                format!("--add: {} does not exist", path.display()),
+                "drop --add to write a new config, or -c PATH to name the one to add to",
+            ));
+        }
+        false
+    };
+    // Adding: the existing config must load, and gives the account, region and issuer.
+    let existing = if adding {
+        Some(s.config()?.clone())
+    } else {
+        None
+    };
     let caller = s.caller_if_any();
     match &caller {
         Some(c) => p.note(&format!("{} account {} as {}", style::bold("AWS"), c.account, c.arn)),
@@ -64,12 +87,31 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
             }
         },
     )?;
-    if let Some(c) = &caller {
-        name_freely(s, &mut answers, c, args.name.is_some())?;
-        check_role_name_is_free(s, &answers, &c.account)?;
-        choose_variable(s, &mut answers, c)?;
+    if let Some(cfg) = &existing {
+        if answers.issuer != cfg.issuer {
+            return Err(Error::usage(
+                format!(
+                    "{} trusts {}; one config has one provider",
+                    cfg.file, cfg.issuer.url
+                ),
+                "add the role to a config of its own (-c PATH)",
+            ));
+        }
+        answers.config_name = cfg.name.clone();
     }
-    write_config(s, &answers)?;
+    if let Some(c) = &caller {
+        if existing.is_none() {
+            name_freely(s, &mut answers, c, args.name.is_some())?;
+        }
+        check_role_name_is_free(s, &answers, &c.account)?;
+        choose_variable(s, &mut answers, c, existing.is_some())?;
+    }
+    if existing.is_some() {
+        add_to_config(s, &answers)?;
+    } else {
+        write_config(s, &answers)?;
+    }
+    let s = &s.reopen();
     finish(
         s,
         &mut ask,
@@ -136,22 +178,25 @@ fn choose_variable(
     s: &Session,
     answers: &mut Answers,
     caller: &keyless::io::aws::CallerIdentity,
+    adding: bool,
 ) -> Result<()> {
     let Some(gh) = s.github_for(&answers.issuer) else {
         return Ok(());
     };
     let aws = s.aws()?;
-    let cfg = keyless::config::parse(
-        &setup::to_toml(answers)?,
-        "keyless.toml (generated)",
-        std::path::Path::new("."),
-    )?;
+    let (text, file, dir) = config_file(s)?;
+    let text = if adding {
+        setup::add_role(&text, &file, &dir, answers)?
+    } else {
+        setup::to_toml(answers)?
+    };
+    let cfg = keyless::config::parse(&text, &file, &dir)?;
     let target = keyless::state::render::Target {
         account_id: caller.account.clone(),
         partition: caller.partition.clone(),
     };
     let taken = s.block_on(keyless::ops::init::taken_variables(&cfg, &target, gh, &aws))?;
-    if let Some((role, why)) = taken.first() {
+    if let Some((role, why)) = taken.iter().find(|(r, _)| *r == answers.role_name) {
         let own = keyless::state::emit::role_variable(role);
         s.printer.note(&format!(
             "{} {}: role {role} gets its own variable, {own}",
@@ -160,6 +205,41 @@ fn choose_variable(
         ));
         answers.variable = Some(own);
     }
+    Ok(())
+}
+
+/// The config file's text (empty when there is none yet), its name for messages and its
+/// directory.
+fn config_file(s: &Session) -> Result<(String, String, std::path::PathBuf)> {
+    let path = &s.config_path;
+    let text = if path.exists() {
+        keyless::config::read_capped(path, keyless::config::MAX_CONFIG_BYTES).map_err(|source| {
+            Error::Io {
+                path: path.clone(),
+                source,
+            }
+        })?
+    } else {
+        String::new()
+    };
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    Ok((text, path.display().to_string(), dir))
+}
+
+/// Add the answers' role to the existing config file, keeping everything in it as written.
+fn add_to_config(s: &Session, answers: &Answers) -> Result<()> {
+    let (text, file, dir) = config_file(s)?;
+    let out = setup::add_role(&text, &file, &dir, answers)?;
+    crate::app::files::write(&s.config_path, &out)?;
+    s.printer.note(&format!(
+        "{} role {} to {}",
+        style::ok("added"),
+        answers.role_name,
+        s.config_path.display()
+    ));
     Ok(())
 }
 
