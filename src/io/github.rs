@@ -283,7 +283,11 @@ impl GitHub {
     /// is; keyless never sends rules, so it never resets what someone set).
     pub async fn create_environment(&self, full: &str, env: &str) -> Result<()> {
         let url = format!("{}/repos/{full}/environments/{}", self.base, encode(env));
-        let r = self.call("PUT", &url, Some(&serde_json::json!({}))).await?;
+        // Only protected branches may deploy to it: created safe, never left open (KL022).
+        let body = serde_json::json!({
+            "deployment_branch_policy": {"protected_branches": true, "custom_branch_policies": false}
+        });
+        let r = self.call("PUT", &url, Some(&body)).await?;
         write_result("PUT", &url, &r, full, &self.source, 200)
     }
 

@@ -86,7 +86,8 @@ pub fn repoint_refusal(w: &WantedVariable, held: &str, holder: Option<&Holder>) 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GitHubChange {
-    /// PUT an environment (no rules: keyless never sets or resets protection).
+    /// PUT a new environment with a deployment branch policy: only protected branches may deploy
+    /// to it (an existing environment's protection is never set or reset).
     CreateEnvironment {
         /// `owner/repo`.
         repo: String,
@@ -229,7 +230,7 @@ pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan 
                         environment: env.clone(),
                     });
                     p.warnings.push(format!(
-                        "environment {env} of {} will be created without protection: add required reviewers or a deployment branch policy on GitHub, or any branch can deploy as role {}",
+                        "environment {env} of {} will be created so that only protected branches can deploy to it as role {} (protect the branch you deploy from); required reviewers are the repository owner's to add",
                         w.repo, w.role
                     ));
                     created.push(key);

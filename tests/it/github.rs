@@ -461,7 +461,7 @@ name = "gha-infra-apply"
         j["github"]["warnings"][0]
             .as_str()
             .unwrap()
-            .contains("without protection")
+            .contains("only protected branches can deploy")
     );
     let r = run(&e, &gh, &["apply", "--yes"]);
     expect(&r, 0);
@@ -474,7 +474,8 @@ name = "gha-infra-apply"
         gh.variable("octo-org/infra", Some("prod"), "AWS_ROLE_ARN"),
         Some(arn("gha-infra-apply"))
     );
-    assert_eq!(gh.environment("octo-org/infra", "prod"), Some(false));
+    // Created with a deployment branch policy (protected branches only), never left open.
+    assert_eq!(gh.environment("octo-org/infra", "prod"), Some(true));
     // Converged: nothing to write on either side.
     let (writes, iam) = (gh.writes(), e.kit.calls());
     e.kit.reset_counts();

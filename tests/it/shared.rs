@@ -273,3 +273,36 @@ fn a_config_grows_from_one_role_to_three_and_no_variable_is_renamed_or_stranded(
     let r = run(&e, &gh, "c", &["check"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn a_fresh_environment_scoped_apply_passes_its_own_check() {
+    let e = Env::new();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 888));
+    let r = run(
+        &e,
+        &gh,
+        "env",
+        &[
+            "init",
+            "--yes",
+            "--apply",
+            "--repo",
+            "octo-org/site",
+            "--environment",
+            "production",
+            "--preset",
+            "s3-deploy",
+            "--param",
+            "bucket=octo-site",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("only protected branches"), "{}", r.stderr);
+    // The environment exists with a deployment branch policy.
+    assert_eq!(gh.environment("octo-org/site", "production"), Some(true));
+    let r = run(&e, &gh, "env", &["check", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let kinds = r.json()["findings"].to_string();
+    assert!(!kinds.contains("github_environment"), "{kinds}");
+}
