@@ -129,7 +129,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete the config's roles and keyless-owned policies (and the provider if keyless owns it
     /// and nothing else trusts it).
-    Destroy(ApplyArgs),
+    Destroy(DestroyArgs),
     /// Compare the live account with the config and report drift (read-only; for scheduled CI).
     Check(CheckArgs),
     /// Audit the whole account, config or not: every role that trusts a GitHub provider, with the
@@ -152,7 +152,8 @@ pub enum Command {
     Render(RoleArg),
     /// Lint the config's documents, or any trust/permission policy JSON.
     Lint(LintArgs),
-    /// Print what the GitHub side needs: a workflow snippet or the AWS_ROLE_ARN variable.
+    /// Print what the GitHub side needs: the deploy workflow, the AWS_ROLE_ARN variable, or the
+    /// scheduled check and audit workflows.
     Emit(EmitArgs),
     /// List the permission presets and their parameters.
     Presets,
@@ -450,16 +451,24 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-/// `apply` / `destroy` arguments.
+/// `apply` arguments.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(short = 'y', long)]
     pub yes: bool,
-    /// apply only: afterwards, run `verify` for each role this job's token is meant for (needs a
-    /// token source: inside GitHub Actions, or AWS_WEB_IDENTITY_TOKEN_FILE).
+    /// Afterwards, run `verify` for each role this job's token is meant for (needs a token
+    /// source: inside GitHub Actions, or AWS_WEB_IDENTITY_TOKEN_FILE).
     #[arg(long)]
     pub verify: bool,
+}
+
+/// `destroy` arguments.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// `lint` arguments.

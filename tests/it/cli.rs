@@ -359,3 +359,48 @@ fn help_and_human_lint_output_snapshots() {
     );
     insta::assert_snapshot!("lint-broad-trust", r.stdout);
 }
+
+#[test]
+fn every_rule_of_the_catalogue_is_in_readmes_table_with_its_severity() {
+    let r = crate::util::keyless(&["lint", "--rules", "--output", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let rules = r.json()["rules"].as_array().unwrap().clone();
+    assert!(rules.len() > 30);
+    let mut missing = Vec::new();
+    for rule in &rules {
+        let (id, severity) = (
+            rule["id"].as_str().unwrap(),
+            rule["severity"].as_str().unwrap(),
+        );
+        let row = format!("| {id} | ");
+        match readme.lines().find(|l| l.starts_with(&row)) {
+            None => missing.push(format!("{id}: no row")),
+            Some(l) => {
+                let cell = l[row.len()..].split(" | ").next().unwrap_or_default();
+                // KL008's severity is the loosest value's.
+                if cell != severity && !(id == "KL008" && cell == "loosest value") {
+                    missing.push(format!(
+                        "{id}: README says {cell}, the catalogue {severity}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+#[test]
+fn help_says_what_each_command_takes() {
+    // destroy has no --verify; emit names every document it prints.
+    let r = crate::util::keyless(&["destroy", "--help"]);
+    assert!(!r.stdout.contains("--verify"), "{}", r.stdout);
+    let r = crate::util::keyless(&["--help"]);
+    assert!(
+        r.stdout.contains("scheduled check and audit workflows"),
+        "{}",
+        r.stdout
+    );
+}

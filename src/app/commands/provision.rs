@@ -2,9 +2,9 @@
 //! each of `[accounts]`. The steps are [`crate::app::flow`]'s (shared with init and
 //! migrate-subjects).
 
-use keyless::error::{Error, Result};
+use keyless::error::Result;
 
-use crate::app::args::{ApplyArgs, PlanArgs};
+use crate::app::args::{ApplyArgs, DestroyArgs, PlanArgs};
 use crate::app::exit::ExitStatus;
 use crate::app::flow;
 use crate::app::session::Session;
@@ -20,12 +20,6 @@ pub fn cmd_apply(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
 }
 
 /// `keyless destroy`
-pub fn cmd_destroy(s: &Session, args: &ApplyArgs) -> Result<ExitStatus> {
-    if args.verify {
-        return Err(Error::usage(
-            "--verify applies to `apply` only",
-            "drop --verify",
-        ));
-    }
+pub fn cmd_destroy(s: &Session, args: &DestroyArgs) -> Result<ExitStatus> {
     flow::destroy(s, args.yes)
 }
