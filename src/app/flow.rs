@@ -56,6 +56,16 @@ pub fn plan(s: &Session, detailed: bool) -> Result<ExitStatus> {
 /// Plan, confirm (unless `yes`), execute, show what the GitHub side needs; with `verify`, then
 /// verify each role this job's token is meant for (one account only).
 pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
+    apply_showing(s, yes, verify, true)
+}
+
+/// [`apply`] right after the plan was shown and confirmed (init's wizard): the plan is not
+/// printed a second time.
+pub fn apply_confirmed(s: &Session) -> Result<ExitStatus> {
+    apply_showing(s, true, false, false)
+}
+
+fn apply_showing(s: &Session, yes: bool, verify: bool, show_plan: bool) -> Result<ExitStatus> {
     if verify && s.is_many()? {
         return Err(Error::usage(
             "--verify runs in one account; the config names several ([accounts])",
@@ -63,7 +73,7 @@ pub fn apply(s: &Session, yes: bool, verify: bool) -> Result<ExitStatus> {
         ));
     }
     match s.in_accounts(Need::Caller, async |ctx| provision::plan(ctx).await)? {
-        Runs::One(ctx, planned) => apply_one(s, &ctx, &planned, yes, verify),
+        Runs::One(ctx, planned) => apply_one(s, &ctx, &planned, yes, verify, show_plan),
         Runs::Many(runs) => apply_many(s, runs, fleet::Command::Apply, yes),
     }
 }
@@ -102,9 +112,10 @@ fn apply_one(
     planned: &Planned,
     yes: bool,
     verify: bool,
+    show_plan: bool,
 ) -> Result<ExitStatus> {
     let target = &planned.rendered.target;
-    if s.format == Format::Human {
+    if s.format == Format::Human && show_plan {
         show(&s.printer, s.format, &report(planned));
     }
     let applied = if planned.is_empty() {

@@ -63,9 +63,10 @@ impl Asker {
         check: Check,
     ) -> Result<Option<String>> {
         if let Some(v) = flag {
+            // The check's message already leads with the value (see `ok`).
             check(v).map_err(|m| {
                 Error::usage(
-                    format!("{flag_name} {v:?}: {m}"),
+                    format!("{flag_name} {m}"),
                     format!("pass a valid {flag_name}"),
                 )
             })?;
@@ -661,6 +662,48 @@ fn split_list(answer: &str) -> Vec<String> {
         .filter(|x| !x.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// Every answer given as a flag, checked before anything reaches AWS or GitHub: repositories,
+/// scope, presets and their parameters, managed policies, the role and config names, the
+/// session length. A mistake is reported at once, not after the round trips.
+pub fn check_flags(args: &InitArgs, p: &Printer) -> Result<()> {
+    let mut quiet = Asker::new(false);
+    for r in &args.repos {
+        setup::check_repo(r).map_err(|m| {
+            Error::usage(
+                format!("--repo {r:?}: {m}"),
+                "write OWNER/REPO exactly as on GitHub",
+            )
+        })?;
+    }
+    if !args.presets.is_empty() || !args.params.is_empty() {
+        let templates = Templates::load(None)?;
+        ask_presets(&templates, args, &mut quiet, p)?;
+    }
+    ask_managed_policies(args, &mut quiet)?;
+    if let Some(n) = &args.role_name {
+        names::iam_role_name(n).map_err(|m| {
+            Error::usage(
+                format!("--role-name {n:?}: {m}"),
+                "use 1–64 letters, digits and + = , . @ _ -",
+            )
+        })?;
+    }
+    if let Some(n) = &args.name {
+        keyless::config::check_config_name(n).map_err(|m| {
+            Error::usage(format!("--name {n:?}: {m}"), "e.g. --name octo-org-site-pr")
+        })?;
+    }
+    if let Some(s) = args.max_session
+        && !(3600..=43200).contains(&s)
+    {
+        return Err(Error::usage(
+            format!("--max-session {s}: a whole number of seconds from 3600 to 43200"),
+            "e.g. --max-session 3600",
+        ));
+    }
+    Ok(())
 }
 
 /// Every answer `init` needs, in the wizard's order, each from its flag or asked. `account_id`

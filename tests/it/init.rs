@@ -70,7 +70,11 @@ fn the_wizard_asks_re_asks_on_bad_answers_writes_the_config_and_applies() {
     s.exp_string("Apply these changes now?").unwrap();
     s.send("y").unwrap();
     s.flush().unwrap();
-    s.exp_string("Applied 4 change(s).").unwrap();
+    let between = s.exp_string("Applied 4 change(s).").unwrap();
+    assert!(
+        !between.contains("Plan:"),
+        "the plan is shown once: {between}"
+    );
     s.exp_string("AWS_ROLE_ARN=arn:aws:iam::123456789012:role/gha-octo-org-site-deploy")
         .unwrap();
     s.exp_eof().unwrap();
@@ -220,4 +224,54 @@ fn flags_with_yes_and_no_terminal() {
     );
     assert_eq!(kit.count("CreateRole"), 1);
     assert_eq!(kit.count("CreateOpenIDConnectProvider"), 1);
+}
+
+#[test]
+fn flag_mistakes_are_reported_before_any_aws_or_github_call_and_name_the_value_once() {
+    let kit = Kit::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--yes",
+            "--repo",
+            "octo-org/site",
+            "--branch",
+            "main",
+        ];
+        args.extend_from_slice(extra);
+        keyless_in(dir.path(), &args, &kit.env(), None)
+    };
+    kit.reset_counts();
+    let r = run(&["--preset", "s3-deploi", "--param", "bucket=octo-site"]);
+    expect(&r, 1);
+    assert!(
+        r.stderr.contains("no such preset") && r.stderr.contains("s3-deploy"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["--preset", "s3-deploy", "--param", "bucket=Octo_Site"]);
+    expect(&r, 1);
+    assert_eq!(r.stderr.matches("Octo_Site").count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean \"octo-site\""),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "--preset",
+        "s3-deploy",
+        "--param",
+        "bucket=octo-site",
+        "--max-session",
+        "99",
+    ]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("--max-session 99"), "{}", r.stderr);
+    assert!(
+        kit.calls().is_empty(),
+        "no AWS call before the flags are checked: {:?}",
+        kit.calls()
+    );
+    assert!(!dir.path().join("keyless.toml").exists());
 }

@@ -25,6 +25,8 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
             "pass --yes and the answers as flags, e.g. keyless init --yes --repo OWNER/REPO --branch main --preset s3-deploy --param bucket=NAME [--apply]",
         ));
     }
+    // Flag mistakes first, before any AWS or GitHub call.
+    crate::app::wizard::check_flags(args, p)?;
     let mut ask = Asker::new(interactive);
     let path = &s.config_path;
     let adding = if path.exists() && !args.force {
@@ -307,13 +309,12 @@ fn finish(
         flow::show_workflow(s, s.role(Some(role_name))?)?;
         return Ok(ExitStatus::Success);
     }
-    let apply = if ask.interactive() {
+    if ask.interactive() {
         flow::plan(s, false)?;
-        ask.confirm("Apply these changes now?", false)?
-    } else {
-        apply_flag
-    };
-    if apply {
+        if ask.confirm("Apply these changes now?", false)? {
+            return flow::apply_confirmed(s);
+        }
+    } else if apply_flag {
         return flow::apply(s, true, false);
     }
     if !ask.interactive() {
