@@ -404,3 +404,43 @@ fn help_says_what_each_command_takes() {
         r.stdout
     );
 }
+
+#[test]
+fn an_endpoint_that_is_not_aws_or_not_a_url_is_one_line_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keyless.toml"),
+        "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n",
+    )
+    .unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "not-a-real-secret-value".to_string(),
+        ),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+    ];
+    // Something that answers HTTP, but not as AWS does: the GitHub kit.
+    let gh = keyless_testkit::GitHub::start("ghp_x");
+    for endpoint in [gh.url(), "notaurl".to_string()] {
+        let r = keyless_in(
+            dir.path(),
+            &["plan", "--no-github", "--endpoint-url", &endpoint],
+            &env,
+            None,
+        );
+        assert_eq!(r.code, 1, "{endpoint}: {}", r.stderr);
+        let error = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{}", r.stderr));
+        assert!(!error.contains("Unknown: Unknown"), "{error}");
+        assert!(!r.stderr.contains("Request {"), "{}", r.stderr);
+        assert!(!r.stderr.contains("SdkBody"), "{}", r.stderr);
+        assert!(r.stderr.contains("fix:"), "{}", r.stderr);
+        assert!(r.stderr.lines().count() <= 4, "{}", r.stderr);
+    }
+}

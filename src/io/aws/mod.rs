@@ -617,6 +617,24 @@ where
         SdkError::ConstructionFailure(_) => ("construction failure".to_string(), sdk_chain(&e)),
         _ => ("error".to_string(), sdk_chain(&e)),
     };
+    // An endpoint that is not a URL: say so in one line, never the SDK's request dump.
+    if let Some(rest) = message.split("failed to apply endpoint `").nth(1) {
+        let endpoint = rest.split('`').next().unwrap_or_default();
+        let why = message
+            .rsplit(": ")
+            .next()
+            .filter(|w| !w.contains('{'))
+            .unwrap_or("not a URL");
+        return Error::Aws {
+            op: op.into(),
+            code: "InvalidEndpoint".into(),
+            message: format!("the endpoint URL {endpoint:?} is not usable: {why}"),
+            hint: Some(
+                "give a full URL with its scheme, e.g. http://localhost:4566 (AWS_ENDPOINT_URL)"
+                    .into(),
+            ),
+        };
+    }
     if message.contains("no providers in chain provided credentials")
         || message.contains("the credential provider was not enabled")
         || message.contains("error occurred while loading credentials")
