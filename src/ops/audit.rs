@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::identity::repository::SubForm;
 use crate::io::github::GitHub;
 use crate::ops::context::Account;
 use crate::policy::lint::LintContext;
@@ -61,18 +62,25 @@ async fn repo_states(
     repos: &[String],
     concurrency: usize,
 ) -> Result<BTreeMap<String, RepoState>> {
-    let answers: Vec<_> = futures_util::stream::iter(
-        repos
-            .iter()
-            .map(|full| async move { (full.clone(), gh.repository(full).await) }),
-    )
+    let answers: Vec<_> = futures_util::stream::iter(repos.iter().map(|full| async move {
+        let answer = match gh.repository(full).await {
+            // What it mints: a classic trust for an immutable-minting repository denies all.
+            Ok(info) if info.moved_from.is_none() => gh
+                .subject_settings(&info.full_name)
+                .await
+                .map(|s| (info, Some(s))),
+            other => other.map(|info| (info, None)),
+        };
+        (full.clone(), answer)
+    }))
     .buffer_unordered(concurrency.max(1))
     .collect()
     .await;
     let mut out = BTreeMap::new();
     for (full, answer) in answers {
         let state = match answer {
-            Ok(info) if info.moved_from.is_some() => RepoState::Moved(info.full_name),
+            Ok((info, _)) if info.moved_from.is_some() => RepoState::Moved(info.full_name),
+            Ok((_, Some(s))) if s.form() == SubForm::Immutable => RepoState::MintsImmutable,
             Ok(_) => RepoState::Present,
             Err(Error::GitHub {
                 status: Some(404), ..

@@ -21,6 +21,9 @@ pub const UNUSED_ROLE: &str = "KA002";
 pub const GONE_REPO: &str = "KA003";
 /// The audit's own rule: a classic `sub` names a repository by an old name.
 pub const MOVED_REPO: &str = "KA004";
+/// The audit's own rule: a classic `sub` names a repository that mints immutable subjects, so
+/// every token from it is denied (what `plan` calls KL016).
+pub const IMMUTABLE_REPO: &str = "KA005";
 
 /// What GitHub says about a repository a trust names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub enum RepoState {
     Missing,
     /// Renamed or transferred: GitHub redirects to this `owner/name`.
     Moved(String),
+    /// It exists and its jobs present immutable subjects (`repo:OWNER@ID/REPO@ID:…`).
+    MintsImmutable,
 }
 
 /// How the audit judges what is not in the documents.
@@ -271,7 +276,7 @@ pub fn repo_findings(
                 GONE_REPO,
                 Severity::High,
                 format!(
-                    "trusts repository {full}, which GitHub does not know (deleted, or hidden from this token): whoever creates a repository by that name (a deleted owner's name can be registered by anyone) can assume this role; pin the trust to repository IDs (keyless migrate-subjects) or delete the role"
+                    "trusts repository {full}, which GitHub does not know (deleted, or hidden from this token): whoever creates a repository by that name (a deleted owner's name can be registered by anyone) can assume this role; delete the role, or, if the repository is only hidden from this token, pin the trust to its IDs (the immutable subject)"
                 ),
             ),
             Some(RepoState::Moved(to)) => (
@@ -281,9 +286,32 @@ pub fn repo_findings(
                     "trusts repository {full}, which is now {to}: tokens from {to} no longer match, and a new repository named {full} would; trust {to} (by ID: keyless migrate-subjects)"
                 ),
             ),
+            Some(RepoState::MintsImmutable) => (
+                IMMUTABLE_REPO,
+                Severity::High,
+                format!(
+                    "trusts repository {full} by its classic subject, but {full} mints immutable subjects (repo:OWNER@ID/REPO@ID:…): every token from it is denied; trust the immutable subject (keyless migrate-subjects, for a role keyless manages)"
+                ),
+            ),
             _ => continue,
         };
+        let trusts_immutably = |role: &str| {
+            view.roles
+                .iter()
+                .filter(|r| r.name == role)
+                .flat_map(|r| sub_values(&r.trust_policy))
+                .any(|v| {
+                    matches!(
+                        crate::identity::subject::parse_sub(&v),
+                        crate::identity::subject::ParsedSub::Repo { repo, immutable: true, .. }
+                            if repo.full_name().eq_ignore_ascii_case(&full)
+                    )
+                })
+        };
         for role in roles {
+            if rule == IMMUTABLE_REPO && trusts_immutably(&role) {
+                continue; // both forms, as while migrating: admitted
+            }
             out.push(AuditFinding {
                 rule,
                 severity,
@@ -334,6 +362,9 @@ pub fn rule_title(id: &str) -> &'static str {
         UNUSED_ROLE => "role trusted by GitHub but not used for a long time",
         GONE_REPO => "trust names a repository that no longer exists",
         MOVED_REPO => "trust names a repository by its old name",
+        IMMUTABLE_REPO => {
+            "trust names by its classic subject a repository that mints immutable subjects"
+        }
         _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
     }
 }

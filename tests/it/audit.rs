@@ -293,3 +293,69 @@ async fn repositories_that_are_gone_or_renamed_are_reported_through_github() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("GitHub: not read"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_classic_trust_for_a_repository_that_mints_immutable_subjects_is_flagged() {
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+    let e = Env::new();
+    let iam = e.iam().await;
+    let p = "token.actions.githubusercontent.com";
+    iam.create_open_id_connect_provider()
+        .url(format!("https://{p}"))
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    for (role, subs) in [
+        (
+            "classic-only",
+            vec!["repo:octo-org/site:ref:refs/heads/main"],
+        ),
+        (
+            "both-forms",
+            vec![
+                "repo:octo-org/site:ref:refs/heads/main",
+                "repo:octo-org@123456/site@456789:ref:refs/heads/main",
+            ],
+        ),
+        (
+            "classic-repo",
+            vec!["repo:octo-org/legacy:ref:refs/heads/main"],
+        ),
+    ] {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com", format!("{p}:sub"): subs}}}]});
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 456789).immutable(true));
+    gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
+    let mut env = e.kit.env();
+    env.push(("GH_TOKEN", TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let ka005: Vec<String> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "KA005")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["role"].as_str().unwrap(),
+                f["severity"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(ka005, ["classic-only high"], "{}", r.stdout);
+}
