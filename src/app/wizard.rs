@@ -414,6 +414,9 @@ fn ask_repos(
         })?;
         repo_names.push(r.clone());
     }
+    // What GitHub said about each repository typed at the prompt (looked up at once, so that
+    // a typo is asked again with GitHub's answer rather than failing later).
+    let mut found: std::collections::BTreeMap<String, Found> = Default::default();
     if repo_names.is_empty() {
         while let Some(r) = ask.text(
             None,
@@ -422,6 +425,24 @@ fn ask_repos(
             None,
             ok(setup::check_repo),
         )? {
+            match lookup(&r) {
+                Err(Error::GitHub {
+                    status: Some(404),
+                    message,
+                    hint,
+                    ..
+                }) if interactive => {
+                    p.note(&format!(
+                        "{} {r}: {message}{}; try again",
+                        style::bad("GitHub does not know"),
+                        hint.map(|h| format!(" ({h})")).unwrap_or_default()
+                    ));
+                    continue;
+                }
+                other => {
+                    found.insert(r.clone(), other?);
+                }
+            }
             repo_names.push(r);
             if !ask.confirm("Add another repository?", false)? {
                 break;
@@ -457,7 +478,11 @@ fn ask_repos(
         };
         // What GitHub says this repository mints, when it can be read: IDs and form are then
         // facts, not questions.
-        if let Some((info, settings)) = lookup(repo)? {
+        let known = match found.remove(repo) {
+            Some(f) => f,
+            None => lookup(repo)?,
+        };
+        if let Some((info, settings)) = known {
             repos.push(from_github(repo, scope, &info, &settings, args, p)?);
             continue;
         }

@@ -360,7 +360,7 @@ mod tests {
             apis,
             vec!["POST variable", "PUT environment", "POST variable"]
         );
-        assert!(p.warnings[0].contains("without protection"));
+        assert!(p.warnings[0].contains("only protected branches can deploy"));
         let done = plan(
             &w,
             &observed(

@@ -275,3 +275,52 @@ fn flag_mistakes_are_reported_before_any_aws_or_github_call_and_name_the_value_o
     );
     assert!(!dir.path().join("keyless.toml").exists());
 }
+
+#[test]
+fn the_wizard_asks_again_for_a_repository_github_does_not_know() {
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+    let kit = Kit::start();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 456789));
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyless"));
+    cmd.args([
+        "-c",
+        &dir.path().join("keyless.toml").display().to_string(),
+        "init",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("HOME", dir.path())
+    .env("TERM", "xterm")
+    .env("AWS_CONFIG_FILE", dir.path().join("none"))
+    .env("GH_TOKEN", TOKEN)
+    .env("KEYLESS_GITHUB_API_URL", gh.url());
+    for (k, v) in kit.env() {
+        cmd.env(k, v);
+    }
+    let mut s = rexpect::session::spawn_command(cmd, Some(20_000)).unwrap();
+    s.exp_string("Where do your workflows run?").unwrap();
+    s.send_line("").unwrap();
+    s.exp_string("Repository (OWNER/REPO)").unwrap();
+    s.send_line("octo-org/sight").unwrap();
+    s.exp_string("GitHub does not know").unwrap();
+    s.exp_string("Repository (OWNER/REPO)").unwrap();
+    s.send_line("octo-org/site").unwrap();
+    s.exp_string("Add another repository?").unwrap();
+    s.send("n").unwrap();
+    s.flush().unwrap();
+    s.exp_string("Which jobs of octo-org/site may assume the role?")
+        .unwrap();
+    // One lookup for the typo, one for the repository (not repeated later), each with its subject settings.
+    let asked: Vec<String> = gh.calls().into_keys().collect();
+    assert!(
+        asked
+            .iter()
+            .any(|c| c.starts_with("GET /repos/{owner}/{repo}")),
+        "{asked:?}"
+    );
+    drop(s);
+}
