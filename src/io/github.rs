@@ -184,6 +184,39 @@ impl GitHub {
         }
     }
 
+    /// Every variable of a repository (or of one of its environments): name and value, 30 a
+    /// page (GitHub's most), page by page.
+    pub async fn variables(&self, full: &str, env: Option<&str>) -> Result<Vec<(String, String)>> {
+        let base = self.variables_url(full, env);
+        let mut out = Vec::new();
+        for page in 1..=100 {
+            let url = format!("{base}?per_page=30&page={page}");
+            let r = self.get(&url).await?;
+            if r.status == 404 {
+                break;
+            }
+            let v: Value = self.parse(&url, &r, Some(full))?;
+            let list = v
+                .get("variables")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for item in &list {
+                if let (Some(n), Some(val)) = (
+                    item.get("name").and_then(Value::as_str),
+                    item.get("value").and_then(Value::as_str),
+                ) {
+                    out.push((n.to_string(), val.to_string()));
+                }
+            }
+            let total = v.get("total_count").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if list.len() < 30 || out.len() >= total {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// A variable's value, `None` when it is not set.
     pub async fn variable(
         &self,

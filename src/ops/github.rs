@@ -137,6 +137,38 @@ pub async fn variables(
             value,
         );
     }
+    // The other variables where the wanted ones live: renamed ones, and ones left pointing at
+    // roles that no longer exist.
+    for w in &wanted {
+        let place = (w.repo.clone(), w.environment.clone());
+        if seen.others.contains_key(&place) {
+            continue;
+        }
+        if let Some(env) = &w.environment
+            && seen.environments.get(&(w.repo.clone(), env.clone())) == Some(&None)
+        {
+            continue; // no environment, no variables in it
+        }
+        let names: Vec<&str> = wanted
+            .iter()
+            .filter(|x| x.repo == w.repo && x.environment == w.environment)
+            .map(|x| x.name.as_str())
+            .collect();
+        let mut others = Vec::new();
+        for (name, value) in gh.variables(&w.repo, w.environment.as_deref()).await? {
+            if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            if !seen.holders.contains_key(&value) {
+                let h = holder(aws, target, &value).await?;
+                if h != Holder::NotARole {
+                    seen.holders.insert(value.clone(), h);
+                }
+            }
+            others.push((name, value));
+        }
+        seen.others.insert(place, others);
+    }
     Ok((wanted, seen))
 }
 

@@ -582,7 +582,32 @@ pub fn github(
                 format!("environment {environment} of {repo} does not exist: jobs that name it get a new, unprotected one"),
                 None,
             )),
-            GitHubChange::DeleteVariable { .. } => {}
+            GitHubChange::DeleteVariable { name, repo, value, .. } => out.push(finding(
+                DriftKind::GithubVariable,
+                Severity::Medium,
+                None,
+                c.address(),
+                format!("{name} of {repo} still holds {value} under the role's old variable name: apply sets the new one and removes it; workflows must read the new name"),
+                None,
+            )),
+        }
+    }
+    // Variables left pointing at a role that no longer exists (a renamed or removed role).
+    for ((repo, env), others) in &observed.others {
+        for (name, value) in others {
+            if observed.holders.get(value) == Some(&crate::state::github_plan::Holder::Gone) {
+                out.push(finding(
+                    DriftKind::GithubVariable,
+                    Severity::Medium,
+                    None,
+                    format!(
+                        "github {repo}{} variable {name}",
+                        env.as_ref().map(|e| format!(" environment {e}")).unwrap_or_default()
+                    ),
+                    format!("{name} holds {value}, a role that no longer exists: workflows that read it fail to assume; delete the variable, or point them to the role's current variable"),
+                    None,
+                ));
+            }
         }
     }
     for why in &plan.refused {

@@ -44,6 +44,9 @@ pub enum Holder {
     NotARole,
 }
 
+/// Where a variable lives: `owner/repo`, and the environment for an environment-level one.
+pub type Place = (String, Option<String>);
+
 /// What GitHub holds for the wanted variables and environments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedGitHub {
@@ -54,6 +57,9 @@ pub struct ObservedGitHub {
     /// For a variable holding another value than wanted: whose role that value names, by value
     /// (absent: not read, as when AWS is not at hand).
     pub holders: BTreeMap<String, Holder>,
+    /// The other variables at each place a wanted variable lives (repository, environment):
+    /// name and value, for renamed variables and variables left pointing at deleted roles.
+    pub others: BTreeMap<Place, Vec<(String, String)>>,
 }
 
 /// Why `config` must not repoint a variable that holds `held`, if it must not: the value names
@@ -219,6 +225,8 @@ pub fn wanted(cfg: &Config, target: &Target) -> Vec<WantedVariable> {
 /// Changes that make GitHub hold the wanted variables.
 pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan {
     let mut p = GitHubPlan::default();
+    // Renamed variables go after the new ones are set.
+    let mut renames: Vec<GitHubChange> = Vec::new();
     let mut created: Vec<(String, String)> = Vec::new();
     for w in wanted {
         if let Some(env) = &w.environment {
@@ -254,6 +262,30 @@ pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan 
             p.refused.push(why);
             continue;
         }
+        // A variable of another name at the same place that holds this role's ARN is this
+        // config's, renamed: it goes, and the workflows that read it must read the new name.
+        for (old, value) in observed
+            .others
+            .get(&(w.repo.clone(), w.environment.clone()))
+            .into_iter()
+            .flatten()
+        {
+            let renamed = *value == w.value
+                && !old.eq_ignore_ascii_case(&w.name)
+                && !renames.iter().any(|c| matches!(c, GitHubChange::DeleteVariable { name, repo, environment, .. } if name == old && *repo == w.repo && *environment == w.environment));
+            if renamed {
+                renames.push(GitHubChange::DeleteVariable {
+                    repo: w.repo.clone(),
+                    environment: w.environment.clone(),
+                    name: old.clone(),
+                    value: value.clone(),
+                });
+                p.warnings.push(format!(
+                    "variable {old} of {} is renamed {}: in the workflows that assume role {}, change `vars.{old}` to `vars.{}` (keyless emit workflow --role {} shows the new one)",
+                    w.repo, w.name, w.role, w.name, w.role
+                ));
+            }
+        }
         if before.as_deref() != Some(w.value.as_str()) {
             p.changes.push(GitHubChange::SetVariable {
                 repo: w.repo.clone(),
@@ -264,6 +296,7 @@ pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan 
             });
         }
     }
+    p.changes.extend(renames);
     p
 }
 
@@ -314,6 +347,7 @@ mod tests {
     ) -> ObservedGitHub {
         ObservedGitHub {
             holders: BTreeMap::new(),
+            others: BTreeMap::new(),
             variables: vars
                 .iter()
                 .map(|(r, e, n, v)| {

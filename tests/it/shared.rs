@@ -306,3 +306,78 @@ fn a_fresh_environment_scoped_apply_passes_its_own_check() {
     let kinds = r.json()["findings"].to_string();
     assert!(!kinds.contains("github_environment"), "{kinds}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_renamed_variable_moves_and_a_variable_left_on_a_deleted_role_is_reported() {
+    let e = Env::new();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 888));
+    let r = run(
+        &e,
+        &gh,
+        "r",
+        &[
+            "init",
+            "--yes",
+            "--apply",
+            "--repo",
+            "octo-org/site",
+            "--branch",
+            "main",
+            "--preset",
+            "s3-read",
+            "--param",
+            "bucket=octo-site",
+            "--role-name",
+            "gha-site",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let arn = gh.variable("octo-org/site", None, "AWS_ROLE_ARN").unwrap();
+    // The role's variable is renamed in the config.
+    let path = e.dir.path().join("r/keyless.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "name = \"gha-site\"\n",
+        "name = \"gha-site\"\nvariable = \"AWS_ROLE_ARN_SITE\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let r = run(&e, &gh, "r", &["check", "--output", "json"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let r = run(&e, &gh, "r", &["plan"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("change `vars.AWS_ROLE_ARN` to `vars.AWS_ROLE_ARN_SITE`"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&e, &gh, "r", &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(gh.variable("octo-org/site", None, "AWS_ROLE_ARN"), None);
+    assert_eq!(
+        gh.variable("octo-org/site", None, "AWS_ROLE_ARN_SITE")
+            .as_deref(),
+        Some(arn.as_str())
+    );
+    assert_eq!(run(&e, &gh, "r", &["check"]).code, 0);
+    // A variable someone left pointing at a role that is gone: reported, never deleted.
+    gh.set_variable(
+        "octo-org/site",
+        None,
+        "AWS_ROLE_ARN_OLD",
+        "arn:aws:iam::123456789012:role/gha-gone",
+    );
+    let r = run(&e, &gh, "r", &["check", "--output", "json"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("AWS_ROLE_ARN_OLD") && r.stdout.contains("no longer exists"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&e, &gh, "r", &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        gh.variable("octo-org/site", None, "AWS_ROLE_ARN_OLD")
+            .is_some()
+    );
+}
