@@ -144,7 +144,8 @@ pub async fn execute_github(
         }
         progress(c);
         let r = match c {
-            GitHubChange::CreateEnvironment { repo, environment } => {
+            GitHubChange::CreateEnvironment { repo, environment }
+            | GitHubChange::ProtectEnvironment { repo, environment } => {
                 gh.create_environment(repo, environment).await
             }
             GitHubChange::SetVariable {

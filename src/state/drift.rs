@@ -582,6 +582,8 @@ pub fn github(
                 format!("environment {environment} of {repo} does not exist: jobs that name it get a new, unprotected one"),
                 None,
             )),
+            // Reported below, from what GitHub holds (KL022).
+            GitHubChange::ProtectEnvironment { .. } => {}
             GitHubChange::DeleteVariable { name, repo, value, .. } => out.push(finding(
                 DriftKind::GithubVariable,
                 Severity::Medium,

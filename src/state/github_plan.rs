@@ -100,6 +100,14 @@ pub enum GitHubChange {
         /// Its name.
         environment: String,
     },
+    /// PUT an existing environment that has no protection at all (no rules, no deployment
+    /// branch policy), adding the policy: only protected branches may deploy to it.
+    ProtectEnvironment {
+        /// `owner/repo`.
+        repo: String,
+        /// Its name.
+        environment: String,
+    },
     /// Create or update a variable.
     SetVariable {
         /// `owner/repo`.
@@ -131,6 +139,7 @@ impl GitHubChange {
     pub fn symbol(&self) -> &'static str {
         match self {
             GitHubChange::CreateEnvironment { .. } => "+",
+            GitHubChange::ProtectEnvironment { .. } => "~",
             GitHubChange::SetVariable { before: None, .. } => "+",
             GitHubChange::SetVariable { .. } => "~",
             GitHubChange::DeleteVariable { .. } => "-",
@@ -144,7 +153,8 @@ impl GitHubChange {
             None => format!("github {repo}"),
         };
         match self {
-            GitHubChange::CreateEnvironment { repo, environment } => {
+            GitHubChange::CreateEnvironment { repo, environment }
+            | GitHubChange::ProtectEnvironment { repo, environment } => {
                 format!("github {repo} environment {environment}")
             }
             GitHubChange::SetVariable {
@@ -165,7 +175,9 @@ impl GitHubChange {
     /// The REST call it makes.
     pub fn api(&self) -> &'static str {
         match self {
-            GitHubChange::CreateEnvironment { .. } => "PUT environment",
+            GitHubChange::CreateEnvironment { .. } | GitHubChange::ProtectEnvironment { .. } => {
+                "PUT environment"
+            }
             GitHubChange::SetVariable { before: None, .. } => "POST variable",
             GitHubChange::SetVariable { .. } => "PATCH variable",
             GitHubChange::DeleteVariable { .. } => "DELETE variable",
@@ -181,6 +193,9 @@ impl GitHubChange {
                 ..
             } => Some(format!("{b} → {value}")),
             GitHubChange::SetVariable { value, .. } => Some(value.clone()),
+            GitHubChange::ProtectEnvironment { .. } => {
+                Some("deployment branch policy: protected branches only".into())
+            }
             _ => None,
         }
     }
@@ -243,10 +258,17 @@ pub fn plan(wanted: &[WantedVariable], observed: &ObservedGitHub) -> GitHubPlan 
                     ));
                     created.push(key);
                 }
-                Some(Some(e)) if !e.protected() => p.warnings.push(format!(
-                    "environment {env} of {} has no protection rules and no deployment branch policy: any branch can deploy as role {} (KL022)",
-                    w.repo, w.role
-                )),
+                Some(Some(e)) if !e.protected() && !created.contains(&key) => {
+                    p.changes.push(GitHubChange::ProtectEnvironment {
+                        repo: w.repo.clone(),
+                        environment: env.clone(),
+                    });
+                    p.warnings.push(format!(
+                        "environment {env} of {} has no protection rules and no deployment branch policy, so any branch can deploy as role {} (KL022): apply lets only protected branches deploy to it; required reviewers are the repository owner's to add",
+                        w.repo, w.role
+                    ));
+                    created.push(key);
+                }
                 _ => {}
             }
         }

@@ -305,6 +305,23 @@ fn a_fresh_environment_scoped_apply_passes_its_own_check() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let kinds = r.json()["findings"].to_string();
     assert!(!kinds.contains("github_environment"), "{kinds}");
+    // An environment someone made without any protection is repaired, as the plan says.
+    gh.add_environment("octo-org/site", "staging", false);
+    let path = e.dir.path().join("env/keyless.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("environment = \"production\"", "environment = \"staging\"");
+    std::fs::write(&path, text).unwrap();
+    let r = run(&e, &gh, "env", &["plan"]);
+    assert!(
+        r.stdout.contains("~ github octo-org/site environment staging"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&e, &gh, "env", &["apply", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(gh.environment("octo-org/site", "staging"), Some(true));
+    assert_eq!(run(&e, &gh, "env", &["check"]).code, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
