@@ -26,9 +26,15 @@ pub struct Found {
     pub described: Imported,
 }
 
-/// Read the selected roles and describe them. Refuses roles that do not exist, that trust no
-/// GitHub provider, or that trust different issuers (one config has one provider).
-pub async fn import(account: &Account<'_>, selection: &Selection) -> Result<Found> {
+/// Read the selected roles and describe them, under a config name no other config in the
+/// account uses (`mine`: the name of the config file being rewritten, which may keep it).
+/// Refuses roles that do not exist, that trust no GitHub provider, or that trust different
+/// issuers (one config has one provider).
+pub async fn import(
+    account: &Account<'_>,
+    selection: &Selection,
+    mine: Option<&str>,
+) -> Result<Found> {
     let id = &account.target.account_id;
     let names: Vec<String> = match selection {
         Selection::AllGitHub => account
@@ -74,7 +80,21 @@ pub async fn import(account: &Account<'_>, selection: &Selection) -> Result<Foun
             "the roles trust different GitHub issuers; one keyless.toml has one provider\n  fix: import the roles of each issuer into its own file".into(),
         ]));
     }
-    let name = import::suggest_name(&roles, &prefixes[0]);
+    let provider_arn = format!(
+        "arn:{}:iam::{id}:oidc-provider/{}",
+        account.target.partition, prefixes[0]
+    );
+    let in_use = crate::ops::init::config_names_in_use(
+        &account.aws,
+        &provider_arn,
+        account.settings.concurrency,
+    )
+    .await?;
+    let name = crate::config::setup::free_config_name(
+        &import::suggest_name(&roles, &prefixes[0]),
+        &in_use,
+        mine,
+    );
     let described = import::describe(&roles, &prefixes[0], &name, id);
     Ok(Found { roles, described })
 }

@@ -173,3 +173,32 @@ fn import_refuses_a_missing_role_and_an_existing_config() {
     expect(&r, 1);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn an_import_takes_a_config_name_no_other_config_uses() {
+    let e = Env::new();
+    hand_made(&e).await;
+    // Another team's config already carries the name import would suggest.
+    let other = e.dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(
+        other.join("keyless.toml"),
+        "name = \"octo-org-site\"\n[[role]]\nname = \"gha-other\"\n  [[role.subject]]\n  repo = \"octo-org/site\"\n  branch = \"main\"\n",
+    )
+    .unwrap();
+    let r = crate::util::keyless_in(
+        &other,
+        &["apply", "--yes", "--no-github"],
+        &e.kit.env(),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = e.run(&["import", "--role", "site-deploy"]);
+    assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(cfg.contains("name = \"octo-org-site-2\""), "{cfg}");
+    // Its plan only claims its own role; the other config's role is left alone.
+    let r = e.run(&["plan", "--output", "json", "--no-github"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("gha-other\""), "{}", r.stdout);
+}

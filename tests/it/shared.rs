@@ -314,7 +314,8 @@ fn a_fresh_environment_scoped_apply_passes_its_own_check() {
     std::fs::write(&path, text).unwrap();
     let r = run(&e, &gh, "env", &["plan"]);
     assert!(
-        r.stdout.contains("~ github octo-org/site environment staging"),
+        r.stdout
+            .contains("~ github octo-org/site environment staging"),
         "{}",
         r.stdout
     );

@@ -31,7 +31,12 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
     } else {
         Selection::Named(args.roles.clone())
     };
-    let Found { roles, described } = s.block_on(import::import(&account, &selection))?;
+    let mine = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .and_then(|t| t.get("name").and_then(|n| n.as_str()).map(String::from));
+    let Found { roles, described } =
+        s.block_on(import::import(&account, &selection, mine.as_deref()))?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
