@@ -135,8 +135,15 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
     )
     .await?;
     let seen = observe(ctx, &rendered, true).await?;
-    let mut plan = plan::destroy(&rendered, &seen.observed, &seen.others)?;
     let removed = removed_roles(ctx, &rendered, &seen).await?;
+    // The roles this destroy removes do not keep the provider.
+    let others: OtherTrusts = seen
+        .others
+        .iter()
+        .filter(|(n, _)| rendered.keep_removed_roles || !removed.roles.iter().any(|r| r.name == *n))
+        .cloned()
+        .collect();
+    let mut plan = plan::destroy(&rendered, &seen.observed, &others)?;
     plan::remove_roles(&rendered, &seen.observed, &removed, &mut plan);
     let github = variables(ctx, &rendered)
         .await?

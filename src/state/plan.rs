@@ -522,6 +522,13 @@ pub fn remove_roles(desired: &Rendered, observed: &Observed, removed: &Removed, 
         }
         return;
     }
+    // Before a provider deletion (destroy): roles go before the provider they trust.
+    let at = plan
+        .changes
+        .iter()
+        .position(|c| matches!(c, Change::DeleteProvider { .. }))
+        .unwrap_or(plan.changes.len());
+    let tail = plan.changes.split_off(at);
     let mut detached: BTreeMap<String, i32> = BTreeMap::new();
     for r in &removed.roles {
         if !Owner::of(&r.tags).is_mine(&desired.config) {
@@ -563,6 +570,7 @@ pub fn remove_roles(desired: &Rendered, observed: &Observed, removed: &Removed, 
             before: p.document.clone(),
         });
     }
+    plan.changes.extend(tail);
 }
 
 /// What a create found already there, read back after IAM answered `EntityAlreadyExists`.

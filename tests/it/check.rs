@@ -719,4 +719,15 @@ async fn a_role_removed_from_the_config_is_planned_for_removal_unless_kept() {
     // destroy then removes what is left, and nothing of another config.
     expect(&e.run(&["destroy", "--yes", "--no-github"]), 0);
     assert!(iam.get_role().role_name("gha-site").send().await.is_err());
+    // A destroy with a role taken out of the config removes it too, and then the provider.
+    e.write(SITE_AND_API);
+    expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+    e.write(without_api);
+    expect(&e.run(&["destroy", "--yes", "--no-github"]), 0);
+    assert!(iam.get_role().role_name("gha-api").send().await.is_err());
+    let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    assert!(
+        providers.open_id_connect_provider_list().is_empty(),
+        "{providers:?}"
+    );
 }
