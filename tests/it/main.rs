@@ -5,6 +5,7 @@ mod accounts;
 mod apply;
 mod audit;
 mod check;
+mod claim_keys;
 mod cli;
 mod differential;
 mod export;

