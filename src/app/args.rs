@@ -308,6 +308,11 @@ pub struct InitArgs {
     /// Repository ID (immutable subjects; one repository only).
     #[arg(long, requires = "owner_id")]
     pub repo_id: Option<String>,
+    /// Also require each repository's owner by ID (claim repository_owner_id; the ID comes from
+    /// GitHub, or --owner-id): no one can take over the trust by registering a deleted owner's
+    /// name, and it is what an organisation-wide guardrail keys on.
+    #[arg(long)]
+    pub pin_owner: bool,
     /// Permission preset (repeat for several; see `keyless presets`).
     #[arg(long = "preset", value_name = "NAME")]
     pub presets: Vec<String>,

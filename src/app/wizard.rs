@@ -394,6 +394,8 @@ fn from_github(
         ids,
         format,
         custom,
+        owner_pin: None,
+        owner_id: Some(info.owner_id.to_string()),
     })
 }
 
@@ -528,15 +530,70 @@ fn ask_repos(
                 })?;
             }
         }
+        let owner_id = ids
+            .as_ref()
+            .map(|(o, _)| o.clone())
+            .or_else(|| args.owner_id.clone().filter(|_| repo_names.len() == 1));
         repos.push(RepoAnswer {
             repo: repo.clone(),
             scope,
             ids,
             format,
             custom: None,
+            owner_pin: None,
+            owner_id,
         });
     }
     Ok(repos)
+}
+
+/// `--pin-owner` (or yes at the wizard's question, when GitHub gave the owner's ID): each
+/// repository's owner is also required by ID (`repository_owner_id`), which no one can take over
+/// by registering a deleted owner's name, and is what an organisation-wide guardrail keys on.
+fn pin_owners(
+    repos: &mut [RepoAnswer],
+    args: &InitArgs,
+    ask: &mut Asker,
+    issuer: &Issuer,
+) -> Result<()> {
+    let supported = keyless::identity::issuer::supported_claim_keys("aws", &issuer.kind, &[]);
+    if !supported.iter().any(|k| k == "repository_owner_id") {
+        if args.pin_owner {
+            return Err(Error::usage(
+                format!(
+                    "--pin-owner: repository_owner_id does not reach IAM for {} (AWS's data)",
+                    issuer.url
+                ),
+                "drop --pin-owner; pin the repository with the immutable subject instead",
+            ));
+        }
+        return Ok(());
+    }
+    for r in repos.iter_mut().filter(|r| r.custom.is_none()) {
+        r.owner_pin = match (args.pin_owner, r.owner_id.clone()) {
+            (true, Some(id)) => Some(id),
+            (true, None) => {
+                return Err(Error::usage(
+                    format!("--pin-owner: the owner ID of {} is not known", r.repo),
+                    "pass --owner-id (gh api repos/OWNER/REPO --jq .owner.id), or give a GitHub token so keyless reads it",
+                ));
+            }
+            (false, Some(id))
+                if ask.interactive
+                    && ask.confirm(
+                        &format!(
+                            "Also require owner ID {id} of {} (repository_owner_id)?",
+                            r.repo
+                        ),
+                        false,
+                    )? =>
+            {
+                Some(id)
+            }
+            _ => None,
+        };
+    }
+    Ok(())
 }
 
 /// The presets to grant, each with its parameter values.
@@ -747,7 +804,8 @@ pub fn ask_answers(
 ) -> Result<Answers> {
     let issuer = issuer_from(args, ask)?;
     on_issuer(&issuer);
-    let repos = ask_repos(args, ask, p, &mut |repo| lookup(&issuer, repo))?;
+    let mut repos = ask_repos(args, ask, p, &mut |repo| lookup(&issuer, repo))?;
+    pin_owners(&mut repos, args, ask, &issuer)?;
     let templates = Templates::load(None)?;
     let presets = ask_presets(&templates, args, ask, p)?;
     let managed_policies = ask_managed_policies(args, ask)?;

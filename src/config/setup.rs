@@ -26,6 +26,10 @@ pub struct RepoAnswer {
     /// A raw `sub` for a repository with a custom subject template (then scope, IDs and format
     /// only describe it).
     pub custom: Option<String>,
+    /// Also require this owner ID (`repository_owner_id` claim): the owner pinned by ID.
+    pub owner_pin: Option<String>,
+    /// The owner's numeric ID, when known (from GitHub, or `--owner-id`).
+    pub owner_id: Option<String>,
 }
 
 /// Everything `init` asks.
@@ -254,6 +258,12 @@ pub fn role_toml(a: &Answers) -> String {
             SubjectFormat::Both => "both",
         };
         t.push_str(&format!("  format = {}\n", q(fmt)));
+        if let Some(id) = &r.owner_pin {
+            t.push_str(&format!(
+                "  claims = {{ repository_owner_id = {} }}      # the owner, pinned by ID\n",
+                q(id)
+            ));
+        }
     }
     for (name, params) in &a.presets {
         t.push_str(&format!("\n  [[role.preset]]\n  name = {}\n", q(name)));
@@ -320,6 +330,8 @@ mod tests {
                     ids: Some(("1".into(), "2".into())),
                     custom: None,
                     format: SubjectFormat::Both,
+                    owner_pin: None,
+                    owner_id: None,
                 },
                 RepoAnswer {
                     repo: "octo-org/api".into(),
@@ -327,6 +339,8 @@ mod tests {
                     ids: None,
                     format: SubjectFormat::Classic,
                     custom: None,
+                    owner_pin: Some("123456".into()),
+                    owner_id: Some("123456".into()),
                 },
             ],
             presets: vec![(

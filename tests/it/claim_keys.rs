@@ -83,3 +83,67 @@ name = "gha-site"
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("ADMITTED"), "{}", r.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn init_pins_the_owner_by_id_when_asked() {
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+    let e = crate::util::Env::new();
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 456789));
+    let mut env = e.kit.env();
+    env.push(("GH_TOKEN", TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let args = [
+        "init",
+        "--yes",
+        "--apply",
+        "--repo",
+        "octo-org/site",
+        "--branch",
+        "main",
+        "--preset",
+        "s3-read",
+        "--param",
+        "bucket=octo-site",
+        "--pin-owner",
+    ];
+    let r = keyless_in(e.dir.path(), &args, &env, None);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let cfg = std::fs::read_to_string(e.dir.path().join("keyless.toml")).unwrap();
+    assert!(cfg.contains("repository_owner_id = \"123456\""), "{cfg}");
+    let iam = e.iam().await;
+    let role = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \"gha-"))
+        .map(|rest| format!("gha-{}", rest.split('"').next().unwrap()))
+        .unwrap();
+    let trust = iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap();
+    let trust = percent_encoding::percent_decode_str(&trust)
+        .decode_utf8_lossy()
+        .into_owned();
+    assert!(
+        trust.contains("token.actions.githubusercontent.com:repository_owner_id"),
+        "{trust}"
+    );
+    // Without a way to know the ID, --pin-owner says so before writing anything.
+    let fresh = tempfile::tempdir().unwrap();
+    let r = keyless_in(fresh.path(), &args, &e.kit.env(), None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("owner ID of octo-org/site is not known"),
+        "{}",
+        r.stderr
+    );
+    assert!(!fresh.path().join("keyless.toml").exists());
+}

@@ -229,7 +229,7 @@ pub(super) fn trust_statement(out: &mut Out, i: usize, st: &serde_json::Map<Stri
         }
     }
     if names_only && !has_repository_id {
-        out.add("KL018", "trust is pinned by names only; a deleted or renamed owner or repository can be re-registered. Prefer the immutable sub (set owner_id and repo_id) or a repository_id claim".into(), Some(&label), Some(&format!("{prefix}:sub")), None);
+        out.add("KL018", "trust is pinned by names only; a deleted or renamed owner or repository can be re-registered. Prefer the immutable sub (set owner_id and repo_id) or a repository_id claim; a repository_owner_id claim pins at least the owner".into(), Some(&label), Some(&format!("{prefix}:sub")), None);
     }
     let aud_pos: Vec<&Cond> = conds
         .iter()
