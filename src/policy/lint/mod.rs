@@ -405,6 +405,20 @@ mod tests {
         ] {
             assert!(!rules_of(&exact_sub(v)).contains(&"KL019"), "{v}");
         }
+        // The same owner binding as a claim condition beside the sub (what init --pin-owner
+        // writes, or a repository_id pin): consistent with the sub forms above.
+        for (claim, id) in [("repository_owner_id", "1"), ("repository_id", "2")] {
+            let doc = trust(json!({"StringEquals": {
+                format!("{P}:aud"): "sts.amazonaws.com",
+                format!("{P}:sub"): "environment:prod",
+                format!("{P}:{claim}"): id}}));
+            assert!(!rules_of(&doc).contains(&"KL019"), "{claim}");
+        }
+        // A negated one binds nothing.
+        let doc = trust(json!({
+            "StringEquals": {format!("{P}:aud"): "sts.amazonaws.com", format!("{P}:sub"): "environment:prod"},
+            "StringNotEquals": {format!("{P}:repository_owner_id"): "1"}}));
+        assert!(rules_of(&doc).contains(&"KL019"));
     }
 
     #[test]

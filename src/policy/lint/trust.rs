@@ -191,13 +191,16 @@ pub(super) fn trust_statement(out: &mut Out, i: usize, st: &serde_json::Map<Stri
     } else if sub_pos.is_empty() && jwr_pos {
         out.add("KL020", "trust rests only on job_workflow_ref; if that workflow's repository is public, any repository can call it".into(), Some(&label), Some(&format!("{prefix}:job_workflow_ref")), None);
     }
+    // A repository_id or repository_owner_id condition beside the sub binds it to an owner, as
+    // the same claim inside a custom sub does (KL019).
+    let owner_pinned = has_repository_id || pinned_by("repository_owner_id");
     let mut names_only = false;
     for c in &sub_pos {
         let like = c.base == "StringLike";
         let mut per_value: Vec<Option<Severity>> = Vec::new();
         for v in &c.values {
             let before = out.list.len();
-            sub_value(out, &label, &c.key, v, like, c.base.as_str());
+            sub_value(out, &label, &c.key, v, like, c.base.as_str(), owner_pinned);
             if v.starts_with("repo:") && !v.split(['/', ':']).nth(1).unwrap_or("").contains('@') {
                 names_only = true;
             }
@@ -324,7 +327,15 @@ fn malformed_sub(v: &str) -> Option<&'static str> {
     }
 }
 
-fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &str) {
+fn sub_value(
+    out: &mut Out,
+    label: &str,
+    key: &str,
+    v: &str,
+    like: bool,
+    base: &str,
+    owner_pinned: bool,
+) {
     check_operator_fit(out, label, key, v, like, base);
     if let Some(why) = malformed_sub(v) {
         out.add(
@@ -352,7 +363,7 @@ fn sub_value(out: &mut Out, label: &str, key: &str, v: &str, like: bool, base: &
         let owner_bound = ["repo:", "repository_id:", "repository_owner_id:"]
             .iter()
             .any(|b| v.starts_with(b) || v.contains(&format!(":{b}")));
-        if USER_CONTROLLABLE.contains(&lead) && !owner_bound {
+        if USER_CONTROLLABLE.contains(&lead) && !owner_bound && !owner_pinned {
             out.add("KL019", format!("custom sub led by `{lead}`, which any repository can choose, and no owner-bound claim (repo, repository_id, repository_owner_id): any repository can set its subject template to mint exactly this sub"), Some(label), Some(key), Some(v));
         }
     }
