@@ -204,6 +204,16 @@ impl Owner {
         }
     }
 
+    /// Who it belongs to, for messages: `keyless config `name``, an earlier keyless, or
+    /// something other than keyless.
+    pub fn describe(&self) -> String {
+        match self {
+            Owner::Config(c) => format!("keyless config `{c}`"),
+            Owner::Legacy => "an earlier keyless run that did not name its config".into(),
+            Owner::NotKeyless => "something other than keyless".into(),
+        }
+    }
+
     /// May the config named `config` modify it (its own, or an older keyless's to claim)?
     pub fn is_mine(&self, config: &str) -> bool {
         match self {

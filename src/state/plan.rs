@@ -592,11 +592,6 @@ pub enum Existing<'a> {
 /// trust another run changed, or a policy with another document is refused, naming the owner,
 /// and the apply stops before anything is attached to it. A provider is shared by design.
 pub fn confirm_existing(change: &Change, found: Existing<'_>) -> std::result::Result<(), String> {
-    let whose = |owner: Owner| match owner {
-        Owner::Config(c) => format!("keyless config `{c}`"),
-        Owner::Legacy => "an earlier keyless run that did not name its config".to_string(),
-        Owner::NotKeyless => "something other than keyless".to_string(),
-    };
     match (change, found) {
         (Change::CreateProvider { .. }, Existing::Provider) => Ok(()),
         (
@@ -613,7 +608,7 @@ pub fn confirm_existing(change: &Change, found: Existing<'_>) -> std::result::Re
             if !owner.is_mine(mine) {
                 return Err(format!(
                     "role {role} appeared since the plan was made and belongs to {}; config `{mine}` does not touch it (another run applied it, or it was made by hand: use another role name, or apply one config at a time)",
-                    whose(owner)
+                    owner.describe()
                 ));
             }
             if !policy::same(&live.trust_policy, trust_policy) {
@@ -637,7 +632,7 @@ pub fn confirm_existing(change: &Change, found: Existing<'_>) -> std::result::Re
             if !owner.is_mine(mine) {
                 return Err(format!(
                     "policy {arn} appeared since the plan was made and belongs to {}; config `{mine}` does not touch it (use another policy_name, or apply one config at a time)",
-                    whose(owner)
+                    owner.describe()
                 ));
             }
             if !policy::same(&live.document, document) {

@@ -251,12 +251,11 @@ fn check_role_name_is_free(s: &Session, answers: &Answers, account: &str) -> Res
     let Some(live) = s.block_on(aws.read_role(&answers.role_name))? else {
         return Ok(());
     };
-    let whose = match Owner::of(&live.tags) {
-        Owner::Config(c) if c == answers.config_name => return Ok(()),
-        Owner::Config(c) => format!("keyless config `{c}`"),
-        Owner::Legacy => "an earlier keyless run that did not name its config".into(),
-        Owner::NotKeyless => "something other than keyless".into(),
-    };
+    let owner = Owner::of(&live.tags);
+    if owner == Owner::Config(answers.config_name.clone()) {
+        return Ok(());
+    }
+    let whose = owner.describe();
     Err(Error::usage(
         format!(
             "role {} already exists in account {account} and belongs to {whose}; nothing was written",
