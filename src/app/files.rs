@@ -2,7 +2,8 @@
 //! policies, exported templates and scripts, SARIF. Never through a symbolic link: a link at the
 //! path is refused, naming it (a link can point anywhere, and a dangling one would be created).
 //! A missing directory is created. A script is created executable as far as the umask allows
-//! (0777 masked by it, as a compiler does), never wider.
+//! (0777 masked by it, as a compiler does), never wider. It also reads back the `name` of a config
+//! that init or import is about to rewrite.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +18,14 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
 /// Write `text` to `path` as an executable script.
 pub fn write_script(path: &Path, text: &str) -> Result<()> {
     write_file(path, text, true)
+}
+
+/// The `name` of the config file at `path`, when there is one that says it (init and import
+/// rewriting a config keep its identity).
+pub fn config_name(path: &Path) -> Option<String> {
+    let text = keyless::config::read_capped(path, keyless::config::MAX_CONFIG_BYTES).ok()?;
+    let doc: toml::Table = toml::from_str(&text).ok()?;
+    doc.get("name")?.as_str().map(String::from)
 }
 
 fn write_file(path: &Path, text: &str, executable: bool) -> Result<()> {

@@ -31,10 +31,7 @@ pub fn cmd_import(s: &Session, args: &ImportArgs) -> Result<ExitStatus> {
     } else {
         Selection::Named(args.roles.clone())
     };
-    let mine = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
-        .and_then(|t| t.get("name").and_then(|n| n.as_str()).map(String::from));
+    let mine = crate::app::files::config_name(&path);
     let Found { roles, described } =
         s.block_on(import::import(&account, &selection, mine.as_deref()))?;
     let dir = path

@@ -142,7 +142,7 @@ fn name_freely(
         &provider_arn,
         s.concurrency,
     ))?;
-    let mine = existing_name(&s.config_path);
+    let mine = crate::app::files::config_name(&s.config_path);
     let wanted = answers.config_name.clone();
     let free = setup::free_config_name(&wanted, &in_use, mine.as_deref());
     if free == wanted {
@@ -164,13 +164,6 @@ fn name_freely(
     ));
     answers.config_name = free;
     Ok(())
-}
-
-/// The `name` of the config file at `path`, when there is one.
-fn existing_name(path: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let doc: toml::Table = toml::from_str(&text).ok()?;
-    doc.get("name")?.as_str().map(String::from)
 }
 
 /// When the variable the role would use on GitHub already carries another config's role (or a
