@@ -23,16 +23,6 @@ pub struct RunSettings {
     pub github_variables: bool,
 }
 
-impl Default for RunSettings {
-    fn default() -> Self {
-        RunSettings {
-            concurrency: 8,
-            reads: Reads::Auto,
-            github_variables: true,
-        }
-    }
-}
-
 /// One account reached: its clients and where it is. Enough for operations that need no
 /// config (audit).
 #[derive(Clone)]
