@@ -7,6 +7,7 @@ use crate::ops::github;
 use crate::ops::provision::{observe, render};
 use crate::state::drift::{self, DriftFinding};
 use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
+use crate::state::observed::ReadPath;
 use crate::state::render::{self as rendering, Rendered};
 
 /// What a check found in one account.
@@ -18,6 +19,8 @@ pub struct Checked {
     pub findings: Vec<DriftFinding>,
     /// The config's roles found in the account (what was compared).
     pub roles_checked: usize,
+    /// How IAM was read (role by role, or the whole account).
+    pub read: ReadPath,
 }
 
 /// Compare the account with the config: IAM always; GitHub's repositories, subject forms,
@@ -60,6 +63,7 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
         });
     }
     Ok(Checked {
+        read: seen.path,
         roles_checked: seen.observed.roles.values().filter(|r| r.is_some()).count(),
         rendered,
         findings,

@@ -24,6 +24,8 @@ pub struct Planned {
     pub github: Option<GitHubPlan>,
     /// A removal (destroy) rather than an apply.
     pub destroy: bool,
+    /// How IAM was read (role by role, or the whole account).
+    pub read: ReadPath,
 }
 
 impl Planned {
@@ -120,6 +122,7 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
         plan,
         github,
         destroy: false,
+        read: seen.path,
     })
 }
 
@@ -153,6 +156,7 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
         plan,
         github,
         destroy: true,
+        read: seen.path,
     })
 }
 

@@ -17,6 +17,7 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
     match s.in_accounts(Need::Caller, async |ctx| check::check(ctx).await)? {
         Runs::One(ctx, checked) => {
+            crate::app::flow::note_read(s, checked.read, checked.rendered.roles.len());
             let target = &checked.rendered.target;
             let report = CheckReport::new(
                 &checked.findings,
