@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::identity::repository::SubForm;
 use crate::io::github::GitHub;
 use crate::ops::context::Account;
-use crate::policy::lint::LintContext;
 use crate::state::audit::{self, AccountView, AuditFinding, AuditOptions, RepoState};
 use crate::state::render;
 
@@ -25,20 +24,6 @@ pub struct Audited {
     pub findings: Vec<AuditFinding>,
 }
 
-/// How the account's live documents are linted: the account and partition, and, with a config,
-/// its extra claim keys and trust-size quota.
-pub fn lint_context(account: &Account<'_>, config: Option<&Config>) -> LintContext {
-    match config {
-        Some(cfg) => render::live_context(cfg, &account.target),
-        None => {
-            let mut ctx = LintContext::new("live");
-            ctx.account_id = Some(account.target.account_id.clone());
-            ctx.partition = Some(account.target.partition.clone());
-            ctx
-        }
-    }
-}
-
 /// Read the whole account and judge it.
 pub async fn audit(
     account: &Account<'_>,
@@ -46,7 +31,8 @@ pub async fn audit(
     opts: &AuditOptions,
 ) -> Result<Audited> {
     let view = account.aws.audit_view().await?;
-    let mut findings = audit::audit(&view, &lint_context(account, config), opts);
+    let lint = render::live_context(config, &account.target);
+    let mut findings = audit::audit(&view, &lint, opts);
     if let Some(gh) = account.github {
         let repos: Vec<String> = audit::classic_repos(&view).into_keys().collect();
         let states = repo_states(gh, &repos, account.settings.concurrency).await?;

@@ -39,7 +39,7 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
     let seen = observe(ctx, &rendered, true).await?;
     let trusting = drift::trusting_provider(&rendered, &seen.others);
     let other_tags = a.aws.role_tags(&trusting, a.settings.concurrency).await?;
-    let lint = rendering::live_context(cfg, &a.target);
+    let lint = rendering::live_context(Some(cfg), &a.target);
     let mut findings = drift::drift(&rendered, &seen.observed, &seen.others, &other_tags, &lint);
     if let Some(gh) = a.github {
         let facts = github::facts(cfg, gh).await?;

@@ -111,13 +111,15 @@ impl Rendered {
 }
 
 /// How the live documents of `target` are linted (check, audit): the account, the partition,
-/// and the config's extra claim keys and trust-size quota.
-pub fn live_context(cfg: &Config, target: &Target) -> LintContext {
+/// and, with a config, its extra claim keys and trust-size quota.
+pub fn live_context(cfg: Option<&Config>, target: &Target) -> LintContext {
     let mut ctx = LintContext::new("live");
     ctx.account_id = Some(target.account_id.clone());
     ctx.partition = Some(target.partition.clone());
-    ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
-    ctx.trust_size_quota = cfg.trust_policy_size_quota;
+    if let Some(cfg) = cfg {
+        ctx.extra_claim_keys = cfg.extra_claim_keys.clone();
+        ctx.trust_size_quota = cfg.trust_policy_size_quota;
+    }
     ctx
 }
 
