@@ -608,11 +608,7 @@ impl Session {
             accounts,
             text,
             file: self.config_path.display().to_string(),
-            dir: self
-                .config_path
-                .parent()
-                .map(|p| p.to_path_buf())
-                .unwrap_or_default(),
+            dir: self.config_dir(),
             partition: &caller.partition,
         };
         let ids = self.block_on(fleet.ids(&caller.account))?;
@@ -655,15 +651,18 @@ impl Session {
     /// as such: `[accounts]` values are substituted per account).
     fn github_if_config_names_it(&self, text: &str) -> Option<&GitHub> {
         let file = self.config_path.display().to_string();
-        let dir = self
-            .config_path
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
-        let issuer = config::parse_partial(text, &file, &dir)
+        let issuer = config::parse_partial(text, &file, &self.config_dir())
             .map(|(c, _)| c.issuer)
             .unwrap_or_else(|_| Issuer::github_com());
         self.github_for(&issuer)
+    }
+
+    /// The config file's directory: policy files and templates are relative to it.
+    pub fn config_dir(&self) -> PathBuf {
+        self.config_path
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default()
     }
 
     /// The config's roles, or the one named.

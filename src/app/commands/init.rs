@@ -217,11 +217,7 @@ fn config_file(s: &Session) -> Result<(String, String, std::path::PathBuf)> {
     } else {
         String::new()
     };
-    let dir = path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    Ok((text, path.display().to_string(), dir))
+    Ok((text, path.display().to_string(), s.config_dir()))
 }
 
 /// Add the answers' role to the existing config file, keeping everything in it as written.
