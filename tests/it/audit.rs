@@ -2,6 +2,8 @@
 //! (the any-branch role with AmazonS3FullAccess fails), a role for another issuer is left out, a
 //! GitHub provider no role trusts is reported, SARIF is written, and audit never writes.
 
+use serde_json::json;
+
 use keyless_testkit::ACCOUNT_ID;
 
 use crate::util::{Env, expect};
@@ -215,45 +217,28 @@ async fn audit_needs_exactly_the_keyless_audit_preset() {
 /// deleted (anyone may take its name), one renamed; immutable subjects are safe and not asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn repositories_that_are_gone_or_renamed_are_reported_through_github() {
+    use crate::github::TOKEN;
     use keyless_testkit::GitHub;
     use keyless_testkit::github::Repo;
-    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
     let e = Env::new();
-    let iam = e.iam().await;
-    let p = "token.actions.githubusercontent.com";
-    iam.create_open_id_connect_provider()
-        .url(format!("https://{p}"))
-        .client_id_list("sts.amazonaws.com")
-        .send()
-        .await
-        .unwrap();
-    for (role, sub) in [
-        ("gone", "repo:octo-org/deleted:ref:refs/heads/main"),
-        ("moved", "repo:octo-org/old-name:ref:refs/heads/main"),
-        ("fine", "repo:octo-org/site:ref:refs/heads/main"),
-        (
-            "pinned",
-            "repo:octo-org@123456/removed-too@999:ref:refs/heads/main",
-        ),
-    ] {
-        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com", format!("{p}:sub"): sub}}}]});
-        iam.create_role()
-            .role_name(role)
-            .assume_role_policy_document(trust.to_string())
-            .send()
-            .await
-            .unwrap();
-    }
+    github_roles(
+        &e,
+        &[
+            ("gone", json!("repo:octo-org/deleted:ref:refs/heads/main")),
+            ("moved", json!("repo:octo-org/old-name:ref:refs/heads/main")),
+            ("fine", json!("repo:octo-org/site:ref:refs/heads/main")),
+            (
+                "pinned",
+                json!("repo:octo-org@123456/removed-too@999:ref:refs/heads/main"),
+            ),
+        ],
+    )
+    .await;
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 1));
     gh.add_repo(Repo::new("octo-org/old-name", 123456, 2));
     gh.rename("octo-org/old-name", "octo-org/new-name");
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(&e, &gh);
     let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN));
@@ -296,52 +281,35 @@ async fn repositories_that_are_gone_or_renamed_are_reported_through_github() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_classic_trust_for_a_repository_that_mints_immutable_subjects_is_flagged() {
+    use crate::github::TOKEN;
     use keyless_testkit::GitHub;
     use keyless_testkit::github::Repo;
-    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
     let e = Env::new();
-    let iam = e.iam().await;
-    let p = "token.actions.githubusercontent.com";
-    iam.create_open_id_connect_provider()
-        .url(format!("https://{p}"))
-        .client_id_list("sts.amazonaws.com")
-        .send()
-        .await
-        .unwrap();
-    for (role, subs) in [
-        (
-            "classic-only",
-            vec!["repo:octo-org/site:ref:refs/heads/main"],
-        ),
-        (
-            "both-forms",
-            vec![
-                "repo:octo-org/site:ref:refs/heads/main",
-                "repo:octo-org@123456/site@456789:ref:refs/heads/main",
-            ],
-        ),
-        (
-            "classic-repo",
-            vec!["repo:octo-org/legacy:ref:refs/heads/main"],
-        ),
-    ] {
-        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com", format!("{p}:sub"): subs}}}]});
-        iam.create_role()
-            .role_name(role)
-            .assume_role_policy_document(trust.to_string())
-            .send()
-            .await
-            .unwrap();
-    }
+    github_roles(
+        &e,
+        &[
+            (
+                "classic-only",
+                json!("repo:octo-org/site:ref:refs/heads/main"),
+            ),
+            (
+                "both-forms",
+                json!([
+                    "repo:octo-org/site:ref:refs/heads/main",
+                    "repo:octo-org@123456/site@456789:ref:refs/heads/main"
+                ]),
+            ),
+            (
+                "classic-repo",
+                json!("repo:octo-org/legacy:ref:refs/heads/main"),
+            ),
+        ],
+    )
+    .await;
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 456789).immutable(true));
     gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(&e, &gh);
     let r = crate::util::keyless_in(e.dir.path(), &["audit", "--output", "json"], &env, None);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let ka005: Vec<String> = r.json()["findings"]
@@ -358,4 +326,29 @@ async fn a_classic_trust_for_a_repository_that_mints_immutable_subjects_is_flagg
         })
         .collect();
     assert_eq!(ka005, ["classic-only high"], "{}", r.stdout);
+}
+
+/// The github.com provider, and a role per `(name, sub)` that trusts it with that `sub`
+/// condition (one value or a list) and the default audience.
+async fn github_roles(e: &Env, roles: &[(&str, serde_json::Value)]) {
+    let iam = e.iam().await;
+    let p = "token.actions.githubusercontent.com";
+    iam.create_open_id_connect_provider()
+        .url(format!("https://{p}"))
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    for (role, sub) in roles {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{p}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{p}:aud"): "sts.amazonaws.com", format!("{p}:sub"): sub}}}]});
+        iam.create_role()
+            .role_name(*role)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
 }

@@ -86,15 +86,13 @@ name = "gha-site"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn init_pins_the_owner_by_id_when_asked() {
+    use crate::github::TOKEN;
     use keyless_testkit::GitHub;
     use keyless_testkit::github::Repo;
-    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
     let e = crate::util::Env::new();
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 456789));
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(&e, &gh);
     let args = [
         "init",
         "--yes",

@@ -7,7 +7,8 @@ use keyless_testkit::{Claims, GITHUB_ISSUER, GitHub, Issuer};
 
 use crate::util::{Env, Run, expect, keyless_in, root};
 
-const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+/// The kit GitHub's token (not a real one), for every test that reads GitHub.
+pub(crate) const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
 
 fn github() -> GitHub {
     let gh = GitHub::start(TOKEN);
@@ -19,7 +20,8 @@ fn github() -> GitHub {
     gh
 }
 
-fn env(e: &Env, gh: &GitHub) -> Vec<(&'static str, String)> {
+/// The kit's AWS environment, with GitHub read from `gh` with [`TOKEN`].
+pub(crate) fn env(e: &Env, gh: &GitHub) -> Vec<(&'static str, String)> {
     let mut env = e.kit.env();
     env.push(("GH_TOKEN", TOKEN.to_string()));
     env.push(("KEYLESS_GITHUB_API_URL", gh.url()));

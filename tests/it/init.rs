@@ -278,9 +278,9 @@ fn flag_mistakes_are_reported_before_any_aws_or_github_call_and_name_the_value_o
 
 #[test]
 fn the_wizard_asks_again_for_a_repository_github_does_not_know() {
+    use crate::github::TOKEN;
     use keyless_testkit::GitHub;
     use keyless_testkit::github::Repo;
-    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
     let kit = Kit::start();
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 456789));

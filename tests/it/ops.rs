@@ -8,7 +8,7 @@ use keyless_testkit::{ACCOUNT_ID, GitHub};
 use crate::accounts::{A, B, org};
 use crate::util::{Env, expect, keyless_in};
 
-const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+use crate::github::TOKEN;
 
 /// `[accounts]` for A and B with one role trusting `repo` on main.
 fn fleet(repo: &str) -> String {
@@ -109,9 +109,7 @@ fn github_is_read_in_each_account_and_its_variables_are_left_to_one_account_runs
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 456789).immutable(true));
     gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(&e, &gh);
     // A classic trust for a repository that mints immutable subjects: blocked in every account,
     // as in one (KL016, from what GitHub reports).
     e.write(&fleet("octo-org/site"));

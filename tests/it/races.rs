@@ -211,15 +211,13 @@ async fn destroy_never_deletes_a_provider_another_apply_is_using() {
 
 #[test]
 fn a_variable_that_appears_between_plan_and_write_is_never_overwritten() {
+    use crate::github::TOKEN;
     use keyless_testkit::github::Repo;
     use keyless_testkit::{Fault, FaultRule, GitHub};
-    const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
     let e = Env::new();
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/legacy", 123456, 111));
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(&e, &gh);
     e.write(&config(
         "team-a",
         "gha-a",

@@ -7,12 +7,10 @@ use keyless_testkit::github::Repo;
 
 use crate::util::{Env, Run, keyless_in};
 
-const TOKEN: &str = "ghp_kitTOKENnotREAL0123456789abcdef0000";
+use crate::github::TOKEN;
 
 fn run(e: &Env, gh: &GitHub, dir: &str, args: &[&str]) -> Run {
-    let mut env = e.kit.env();
-    env.push(("GH_TOKEN", TOKEN.to_string()));
-    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let env = crate::github::env(e, gh);
     let d = e.dir.path().join(dir);
     std::fs::create_dir_all(&d).unwrap();
     keyless_in(&d, args, &env, None)
