@@ -76,15 +76,7 @@ fn unreachable_endpoint_is_a_clear_error() {
         "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n",
     )
     .unwrap();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "not-a-real-secret-value".to_string(),
-        ),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_MAX_ATTEMPTS", "1".to_string()),
-    ];
+    let env = fake_credentials();
     let r = keyless_in(
         dir.path(),
         &["render", "--endpoint-url", "http://127.0.0.1:1"],
@@ -413,15 +405,7 @@ fn an_endpoint_that_is_not_aws_or_not_a_url_is_one_line_with_a_fix() {
         "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n",
     )
     .unwrap();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            "not-a-real-secret-value".to_string(),
-        ),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_MAX_ATTEMPTS", "1".to_string()),
-    ];
+    let env = fake_credentials();
     // Something that answers HTTP, but not as AWS does: the GitHub kit.
     let gh = keyless_testkit::GitHub::start("ghp_x");
     for endpoint in [gh.url(), "notaurl".to_string()] {
@@ -443,4 +427,17 @@ fn an_endpoint_that_is_not_aws_or_not_a_url_is_one_line_with_a_fix() {
         assert!(r.stderr.contains("fix:"), "{}", r.stderr);
         assert!(r.stderr.lines().count() <= 4, "{}", r.stderr);
     }
+}
+
+/// Credentials that look real to the SDK (one attempt per call); the secret must never be printed.
+fn fake_credentials() -> [(&'static str, String); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "not-a-real-secret-value".to_string(),
+        ),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+    ]
 }
