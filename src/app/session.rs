@@ -277,7 +277,7 @@ impl Session {
         {
             return Ok(aws.clone());
         }
-        let aws = self.block_on(Aws::connect(&opts));
+        let aws = self.block_on(Aws::connect(&opts))?;
         *self.aws.borrow_mut() = Some((opts, aws.clone()));
         Ok(aws)
     }

@@ -2,12 +2,23 @@
 //! the AWS SDK uses, so the binary carries one), native roots, a 20 s timeout per request.
 //! Used by `token` (the runner's endpoint, discovery, JWKS) and `github` (the REST API).
 //!
+//! Corporate networks are read the way the AWS SDK reads them, so both halves of keyless take
+//! the same road: `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` (and the lower-case forms,
+//! through hyper-util's matcher, curl's rules) choose a proxy, reached with `CONNECT` (also for
+//! `http://` targets); the roots are the system's, which honour `SSL_CERT_FILE`/`SSL_CERT_DIR`
+//! for a private CA.
+//!
 //! It knows nothing about GitHub's API or tokens: callers pass headers (secrets included) and get
 //! status, headers and body back; failures are [`Error::GitHub`] naming the request, never its
 //! headers.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 
 use crate::error::{Error, Result};
 
@@ -44,20 +55,16 @@ pub async fn send(
         what: what.clone(),
         status: None,
         message: m,
-        hint: Some("check network access to GitHub (or the runner) and the URL".into()),
+        hint: Some(
+            "check network access to GitHub (or the runner) and the URL; behind a proxy, \
+             set HTTPS_PROXY (and NO_PROXY), and SSL_CERT_FILE for a private CA"
+                .into(),
+        ),
     };
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| fail(format!("no TLS root certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
+    let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
     let mut req = hyper::Request::builder()
         .method(method)
-        .uri(url)
+        .uri(uri.clone())
         .header("user-agent", concat!("keyless/", env!("CARGO_PKG_VERSION")));
     for (k, v) in headers {
         req = req.header(*k, v.as_str());
@@ -65,10 +72,20 @@ pub async fn send(
     let req = req
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| fail(format!("bad request: {e}")))?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req))
-        .await
-        .map_err(|_| fail("timed out after 20s".into()))?
-        .map_err(|e| fail(e.to_string()))?;
+    let tls = || {
+        hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| fail(format!("no TLS root certificates: {e}")))
+            .map(|b| b.https_or_http().enable_http1())
+    };
+    let sent = match proxy_for(&uri) {
+        None => request(tls()?.build(), req).await,
+        Some(proxy) => {
+            let tunnel = tunnel(&proxy).map_err(fail)?;
+            request(tls()?.wrap_connector(tunnel), req).await
+        }
+    };
+    let resp = sent.map_err(fail)?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -87,4 +104,60 @@ pub async fn send(
         headers,
         body,
     })
+}
+
+/// The proxy for `uri` from the environment (read once per process), if any.
+fn proxy_for(uri: &hyper::Uri) -> Option<Intercept> {
+    static MATCHER: OnceLock<Matcher> = OnceLock::new();
+    MATCHER.get_or_init(Matcher::from_env).intercept(uri)
+}
+
+/// A `CONNECT` tunnel through `proxy`, with its credentials when the variable carries some.
+fn tunnel(proxy: &Intercept) -> std::result::Result<Tunnel<HttpConnector>, String> {
+    if proxy.uri().scheme_str() != Some("http") {
+        // Never the URI itself: it may carry a password.
+        return Err(format!(
+            "the proxy from HTTPS_PROXY/HTTP_PROXY must be an http:// URL (a TLS connection to \
+             the proxy itself is not supported); got a {}:// URL",
+            proxy.uri().scheme_str().unwrap_or("schemeless")
+        ));
+    }
+    let t = Tunnel::new(proxy.uri().clone(), HttpConnector::new());
+    Ok(match proxy.basic_auth() {
+        Some(auth) => t.with_auth(auth.clone()),
+        None => t,
+    })
+}
+
+/// Send `req` over `connector` within the timeout; the answer, or the failure with its causes.
+async fn request<C>(
+    connector: C,
+    req: hyper::Request<Full<Bytes>>,
+) -> std::result::Result<hyper::Response<hyper::body::Incoming>, String>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let client: hyper_util::client::legacy::Client<C, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    match tokio::time::timeout(std::time::Duration::from_secs(20), client.request(req)).await {
+        Err(_) => Err("timed out after 20s".into()),
+        Ok(Err(e)) => Err(with_causes(&e)),
+        Ok(Ok(resp)) => Ok(resp),
+    }
+}
+
+/// An error and its sources on one line ("client error (Connect): tunnel error: ..."): hyper's
+/// own `Display` says only which stage failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = s.source();
+    }
+    text
 }

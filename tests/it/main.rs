@@ -22,6 +22,7 @@ mod ops;
 mod output;
 mod ownership;
 mod paths;
+mod proxy;
 mod races;
 mod reads;
 mod release;

@@ -13,8 +13,10 @@
 //! | [`read`] | reads: providers, roles, policies, the whole account (observe, audit) |
 //! | [`write`] | writes: one planned change, and whether an existing entity is already ours |
 //! | [`web_identity`] | the web-identity exchange and its classified failures |
+//! | [`transport`] | the HTTPS client when `AWS_CA_BUNDLE` names a private CA |
 
 mod read;
+pub mod transport;
 mod web_identity;
 mod write;
 
@@ -69,9 +71,13 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// Load configuration from the standard chain with the given overrides.
-    pub async fn connect(opts: &AwsOptions) -> Aws {
+    /// Load configuration from the standard chain with the given overrides (and the HTTPS
+    /// client [`transport`] chooses: a private CA bundle, proxies from the environment).
+    pub async fn connect(opts: &AwsOptions) -> Result<Aws> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(client) = transport::http_client()? {
+            loader = loader.http_client(client);
+        }
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }
@@ -82,7 +88,7 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         loader = loader.retry_config(retry_config());
-        Aws::from_config(&loader.load().await)
+        Ok(Aws::from_config(&loader.load().await))
     }
 
     /// Clients from an already loaded SDK configuration (STS and IAM default to `us-east-1`

@@ -11,6 +11,8 @@
 //!   Actions runner's ID-token endpoint (`ACTIONS_ID_TOKEN_REQUEST_URL` + bearer token).
 //!
 //! * [`GitHub`] serves the part of GitHub's REST API keyless uses (see [`github`]).
+//! * [`proxy::Proxy`] is a TLS-inspecting `CONNECT` proxy in front of them, for proxy and
+//!   private-CA tests.
 //!
 //! Each server runs on its own thread with its own Tokio runtime, so the kit works the same from
 //! synchronous tests that spawn the keyless binary and from async tests that use the SDK directly.
@@ -18,6 +20,7 @@
 
 pub mod files;
 pub mod github;
+pub mod proxy;
 pub use files::Files;
 pub use github::GitHub;
 
