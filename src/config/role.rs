@@ -26,16 +26,13 @@ pub(super) fn validate_role(r: RoleFile, key: String, dir: &Path, p: &mut Proble
         "use \"/\" or a path like \"/github-actions/\"",
     );
     if let Some(d) = &r.description
-        && (d.chars().count() > 1000
-            || d.chars()
-                .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
-            || d.chars().any(|c| c as u32 > 0xFF))
+        && let Err(msg) = names::iam_description(d)
     {
         p.add(
             format!("{key}.description"),
             Some(d),
-            "a role description is at most 1000 Latin-1 characters",
-            "shorten it or drop non-Latin-1 characters",
+            msg,
+            "shorten it, or drop the characters IAM refuses (emoji, other scripts, no-break spaces)",
         );
     }
     let msd = r.max_session_duration.unwrap_or(3600);

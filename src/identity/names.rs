@@ -164,6 +164,20 @@ pub fn iam_path(s: &str) -> Check {
     Ok(())
 }
 
+/// A role description, as IAM's model has it: at most 1,000 of tab, newline, carriage return,
+/// printable ASCII and U+00A1–U+00FF (so not DEL, the C1 controls or the no-break space).
+pub fn iam_description(s: &str) -> Check {
+    let ok = |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{A1}'..='\u{FF}');
+    if s.chars().count() > 1000 || !s.chars().all(ok) {
+        return Err(
+            "a role description is at most 1000 printable ASCII or Latin-1 characters \
+             (U+00A1 to U+00FF), tabs and newlines"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// A 12-digit AWS account ID.
 pub fn account_id(s: &str) -> Check {
     if s.len() != 12 || !all_chars(s, |c| c.is_ascii_digit()) {
@@ -312,15 +326,31 @@ pub fn role_arn(s: &str) -> Check {
 
 /// Tag key: 1–128 characters; tag value: 0–256; letters, digits, spaces and `_.:/=+-@`.
 pub fn tag(key: &str, value: &str) -> Check {
-    let ok_char = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    // IAM's model: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, by Unicode general category (Rust's
+    // `is_alphanumeric` also admits combining marks, which IAM refuses).
+    let ok_char = |c: char| {
+        use unicode_properties::{GeneralCategoryGroup as G, UnicodeGeneralCategory};
+        matches!(
+            c.general_category_group(),
+            G::Letter | G::Number | G::Separator
+        ) || "_.:/=+-@".contains(c)
+    };
     if key.is_empty() || key.chars().count() > 128 || !key.chars().all(ok_char) {
-        return Err("a tag key is 1 to 128 letters, digits, spaces or _ . : / = + - @".into());
+        return Err(
+            "a tag key is 1 to 128 Unicode letters, numbers, spaces or _ . : / = + - @ \
+             (no combining marks)"
+                .into(),
+        );
     }
     if key.to_ascii_lowercase().starts_with("aws:") {
         return Err("tag keys starting with `aws:` are reserved by AWS".into());
     }
     if value.chars().count() > 256 || !value.chars().all(ok_char) {
-        return Err("a tag value is 0 to 256 letters, digits, spaces or _ . : / = + - @".into());
+        return Err(
+            "a tag value is 0 to 256 Unicode letters, numbers, spaces or _ . : / = + - @ \
+             (no combining marks)"
+                .into(),
+        );
     }
     Ok(())
 }

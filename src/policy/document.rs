@@ -247,6 +247,28 @@ pub fn pretty(doc: &Value) -> String {
     serde_json::to_string_pretty(doc).unwrap_or_default()
 }
 
+/// A document as IAM takes it on the wire: compact JSON whose characters above U+00FF are
+/// written as `\uXXXX` escapes. IAM's model admits only tab, newline, carriage return and
+/// U+0020–U+00FF in a policy document; the escaped text is the same JSON.
+pub fn wire(doc: &Value) -> String {
+    let text = doc.to_string();
+    if text.chars().all(|c| (c as u32) <= 0xFF) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if (c as u32) <= 0xFF {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 fn is_str_or_str_array(v: &Value) -> bool {
     match v {
         Value::String(s) => !s.is_empty(),
@@ -484,6 +506,17 @@ mod summary_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_text_escapes_what_iam_refuses_and_stays_the_same_json() {
+        let doc = serde_json::json!({"Sid": "a", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "東京 € 🚀 é"}}});
+        let w = wire(&doc);
+        assert!(w.chars().all(|c| (c as u32) <= 0xFF), "{w}");
+        assert!(w.contains("\\ud83d\\ude80") && w.contains('é'), "{w}");
+        assert_eq!(serde_json::from_str::<Value>(&w).unwrap(), doc);
+        let ascii = serde_json::json!({"Version": "2012-10-17"});
+        assert_eq!(wire(&ascii), ascii.to_string());
+    }
     use serde_json::json;
 
     #[test]

@@ -7,6 +7,7 @@ mod audit;
 mod check;
 mod claim_keys;
 mod cli;
+mod contract;
 mod differential;
 mod export;
 mod faults;

@@ -2,6 +2,7 @@
 //! entity that already exists is this config's.
 
 use super::*;
+use crate::policy::document::wire;
 
 /// The tail every write shares: send the call, map the SDK's error to [`Error::Aws`] named
 /// `op`, drop the answer.
@@ -95,7 +96,7 @@ impl Aws {
                 iam.create_role()
                     .role_name(role)
                     .path(path)
-                    .assume_role_policy_document(trust_policy.to_string())
+                    .assume_role_policy_document(wire(trust_policy))
                     .set_description(description.clone())
                     .max_session_duration(*max_session_duration as i32)
                     .set_permissions_boundary(permissions_boundary.clone())
@@ -105,7 +106,7 @@ impl Aws {
                 &op,
                 iam.update_assume_role_policy()
                     .role_name(role)
-                    .policy_document(after.to_string())
+                    .policy_document(wire(after))
             ),
             Change::UpdateRole { role, after, .. } => sent!(
                 &op,
@@ -148,7 +149,7 @@ impl Aws {
                     .policy_name(name)
                     .path(path)
                     .set_description(description.clone())
-                    .policy_document(document.to_string())
+                    .policy_document(wire(document))
                     .set_tags(Some(to_tags(tags)?))
             ),
             Change::TagPolicy { arn, tags } => sent!(
@@ -175,7 +176,7 @@ impl Aws {
                     &op,
                     iam.create_policy_version()
                         .policy_arn(arn)
-                        .policy_document(after.to_string())
+                        .policy_document(wire(after))
                         .set_as_default(true)
                 )
             }
@@ -190,7 +191,7 @@ impl Aws {
                 iam.put_role_policy()
                     .role_name(role)
                     .policy_name(name)
-                    .policy_document(after.to_string())
+                    .policy_document(wire(after))
             ),
             Change::DetachPolicy { role, arn } => gone_ok(
                 &op,

@@ -18,6 +18,7 @@
 //! synchronous tests that spawn the keyless binary and from async tests that use the SDK directly.
 //! Dropping the handle stops the server. This crate knows nothing about keyless itself.
 
+pub mod contract;
 pub mod files;
 pub mod github;
 pub mod proxy;
@@ -57,6 +58,16 @@ pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 type Counts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
 type Faults = Arc<Mutex<Vec<FaultRule>>>;
+type Contract = Arc<Mutex<ContractLog>>;
+
+/// What the kit found checking requests against AWS's models ([`contract`]).
+#[derive(Debug, Default, Clone)]
+pub struct ContractLog {
+    /// Requests checked.
+    pub checked: u64,
+    /// Each violation, naming the operation and the member.
+    pub violations: Vec<String>,
+}
 
 /// What a fault does to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,9 +285,40 @@ impl Drop for Server {
 pub struct Kit {
     server: Server,
     counts: Counts,
+    contract: Contract,
     faults: Faults,
     last_used: LastUsed,
     iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>,
+}
+
+impl Drop for Kit {
+    /// A test whose requests broke AWS's contract fails here, listing them, even when the
+    /// refusal the kit answered with let the test pass otherwise. With `KEYLESS_CONTRACT_LOG`
+    /// set, the kit adds a line `checked N violations M` to that file (CI sums them).
+    fn drop(&mut self) {
+        let log = self.contract.lock().clone();
+        if let Some(path) = std::env::var_os("KEYLESS_CONTRACT_LOG") {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(
+                    f,
+                    "checked {} violations {}",
+                    log.checked,
+                    log.violations.len()
+                );
+            }
+        }
+        if !log.violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "requests the kit received break AWS's service models (botocore):\n  {}",
+                log.violations.join("\n  ")
+            );
+        }
+    }
 }
 
 /// When each role was last used (unix seconds), as the kit reports it in `RoleLastUsed`.
@@ -297,10 +339,14 @@ impl Kit {
     }
 
     fn start_mode(strict: bool) -> Kit {
+        if let Err(e) = contract::models() {
+            panic!("test kit: AWS's service models are needed to check requests: {e}");
+        }
         let counts: Counts = Arc::default();
         let faults: Faults = Arc::default();
+        let contract: Contract = Arc::default();
         let last_used: LastUsed = Arc::default();
-        let c = (counts.clone(), faults.clone());
+        let c = (counts.clone(), faults.clone(), contract.clone());
         let history = last_used.clone();
         let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
         let iam_out = iam.clone();
@@ -402,6 +448,7 @@ impl Kit {
         Kit {
             server,
             counts,
+            contract,
             faults,
             last_used,
             iam,
@@ -463,6 +510,17 @@ impl Kit {
     /// Remove every fault rule.
     pub fn clear_faults(&self) {
         self.faults.lock().clear();
+    }
+
+    /// What checking every request against AWS's models found so far.
+    pub fn contract(&self) -> ContractLog {
+        self.contract.lock().clone()
+    }
+
+    /// Forget the contract violations so far: for a test that sends a refused request on
+    /// purpose and has checked the refusal.
+    pub fn forgive_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.contract.lock().violations)
     }
 
     /// Forget the counts so far.
@@ -553,7 +611,7 @@ fn add_account(
 }
 
 async fn count_requests(
-    State((counts, faults)): State<(Counts, Faults)>,
+    State((counts, faults, contract)): State<(Counts, Faults, Contract)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -573,6 +631,11 @@ async fn count_requests(
         .and_then(|cred| cred.split('/').nth(3))
         .unwrap_or("sts")
         .to_string();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let action = form_value(&bytes, "Action")
         .or_else(|| {
             parts
@@ -580,11 +643,21 @@ async fn count_requests(
                 .query()
                 .and_then(|q| form_value(q.as_bytes(), "Action"))
         })
+        .or_else(|| Some(target.as_deref()?.split_once('.')?.1.to_string()))
         .unwrap_or_else(|| "?".to_string());
     *counts
         .lock()
         .entry((service.clone(), action.clone()))
         .or_default() += 1;
+    if let Some(refused) = check_contract(
+        &contract,
+        &service,
+        target.as_deref(),
+        &bytes,
+        parts.uri.query(),
+    ) {
+        return refused;
+    }
     // What a rule's `containing` looks in: the form body and the query.
     let request = format!(
         "{}&{}",
@@ -710,6 +783,52 @@ async fn gaad_boundaries(
     }
     parts.headers.remove("content-length");
     Response::from_parts(parts, Body::from(xml))
+}
+
+/// Check one request against AWS's model of `service`; on violations, record them and answer
+/// as AWS would (`400 ValidationError`, in the service's protocol).
+fn check_contract(
+    log: &Contract,
+    service: &str,
+    target: Option<&str>,
+    body: &[u8],
+    query: Option<&str>,
+) -> Option<Response> {
+    let models = contract::models().ok()?;
+    let model = models.services.get(service)?;
+    let violations = match target {
+        Some(t) => model.check_json(t, body),
+        None => model.check_query(&contract::form(body, query)),
+    };
+    let mut log = log.lock();
+    log.checked += 1;
+    if violations.is_empty() {
+        return None;
+    }
+    let message = violations.join("; ");
+    log.violations.extend(violations);
+    let (content_type, body) = if target.is_some() {
+        (
+            "application/x-amz-json-1.1",
+            json!({"__type": "ValidationException", "message": message}).to_string(),
+        )
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>{}</Message></Error><RequestId>kit-contract</RequestId></ErrorResponse>",
+                message
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            ),
+        )
+    };
+    Response::builder()
+        .status(400)
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .ok()
 }
 
 fn form_value(body: &[u8], key: &str) -> Option<String> {
