@@ -215,11 +215,24 @@ pub fn summary(doc: &Value) -> String {
             }
         }
     }
-    let list = |items: &[&str], shown: usize| {
+    // A wildcard says how many of AWS's actions it stands for: `s3:Get* (=41 actions)`.
+    let expanded = |a: &str| match crate::policy::actions::table().named(a) {
+        crate::policy::actions::Named::Actions(_, acts) if a.contains(['*', '?']) => {
+            format!("{a} (={} actions)", acts.len())
+        }
+        _ => a.to_string(),
+    };
+    let list = |items: &[&str], shown: usize, are_actions: bool| {
         let mut s = items
             .iter()
             .take(shown)
-            .copied()
+            .map(|a| {
+                if are_actions {
+                    expanded(a)
+                } else {
+                    a.to_string()
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ");
         if items.len() > shown {
@@ -229,11 +242,11 @@ pub fn summary(doc: &Value) -> String {
     };
     let mut s = format!(
         "{} on {}",
-        list(&actions, 3),
+        list(&actions, 3, true),
         if resources.is_empty() {
             "(no resource)".to_string()
         } else {
-            list(&resources, 1)
+            list(&resources, 1, false)
         }
     );
     if denies > 0 {
@@ -499,6 +512,16 @@ mod summary_tests {
         assert_eq!(
             summary(&doc),
             "s3:GetObject, s3:PutObject, s3:DeleteObject (+1) on arn:aws:s3:::b/* (+1); 1 deny statement(s)"
+        );
+        let wild = json!({"Statement": [{"Effect": "Allow", "Action": ["s3:Get*Tagging", "s3:ListBucket"], "Resource": "arn:aws:s3:::b"}]});
+        let n = match crate::policy::actions::table().named("s3:Get*Tagging") {
+            crate::policy::actions::Named::Actions(_, a) => a.len(),
+            _ => 0,
+        };
+        assert!(n > 3);
+        assert_eq!(
+            summary(&wild),
+            format!("s3:Get*Tagging (={n} actions), s3:ListBucket on arn:aws:s3:::b")
         );
     }
 }

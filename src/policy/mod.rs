@@ -9,9 +9,13 @@
 //! | [`lint`] | the rule catalogue and its checks |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
+//! | [`actions`] | AWS's Service Authorization Reference: actions, resource types, condition keys |
+//! | [`wildcard`] | IAM's `*`/`?` string matching |
 
+pub mod actions;
 pub mod document;
 pub mod evaluate;
 pub mod explain;
 pub mod lint;
 pub mod template;
+pub mod wildcard;

@@ -772,6 +772,56 @@ mod tests {
         }
     }
 
+    /// Every preset, with every value of each of its choice parameters (modes such as
+    /// read-only, direct) and with its optional parameters left out, names only actions AWS
+    /// lists, resources that fit them and condition keys they take (KL112-KL114, against AWS's
+    /// Service Authorization Reference), and stays free of blocking or medium findings.
+    #[test]
+    fn every_preset_in_every_mode_agrees_with_aws_reference() {
+        let templates = Templates::load(None).unwrap();
+        let mut rendered = 0;
+        for (name, params) in preset_params() {
+            let spec = &templates.presets()[name];
+            let mut variants = vec![params.to_string()];
+            // Optional parameters left out (those with a default).
+            variants.push(
+                params
+                    .lines()
+                    .filter(|l| {
+                        let k = l.split('=').next().unwrap_or("").trim();
+                        spec.params.get(k).is_none_or(|p| p.default.is_none())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            for (param, p) in &spec.params {
+                for choice in &p.choices {
+                    variants.push(format!("{params}\n{param} = \"{choice}\""));
+                }
+            }
+            for v in variants {
+                let text = format!(
+                    "{BASE}[[role.preset]]\nname = \"{name}\"\n[role.preset.params]\n{v}\n"
+                );
+                let r = render(&cfg(&text), &templates, &target())
+                    .unwrap_or_else(|e| panic!("{name} {v}: {e}"));
+                rendered += 1;
+                let bad: Vec<_> = r.roles[0]
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        ["KL112", "KL113", "KL114"].contains(&f.rule)
+                            || f.blocks()
+                            || f.severity >= lint::Severity::Medium
+                    })
+                    .map(|f| format!("{} {}", f.rule, f.message))
+                    .collect();
+                assert!(bad.is_empty(), "{name} with {v:?}:\n{}", bad.join("\n"));
+            }
+        }
+        assert!(rendered >= 2 * preset_params().len(), "{rendered}");
+    }
+
     #[test]
     fn optional_params_drop_their_statement() {
         let text = format!(

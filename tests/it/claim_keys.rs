@@ -7,22 +7,27 @@ use std::process::Command;
 
 use crate::util::{expect, keyless_in, root};
 
-fn tools() -> PathBuf {
+pub(crate) fn tools() -> PathBuf {
     std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/outside-tools"))
 }
 
-#[test]
-fn the_shipped_claim_key_table_is_what_awss_data_says() {
+/// The outside tools' python (a venv's, or the machine's with the `--target` install on
+/// `PYTHONPATH`).
+pub(crate) fn python() -> PathBuf {
     let dir = tools();
-    // The venv's python, or the machine's with the --target install on its path.
-    let python = if dir.join("bin/python").exists() {
+    if dir.join("bin/python").exists() {
         dir.join("bin/python")
     } else {
         PathBuf::from("python3")
-    };
-    let out = Command::new(python)
+    }
+}
+
+#[test]
+fn the_shipped_claim_key_table_is_what_awss_data_says() {
+    let dir = tools();
+    let out = Command::new(python())
         .arg(root().join("scripts/claim-keys.py"))
         .env("PYTHONPATH", &dir)
         .output()

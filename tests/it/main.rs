@@ -14,6 +14,7 @@ mod faults;
 mod fuzz;
 mod github;
 mod hostile;
+mod iam_data;
 mod import;
 mod init;
 mod kit;

@@ -39,6 +39,7 @@ pub fn cmd_lint(s: &Session, args: &LintArgs) -> Result<ExitStatus> {
         let report = RulesReport {
             format_version: FORMAT_VERSION,
             rules: lint::RULES,
+            aws_data: crate::app::report::documents::AwsData::current(),
         };
         show(&s.printer, s.format, &report);
         return Ok(ExitStatus::Success);

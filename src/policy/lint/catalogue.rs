@@ -273,6 +273,21 @@ pub const RULES: &[Rule] = &[
         severity: High,
         title: "secret material readable on Resource \"*\" (secretsmanager:GetSecretValue, ssm:GetParameter*, kms:Decrypt)",
     },
+    Rule {
+        id: "KL112",
+        severity: Error,
+        title: "service or action AWS does not list (Service Authorization Reference)",
+    },
+    Rule {
+        id: "KL113",
+        severity: Warning,
+        title: "resource that fits none of the action's resource types, or a resource on an action that takes only \"*\"",
+    },
+    Rule {
+        id: "KL114",
+        severity: Warning,
+        title: "condition key none of the statement's actions takes",
+    },
 ];
 
 /// Look a rule up by ID.

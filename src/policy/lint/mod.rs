@@ -18,11 +18,13 @@
 
 mod catalogue;
 mod permissions;
+mod reference;
 mod trust;
 
 use Severity::*;
 pub use catalogue::{RULES, Rule, Severity, rule};
 use permissions::permission_statement;
+use reference::reference_statement;
 use trust::trust_statement;
 
 use serde::Serialize;
@@ -224,6 +226,7 @@ pub fn lint_document(
             }
             for (i, st) in policy::statements(doc).into_iter().enumerate() {
                 permission_statement(&mut out, i, st);
+                reference_statement(&mut out, i, st);
             }
         }
     }
@@ -679,7 +682,7 @@ mod tests {
             (
                 "KL103",
                 perm(json!("lambda:UpdateFunctionCode"), json!("*")),
-                perm(json!("ecs:RegisterTaskDefinition"), json!("*")),
+                perm(json!("ecs:DeregisterTaskDefinition"), json!("*")),
             ),
             (
                 "KL111",
@@ -733,6 +736,54 @@ mod tests {
                     json!("iam:GetRole"),
                     json!("arn:aws:iam::123456789012:role/x"),
                 ),
+            ),
+            // Against AWS's Service Authorization Reference.
+            (
+                "KL112",
+                perm(json!("s3:PutObjekt"), json!("arn:aws:s3:::b/*")),
+                perm(json!("s3:PutObject"), json!("arn:aws:s3:::b/*")),
+            ),
+            (
+                "KL112",
+                perm(json!("s4:GetObject"), json!("*")),
+                perm(json!("s3:Get*Tagging"), json!("arn:aws:s3:::b/*")),
+            ),
+            (
+                "KL112",
+                perm(json!("s3:Get*Tagz"), json!("arn:aws:s3:::b/*")),
+                perm(json!("S3:getobject"), json!("arn:aws:s3:::b/*")),
+            ),
+            (
+                "KL113",
+                perm(json!("s3:PutObject"), json!("arn:aws:s3:::b")),
+                perm(
+                    json!(["s3:PutObject", "s3:ListBucket"]),
+                    json!(["arn:aws:s3:::b", "arn:aws:s3:::b/*"]),
+                ),
+            ),
+            (
+                "KL113",
+                perm(
+                    json!("ecr:GetAuthorizationToken"),
+                    json!("arn:aws:ecr:us-east-1:123456789012:repository/app"),
+                ),
+                perm(json!("ecr:GetAuthorizationToken"), json!("*")),
+            ),
+            (
+                "KL113",
+                perm(
+                    json!("dynamodb:GetItem"),
+                    json!("arn:aws:dynamodb:::table/locks"),
+                ),
+                perm(
+                    json!("dynamodb:GetItem"),
+                    json!("arn:aws:dynamodb:us-east-1:123456789012:table/locks"),
+                ),
+            ),
+            (
+                "KL114",
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {"StringLike": {"s3:prefix": "www/*"}}}]}),
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringLike": {"s3:prefix": "www/*"}, "StringEquals": {"aws:SourceVpc": "vpc-1"}}}]}),
             ),
         ];
         for (rule, firing, quiet) in cases {

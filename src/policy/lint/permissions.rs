@@ -14,14 +14,6 @@ const SECRET_READS: &[&str] = &[
     "kms:decrypt",
 ];
 
-/// Actions that do not support resource-level permissions and so need `Resource: "*"`.
-const RESOURCELESS: &[&str] = &[
-    "ecs:registertaskdefinition",
-    "ecs:deregistertaskdefinition",
-    "ecr:getauthorizationtoken",
-    "cloudformation:validatetemplate",
-];
-
 const ESCALATION: &[&str] = &[
     "iam:createpolicyversion",
     "iam:setdefaultpolicyversion",
@@ -41,14 +33,27 @@ const ESCALATION: &[&str] = &[
     "iam:putrolepermissionsboundary",
 ];
 
+/// Whether an action entry only reads or lists, by AWS's access levels (a wildcard: every action
+/// it expands to). An action AWS does not list (KL112 says so) falls back to its verb.
 fn is_read(action: &str) -> bool {
-    let verb = action.split(':').nth(1).unwrap_or("");
-    [
-        "Get", "List", "Describe", "BatchGet", "Head", "Lookup", "Search", "Scan", "Query",
-        "Select", "View", "Validate", "Estimate",
-    ]
-    .iter()
-    .any(|p| verb.len() >= p.len() && verb[..p.len()].eq_ignore_ascii_case(p))
+    use crate::policy::actions::{Access, Named, table};
+    match table().named(action) {
+        Named::Actions(_, acts) if !acts.is_empty() => {
+            acts.iter().all(|a| a.access <= Access::Read)
+        }
+        _ => {
+            let verb = action.split(':').nth(1).unwrap_or("");
+            ["Get", "List", "Describe", "Head"]
+                .iter()
+                .any(|p| verb.len() >= p.len() && verb[..p.len()].eq_ignore_ascii_case(p))
+        }
+    }
+}
+
+/// Whether an action takes only `Resource: "*"` (AWS lists no resource type for it).
+fn resourceless(action: &str) -> bool {
+    use crate::policy::actions::{Named, table};
+    matches!(table().named(action), Named::Actions(_, acts) if !acts.is_empty() && acts.iter().all(|a| a.resources.is_empty()))
 }
 
 pub(super) fn permission_statement(out: &mut Out, i: usize, st: &serde_json::Map<String, Value>) {
@@ -128,11 +133,7 @@ pub(super) fn permission_statement(out: &mut Out, i: usize, st: &serde_json::Map
                 Some("*"),
             );
         }
-        if any_resource
-            && !is_read(a)
-            && !RESOURCELESS.contains(&lower.as_str())
-            && !lower.ends_with(":*")
-        {
+        if any_resource && !is_read(a) && !resourceless(a) && !lower.ends_with(":*") {
             out.add(
                 "KL103",
                 format!("write action `{a}` on Resource \"*\"; scope it to the resources it needs"),
