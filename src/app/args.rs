@@ -155,6 +155,10 @@ pub enum Command {
     /// Print what the GitHub side needs: the deploy workflow, the AWS_ROLE_ARN variable, or the
     /// scheduled check and audit workflows.
     Emit(EmitArgs),
+    /// Guard the organisation: one AWS Organizations resource control policy that refuses
+    /// GitHub tokens from owners outside `[guard] owner_ids` for every role in the targets,
+    /// hand-made ones included; plan shows a dry run over the targets' accounts.
+    Guard(GuardArgs),
     /// List the permission presets and their parameters.
     Presets,
     /// Print shell completions.
@@ -474,6 +478,33 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+/// `guard` arguments.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: GuardAction,
+    /// Do not ask for confirmation (apply, destroy; required when stdin is not a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Skip the dry run over the targets' accounts (plan, apply).
+    #[arg(long)]
+    pub no_dry_run: bool,
+}
+
+/// What `guard` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuardAction {
+    /// Show the policy, the changes and the dry run (read-only).
+    Plan,
+    /// Enable the policy type, create or update the policy and attach it.
+    Apply,
+    /// Report drift: the policy edited, detached or the type disabled (exit 2).
+    Check,
+    /// Detach and delete keyless's guard policy (nothing else).
+    Destroy,
 }
 
 /// `lint` arguments.

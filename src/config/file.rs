@@ -40,6 +40,9 @@ pub struct ConfigFile {
     /// with the account's values substituted).
     #[serde(default)]
     pub accounts: Option<toml::Table>,
+    /// The organisation guard (read by [`crate::config::guard::read`]).
+    #[serde(default)]
+    pub guard: Option<toml::Table>,
     /// Roles.
     #[serde(default)]
     pub role: Vec<RoleFile>,

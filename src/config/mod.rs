@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod file;
+pub mod guard;
 mod role;
 pub mod setup;
 pub mod shape;
@@ -523,7 +524,8 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
         }
     });
 
-    if raw.role.is_empty() {
+    // A config of the organisation guard alone has no roles (`keyless guard`).
+    if raw.role.is_empty() && raw.guard.is_none() {
         p.add(
             "role",
             None,

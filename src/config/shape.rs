@@ -94,6 +94,13 @@ const ACCOUNTS: &[Key] = &[
     Key("external_id", Ty::Str, false),
     Key("vars", Ty::Map(&Ty::Map(&Ty::Str)), false),
 ];
+const GUARD: &[Key] = &[
+    Key("name", Ty::Str, false),
+    Key("owner_ids", Ty::Array(&Ty::Str), true),
+    Key("enterprise_ids", Ty::Array(&Ty::Str), false),
+    Key("issuers", Ty::Array(&Ty::Str), false),
+    Key("targets", Ty::Array(&Ty::Str), true),
+];
 const TOP: &[Key] = &[
     Key("version", Ty::Int, false),
     Key("name", Ty::Str, false),
@@ -106,6 +113,7 @@ const TOP: &[Key] = &[
     Key("lint", Ty::Table(LINT), false),
     Key("workflow", Ty::Table(WORKFLOW), false),
     Key("accounts", Ty::Table(ACCOUNTS), false),
+    Key("guard", Ty::Table(GUARD), false),
     Key("role", Ty::Tables(ROLE), false),
 ];
 

@@ -24,6 +24,7 @@ pub mod audit;
 pub mod check;
 pub mod context;
 pub mod github;
+pub mod guard;
 pub mod import;
 pub mod init;
 pub mod migrate;

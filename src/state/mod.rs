@@ -21,6 +21,7 @@ pub mod drift;
 pub mod emit;
 pub mod export;
 pub mod github_plan;
+pub mod guard;
 pub mod import;
 pub mod migrate;
 pub mod observed;

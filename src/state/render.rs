@@ -307,6 +307,16 @@ fn conf_key(cfg: &Config, role: &str) -> String {
 
 /// Render and lint every role of the config.
 pub fn render(cfg: &Config, templates: &Templates, target: &Target) -> Result<Rendered> {
+    if cfg.roles.is_empty() {
+        // Only a config of the organisation guard alone has none.
+        return Err(Error::NotInConfig {
+            message: format!(
+                "{} has no [[role]]: it holds the organisation guard only",
+                cfg.file
+            ),
+            fix: "run `keyless guard plan` (or apply, check, destroy), or add a [[role]]".into(),
+        });
+    }
     let auds = audiences(cfg, &target.partition);
     let provider_arn = cfg
         .issuer

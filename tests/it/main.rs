@@ -13,6 +13,7 @@ mod export;
 mod faults;
 mod fuzz;
 mod github;
+mod guard;
 mod hostile;
 mod iam_data;
 mod import;

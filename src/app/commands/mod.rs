@@ -19,6 +19,7 @@ pub mod audit;
 pub mod check;
 pub mod documents;
 pub mod export;
+pub mod guard;
 pub mod import;
 pub mod init;
 pub mod migrate;
@@ -42,6 +43,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Render(a) => documents::cmd_render(s, a),
         Command::Lint(a) => documents::cmd_lint(s, a),
         Command::Emit(a) => documents::cmd_emit(s, a),
+        Command::Guard(a) => guard::cmd_guard(s, a),
         Command::Presets => documents::cmd_presets(s),
         Command::Completions { shell } => documents::cmd_completions(*shell),
         Command::Man => documents::cmd_man(),

@@ -18,6 +18,7 @@ pub mod documents;
 pub mod explain;
 pub mod export;
 pub mod fleet;
+pub mod guard;
 pub mod plan;
 pub mod verify;
 

@@ -14,7 +14,9 @@
 //! | [`write`] | writes: one planned change, and whether an existing entity is already ours |
 //! | [`web_identity`] | the web-identity exchange and its classified failures |
 //! | [`transport`] | the HTTPS client when `AWS_CA_BUNDLE` names a private CA |
+//! | `guard` | Organizations: the guard's resource control policy, read and written |
 
+mod guard;
 mod read;
 pub mod transport;
 mod web_identity;

@@ -22,6 +22,7 @@ pub mod contract;
 pub mod files;
 pub mod github;
 pub mod proxy;
+pub mod rcp;
 pub use files::Files;
 pub use github::GitHub;
 
@@ -350,6 +351,8 @@ impl Kit {
         let history = last_used.clone();
         let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
         let iam_out = iam.clone();
+        let orgs_state: fakecloud_organizations::SharedOrganizationsState = Arc::default();
+        let orgs_for_sts = orgs_state.clone();
         let server = Server::spawn(move |bound| {
             let state = Arc::new(parking_lot::RwLock::new(
                 fakecloud_core::multi_account::MultiAccountState::new(
@@ -364,7 +367,7 @@ impl Kit {
             // AWS Organizations (organizational units and their accounts), for keyless's
             // `[accounts] organizational_units`.
             registry.register(Arc::new(
-                fakecloud_organizations::OrganizationsService::new(Default::default()),
+                fakecloud_organizations::OrganizationsService::new(orgs_state.clone()),
             ));
             // Resolve session access keys to their assumed-role identity (GetCallerIdentity).
             // IAM policy enforcement stays off (the default): AssumeRoleWithWebIdentity is unsigned.
@@ -443,6 +446,8 @@ impl Kit {
                 .layer(Extension(Arc::new(registry)))
                 .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(gaad_state, gaad_boundaries))
+                .layer(middleware::from_fn_with_state(orgs_for_sts, apply_rcps))
+                .layer(middleware::from_fn(organizations_empty_answers))
                 .layer(middleware::from_fn_with_state(c, count_requests))
         });
         Kit {
@@ -783,6 +788,77 @@ async fn gaad_boundaries(
     }
     parts.headers.remove("content-length");
     Response::from_parts(parts, Body::from(xml))
+}
+
+/// fakecloud answers Organizations calls that return nothing (AttachPolicy, DetachPolicy,
+/// MoveAccount, ...) with the JSON `null`, which the SDKs cannot read; AWS answers `{}`-shaped
+/// empty bodies. The kit answers as AWS does.
+async fn organizations_empty_answers(req: Request, next: Next) -> Response {
+    let json = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("AWSOrganizationsV20161128."));
+    let resp = next.run(req).await;
+    if !json || !resp.status().is_success() {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let bytes = if bytes.as_ref().trim_ascii() == b"null" {
+        bytes::Bytes::from_static(b"{}")
+    } else {
+        bytes
+    };
+    let mut resp = Response::from_parts(parts, Body::from(bytes));
+    resp.headers_mut().remove("content-length");
+    resp
+}
+
+/// STS's `AssumeRoleWithWebIdentity` under the organization's resource control policies
+/// ([`rcp`]): a matching `Deny` answers `AccessDenied` before the call reaches STS.
+async fn apply_rcps(
+    State(orgs): State<fakecloud_organizations::SharedOrganizationsState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path().starts_with("/_kit/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let params = contract::form(&bytes, parts.uri.query());
+    if params.get("Action").map(String::as_str) == Some("AssumeRoleWithWebIdentity") {
+        let account = params
+            .get("RoleArn")
+            .and_then(|arn| arn.split(':').nth(4))
+            .unwrap_or_default()
+            .to_string();
+        let keys = rcp::token_keys(
+            params
+                .get("WebIdentityToken")
+                .map(String::as_str)
+                .unwrap_or(""),
+        );
+        for (name, doc) in rcp::rcps_for(&orgs, &account) {
+            if let Some(sid) = rcp::denies(&doc, &keys) {
+                let body = format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity (explicit deny in resource control policy {name}, {sid})</Message></Error><RequestId>kit-rcp</RequestId></ErrorResponse>"
+                );
+                return Response::builder()
+                    .status(403)
+                    .header("content-type", "text/xml")
+                    .body(Body::from(body))
+                    .unwrap_or_else(|_| StatusCode::FORBIDDEN.into_response());
+            }
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Check one request against AWS's model of `service`; on violations, record them and answer

@@ -1,0 +1,152 @@
+//! `keyless guard plan|apply|check|destroy`: the organisation's resource control policy, run
+//! with the management account's (or a delegated administrator's) credentials. The binary
+//! resolves the config, the caller and the known owner IDs; `keyless::ops::guard` does the rest.
+
+use std::collections::BTreeMap;
+
+use keyless::config::{self, accounts, guard};
+use keyless::error::{Error, Result};
+use keyless::identity::subject::SubjectSpec;
+use keyless::ops::guard::{self as ops_guard, Reach};
+use keyless::state::guard as state_guard;
+
+use crate::app::args::{GuardAction, GuardArgs};
+use crate::app::exit::ExitStatus;
+use crate::app::report::guard::{GuardReport, at_risk};
+use crate::app::report::{FORMAT_VERSION, show};
+use crate::app::session::Session;
+
+/// `keyless guard`
+pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
+    let cfg = s.config()?;
+    let text = config::read_capped(&s.config_path, config::MAX_CONFIG_BYTES).map_err(|source| {
+        Error::Io {
+            path: s.config_path.clone(),
+            source,
+        }
+    })?;
+    let caller = s.caller()?;
+    let g = guard::read(&text, &cfg.file, Some(&cfg.issuer), &caller.partition)?.ok_or_else(
+        || Error::NotInConfig {
+            message: format!("{} has no [guard] table", cfg.file),
+            fix: "add one: [guard] owner_ids = [\"123456\"] targets = [\"111111111111\"] (see README, Guard the organisation)".into(),
+        },
+    )?;
+    let aws = s.aws()?;
+    let known = known_owners(s, cfg);
+    let fleet = accounts::read(&text, &cfg.file)?;
+    let reach = Reach {
+        role: fleet
+            .as_ref()
+            .map(|a| a.role.clone())
+            .unwrap_or_else(|| accounts::DEFAULT_ROLE.into()),
+        external_id: fleet.as_ref().and_then(|a| a.external_id.clone()),
+        partition: caller.partition.clone(),
+        caller_account: caller.account.clone(),
+    };
+    let dry_run = matches!(args.action, GuardAction::Plan | GuardAction::Apply) && !args.no_dry_run;
+    let run = s.block_on(ops_guard::plan(
+        &aws,
+        &g,
+        &cfg.name,
+        dry_run.then_some(&reach),
+        &known,
+    ))?;
+    let plan = match args.action {
+        GuardAction::Destroy => state_guard::plan_destroy(&g.name, &cfg.name, &run.observed),
+        _ => run.plan.clone(),
+    };
+    let mut report = GuardReport {
+        format_version: FORMAT_VERSION,
+        action: match args.action {
+            GuardAction::Plan => "plan",
+            GuardAction::Apply => "apply",
+            GuardAction::Check => "check",
+            GuardAction::Destroy => "destroy",
+        },
+        name: g.name.clone(),
+        document: if matches!(args.action, GuardAction::Destroy) {
+            serde_json::Value::Null
+        } else {
+            plan.document.clone()
+        },
+        size: plan.size,
+        size_quota: state_guard::SIZE_QUOTA,
+        changes: plan.changes.clone(),
+        refusals: plan.refusals.clone(),
+        notes: plan.notes.clone(),
+        at_risk: at_risk(&run.impacts),
+        roles: run.impacts.clone(),
+        accounts: run.accounts.clone(),
+        unread: run.unread.clone(),
+        applied: 0,
+    };
+    match args.action {
+        GuardAction::Plan => {
+            show(&s.printer, s.format, &report);
+            Ok(ExitStatus::findings_if(!plan.refusals.is_empty()))
+        }
+        GuardAction::Check => {
+            show(&s.printer, s.format, &report);
+            Ok(ExitStatus::findings_if(
+                !plan.changes.is_empty() || !plan.refusals.is_empty(),
+            ))
+        }
+        GuardAction::Apply | GuardAction::Destroy => {
+            if !plan.refusals.is_empty() {
+                show(&s.printer, s.format, &report);
+                return Err(Error::Refused(plan.refusals.clone()));
+            }
+            if plan.changes.is_empty() {
+                show(&s.printer, s.format, &report);
+                return Ok(ExitStatus::Success);
+            }
+            if !args.yes {
+                // Show what will happen, the dry run included, before asking.
+                show(&s.printer, s.format, &report);
+            }
+            let question = match args.action {
+                GuardAction::Destroy => format!("Detach and delete {}?", g.name),
+                _ => format!(
+                    "Make these {} change(s) to AWS Organizations?",
+                    plan.changes.len()
+                ),
+            };
+            if !s.confirm(args.yes, &question)? {
+                return Ok(ExitStatus::Success);
+            }
+            report.applied = s.block_on(ops_guard::apply(&aws, &plan))?;
+            show(&s.printer, s.format, &report);
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// Owner logins (lower-case) and their IDs, from the config's subjects and, with a GitHub
+/// token, GitHub's answer for each repository.
+fn known_owners(s: &Session, cfg: &config::Config) -> BTreeMap<String, String> {
+    let mut known = BTreeMap::new();
+    let mut repos = Vec::new();
+    for role in &cfg.roles {
+        for sub in &role.subjects {
+            if let SubjectSpec::Repo { repo, .. } = &sub.spec {
+                if let Some(id) = &repo.owner_id {
+                    known.insert(repo.owner.to_ascii_lowercase(), id.clone());
+                }
+                repos.push(repo.full_name());
+            }
+        }
+    }
+    if let Some(gh) = s.github() {
+        repos.sort();
+        repos.dedup();
+        for full in repos {
+            if let Ok(info) = s.block_on(gh.repository(&full))
+                && let Some((owner, _)) = info.full_name.split_once('/')
+            {
+                known.insert(owner.to_ascii_lowercase(), info.owner_id.to_string());
+            }
+        }
+    }
+    known
+}
