@@ -360,6 +360,10 @@ pub struct VerifyArgs {
     /// Also verify the token's signature against the issuer's JWKS (found via its discovery document).
     #[arg(long)]
     pub check_signature: bool,
+    /// A resource control policy of the organisation that applies to the role (JSON; repeat
+    /// for more): the pre-flight then says when the organisation's guard refuses the token.
+    #[arg(long = "rcp", value_name = "FILE")]
+    pub rcps: Vec<PathBuf>,
     /// Discovery document URL to use instead of `<iss>/.well-known/openid-configuration`.
     #[arg(long, value_name = "URL", requires = "check_signature")]
     pub discovery_url: Option<String>,
@@ -383,6 +387,10 @@ pub struct ExplainArgs {
     /// Evaluate this trust policy JSON file instead.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// A resource control policy of the organisation that applies to the role (JSON; repeat
+    /// for more). With --live they are read from AWS Organizations when the credentials allow.
+    #[arg(long = "rcp", value_name = "FILE")]
+    pub rcps: Vec<PathBuf>,
     /// The token's claims: a JSON object (a decoded token payload), or the raw token.
     #[arg(long, value_name = "FILE", conflicts_with = "repo")]
     pub claims: Option<PathBuf>,
@@ -563,6 +571,10 @@ pub struct ExportArgs {
     /// The steps run as a delegated administrator for StackSets (--call-as DELEGATED_ADMIN).
     #[arg(long, requires = "stack_set")]
     pub delegated_admin: bool,
+    /// Export the config's [guard] instead: the organisation's resource control policy as an
+    /// AWS::Organizations::Policy (keyless-guard.cfn.json), for the management account.
+    #[arg(long, conflicts_with_all = ["stack_set", "ous"])]
+    pub guard: bool,
 }
 
 /// What `export` writes.

@@ -37,6 +37,8 @@ pub struct VerifyOptions {
     pub session_name: String,
     /// `--retry-for`
     pub retry_for: Duration,
+    /// `--rcp`: the organisation's resource control policies, for the pre-flight.
+    pub rcps: Vec<PathBuf>,
     /// Report a token the pre-flight says is not meant for this role as skipped (exit 0)
     /// instead of exchanging it (apply --verify, which checks every role with one token).
     pub skip_foreign: bool,
@@ -51,6 +53,7 @@ impl VerifyOptions {
             check_signature: a.check_signature.then(|| a.discovery_url.clone()),
             session_name: a.session_name.clone(),
             retry_for: Duration::from_secs(a.retry_for),
+            rcps: a.rcps.clone(),
             skip_foreign: false,
         }
     }
@@ -64,6 +67,7 @@ impl VerifyOptions {
             check_signature: None,
             session_name: "keyless-verify".into(),
             retry_for: Duration::from_secs(120),
+            rcps: Vec::new(),
             skip_foreign: true,
         }
     }
@@ -99,7 +103,15 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
             }
         }
     };
-    let preflight = preflight(s, role, &token, &desired.trust_policy, &rendered, &target)?;
+    let preflight = preflight(
+        s,
+        role,
+        &token,
+        &desired.trust_policy,
+        &rendered,
+        &target,
+        &o.rcps,
+    )?;
     let explanation = &preflight.explanation;
     if o.skip_foreign && !explanation.allowed && explanation.step == "trust" {
         p.note(&format!(
@@ -163,6 +175,25 @@ pub fn verify_role(s: &Session, role: &Role, o: &VerifyOptions) -> Result<ExitSt
     })
 }
 
+/// A resource control policy from a file (`--rcp`): its name (the file's stem) and document.
+pub fn rcp_file(path: &std::path::Path) -> Result<(String, Value)> {
+    let text = keyless::config::read_capped(path, keyless::config::MAX_CONFIG_BYTES).map_err(
+        |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    let parsed = keyless::policy::document::parse(&text).map_err(|message| Error::Policy {
+        what: path.display().to_string(),
+        message,
+    })?;
+    let name = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "rcp".into());
+    Ok((name, parsed.doc))
+}
+
 /// The local evaluation of `token` for `role`: against the live provider and trust policy when
 /// the credentials can read them, else against the config's documents.
 fn preflight(
@@ -172,9 +203,13 @@ fn preflight(
     config_trust: &Value,
     rendered: &render::Rendered,
     target: &render::Target,
+    rcps: &[PathBuf],
 ) -> Result<Preflight> {
     let cfg = s.config()?;
     let mut facts = ProviderFacts::default();
+    for path in rcps {
+        facts.rcps.push(rcp_file(path)?);
+    }
     let mut trust = config_trust.clone();
     let mut trust_source = "config";
     if s.caller_if_any().is_some() {

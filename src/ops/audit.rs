@@ -33,6 +33,15 @@ pub async fn audit(
     let view = account.aws.audit_view().await?;
     let lint = render::live_context(config, &account.target);
     let mut findings = audit::audit(&view, &lint, opts);
+    // KA006 when these credentials may read the organisation's RCPs (the management account or
+    // a delegated administrator); otherwise nothing is said about the guard.
+    if !view.roles.is_empty()
+        && let Ok(rcps) = account.aws.rcps_for(&account.target.account_id).await
+        && let Some(f) = audit::unguarded(&view, rcps.as_deref(), &account.target.account_id)
+    {
+        findings.push(f);
+        audit::sort(&mut findings);
+    }
     if let Some(gh) = account.github {
         let repos: Vec<String> = audit::classic_repos(&view).into_keys().collect();
         let states = repo_states(gh, &repos, account.settings.concurrency).await?;

@@ -2,7 +2,9 @@
 //!
 //! [`explain`] walks STS's order (github-oidc-aws.md §12): the issuer has a provider in the
 //! account, the audience is among its client IDs, the token is within its lifetime, then the
-//! role's trust policy ([`crate::policy::evaluate`]). The first failing step decides. Claims are used for
+//! role's trust policy ([`crate::policy::evaluate`]), then the organisation's resource control
+//! policies (an explicit deny there refuses what the trust admits; the management account has
+//! none). The first failing step decides. Claims are used for
 //! diagnosis only, never trusted for anything else. No I/O: callers pass in what they read.
 
 use serde::Serialize;
@@ -17,6 +19,9 @@ pub struct ProviderFacts {
     pub issuers: Option<Vec<String>>,
     /// The provider's client IDs; `None` = unknown.
     pub client_ids: Option<Vec<String>>,
+    /// The resource control policies that apply to the role's account (name, document):
+    /// `--rcp FILE`, or read from AWS Organizations.
+    pub rcps: Vec<(String, Value)>,
 }
 
 /// The outcome.
@@ -24,7 +29,7 @@ pub struct ProviderFacts {
 pub struct Explanation {
     /// Would STS admit this token for this role?
     pub allowed: bool,
-    /// The deciding step: `role`, `provider`, `audience`, `lifetime` or `trust`.
+    /// The deciding step: `role`, `provider`, `audience`, `lifetime`, `trust` or `rcp`.
     pub step: &'static str,
     /// What happens, in one sentence.
     pub message: String,
@@ -164,6 +169,11 @@ pub fn explain(
     let ctx = evaluate::context(provider_arn, key_prefix, claims, supported);
     let verdict = evaluate::evaluate(trust, &ctx);
     let statement = verdict.deciding.as_ref().map(|d| d.label());
+    if verdict.allowed
+        && let Some(denied) = rcp_denial(&facts.rcps, &ctx)
+    {
+        return denied;
+    }
     if verdict.allowed {
         return Explanation {
             allowed: true,
@@ -186,6 +196,62 @@ pub fn explain(
         condition,
         verdict: Some(verdict),
     }
+}
+
+/// The first resource control policy that explicitly denies the request, as an explanation
+/// naming the policy, the statement and the owner it refuses.
+fn rcp_denial(rcps: &[(String, Value)], ctx: &evaluate::Context) -> Option<Explanation> {
+    for (name, doc) in rcps {
+        let v = evaluate::evaluate(doc, ctx);
+        let Some(st) = v
+            .statements
+            .iter()
+            .find(|s| s.effect == "Deny" && s.matched)
+        else {
+            continue;
+        };
+        let owner = st
+            .conditions
+            .iter()
+            .find(|c| c.key.to_ascii_lowercase().ends_with(":repository_owner_id"))
+            .and_then(|c| c.presented.as_ref())
+            .and_then(|p| p.first().cloned());
+        let (message, fix) = match &owner {
+            Some(o) => (
+                format!(
+                    "denied by the organisation's RCP {name}, {}: owner {o} not allowed",
+                    st.label()
+                ),
+                format!(
+                    "if repositories of owner {o} may deploy here, add \"{o}\" to [guard] owner_ids and run `keyless guard apply`; otherwise run the job from an allowed owner's repository"
+                ),
+            ),
+            None => (
+                format!("denied by the organisation's RCP {name}, {}", st.label()),
+                format!(
+                    "the resource control policy {name} refuses this request; ask its owner (AWS Organizations)"
+                ),
+            ),
+        };
+        return Some(Explanation {
+            allowed: false,
+            step: "rcp",
+            message,
+            fix: Some(fix),
+            statement: Some(format!("{name} {}", st.label())),
+            condition: st
+                .conditions
+                .iter()
+                .find(|c| {
+                    c.operator != "Null"
+                        && c.key.to_ascii_lowercase().ends_with(":repository_owner_id")
+                })
+                .or(st.conditions.first())
+                .cloned(),
+            verdict: Some(v.clone()),
+        });
+    }
+    None
 }
 
 /// The sub's parts: (repo part, context part).
@@ -506,11 +572,13 @@ mod tests {
         let no_provider = ProviderFacts {
             issuers: Some(vec![]),
             client_ids: None,
+            rcps: vec![],
         };
         assert_eq!(run(&t, &c, &no_provider).step, "provider");
         let wrong_ids = ProviderFacts {
             issuers: Some(vec!["https://token.actions.githubusercontent.com".into()]),
             client_ids: Some(vec!["other".into()]),
+            rcps: vec![],
         };
         let e = run(&t, &c, &wrong_ids);
         assert_eq!(e.step, "audience");

@@ -24,6 +24,70 @@ pub const MOVED_REPO: &str = "KA004";
 /// The audit's own rule: a classic `sub` names a repository that mints immutable subjects, so
 /// every token from it is denied (what `plan` calls KL016).
 pub const IMMUTABLE_REPO: &str = "KA005";
+/// The audit's own rule: GitHub-trusting roles in an account that no organisation guard covers
+/// (no resource control policy refuses a GitHub token from an unlisted owner).
+pub const UNGUARDED: &str = "KA006";
+
+/// Whether resource control policies (name, document) refuse a github.com token from an owner
+/// nobody lists: the organisation guard, or an equivalent hand-written RCP. Probed with the
+/// evaluator, so any RCP with the same effect counts.
+pub fn guarded(rcps: &[(String, Value)]) -> bool {
+    let prefix = "token.actions.githubusercontent.com";
+    let mut ctx = crate::policy::evaluate::Context {
+        provider_arn: format!("arn:aws:iam::000000000000:oidc-provider/{prefix}"),
+        ..Default::default()
+    };
+    for (claim, value) in [
+        ("aud", "sts.amazonaws.com"),
+        ("sub", "repo:keyless-probe/x:ref:refs/heads/main"),
+        ("repository_owner_id", "0"),
+    ] {
+        ctx.keys
+            .insert(format!("{prefix}:{claim}"), vec![value.to_string()]);
+    }
+    rcps.iter().any(|(_, doc)| {
+        crate::policy::evaluate::evaluate(doc, &ctx)
+            .statements
+            .iter()
+            .any(|s| s.effect == "Deny" && s.matched)
+    })
+}
+
+/// KA006 for an account, when its resource control policies could be read (`None`: the
+/// management account, which no RCP reaches).
+pub fn unguarded(
+    view: &AccountView,
+    rcps: Option<&[(String, Value)]>,
+    account: &str,
+) -> Option<AuditFinding> {
+    if view.roles.is_empty() || rcps.is_some_and(guarded) {
+        return None;
+    }
+    if rcps.is_none() {
+        return Some(AuditFinding {
+            rule: UNGUARDED,
+            severity: Severity::Low,
+            role: None,
+            resource: format!("account {account}"),
+            message: format!(
+                "{} role(s) trust GitHub in the management account, where no resource control policy applies (the organisation guard cannot cover them): keep them few, scoped by repository ID, or move them to a member account",
+                view.roles.len()
+            ),
+            location: None,
+        });
+    }
+    Some(AuditFinding {
+        rule: UNGUARDED,
+        severity: Severity::Low,
+        role: None,
+        resource: format!("account {account}"),
+        message: format!(
+            "{} role(s) trust GitHub here and no resource control policy limits which GitHub owners may assume them: a role made by hand tomorrow with repo:* would admit any repository on GitHub; see `keyless guard`",
+            view.roles.len()
+        ),
+        location: None,
+    })
+}
 
 /// What GitHub says about a repository a trust names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +429,7 @@ pub fn rule_title(id: &str) -> &'static str {
         IMMUTABLE_REPO => {
             "trust names by its classic subject a repository that mints immutable subjects"
         }
+        UNGUARDED => "no organisation guard (resource control policy) limits the GitHub owners",
         _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
     }
 }
@@ -373,6 +438,38 @@ pub fn rule_title(id: &str) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ka006_knows_a_guard_by_what_it_does() {
+        let view = AccountView {
+            providers: vec![],
+            roles: vec![AuditedRole {
+                name: "r".into(),
+                ..Default::default()
+            }],
+        };
+        let g = crate::config::guard::Guard {
+            name: "g".into(),
+            owner_ids: vec!["1".into()],
+            enterprise_ids: vec![],
+            issuers: vec![crate::identity::issuer::Issuer::github_com()],
+            targets: vec!["r-ab12".into()],
+        };
+        let guard = vec![("g".to_string(), crate::state::guard::render(&g))];
+        assert!(unguarded(&view, Some(&guard), "1").is_none());
+        let other = vec![(
+            "s3".to_string(),
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "*"}]}),
+        )];
+        assert_eq!(unguarded(&view, Some(&other), "1").unwrap().rule, UNGUARDED);
+        assert!(
+            unguarded(&view, None, "1")
+                .unwrap()
+                .message
+                .contains("management account")
+        );
+        assert!(unguarded(&AccountView::default(), Some(&other), "1").is_none());
+    }
 
     const GH: &str = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
     const OFF: AuditOptions = AuditOptions {

@@ -347,6 +347,40 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
+/// The organisation guard as a CloudFormation template: one `AWS::Organizations::Policy` of type
+/// `RESOURCE_CONTROL_POLICY`, attached to the guard's targets and tagged as keyless's, for
+/// organisations that manage their policies as code. Deployed in the management account (or by
+/// a delegated administrator for Organizations policies), after the RCP type is enabled on the root.
+pub fn guard_cloudformation(g: &crate::config::guard::Guard, config: &str) -> Value {
+    let tags: Vec<Value> = crate::state::guard::tags(config)
+        .into_iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!("keyless organisation guard ({config}): deny GitHub OIDC tokens from owners outside the allowed list. Deploy in the management account after enabling RESOURCE_CONTROL_POLICY on the root."),
+        "Resources": {
+            "KeylessGitHubGuard": {
+                "Type": "AWS::Organizations::Policy",
+                "Properties": {
+                    "Name": g.name,
+                    "Description": "keyless: deny GitHub OIDC tokens from owners outside the allowed list",
+                    "Type": "RESOURCE_CONTROL_POLICY",
+                    "Content": crate::state::guard::render(g),
+                    "TargetIds": g.targets,
+                    "Tags": tags,
+                }
+            }
+        },
+        "Outputs": {
+            "GuardPolicyId": {
+                "Description": "The guard policy's ID",
+                "Value": {"Ref": "KeylessGitHubGuard"}
+            }
+        }
+    })
+}
+
 /// The AWS CLI steps that roll the template out with StackSets (service-managed permissions,
 /// automatic deployment to `ous`), as a shell script for the management or delegated
 /// administrator account.

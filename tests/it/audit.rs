@@ -50,7 +50,8 @@ async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
         r.stdout, r.stderr
     );
     assert!(e.writes().is_empty(), "audit wrote: {:?}", e.writes());
-    // The whole account in three calls, whatever its size.
+    // The whole account in three calls, whatever its size, and one to ask AWS Organizations
+    // whether a guard covers the account (KA006; this account is in no organization).
     let calls: std::collections::BTreeMap<String, u64> = e
         .kit
         .calls()
@@ -58,6 +59,7 @@ async fn hand_made_roles_are_judged_and_audit_writes_nothing() {
         .map(|((_, a), n)| (a, n))
         .collect();
     let want: std::collections::BTreeMap<String, u64> = [
+        "DescribeOrganization",
         "GetAccountAuthorizationDetails",
         "GetCallerIdentity",
         "ListOpenIDConnectProviders",

@@ -138,6 +138,30 @@ fn exported_templates_pass_cfn_lint_and_name_no_account_or_partition() {
         );
         templates.push(path);
     }
+    // The organisation guard as an AWS::Organizations::Policy (keyless export ... --guard).
+    let guard_dir = work.path().join("out-guard");
+    std::fs::create_dir_all(&guard_dir).unwrap();
+    std::fs::write(
+        guard_dir.join("guard.toml"),
+        "name = \"org-guard\"\n[guard]\nowner_ids = [\"123456\", \"7890\"]\nenterprise_ids = [\"42\"]\ntargets = [\"r-ab12\", \"ou-ab12-cd34ef56\"]\nissuers = [\"https://token.actions.githubusercontent.com\", \"https://token.actions.githubusercontent.com/octo-inc\"]\n",
+    )
+    .unwrap();
+    let r = export(&guard_dir, &guard_dir.join("guard.toml"), &["--guard"]);
+    expect(&r, 0);
+    let path = guard_dir.join("keyless-guard.cfn.json");
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let p = &t["Resources"]["KeylessGitHubGuard"];
+    assert_eq!(p["Type"], "AWS::Organizations::Policy");
+    assert_eq!(p["Properties"]["Type"], "RESOURCE_CONTROL_POLICY");
+    assert_eq!(
+        p["Properties"]["Content"]["Statement"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    templates.push(path);
     // cfn-lint with every rule that reports by default, informational ones included, and I3042
     // (hard-coded partitions in substitutions) also checking account IDs.
     let lint = tool(&tools, "cfn-lint")

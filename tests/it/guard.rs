@@ -254,6 +254,54 @@ async fn the_guard_refuses_a_foreign_owner_on_a_hand_made_role_and_nothing_else(
     let j = run(&["guard", "plan", "--output", "json"]).json();
     assert_eq!(j["at_risk"], 1);
     assert!(j["size"].as_u64().unwrap() < 5120);
+    // explain --rcp: the evaluator knows the guard, offline.
+    let dir = e.dir.path();
+    std::fs::write(dir.join("guard.json"), j["document"].to_string()).unwrap();
+    let trust = member_iam
+        .get_role()
+        .role_name("handmade-any")
+        .send()
+        .await
+        .unwrap();
+    let trust = trust
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_string();
+    let trust = percent_encoding::percent_decode_str(&trust)
+        .decode_utf8()
+        .unwrap()
+        .to_string();
+    std::fs::write(dir.join("trust.json"), trust).unwrap();
+    let claims = |owner: &str| {
+        let mut c = Claims::push("evil/x", "main");
+        c.repository_owner_id = owner.into();
+        c.payload().to_string()
+    };
+    std::fs::write(dir.join("foreign.json"), claims("9999")).unwrap();
+    std::fs::write(dir.join("ours.json"), claims(OWNER_ID)).unwrap();
+    let explain = |claims: &str, rcp: bool| {
+        let mut a = vec!["explain", "--policy", "trust.json", "--claims", claims];
+        if rcp {
+            a.extend(["--rcp", "guard.json"]);
+        }
+        crate::util::keyless_in(dir, &a, &[], None)
+    };
+    let r = explain("foreign.json", true);
+    expect(&r, 2);
+    assert!(
+        r.stdout.contains("denied by the organisation's RCP guard, Statement[0] (GitHubOwnersTokenActionsGithubusercontentCom): owner 9999 not allowed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("add \"9999\" to [guard] owner_ids"),
+        "{}",
+        r.stdout
+    );
+    expect(&explain("ours.json", true), 0);
+    expect(&explain("foreign.json", false), 0);
 
     // Before the guard: any repository on GitHub gets into the hand-made role.
     let issuer = Issuer::start(GITHUB_ISSUER, Claims::push("octo-org/site", "main"));
@@ -325,6 +373,23 @@ async fn the_guard_refuses_a_foreign_owner_on_a_hand_made_role_and_nothing_else(
         r.stdout
     );
 
+    // audit says which accounts the guard covers (KA006): the member is covered, the management
+    // account never is.
+    let j = run(&["audit", "--output", "json"]).json();
+    let ka006: Vec<_> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "KA006")
+        .collect();
+    assert!(
+        ka006.len() == 1
+            && ka006[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("management account"),
+        "{ka006:?}"
+    );
     // A second apply writes nothing.
     let writes = || {
         [

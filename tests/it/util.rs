@@ -105,7 +105,9 @@ impl Env {
         self.kit
             .calls()
             .into_iter()
-            .filter(|((_, a), _)| !a.starts_with("Get") && !a.starts_with("List"))
+            .filter(|((_, a), _)| {
+                !a.starts_with("Get") && !a.starts_with("List") && !a.starts_with("Describe")
+            })
             .map(|((_, a), n)| format!("{a}={n}"))
             .collect()
     }

@@ -13,6 +13,48 @@ use crate::app::report::export::ExportReport;
 use crate::app::report::{FORMAT_VERSION, show};
 use crate::app::session::Session;
 
+/// `keyless export cloudformation --guard`: the `[guard]` as a template. Offline.
+fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
+    let cfg = s.config()?;
+    let text = keyless::config::read_capped(&s.config_path, keyless::config::MAX_CONFIG_BYTES)
+        .map_err(|source| Error::Io {
+            path: s.config_path.clone(),
+            source,
+        })?;
+    let g =
+        keyless::config::guard::read(&text, &cfg.file, Some(&cfg.issuer), &s.offline_partition())?
+            .ok_or_else(|| Error::NotInConfig {
+                message: format!("{} has no [guard] table", cfg.file),
+                fix: "add [guard] owner_ids and targets (README: Guard the organisation)".into(),
+            })?;
+    let template = export::guard_cloudformation(&g, &cfg.name);
+    let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
+    let mut files = Vec::new();
+    if let Some(dir) = &args.dir {
+        let path = dir.join(GUARD_FILE);
+        files::write(&path, &text)?;
+        files.push(path.display().to_string());
+    }
+    show(
+        &s.printer,
+        s.format,
+        &ExportReport {
+            format_version: FORMAT_VERSION,
+            config: cfg.name.clone(),
+            files,
+            template,
+            text: if args.dir.is_none() {
+                text
+            } else {
+                String::new()
+            },
+        },
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// The guard template's file name under `--dir`.
+const GUARD_FILE: &str = "keyless-guard.cfn.json";
 /// The template's file name under `--dir`.
 const TEMPLATE_FILE: &str = "keyless.cfn.json";
 /// The StackSets script's file name under `--dir`.
@@ -20,6 +62,9 @@ const SCRIPT_FILE: &str = "deploy-stack-set.sh";
 
 /// `keyless export`
 pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
+    if args.guard {
+        return export_guard(s, args);
+    }
     let ous = checked_ous(&args.ous)?;
     if let Some(name) = &args.stack_set {
         checked_stack_set_name(name)?;

@@ -104,13 +104,31 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
                 .map_err(job_error)?
         }
     };
+    let mut facts = ProviderFacts::default();
+    for path in &args.rcps {
+        facts.rcps.push(crate::app::verifier::rcp_file(path)?);
+    }
+    if args.live && args.rcps.is_empty() {
+        // The organisation's RCPs for the role's account, when these credentials may read them.
+        let account = provider_arn
+            .split(':')
+            .nth(4)
+            .unwrap_or_default()
+            .to_string();
+        match s.block_on(s.aws()?.rcps_for(&account)) {
+            Ok(rcps) => facts.rcps = rcps.unwrap_or_default(),
+            Err(e) => s.printer.debug(&format!(
+                "resource control policies not read from AWS Organizations ({e}); pass --rcp FILE to include them"
+            )),
+        }
+    }
     let e = explain::explain(
         &trust,
         &provider_arn,
         &key_prefix,
         &claims,
         &supported,
-        &ProviderFacts::default(),
+        &facts,
         token::now(),
     );
     show(&s.printer, s.format, &ExplainReport::new(&e, &claims));

@@ -84,6 +84,63 @@ impl Aws {
         })
     }
 
+    /// The resource control policies that apply to `account`: attached to it, to each OU above
+    /// it and to the root (name, document); `None` for the management account, which RCPs do
+    /// not reach. Needs Organizations read access (the management account or a delegated
+    /// administrator).
+    pub async fn rcps_for(
+        &self,
+        account: &str,
+    ) -> Result<Option<Vec<(String, serde_json::Value)>>> {
+        let org = self
+            .org
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| sdk_error("organizations:DescribeOrganization", e))?;
+        if org.organization().and_then(|o| o.master_account_id()) == Some(account) {
+            return Ok(None);
+        }
+        let mut chain = vec![account.to_string()];
+        let mut at = account.to_string();
+        for _ in 0..8 {
+            let parents = self
+                .org
+                .list_parents()
+                .child_id(&at)
+                .send()
+                .await
+                .map_err(|e| sdk_error("organizations:ListParents", e))?;
+            let Some(p) = parents.parents().first().and_then(|p| p.id()) else {
+                break;
+            };
+            chain.push(p.to_string());
+            if p.starts_with("r-") {
+                break;
+            }
+            at = p.to_string();
+        }
+        let mut out = Vec::new();
+        for target in chain {
+            let listed = self
+                .org
+                .list_policies_for_target()
+                .target_id(&target)
+                .filter(RCP)
+                .send()
+                .await
+                .map_err(|e| sdk_error("organizations:ListPoliciesForTarget", e))?;
+            for p in listed.policies() {
+                let (Some(id), Some(name)) = (p.id(), p.name()) else {
+                    continue;
+                };
+                let rcp = self.read_rcp(id).await?;
+                out.push((name.to_string(), rcp.content));
+            }
+        }
+        Ok(Some(out))
+    }
+
     async fn read_rcp(&self, id: &str) -> Result<ObservedRcp> {
         let d = self
             .org
