@@ -201,6 +201,10 @@ pub struct CheckArgs {
     /// How many roles to read at once.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Also write the trust map of the config's roles, with the drift, to this file (one
+    /// self-contained HTML page).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `audit` arguments.
@@ -216,6 +220,10 @@ pub struct AuditArgs {
     /// Report roles not used (IAM's RoleLastUsed) for more than this many days; 0: never.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub unused_days: u32,
+    /// Also write the trust map to this file: one self-contained HTML page of which
+    /// repositories can reach which roles and what those roles can do.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// A severity on the command line.

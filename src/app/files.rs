@@ -94,3 +94,15 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&plain).unwrap(), "hello");
     }
 }
+
+/// Write the trust map page (`audit --html`, `check --html`).
+pub fn write_map(
+    path: &Path,
+    title: &str,
+    source: &str,
+    accounts: &[keyless::state::trust_map::MapAccount],
+) -> Result<()> {
+    use keyless::state::trust_map;
+    let page = trust_map::html(title, &trust_map::now_rfc3339(), source, accounts);
+    write(path, &page)
+}

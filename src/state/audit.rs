@@ -154,6 +154,8 @@ pub struct AuditedRole {
     /// When it was last used to make a request (unix seconds; IAM's `RoleLastUsed`, which covers
     /// the trailing 400 days); `None` when never used in that time.
     pub last_used: Option<i64>,
+    /// Its tags (keyless's ownership tags tell a managed role from a hand-made one).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// One audit result.

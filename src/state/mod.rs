@@ -15,6 +15,8 @@
 //! | [`export`] | the CloudFormation template of what apply creates, and its StackSets steps |
 //! | [`import`] | hand-made roles described as keyless.toml |
 //! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
+//! | [`guard`] | the organisation guard: its RCP, the plan against Organizations, the dry run |
+//! | [`trust_map`] | the trust map: HTML page and Mermaid diagram of who can reach which role |
 
 pub mod audit;
 pub mod drift;
@@ -27,3 +29,4 @@ pub mod migrate;
 pub mod observed;
 pub mod plan;
 pub mod render;
+pub mod trust_map;

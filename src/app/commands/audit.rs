@@ -13,6 +13,8 @@ use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::session::{Need, Runs, Session};
+use crate::app::files::write_map;
+use keyless::state::trust_map::MapAccount;
 
 /// `keyless audit`
 pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
@@ -45,6 +47,16 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
                     Err(e) => AccountEntry::failed(r.account_id.clone(), e),
                 })
                 .collect();
+            if let Some(path) = &args.html {
+                let maps: Vec<MapAccount> = runs
+                    .iter()
+                    .filter_map(|r| r.result.as_ref().ok())
+                    .map(|(ctx, a)| {
+                        MapAccount::from_audit(&ctx.account.target.account_id, &a.view, &a.findings)
+                    })
+                    .collect();
+                write_map(path, "keyless audit", &format!("{} account(s)", maps.len()), &maps)?;
+            }
             let report = FleetReport::new(fleet::Command::Audit, entries);
             show_ci(s, &report)?;
             Ok(report.worst)
@@ -59,7 +71,18 @@ fn show_one(
     fail_on: Severity,
     account: String,
 ) -> Result<ExitStatus> {
-    let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account);
+    if let Some(path) = &args.html {
+        let map = MapAccount::from_audit(&account, &audited.view, &audited.findings);
+        write_map(path, "keyless audit", &format!("account {account}"), &[map])?;
+    }
+    // At most this many roles in the step summary's diagram (the rest are in the table).
+    const MERMAID_ROLES: usize = 30;
+    let map = MapAccount::from_audit(&account, &audited.view, &audited.findings);
+    let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account)
+        .with_map(keyless::state::trust_map::mermaid(
+            std::slice::from_ref(&map),
+            MERMAID_ROLES,
+        ));
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";
         crate::app::files::write(path, &text)?;

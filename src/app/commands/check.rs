@@ -10,7 +10,12 @@ use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
 use crate::app::report::check::CheckReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
+use crate::app::files::write_map;
 use crate::app::session::{Need, Runs, Session};
+use keyless::state::trust_map::{self, MapAccount};
+
+/// At most this many roles in the step summary's diagram (the rest are in the table).
+pub const MERMAID_ROLES: usize = 30;
 
 /// `keyless check`
 pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
@@ -19,6 +24,15 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
         Runs::One(ctx, checked) => {
             crate::app::flow::note_read(s, checked.read, checked.rendered.roles.len());
             let target = &checked.rendered.target;
+            let map = MapAccount::from_check(&checked.rendered, &checked.findings);
+            if let Some(path) = &args.html {
+                write_map(
+                    path,
+                    "keyless check",
+                    &format!("account {} against {}", target.account_id, ctx.config.file),
+                    std::slice::from_ref(&map),
+                )?;
+            }
             let report = CheckReport::new(
                 &checked.findings,
                 fail_on,
@@ -26,7 +40,8 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                 target.partition.clone(),
                 ctx.config.file.clone(),
                 checked.roles_checked,
-            );
+            )
+            .with_map(trust_map::mermaid(std::slice::from_ref(&map), MERMAID_ROLES));
             show_ci(s, &report)?;
             Ok(ExitStatus::findings_if(report.drift))
         }
@@ -38,6 +53,14 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                     Err(e) => AccountEntry::failed(r.account_id.clone(), e),
                 })
                 .collect();
+            if let Some(path) = &args.html {
+                let maps: Vec<MapAccount> = runs
+                    .iter()
+                    .filter_map(|r| r.result.as_ref().ok())
+                    .map(|(_, c)| MapAccount::from_check(&c.rendered, &c.findings))
+                    .collect();
+                write_map(path, "keyless check", &format!("{} account(s)", maps.len()), &maps)?;
+            }
             let report = FleetReport::new(fleet::Command::Check, entries);
             show_ci(s, &report)?;
             Ok(report.worst)

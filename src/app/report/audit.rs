@@ -34,6 +34,9 @@ pub struct AuditReport<'a> {
     pub findings: &'a [AuditFinding],
     #[serde(skip)]
     threshold: Severity,
+    /// The trust map of the roles with findings, as Mermaid, for the step summary.
+    #[serde(skip)]
+    map: Option<String>,
 }
 
 /// A SARIF artifact URI for an IAM path (`123456789012/role/path/name`): each segment
@@ -71,7 +74,14 @@ impl<'a> AuditReport<'a> {
             summary,
             findings,
             threshold: fail_on,
+            map: None,
         }
+    }
+
+    /// With the trust map's Mermaid diagram for the step summary (`None`: nothing to draw).
+    pub fn with_map(mut self, map: Option<String>) -> Self {
+        self.map = map;
+        self
     }
 
     fn count_failing(&self) -> usize {
@@ -216,7 +226,17 @@ impl CiReport for AuditReport<'_> {
                 ));
             }
         }
+        s.push_str(&map_section(self.map.as_deref()));
         s
+    }
+}
+
+/// The step summary's trust map: the Mermaid diagram GitHub draws in Markdown, or a line
+/// saying there is nothing to draw. Shared by check's report.
+pub fn map_section(map: Option<&str>) -> String {
+    match map {
+        Some(m) => format!("\n### Trust map: roles with findings\n\n{m}"),
+        None => String::new(),
     }
 }
 

@@ -36,6 +36,9 @@ pub struct CheckReport<'a> {
     pub findings: &'a [DriftFinding],
     #[serde(skip)]
     threshold: Severity,
+    /// The trust map of the roles with findings, as Mermaid, for the step summary.
+    #[serde(skip)]
+    map: Option<String>,
 }
 
 impl<'a> CheckReport<'a> {
@@ -61,7 +64,14 @@ impl<'a> CheckReport<'a> {
             summary,
             findings,
             threshold: fail_on,
+            map: None,
         }
+    }
+
+    /// With the trust map's Mermaid diagram for the step summary (`None`: nothing to draw).
+    pub fn with_map(mut self, map: Option<String>) -> Self {
+        self.map = map;
+        self
     }
 
     fn failing(&self) -> usize {
@@ -139,6 +149,7 @@ impl CiReport for CheckReport<'_> {
         if self.failing() > 0 {
             s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
         }
+        s.push_str(&crate::app::report::audit::map_section(self.map.as_deref()));
         s
     }
 }

@@ -575,6 +575,11 @@ impl Aws {
                     .role_last_used()
                     .and_then(|u| u.last_used_date())
                     .map(|t| t.secs()),
+                tags: d
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
                 name,
             });
         }

@@ -328,7 +328,14 @@ type LastUsed = Arc<Mutex<BTreeMap<String, i64>>>;
 impl Kit {
     /// Start IAM + STS on `127.0.0.1:0`. Takes about 50 ms.
     pub fn start() -> Kit {
-        Kit::start_mode(false)
+        Kit::start_mode(false, true)
+    }
+
+    /// Start IAM + STS for a demo or a benchmark run outside the tests: requests are checked
+    /// against AWS's models only when the outside tools are installed (a fresh machine running
+    /// README's demo has none yet).
+    pub fn start_unchecked() -> Kit {
+        Kit::start_mode(false, false)
     }
 
     /// Start with IAM policy enforcement on (fakecloud's `Strict` mode): every signed call is
@@ -336,11 +343,11 @@ impl Kit {
     /// the root bypass; use [`Kit::admin_env`] for set-up. (Unsigned AssumeRoleWithWebIdentity is
     /// refused in this mode, so token-exchange tests use [`Kit::start`].)
     pub fn start_strict() -> Kit {
-        Kit::start_mode(true)
+        Kit::start_mode(true, true)
     }
 
-    fn start_mode(strict: bool) -> Kit {
-        if let Err(e) = contract::models() {
+    fn start_mode(strict: bool, contract_required: bool) -> Kit {
+        if let (true, Err(e)) = (contract_required, contract::models()) {
             panic!("test kit: AWS's service models are needed to check requests: {e}");
         }
         let counts: Counts = Arc::default();

@@ -16,7 +16,7 @@ fn main() {
         mint(&args[1..]);
         return;
     }
-    let kit = keyless_testkit::Kit::start();
+    let kit = keyless_testkit::Kit::start_unchecked();
     if let Some(ms) = std::env::var("KEYLESS_TESTKIT_LATENCY_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

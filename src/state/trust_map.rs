@@ -1,0 +1,755 @@
+//! The trust map: which GitHub repositories, on which scopes, can reach which roles, and what
+//! those roles can do, as one self-contained HTML page (`audit --html`, `check --html`) and as a
+//! compact Mermaid diagram for a GitHub step summary. A pure function of what the audit (or the
+//! check) read: no I/O, nothing fetched by the page (inline styles and script, a
+//! Content-Security-Policy that forbids remote loads).
+//!
+//! The picture, per account: owners → repositories and the scopes they mint (branch, tag,
+//! environment, pull request, any) → roles → services with AWS's access levels (from the
+//! Service Authorization Reference table), administrator-equivalent and secret access called out.
+//! Edges are coloured by the role's worst finding; an edge from "any repository on GitHub" or
+//! "any repository in OWNER" is drawn as broad.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::identity::subject::{ParsedSub, Scope, parse_sub};
+use crate::policy::actions::{Access, Named, table};
+use crate::policy::document as policy;
+use crate::policy::lint::Severity;
+use crate::state::audit::{AccountView, AuditedRole};
+
+const TEMPLATE: &str = include_str!("../../templates/trust-map.html");
+
+/// Accounts with more roles than this start collapsed (and so do owners).
+const OPEN_UP_TO: usize = 40;
+
+/// A finding as the map shows it (audit's and check's alike).
+#[derive(Debug, Clone, Serialize)]
+pub struct MapFinding {
+    /// Rule or drift kind.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The role, when about one.
+    pub role: Option<String>,
+    /// What is wrong, with the fix.
+    pub message: String,
+}
+
+/// One account's part of the map.
+#[derive(Debug, Clone)]
+pub struct MapAccount {
+    /// Account ID.
+    pub account: String,
+    /// Its GitHub-trusting roles.
+    pub view: AccountView,
+    /// Its findings.
+    pub findings: Vec<MapFinding>,
+    /// Whether the organisation guard covers it (`None`: not known).
+    pub guarded: Option<bool>,
+}
+
+impl MapAccount {
+    /// What an audit read of one account: its roles, findings, and whether a guard covers it
+    /// (KA006 says it does not).
+    pub fn from_audit(account: &str, view: &AccountView, findings: &[crate::state::audit::AuditFinding]) -> MapAccount {
+        let unguarded = findings.iter().any(|f| f.rule == crate::state::audit::UNGUARDED);
+        MapAccount {
+            account: account.to_string(),
+            view: view.clone(),
+            findings: findings
+                .iter()
+                .map(|f| MapFinding {
+                    rule: f.rule.to_string(),
+                    severity: f.severity,
+                    role: f.role.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            guarded: unguarded.then_some(false),
+        }
+    }
+
+    /// What a check compared: the config's roles as rendered (keyless-managed), with the drift.
+    pub fn from_check(rendered: &crate::state::render::Rendered, drift: &[crate::state::drift::DriftFinding]) -> MapAccount {
+        let roles = rendered
+            .roles
+            .iter()
+            .map(|r| AuditedRole {
+                name: r.name.clone(),
+                arn: r.arn.clone(),
+                trust_policy: r.trust_policy.clone(),
+                inline_policies: r
+                    .policies
+                    .iter()
+                    .map(|p| (p.name.clone(), p.document.clone()))
+                    .collect(),
+                attached_policies: r.managed_policy_arns.clone(),
+                tags: r.tags.clone(),
+                ..Default::default()
+            })
+            .collect();
+        MapAccount {
+            account: rendered.target.account_id.clone(),
+            view: AccountView {
+                providers: vec![rendered.provider_arn.clone()],
+                roles,
+            },
+            findings: drift
+                .iter()
+                .map(|f| MapFinding {
+                    rule: f
+                        .rule
+                        .map(String::from)
+                        .unwrap_or_else(|| {
+                            serde_json::to_value(f.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        }),
+                    severity: f.severity,
+                    role: f.role.clone(),
+                    message: format!("{}: {}", f.resource, f.message),
+                })
+                .collect(),
+            guarded: None,
+        }
+    }
+}
+
+/// Now, as RFC 3339 (for the page's "generated" line).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    aws_sdk_iam::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+/// Where a role's trust lets tokens in from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The owner (`*` for any).
+    pub owner: String,
+    /// `OWNER/REPO`, or a description of the breadth.
+    pub repo: String,
+    /// The scope, in words.
+    pub scope: String,
+    /// `github` (any repository on GitHub), `owner` (any in the owner), or empty.
+    pub broad: String,
+}
+
+/// What a role can do in one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capability {
+    /// Service prefix, or `*`.
+    pub service: String,
+    /// AWS's access level, or what a managed policy is.
+    pub level: String,
+    /// `admin`, `secrets`, `perm`, `write`, `read`, `other`: how it is drawn.
+    pub class: String,
+}
+
+#[derive(Serialize)]
+struct Row {
+    account: String,
+    role: String,
+    managed: bool,
+    risk: &'static str,
+    sources: Vec<Source>,
+    caps: Vec<Capability>,
+    findings: usize,
+    search: String,
+    height: usize,
+    edges_in: Vec<Edge>,
+    edges_out: Vec<Edge>,
+}
+
+#[derive(Serialize)]
+struct Edge {
+    y1: usize,
+    y2: usize,
+    class: String,
+}
+
+#[derive(Serialize)]
+struct Group {
+    owner: String,
+    broad: bool,
+    open: bool,
+    rows: Vec<Row>,
+}
+
+#[derive(Serialize)]
+struct AccountOut {
+    id: String,
+    roles: usize,
+    open: bool,
+    guarded: Option<bool>,
+    groups: Vec<Group>,
+}
+
+#[derive(Serialize)]
+struct FindingOut {
+    account: String,
+    rule: String,
+    severity: &'static str,
+    role: String,
+    message: String,
+    search: String,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    title: &'a str,
+    generated: &'a str,
+    source: &'a str,
+    version: &'static str,
+    aws_data: String,
+    roles: usize,
+    accounts: Vec<AccountOut>,
+    findings: Vec<FindingOut>,
+    risky: usize,
+}
+
+fn risk(s: Option<Severity>) -> &'static str {
+    match s {
+        Some(Severity::Critical) => "critical",
+        Some(Severity::High) => "high",
+        Some(Severity::Medium | Severity::Error) => "medium",
+        Some(Severity::Warning | Severity::Low) => "low",
+        Some(Severity::Info) | None => "none",
+    }
+}
+
+fn scope_words(scope: &Scope) -> String {
+    match scope {
+        Scope::Branch(b) => format!("branch {b}"),
+        Scope::Tag(t) => format!("tag {t}"),
+        Scope::Environment(e) => format!("environment {e}"),
+        Scope::PullRequest => "pull requests".into(),
+        Scope::AnyRef => "any ref".into(),
+    }
+}
+
+/// Where a trust lets tokens in from, read from its `sub` conditions (and owner ID pins).
+pub fn sources(trust: &Value) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut saw_sub = false;
+    for st in policy::statements(trust) {
+        if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        for (_, key, values) in policy::condition_entries(st) {
+            if !key.to_ascii_lowercase().ends_with(":sub") {
+                continue;
+            }
+            saw_sub = true;
+            for v in values {
+                out.push(match parse_sub(&v) {
+                    ParsedSub::Repo { repo, scope, .. } if repo.owner.contains(['*', '?']) => {
+                        Source {
+                            owner: "*".into(),
+                            repo: "any repository on GitHub".into(),
+                            scope: scope_words(&scope),
+                            broad: "github".into(),
+                        }
+                    }
+                    ParsedSub::Repo { repo, scope, .. } if repo.name.contains(['*', '?']) => {
+                        Source {
+                            owner: repo.owner.clone(),
+                            repo: format!("any repository in {}", repo.owner),
+                            scope: scope_words(&scope),
+                            broad: "owner".into(),
+                        }
+                    }
+                    ParsedSub::Repo { repo, scope, .. } => Source {
+                        owner: repo.owner.clone(),
+                        repo: repo.full_name(),
+                        scope: scope_words(&scope),
+                        broad: String::new(),
+                    },
+                    ParsedSub::Custom(c) => custom_source(&c),
+                });
+            }
+        }
+    }
+    if !saw_sub {
+        out.push(Source {
+            owner: "*".into(),
+            repo: "any repository on GitHub".into(),
+            scope: "no sub condition".into(),
+            broad: "github".into(),
+        });
+    }
+    out.sort_by(|a, b| (&a.owner, &a.repo, &a.scope).cmp(&(&b.owner, &b.repo, &b.scope)));
+    out.dedup();
+    out
+}
+
+/// A `sub` keyless would not render: `repo:OWNER/NAME...` read as far as it goes.
+fn custom_source(c: &str) -> Source {
+    let wild = |s: &str| s.contains(['*', '?']);
+    let any = || Source {
+        owner: "*".into(),
+        repo: "any repository on GitHub".into(),
+        scope: format!("sub {c}"),
+        broad: "github".into(),
+    };
+    let Some(rest) = c.strip_prefix("repo:") else {
+        return if c == "*" {
+            any()
+        } else {
+            Source {
+                owner: "(custom)".into(),
+                repo: c.to_string(),
+                scope: "custom sub".into(),
+                broad: String::new(),
+            }
+        };
+    };
+    let repo_part = rest.split(':').next().unwrap_or(rest);
+    let (owner, name) = repo_part.split_once('/').unwrap_or((repo_part, "*"));
+    let owner = owner.split('@').next().unwrap_or(owner);
+    if wild(owner) {
+        return any();
+    }
+    let name = name.split('@').next().unwrap_or(name);
+    let scope = rest
+        .split_once(':')
+        .map(|(_, ctx)| ctx.to_string())
+        .unwrap_or_else(|| "any".into());
+    if wild(name) {
+        Source {
+            owner: owner.to_string(),
+            repo: format!("any repository in {owner}"),
+            scope,
+            broad: "owner".into(),
+        }
+    } else {
+        Source {
+            owner: owner.to_string(),
+            repo: format!("{owner}/{name}"),
+            scope,
+            broad: String::new(),
+        }
+    }
+}
+
+const SECRET_READS: &[&str] = &[
+    "secretsmanager:getsecretvalue",
+    "ssm:getparameter",
+    "ssm:getparameters",
+    "ssm:getparametersbypath",
+    "kms:decrypt",
+];
+
+/// What a role can do, per service: the inline documents' actions expanded against AWS's
+/// table, and what the attached managed policies are known to be.
+pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
+    let mut by_service: BTreeMap<String, Access> = BTreeMap::new();
+    let mut admin = false;
+    let mut secrets = false;
+    let mut other = Vec::new();
+    for arn in &role.attached_policies {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        match name {
+            "AdministratorAccess" | "PowerUserAccess" | "IAMFullAccess" => admin = true,
+            _ if arn.contains(":aws:policy/") && name.ends_with("FullAccess") => other.push(
+                Capability {
+                    service: name.trim_end_matches("FullAccess").to_ascii_lowercase(),
+                    level: format!("{name} (AWS managed)"),
+                    class: "perm".into(),
+                },
+            ),
+            "ReadOnlyAccess" => other.push(Capability {
+                service: "*".into(),
+                level: "ReadOnlyAccess (AWS managed)".into(),
+                class: "read".into(),
+            }),
+            _ => other.push(Capability {
+                service: name.to_string(),
+                level: "managed policy".into(),
+                class: "other".into(),
+            }),
+        }
+    }
+    for doc in role.inline_policies.values() {
+        for st in policy::statements(doc) {
+            if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                continue;
+            }
+            if st.contains_key("NotAction") {
+                admin = true;
+                continue;
+            }
+            for entry in policy::strings(st.get("Action")) {
+                let lower = entry.to_ascii_lowercase();
+                if SECRET_READS
+                    .iter()
+                    .any(|s| crate::policy::wildcard::like(&lower, s))
+                {
+                    secrets = true;
+                }
+                match table().named(entry) {
+                    Named::Everything => admin = true,
+                    Named::UnknownService(_) => {}
+                    Named::Actions(s, acts) => {
+                        if let Some(level) = acts.iter().map(|a| a.access).max() {
+                            let e = by_service.entry(s.prefix.clone()).or_insert(level);
+                            *e = (*e).max(level);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if admin {
+        out.push(Capability {
+            service: "*".into(),
+            level: "administrator-equivalent".into(),
+            class: "admin".into(),
+        });
+    }
+    if secrets {
+        out.push(Capability {
+            service: "secrets".into(),
+            level: "reads secret material".into(),
+            class: "secrets".into(),
+        });
+    }
+    for (service, level) in by_service {
+        let class = match level {
+            Access::PermissionsManagement => "perm",
+            Access::Write | Access::Tagging => "write",
+            Access::Read | Access::List => "read",
+        };
+        out.push(Capability {
+            service,
+            level: level.label().into(),
+            class: class.into(),
+        });
+    }
+    out.extend(other);
+    out
+}
+
+/// Row geometry: 26 px a line.
+const LINE: usize = 26;
+
+fn row(account: &str, role: &AuditedRole, findings: &[&MapFinding]) -> Row {
+    let sources = sources(&role.trust_policy);
+    let caps = capabilities(role);
+    let worst = findings.iter().map(|f| f.severity).max();
+    let risk = risk(worst);
+    let lines = sources.len().max(caps.len()).max(1);
+    let height = lines * LINE;
+    let mid = height / 2;
+    let y = |i: usize, n: usize| {
+        let top = (height - n * LINE) / 2;
+        top + i * LINE + LINE / 2
+    };
+    let edges_in = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Edge {
+            y1: y(i, sources.len()),
+            y2: mid,
+            class: format!(
+                "edge risk-{risk}{}",
+                if s.broad.is_empty() { "" } else { " broad" }
+            ),
+        })
+        .collect();
+    let edges_out = caps
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Edge {
+            y1: mid,
+            y2: y(i, caps.len()),
+            class: format!("edge cap-{}", c.class),
+        })
+        .collect();
+    let managed = role.tags.get(crate::config::MANAGED_BY_KEY).map(String::as_str)
+        == Some(crate::config::MANAGED_BY_VALUE);
+    let mut search = format!("{account} {} ", role.name);
+    for s in &sources {
+        search.push_str(&format!("{} {} ", s.repo, s.scope));
+    }
+    for f in findings {
+        search.push_str(&format!("{} ", f.rule));
+    }
+    Row {
+        account: account.to_string(),
+        role: role.name.clone(),
+        managed,
+        risk,
+        findings: findings.len(),
+        search: search.to_lowercase(),
+        height,
+        edges_in,
+        edges_out,
+        sources,
+        caps,
+    }
+}
+
+/// The page. `title` names what was read, `generated` when (RFC 3339), `source` against what.
+pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount]) -> String {
+    let mut out_accounts = Vec::new();
+    let mut findings = Vec::new();
+    let mut total = 0;
+    let mut risky = 0;
+    for a in accounts {
+        let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+        for role in &a.view.roles {
+            let fs: Vec<&MapFinding> = a
+                .findings
+                .iter()
+                .filter(|f| f.role.as_deref() == Some(role.name.as_str()))
+                .collect();
+            let r = row(&a.account, role, &fs);
+            if matches!(r.risk, "critical" | "high") || r.sources.iter().any(|s| !s.broad.is_empty()) {
+                risky += 1;
+            }
+            let owners: std::collections::BTreeSet<&str> =
+                r.sources.iter().map(|s| s.owner.as_str()).collect();
+            let key = match owners.len() {
+                1 => owners.into_iter().next().unwrap_or("*").to_string(),
+                _ => "(several owners)".to_string(),
+            };
+            groups.entry(key).or_default().push(r);
+        }
+        total += a.view.roles.len();
+        let open = a.view.roles.len() <= OPEN_UP_TO;
+        out_accounts.push(AccountOut {
+            id: a.account.clone(),
+            roles: a.view.roles.len(),
+            open,
+            guarded: a.guarded,
+            groups: groups
+                .into_iter()
+                .map(|(owner, rows)| Group {
+                    broad: owner == "*",
+                    open: open || rows.len() <= 5,
+                    owner: if owner == "*" {
+                        "any owner".into()
+                    } else {
+                        owner
+                    },
+                    rows,
+                })
+                .collect(),
+        });
+        for f in &a.findings {
+            findings.push(FindingOut {
+                account: a.account.clone(),
+                rule: f.rule.clone(),
+                severity: f.severity.as_str(),
+                role: f.role.clone().unwrap_or_default(),
+                message: f.message.clone(),
+                search: format!(
+                    "{} {} {} {}",
+                    a.account,
+                    f.rule,
+                    f.role.clone().unwrap_or_default(),
+                    f.message
+                )
+                .to_lowercase(),
+            });
+        }
+    }
+    let page = Page {
+        title,
+        generated,
+        source,
+        version: env!("CARGO_PKG_VERSION"),
+        aws_data: table().source.clone(),
+        roles: total,
+        accounts: out_accounts,
+        findings,
+        risky,
+    };
+    render(&page).unwrap_or_else(|e| {
+        format!("<!DOCTYPE html><meta charset=utf-8><title>keyless</title><p>the trust map could not be drawn: {}</p>", e.replace('<', "&lt;"))
+    })
+}
+
+fn render(page: &Page) -> Result<String, String> {
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on([".html"]);
+    tera.add_raw_template("trust-map.html", TEMPLATE)
+        .map_err(|e| e.to_string())?;
+    let ctx = tera::Context::from_serialize(page).map_err(|e| e.to_string())?;
+    tera.render("trust-map.html", &ctx).map_err(|e| e.to_string())
+}
+
+/// A Mermaid flowchart of the roles with findings (or, with `all`, every role), at most
+/// `cap` roles; `None` when there is nothing to draw. Labels are quoted and stripped of what
+/// Mermaid would read as syntax.
+pub fn mermaid(accounts: &[MapAccount], cap: usize) -> Option<String> {
+    let label = |s: &str| {
+        s.chars()
+            .filter(|c| !matches!(c, '"' | '[' | ']' | '{' | '}' | '|' | '<' | '>' | '`' | '#' | ';'))
+            .collect::<String>()
+    };
+    let mut lines = vec!["flowchart LR".to_string()];
+    let mut n = 0;
+    let mut drawn = 0;
+    let mut skipped = 0;
+    for a in accounts {
+        for role in &a.view.roles {
+            let fs: Vec<&MapFinding> = a
+                .findings
+                .iter()
+                .filter(|f| f.role.as_deref() == Some(role.name.as_str()))
+                .collect();
+            if fs.is_empty() {
+                continue;
+            }
+            if drawn >= cap {
+                skipped += 1;
+                continue;
+            }
+            drawn += 1;
+            let worst = fs.iter().map(|f| f.severity).max();
+            let r = format!("r{drawn}");
+            lines.push(format!(
+                "  {r}[\"{} / {}<br/>{} finding(s), worst {}\"]",
+                label(&a.account),
+                label(&role.name),
+                fs.len(),
+                worst.map(|w| w.as_str()).unwrap_or("none")
+            ));
+            lines.push(format!("  class {r} {}", risk(worst)));
+            for s in sources(&role.trust_policy) {
+                n += 1;
+                let arrow = if s.broad.is_empty() { "-->" } else { "==>" };
+                lines.push(format!(
+                    "  s{n}[\"{}<br/>{}\"] {arrow} {r}",
+                    label(&s.repo),
+                    label(&s.scope)
+                ));
+            }
+        }
+    }
+    if drawn == 0 {
+        return None;
+    }
+    lines.push("  classDef critical fill:#7f1d1d,color:#fff".into());
+    lines.push("  classDef high fill:#dc2626,color:#fff".into());
+    lines.push("  classDef medium fill:#f59e0b".into());
+    lines.push("  classDef low fill:#fde68a".into());
+    lines.push("  classDef none fill:#e5e7eb".into());
+    let mut text = format!("```mermaid\n{}\n```\n", lines.join("\n"));
+    if skipped > 0 {
+        text.push_str(&format!(
+            "\n{skipped} more role(s) with findings are in the table below and in `--html`.\n"
+        ));
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GH: &str = "token.actions.githubusercontent.com";
+
+    fn role(name: &str, subs: &[&str], inline: Value, attached: &[&str], managed: bool) -> AuditedRole {
+        let mut tags = BTreeMap::new();
+        if managed {
+            tags.insert("managed-by".to_string(), "keyless".to_string());
+        }
+        AuditedRole {
+            name: name.into(),
+            arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            trust_policy: json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{GH}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringLike": {format!("{GH}:sub"): subs}}}]}),
+            inline_policies: BTreeMap::from([("p".to_string(), inline)]),
+            attached_policies: attached.iter().map(|s| s.to_string()).collect(),
+            tags,
+            ..Default::default()
+        }
+    }
+
+    fn sample() -> Vec<MapAccount> {
+        let view = AccountView {
+            providers: vec![],
+            roles: vec![
+                role("site-deploy", &["repo:octo-org/site:ref:refs/heads/main"], json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": "*"}]}), &[], true),
+                role("legacy-any", &["repo:*"], json!({}), &["arn:aws:iam::aws:policy/AdministratorAccess"], false),
+                role("org-wide", &["repo:octo-org/*"], json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}), &[], false),
+            ],
+        };
+        vec![MapAccount {
+            account: "123456789012".into(),
+            view,
+            findings: vec![
+                MapFinding { rule: "KL001".into(), severity: Severity::Critical, role: Some("legacy-any".into()), message: "any repository <script>".into() },
+                MapFinding { rule: "KL004".into(), severity: Severity::High, role: Some("org-wide".into()), message: "org-wide".into() },
+            ],
+            guarded: Some(false),
+        }]
+    }
+
+    #[test]
+    fn sources_say_how_broad_a_trust_is() {
+        let s = sources(&sample()[0].view.roles[1].trust_policy);
+        assert_eq!(s[0].broad, "github");
+        let s = sources(&sample()[0].view.roles[2].trust_policy);
+        assert_eq!((s[0].broad.as_str(), s[0].repo.as_str()), ("owner", "any repository in octo-org"));
+        let s = sources(&sample()[0].view.roles[0].trust_policy);
+        assert_eq!((s[0].repo.as_str(), s[0].scope.as_str()), ("octo-org/site", "branch main"));
+        assert_eq!(sources(&json!({"Statement": [{"Effect": "Allow"}]}))[0].broad, "github");
+    }
+
+    #[test]
+    fn capabilities_use_aws_access_levels_and_call_out_admin_and_secrets() {
+        let a = &sample()[0].view.roles;
+        let c = capabilities(&a[0]);
+        assert_eq!(c, vec![Capability { service: "s3".into(), level: "Write".into(), class: "write".into() }]);
+        assert_eq!(capabilities(&a[1])[0].class, "admin");
+        let c = capabilities(&a[2]);
+        assert!(c.iter().any(|c| c.class == "secrets") && c.iter().any(|c| c.service == "secretsmanager" && c.level == "Read"));
+    }
+
+    #[test]
+    fn the_page_is_self_contained_escaped_and_classes_risky_edges() {
+        let page = html("keyless audit", "2026-12-03T00:00:00Z", "account 123456789012", &sample());
+        assert!(page.contains("Content-Security-Policy") && page.contains("default-src 'none'"));
+        for remote in ["src=\"http", "href=\"http", "url(http", "@import"] {
+            assert!(!page.contains(remote), "{remote}");
+        }
+        assert!(!page.contains("<script>\"") && page.contains("any repository &lt;script&gt;"));
+        assert!(page.contains("edge risk-critical broad"), "the repo:* edge");
+        assert!(page.contains("edge risk-high broad"), "the org-wide edge");
+        assert!(page.contains("edge risk-none"), "the scoped role");
+        for role in ["site-deploy", "legacy-any", "org-wide"] {
+            assert!(page.contains(&format!("data-role=\"{role}\"")), "{role}");
+        }
+        assert!(page.contains("hand-made") && page.contains("keyless-managed"));
+    }
+
+    #[test]
+    fn mermaid_draws_only_roles_with_findings_within_the_cap() {
+        let m = mermaid(&sample(), 10).unwrap();
+        assert!(m.starts_with("```mermaid\nflowchart LR"));
+        assert!(m.contains("legacy-any") && m.contains("org-wide") && !m.contains("site-deploy"));
+        assert!(m.contains("==>"), "broad edges are thick");
+        assert!(!m.contains("<script"), "labels are stripped: {m}");
+        let capped = mermaid(&sample(), 1).unwrap();
+        assert!(capped.contains("1 more role(s)"));
+        let mut clean = sample();
+        clean[0].findings.clear();
+        assert!(mermaid(&clean, 10).is_none());
+    }
+}
