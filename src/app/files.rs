@@ -67,6 +67,18 @@ fn write_file(path: &Path, text: &str, executable: bool) -> Result<()> {
         .map_err(io)
 }
 
+/// Write the trust map page (`audit --html`, `check --html`).
+pub fn write_map(
+    path: &Path,
+    title: &str,
+    source: &str,
+    accounts: &[keyless::state::trust_map::MapAccount],
+) -> Result<()> {
+    use keyless::state::trust_map;
+    let page = trust_map::html(title, &trust_map::now_rfc3339(), source, accounts);
+    write(path, &page)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,16 +105,4 @@ mod tests {
         write(&plain, "hello").unwrap();
         assert_eq!(std::fs::read_to_string(&plain).unwrap(), "hello");
     }
-}
-
-/// Write the trust map page (`audit --html`, `check --html`).
-pub fn write_map(
-    path: &Path,
-    title: &str,
-    source: &str,
-    accounts: &[keyless::state::trust_map::MapAccount],
-) -> Result<()> {
-    use keyless::state::trust_map;
-    let page = trust_map::html(title, &trust_map::now_rfc3339(), source, accounts);
-    write(path, &page)
 }
