@@ -55,8 +55,14 @@ pub struct MapAccount {
 impl MapAccount {
     /// What an audit read of one account: its roles, findings, and whether a guard covers it
     /// (KA006 says it does not).
-    pub fn from_audit(account: &str, view: &AccountView, findings: &[crate::state::audit::AuditFinding]) -> MapAccount {
-        let unguarded = findings.iter().any(|f| f.rule == crate::state::audit::UNGUARDED);
+    pub fn from_audit(
+        account: &str,
+        view: &AccountView,
+        findings: &[crate::state::audit::AuditFinding],
+    ) -> MapAccount {
+        let unguarded = findings
+            .iter()
+            .any(|f| f.rule == crate::state::audit::UNGUARDED);
         MapAccount {
             account: account.to_string(),
             view: view.clone(),
@@ -74,7 +80,10 @@ impl MapAccount {
     }
 
     /// What a check compared: the config's roles as rendered (keyless-managed), with the drift.
-    pub fn from_check(rendered: &crate::state::render::Rendered, drift: &[crate::state::drift::DriftFinding]) -> MapAccount {
+    pub fn from_check(
+        rendered: &crate::state::render::Rendered,
+        drift: &[crate::state::drift::DriftFinding],
+    ) -> MapAccount {
         let roles = rendered
             .roles
             .iter()
@@ -101,15 +110,12 @@ impl MapAccount {
             findings: drift
                 .iter()
                 .map(|f| MapFinding {
-                    rule: f
-                        .rule
-                        .map(String::from)
-                        .unwrap_or_else(|| {
-                            serde_json::to_value(f.kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default()
-                        }),
+                    rule: f.rule.map(String::from).unwrap_or_else(|| {
+                        serde_json::to_value(f.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    }),
                     severity: f.severity,
                     role: f.role.clone(),
                     message: format!("{}: {}", f.resource, f.message),
@@ -360,13 +366,13 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
         let name = arn.rsplit('/').next().unwrap_or(arn);
         match name {
             "AdministratorAccess" | "PowerUserAccess" | "IAMFullAccess" => admin = true,
-            _ if arn.contains(":aws:policy/") && name.ends_with("FullAccess") => other.push(
-                Capability {
+            _ if arn.contains(":aws:policy/") && name.ends_with("FullAccess") => {
+                other.push(Capability {
                     service: name.trim_end_matches("FullAccess").to_ascii_lowercase(),
                     level: format!("{name} (AWS managed)"),
                     class: "perm".into(),
-                },
-            ),
+                })
+            }
             "ReadOnlyAccess" => other.push(Capability {
                 service: "*".into(),
                 level: "ReadOnlyAccess (AWS managed)".into(),
@@ -476,7 +482,10 @@ fn row(account: &str, role: &AuditedRole, findings: &[&MapFinding]) -> Row {
             class: format!("edge cap-{}", c.class),
         })
         .collect();
-    let managed = role.tags.get(crate::config::MANAGED_BY_KEY).map(String::as_str)
+    let managed = role
+        .tags
+        .get(crate::config::MANAGED_BY_KEY)
+        .map(String::as_str)
         == Some(crate::config::MANAGED_BY_VALUE);
     let mut search = format!("{account} {} ", role.name);
     for s in &sources {
@@ -515,7 +524,9 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
                 .filter(|f| f.role.as_deref() == Some(role.name.as_str()))
                 .collect();
             let r = row(&a.account, role, &fs);
-            if matches!(r.risk, "critical" | "high") || r.sources.iter().any(|s| !s.broad.is_empty()) {
+            if matches!(r.risk, "critical" | "high")
+                || r.sources.iter().any(|s| !s.broad.is_empty())
+            {
                 risky += 1;
             }
             let owners: std::collections::BTreeSet<&str> =
@@ -587,7 +598,8 @@ fn render(page: &Page) -> Result<String, String> {
     tera.add_raw_template("trust-map.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
     let ctx = tera::Context::from_serialize(page).map_err(|e| e.to_string())?;
-    tera.render("trust-map.html", &ctx).map_err(|e| e.to_string())
+    tera.render("trust-map.html", &ctx)
+        .map_err(|e| e.to_string())
 }
 
 /// A Mermaid flowchart of the roles with findings (or, with `all`, every role), at most
@@ -596,7 +608,12 @@ fn render(page: &Page) -> Result<String, String> {
 pub fn mermaid(accounts: &[MapAccount], cap: usize) -> Option<String> {
     let label = |s: &str| {
         s.chars()
-            .filter(|c| !matches!(c, '"' | '[' | ']' | '{' | '}' | '|' | '<' | '>' | '`' | '#' | ';'))
+            .filter(|c| {
+                !matches!(
+                    c,
+                    '"' | '[' | ']' | '{' | '}' | '|' | '<' | '>' | '`' | '#' | ';'
+                )
+            })
             .collect::<String>()
     };
     let mut lines = vec!["flowchart LR".to_string()];
@@ -663,7 +680,13 @@ mod tests {
 
     const GH: &str = "token.actions.githubusercontent.com";
 
-    fn role(name: &str, subs: &[&str], inline: Value, attached: &[&str], managed: bool) -> AuditedRole {
+    fn role(
+        name: &str,
+        subs: &[&str],
+        inline: Value,
+        attached: &[&str],
+        managed: bool,
+    ) -> AuditedRole {
         let mut tags = BTreeMap::new();
         if managed {
             tags.insert("managed-by".to_string(), "keyless".to_string());
@@ -685,17 +708,45 @@ mod tests {
         let view = AccountView {
             providers: vec![],
             roles: vec![
-                role("site-deploy", &["repo:octo-org/site:ref:refs/heads/main"], json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": "*"}]}), &[], true),
-                role("legacy-any", &["repo:*"], json!({}), &["arn:aws:iam::aws:policy/AdministratorAccess"], false),
-                role("org-wide", &["repo:octo-org/*"], json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}), &[], false),
+                role(
+                    "site-deploy",
+                    &["repo:octo-org/site:ref:refs/heads/main"],
+                    json!({"Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": "*"}]}),
+                    &[],
+                    true,
+                ),
+                role(
+                    "legacy-any",
+                    &["repo:*"],
+                    json!({}),
+                    &["arn:aws:iam::aws:policy/AdministratorAccess"],
+                    false,
+                ),
+                role(
+                    "org-wide",
+                    &["repo:octo-org/*"],
+                    json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}),
+                    &[],
+                    false,
+                ),
             ],
         };
         vec![MapAccount {
             account: "123456789012".into(),
             view,
             findings: vec![
-                MapFinding { rule: "KL001".into(), severity: Severity::Critical, role: Some("legacy-any".into()), message: "any repository <script>".into() },
-                MapFinding { rule: "KL004".into(), severity: Severity::High, role: Some("org-wide".into()), message: "org-wide".into() },
+                MapFinding {
+                    rule: "KL001".into(),
+                    severity: Severity::Critical,
+                    role: Some("legacy-any".into()),
+                    message: "any repository <script>".into(),
+                },
+                MapFinding {
+                    rule: "KL004".into(),
+                    severity: Severity::High,
+                    role: Some("org-wide".into()),
+                    message: "org-wide".into(),
+                },
             ],
             guarded: Some(false),
         }]
@@ -706,25 +757,50 @@ mod tests {
         let s = sources(&sample()[0].view.roles[1].trust_policy);
         assert_eq!(s[0].broad, "github");
         let s = sources(&sample()[0].view.roles[2].trust_policy);
-        assert_eq!((s[0].broad.as_str(), s[0].repo.as_str()), ("owner", "any repository in octo-org"));
+        assert_eq!(
+            (s[0].broad.as_str(), s[0].repo.as_str()),
+            ("owner", "any repository in octo-org")
+        );
         let s = sources(&sample()[0].view.roles[0].trust_policy);
-        assert_eq!((s[0].repo.as_str(), s[0].scope.as_str()), ("octo-org/site", "branch main"));
-        assert_eq!(sources(&json!({"Statement": [{"Effect": "Allow"}]}))[0].broad, "github");
+        assert_eq!(
+            (s[0].repo.as_str(), s[0].scope.as_str()),
+            ("octo-org/site", "branch main")
+        );
+        assert_eq!(
+            sources(&json!({"Statement": [{"Effect": "Allow"}]}))[0].broad,
+            "github"
+        );
     }
 
     #[test]
     fn capabilities_use_aws_access_levels_and_call_out_admin_and_secrets() {
         let a = &sample()[0].view.roles;
         let c = capabilities(&a[0]);
-        assert_eq!(c, vec![Capability { service: "s3".into(), level: "Write".into(), class: "write".into() }]);
+        assert_eq!(
+            c,
+            vec![Capability {
+                service: "s3".into(),
+                level: "Write".into(),
+                class: "write".into()
+            }]
+        );
         assert_eq!(capabilities(&a[1])[0].class, "admin");
         let c = capabilities(&a[2]);
-        assert!(c.iter().any(|c| c.class == "secrets") && c.iter().any(|c| c.service == "secretsmanager" && c.level == "Read"));
+        assert!(
+            c.iter().any(|c| c.class == "secrets")
+                && c.iter()
+                    .any(|c| c.service == "secretsmanager" && c.level == "Read")
+        );
     }
 
     #[test]
     fn the_page_is_self_contained_escaped_and_classes_risky_edges() {
-        let page = html("keyless audit", "2026-12-03T00:00:00Z", "account 123456789012", &sample());
+        let page = html(
+            "keyless audit",
+            "2026-12-03T00:00:00Z",
+            "account 123456789012",
+            &sample(),
+        );
         assert!(page.contains("Content-Security-Policy") && page.contains("default-src 'none'"));
         for remote in ["src=\"http", "href=\"http", "url(http", "@import"] {
             assert!(!page.contains(remote), "{remote}");

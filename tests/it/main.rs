@@ -33,6 +33,7 @@ mod review;
 mod secrets;
 mod shared;
 mod trust;
+mod trust_map;
 mod util;
 mod verify;
 mod workflows;

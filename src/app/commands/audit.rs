@@ -10,10 +10,10 @@ use keyless::state::audit::AuditOptions;
 use crate::app::args::AuditArgs;
 use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
+use crate::app::files::write_map;
 use crate::app::report::audit::AuditReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::session::{Need, Runs, Session};
-use crate::app::files::write_map;
 use keyless::state::trust_map::MapAccount;
 
 /// `keyless audit`
@@ -55,7 +55,12 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
                         MapAccount::from_audit(&ctx.account.target.account_id, &a.view, &a.findings)
                     })
                     .collect();
-                write_map(path, "keyless audit", &format!("{} account(s)", maps.len()), &maps)?;
+                write_map(
+                    path,
+                    "keyless audit",
+                    &format!("{} account(s)", maps.len()),
+                    &maps,
+                )?;
             }
             let report = FleetReport::new(fleet::Command::Audit, entries);
             show_ci(s, &report)?;
@@ -78,11 +83,9 @@ fn show_one(
     // At most this many roles in the step summary's diagram (the rest are in the table).
     const MERMAID_ROLES: usize = 30;
     let map = MapAccount::from_audit(&account, &audited.view, &audited.findings);
-    let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account)
-        .with_map(keyless::state::trust_map::mermaid(
-            std::slice::from_ref(&map),
-            MERMAID_ROLES,
-        ));
+    let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account).with_map(
+        keyless::state::trust_map::mermaid(std::slice::from_ref(&map), MERMAID_ROLES),
+    );
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";
         crate::app::files::write(path, &text)?;

@@ -8,9 +8,9 @@ use keyless::policy::lint::Severity;
 use crate::app::args::CheckArgs;
 use crate::app::commands::show_ci;
 use crate::app::exit::ExitStatus;
+use crate::app::files::write_map;
 use crate::app::report::check::CheckReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
-use crate::app::files::write_map;
 use crate::app::session::{Need, Runs, Session};
 use keyless::state::trust_map::{self, MapAccount};
 
@@ -41,7 +41,10 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                 ctx.config.file.clone(),
                 checked.roles_checked,
             )
-            .with_map(trust_map::mermaid(std::slice::from_ref(&map), MERMAID_ROLES));
+            .with_map(trust_map::mermaid(
+                std::slice::from_ref(&map),
+                MERMAID_ROLES,
+            ));
             show_ci(s, &report)?;
             Ok(ExitStatus::findings_if(report.drift))
         }
@@ -59,7 +62,12 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                     .filter_map(|r| r.result.as_ref().ok())
                     .map(|(_, c)| MapAccount::from_check(&c.rendered, &c.findings))
                     .collect();
-                write_map(path, "keyless check", &format!("{} account(s)", maps.len()), &maps)?;
+                write_map(
+                    path,
+                    "keyless check",
+                    &format!("{} account(s)", maps.len()),
+                    &maps,
+                )?;
             }
             let report = FleetReport::new(fleet::Command::Check, entries);
             show_ci(s, &report)?;
