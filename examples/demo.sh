@@ -52,4 +52,6 @@ echo "### keyless destroy -c $cfg --yes"
 $k destroy -c "$cfg" --yes
 echo
 echo "### a keyless-applied role, exchanged for credentials with a GitHub-shaped token"
-cargo test --quiet --locked --test integration -- kit:: apply::fresh_apply 2>&1 | tail -n 3
+# (the outside tools are not installed yet, so the kit does not check requests against AWS's
+# models here: KEYLESS_CONTRACT=off; README's test command always does)
+KEYLESS_CONTRACT=off cargo test --quiet --locked --test integration -- kit:: apply::fresh_apply 2>&1 | tail -n 3

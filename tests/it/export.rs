@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{example, expect, keyless_in, root};
 
-fn tools() -> PathBuf {
+pub(crate) fn tools() -> PathBuf {
     let dir = std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/outside-tools"));
@@ -209,13 +209,13 @@ fn bad_stack_set_arguments_are_refused_with_the_fix() {
 }
 
 /// moto's server on a free loopback port, stopped on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     endpoint: String,
 }
 
 impl Moto {
-    fn start(tools: &Path) -> Moto {
+    pub(crate) fn start(tools: &Path) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -238,7 +238,7 @@ impl Moto {
         }
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", "us-east-1".into()),

@@ -495,3 +495,74 @@ fn a_policy_of_the_same_name_that_is_not_ours_is_refused() {
     expect(&r, 1);
     assert_eq!(e.kit.count("DeletePolicy") + e.kit.count("DetachPolicy"), 0);
 }
+
+/// The same guard against a second implementation of AWS Organizations: moto's server (from the
+/// outside tools), which creates and attaches resource control policies too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_guard_converges_against_motos_organizations_too() {
+    let moto = crate::export::Moto::start(&crate::export::tools());
+    let env = moto.env();
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(env[0].1.clone())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let orgs = aws_sdk_organizations::Client::new(&conf);
+    orgs.create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let root = orgs.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let ou = orgs
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("workloads")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keyless.toml"), config(&ou)).unwrap();
+    let run = |args: &[&str]| crate::util::keyless_in(dir.path(), args, &env, None);
+    let r = run(&["guard", "apply", "--yes", "--no-dry-run"]);
+    expect(&r, 0);
+    let targets = |orgs: aws_sdk_organizations::Client, ou: String| async move {
+        orgs.list_policies_for_target()
+            .target_id(&ou)
+            .filter(PolicyType::ResourceControlPolicy)
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .iter()
+            .filter_map(|p| p.name().map(String::from))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        targets(orgs.clone(), ou.clone())
+            .await
+            .contains(&"keyless-github-guard".to_string())
+    );
+    let r = run(&["guard", "check"]);
+    expect(&r, 0);
+    assert!(r.stdout.contains("no drift"), "{}", r.stdout);
+    let r = run(&["guard", "destroy", "--yes"]);
+    expect(&r, 0);
+    assert!(
+        !targets(orgs.clone(), ou.clone())
+            .await
+            .contains(&"keyless-github-guard".to_string())
+    );
+    expect(&run(&["guard", "check"]), 2);
+}
