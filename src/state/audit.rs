@@ -156,6 +156,9 @@ pub struct AuditedRole {
     pub last_used: Option<i64>,
     /// Its tags (keyless's ownership tags tell a managed role from a hand-made one).
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The documents of the account's own managed policies attached to it, by ARN (AWS-managed
+    /// ones are known by name).
+    pub managed_documents: std::collections::BTreeMap<String, Value>,
 }
 
 /// One audit result.

@@ -364,6 +364,9 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
     let mut other = Vec::new();
     for arn in &role.attached_policies {
         let name = arn.rsplit('/').next().unwrap_or(arn);
+        if role.managed_documents.contains_key(arn) {
+            continue; // read below with the inline documents
+        }
         match name {
             "AdministratorAccess" | "PowerUserAccess" | "IAMFullAccess" => admin = true,
             _ if arn.contains(":aws:policy/") && name.ends_with("FullAccess") => {
@@ -385,7 +388,11 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             }),
         }
     }
-    for doc in role.inline_policies.values() {
+    for doc in role
+        .inline_policies
+        .values()
+        .chain(role.managed_documents.values())
+    {
         for st in policy::statements(doc) {
             if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
                 continue;

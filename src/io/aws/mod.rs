@@ -434,7 +434,7 @@ fn role_from_details(
 /// A customer-managed policy as GetAccountAuthorizationDetails describes it, with its tags (read
 /// separately, and only for a policy whose description does not name its config: the details
 /// leave them out).
-fn policy_from_details(
+pub(super) fn policy_from_details(
     d: &aws_sdk_iam::types::ManagedPolicyDetail,
     tags: BTreeMap<String, String>,
 ) -> Result<ObservedPolicy> {

@@ -544,14 +544,27 @@ impl Aws {
                 .await
                 .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))
         };
-        let (providers, details) = tokio::join!(providers, self.account_details(false));
+        // Roles and the account's own managed policies, in the same paged call: the trust map
+        // draws what a customer-managed policy lets a role do.
+        let (providers, details) = tokio::join!(providers, self.account_details(true));
         let providers: Vec<String> = providers?
             .open_id_connect_provider_list()
             .iter()
             .filter_map(|p| p.arn().map(String::from))
             .collect();
+        let details = details?;
+        let documents: BTreeMap<String, Value> = details
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let doc = super::policy_from_details(p, BTreeMap::new())
+                    .ok()?
+                    .document;
+                Some((p.arn()?.to_string(), doc))
+            })
+            .collect();
         let mut roles = Vec::new();
-        for d in details?.roles {
+        for d in details.roles {
             let name = d.role_name().unwrap_or_default().to_string();
             let trust = decoded(
                 GAAD,
@@ -579,6 +592,12 @@ impl Aws {
                     .tags()
                     .iter()
                     .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                managed_documents: d
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|a| a.policy_arn())
+                    .filter_map(|arn| Some((arn.to_string(), documents.get(arn)?.clone())))
                     .collect(),
                 name,
             });
