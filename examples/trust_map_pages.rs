@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use keyless::policy::lint::Severity;
 use keyless::state::audit::{AccountView, AuditedRole};
-use keyless::state::trust_map::{MapAccount, MapFinding, html, now_rfc3339};
+use keyless::state::trust_map::{MapAccount, MapFinding, html};
 use serde_json::json;
 
 fn role(i: usize) -> AuditedRole {
@@ -65,7 +65,7 @@ fn main() {
         }
         let page = html(
             "keyless audit (benchmark)",
-            &now_rfc3339(),
+            "(benchmark)",
             &format!("{n} roles"),
             &maps,
         );

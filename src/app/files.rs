@@ -74,9 +74,19 @@ pub fn write_map(
     source: &str,
     accounts: &[keyless::state::trust_map::MapAccount],
 ) -> Result<()> {
-    use keyless::state::trust_map;
-    let page = trust_map::html(title, &trust_map::now_rfc3339(), source, accounts);
+    let page = keyless::state::trust_map::html(title, &now_rfc3339(), source, accounts);
     write(path, &page)
+}
+
+/// Now, as RFC 3339 (the trust map's "generated" line).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    aws_sdk_iam::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

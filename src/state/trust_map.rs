@@ -126,17 +126,6 @@ impl MapAccount {
     }
 }
 
-/// Now, as RFC 3339 (for the page's "generated" line).
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    aws_sdk_iam::primitives::DateTime::from_secs(secs)
-        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
-
 /// Where a role's trust lets tokens in from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
