@@ -219,6 +219,25 @@ impl Session {
         Ok(self.config.get_or_init(|| c))
     }
 
+    /// The config's `[guard]`, checked for `partition` (which claim keys its issuers pass to IAM
+    /// depends on it); an error naming the file when it has none.
+    pub fn guard(&self, partition: &str) -> Result<keyless::config::guard::Guard> {
+        let cfg = self.config()?;
+        let text =
+            config::read_capped(&self.config_path, config::MAX_CONFIG_BYTES).map_err(|source| {
+                Error::Io {
+                    path: self.config_path.clone(),
+                    source,
+                }
+            })?;
+        keyless::config::guard::read(&text, &cfg.file, Some(&cfg.issuer), partition)?.ok_or_else(
+            || Error::NotInConfig {
+                message: format!("{} has no [guard] table", cfg.file),
+                fix: "add one: [guard] owner_ids = [\"123456\"] targets = [\"111111111111\"] (see README, Guard the organisation)".into(),
+            },
+        )
+    }
+
     /// The config when its file exists (commands for which it is optional).
     pub fn config_if_present(&self) -> Result<Option<&Config>> {
         if self.config.get().is_none() && !self.config_path.exists() {

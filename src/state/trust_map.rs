@@ -53,6 +53,14 @@ pub struct MapAccount {
 }
 
 impl MapAccount {
+    /// The findings about role `name`.
+    fn findings_of(&self, name: &str) -> Vec<&MapFinding> {
+        self.findings
+            .iter()
+            .filter(|f| f.role.as_deref() == Some(name))
+            .collect()
+    }
+
     /// What an audit read of one account: its roles, findings, and whether a guard covers it
     /// (KA006 says it does not).
     pub fn from_audit(
@@ -336,14 +344,6 @@ fn custom_source(c: &str) -> Source {
     }
 }
 
-const SECRET_READS: &[&str] = &[
-    "secretsmanager:getsecretvalue",
-    "ssm:getparameter",
-    "ssm:getparameters",
-    "ssm:getparametersbypath",
-    "kms:decrypt",
-];
-
 /// What a role can do, per service: the inline documents' actions expanded against AWS's
 /// table, and what the attached managed policies are known to be.
 pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
@@ -392,7 +392,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             }
             for entry in policy::strings(st.get("Action")) {
                 let lower = entry.to_ascii_lowercase();
-                if SECRET_READS
+                if crate::policy::lint::SECRET_READS
                     .iter()
                     .any(|s| crate::policy::wildcard::like(&lower, s))
                 {
@@ -514,11 +514,7 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
     for a in accounts {
         let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for role in &a.view.roles {
-            let fs: Vec<&MapFinding> = a
-                .findings
-                .iter()
-                .filter(|f| f.role.as_deref() == Some(role.name.as_str()))
-                .collect();
+            let fs = a.findings_of(&role.name);
             let r = row(&a.account, role, &fs);
             if matches!(r.risk, "critical" | "high")
                 || r.sources.iter().any(|s| !s.broad.is_empty())
@@ -618,11 +614,7 @@ pub fn mermaid(accounts: &[MapAccount], cap: usize) -> Option<String> {
     let mut skipped = 0;
     for a in accounts {
         for role in &a.view.roles {
-            let fs: Vec<&MapFinding> = a
-                .findings
-                .iter()
-                .filter(|f| f.role.as_deref() == Some(role.name.as_str()))
-                .collect();
+            let fs = a.findings_of(&role.name);
             if fs.is_empty() {
                 continue;
             }

@@ -59,14 +59,8 @@ async fn config_as(e: &Env, c: &aws_sdk_sts::types::Credentials) -> aws_config::
         .build()
 }
 
-/// An organization managed from [`MANAGEMENT`], with the kit's account invited into an OU
-/// `workloads`, and in it the role the management account reaches member accounts with.
-async fn organization(e: &Env) -> Org {
-    e.kit
-        .add_account(MANAGEMENT, "OrganizationAccountAccessRole", None);
-    let creds = assume(e, MANAGEMENT).await;
-    let conf = config_as(e, &creds).await;
-    let orgs = aws_sdk_organizations::Client::new(&conf);
+/// A new organization (all features) with an OU `workloads` under its root: (root, OU).
+async fn organization_with_unit(orgs: &aws_sdk_organizations::Client) -> (String, String) {
     orgs.create_organization()
         .feature_set(OrganizationFeatureSet::All)
         .send()
@@ -88,6 +82,18 @@ async fn organization(e: &Env) -> Org {
         .id()
         .unwrap()
         .to_string();
+    (root, ou)
+}
+
+/// An organization managed from [`MANAGEMENT`], with the kit's account invited into an OU
+/// `workloads`, and in it the role the management account reaches member accounts with.
+async fn organization(e: &Env) -> Org {
+    e.kit
+        .add_account(MANAGEMENT, "OrganizationAccountAccessRole", None);
+    let creds = assume(e, MANAGEMENT).await;
+    let conf = config_as(e, &creds).await;
+    let orgs = aws_sdk_organizations::Client::new(&conf);
+    let (root, ou) = organization_with_unit(&orgs).await;
     let handshake = orgs
         .invite_account_to_organization()
         .target(
@@ -511,27 +517,7 @@ async fn the_guard_converges_against_motos_organizations_too() {
         .load()
         .await;
     let orgs = aws_sdk_organizations::Client::new(&conf);
-    orgs.create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = orgs.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
-    let ou = orgs
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("workloads")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
+    let (_, ou) = organization_with_unit(&orgs).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keyless.toml"), config(&ou)).unwrap();
     let run = |args: &[&str]| crate::util::keyless_in(dir.path(), args, &env, None);

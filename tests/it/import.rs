@@ -7,7 +7,8 @@ use crate::util::{Env, expect};
 
 const P: &str = "token.actions.githubusercontent.com";
 
-fn trust(condition: serde_json::Value) -> String {
+/// A GitHub trust (github.com's provider in the kit's account) with `condition`.
+pub(crate) fn trust(condition: serde_json::Value) -> String {
     serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{P}")},
         "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition}]})

@@ -72,7 +72,6 @@ async fn account(e: &Env) {
     expect(&r, 0);
     let iam = e.iam().await;
     let gh = "token.actions.githubusercontent.com";
-    let provider = format!("arn:aws:iam::123456789012:oidc-provider/{gh}");
     for (name, sub, admin) in [
         ("legacy-any", "repo:*", true),
         ("org-wide-secrets", "repo:octo-org/*", false),
@@ -82,13 +81,12 @@ async fn account(e: &Env) {
             false,
         ),
     ] {
-        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {format!("{gh}:aud"): "sts.amazonaws.com"},
-                          "StringLike": {format!("{gh}:sub"): sub}}}]});
+        let trust = crate::import::trust(serde_json::json!({
+            "StringEquals": {format!("{gh}:aud"): "sts.amazonaws.com"},
+            "StringLike": {format!("{gh}:sub"): sub}}));
         iam.create_role()
             .role_name(name)
-            .assume_role_policy_document(trust.to_string())
+            .assume_role_policy_document(trust)
             .send()
             .await
             .unwrap();
@@ -245,14 +243,12 @@ async fn the_step_summary_draws_the_roles_with_findings_in_mermaid() {
     // check draws the config's roles that drifted: a trust edited by hand.
     let iam = e.iam().await;
     let gh = "token.actions.githubusercontent.com";
-    let edited = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{gh}")},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {format!("{gh}:aud"): "sts.amazonaws.com"},
-                      "StringLike": {format!("{gh}:sub"): "repo:octo-org/*"}}}]});
+    let edited = crate::import::trust(serde_json::json!({
+        "StringEquals": {format!("{gh}:aud"): "sts.amazonaws.com"},
+        "StringLike": {format!("{gh}:sub"): "repo:octo-org/*"}}));
     iam.update_assume_role_policy()
         .role_name("gha-keyless-check")
-        .policy_document(edited.to_string())
+        .policy_document(edited)
         .send()
         .await
         .unwrap();

@@ -15,19 +15,8 @@ use crate::app::session::Session;
 
 /// `keyless export cloudformation --guard`: the `[guard]` as a template. Offline.
 fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
-    let cfg = s.config()?;
-    let text = keyless::config::read_capped(&s.config_path, keyless::config::MAX_CONFIG_BYTES)
-        .map_err(|source| Error::Io {
-            path: s.config_path.clone(),
-            source,
-        })?;
-    let g =
-        keyless::config::guard::read(&text, &cfg.file, Some(&cfg.issuer), &s.offline_partition())?
-            .ok_or_else(|| Error::NotInConfig {
-                message: format!("{} has no [guard] table", cfg.file),
-                fix: "add [guard] owner_ids and targets (README: Guard the organisation)".into(),
-            })?;
-    let template = export::guard_cloudformation(&g, &cfg.name);
+    let g = s.guard(&s.offline_partition())?;
+    let template = export::guard_cloudformation(&g, &s.config()?.name);
     let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
@@ -35,12 +24,25 @@ fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
         files::write(&path, &text)?;
         files.push(path.display().to_string());
     }
+    show_export(s, args, s.config()?.name.clone(), files, template, text);
+    Ok(ExitStatus::Success)
+}
+
+/// Show the export: the template on stdout, unless it went to `--dir`.
+fn show_export(
+    s: &Session,
+    args: &ExportArgs,
+    config: String,
+    files: Vec<String>,
+    template: serde_json::Value,
+    text: String,
+) {
     show(
         &s.printer,
         s.format,
         &ExportReport {
             format_version: FORMAT_VERSION,
-            config: cfg.name.clone(),
+            config,
             files,
             template,
             text: if args.dir.is_none() {
@@ -50,7 +52,6 @@ fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
             },
         },
     );
-    Ok(ExitStatus::Success)
 }
 
 /// The guard template's file name under `--dir`.
@@ -95,21 +96,7 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
             files.push(path.display().to_string());
         }
     }
-    show(
-        &s.printer,
-        s.format,
-        &ExportReport {
-            format_version: FORMAT_VERSION,
-            config: rendered.config.clone(),
-            files,
-            template,
-            text: if args.dir.is_none() {
-                text
-            } else {
-                String::new()
-            },
-        },
-    );
+    show_export(s, args, rendered.config.clone(), files, template, text);
     Ok(ExitStatus::Success)
 }
 

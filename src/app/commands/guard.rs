@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use keyless::config::{self, accounts, guard};
+use keyless::config::{self, accounts};
 use keyless::error::{Error, Result};
 use keyless::identity::subject::SubjectSpec;
 use keyless::ops::guard::{self as ops_guard, Reach};
@@ -14,27 +14,20 @@ use crate::app::args::{GuardAction, GuardArgs};
 use crate::app::exit::ExitStatus;
 use crate::app::report::guard::{GuardReport, at_risk};
 use crate::app::report::{FORMAT_VERSION, show};
-use crate::app::session::Session;
+use crate::app::session::{Scope, Session};
 
 /// `keyless guard`
 pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
     let cfg = s.config()?;
-    let text = config::read_capped(&s.config_path, config::MAX_CONFIG_BYTES).map_err(|source| {
-        Error::Io {
-            path: s.config_path.clone(),
-            source,
-        }
-    })?;
     let caller = s.caller()?;
-    let g = guard::read(&text, &cfg.file, Some(&cfg.issuer), &caller.partition)?.ok_or_else(
-        || Error::NotInConfig {
-            message: format!("{} has no [guard] table", cfg.file),
-            fix: "add one: [guard] owner_ids = [\"123456\"] targets = [\"111111111111\"] (see README, Guard the organisation)".into(),
-        },
-    )?;
+    let g = s.guard(&caller.partition)?;
     let aws = s.aws()?;
     let known = known_owners(s, cfg);
-    let fleet = accounts::read(&text, &cfg.file)?;
+    // The dry run reaches each account with `[accounts]`'s role, as a run across accounts does.
+    let fleet = match s.scope()? {
+        Scope::Many { accounts, .. } => Some(accounts),
+        Scope::One => None,
+    };
     let reach = Reach {
         role: fleet
             .as_ref()

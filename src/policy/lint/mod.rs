@@ -23,6 +23,7 @@ mod trust;
 
 use Severity::*;
 pub use catalogue::{RULES, Rule, Severity, rule};
+pub use permissions::SECRET_READS;
 use permissions::permission_statement;
 use reference::reference_statement;
 use trust::trust_statement;

@@ -4,8 +4,8 @@
 use super::*;
 
 /// Actions that read secret material: on `Resource: "*"` they read every secret, parameter or
-/// key-protected value of the account.
-const SECRET_READS: &[&str] = &[
+/// key-protected value of the account. (The trust map calls out the same actions.)
+pub const SECRET_READS: &[&str] = &[
     "secretsmanager:getsecretvalue",
     "ssm:getparameter",
     "ssm:getparameters",
