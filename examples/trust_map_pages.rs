@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use keyless::artifacts::trust_map::{MapAccount, MapFinding, html};
 use keyless::policy::lint::Severity;
 use keyless::state::audit::{AccountView, AuditedRole};
-use keyless::state::trust_map::{MapAccount, MapFinding, html};
 use serde_json::json;
 
 fn role(i: usize) -> AuditedRole {

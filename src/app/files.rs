@@ -72,9 +72,9 @@ pub fn write_map(
     path: &Path,
     title: &str,
     source: &str,
-    accounts: &[keyless::state::trust_map::MapAccount],
+    accounts: &[keyless::artifacts::trust_map::MapAccount],
 ) -> Result<()> {
-    let page = keyless::state::trust_map::html(title, &now_rfc3339(), source, accounts);
+    let page = keyless::artifacts::trust_map::html(title, &now_rfc3339(), source, accounts);
     write(path, &page)
 }
 

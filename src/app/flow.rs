@@ -3,12 +3,13 @@
 //! accounts, runs `keyless::ops` in each, and hands the outcomes to their reports. `init` and
 //! `migrate-subjects` apply through here too, so no command calls another.
 
+use keyless::artifacts::workflow;
 use keyless::error::{Error, Result};
 use keyless::io::execute::Progress;
 use keyless::ops::AccountContext;
 use keyless::ops::provision::{self, Applied, Planned, Step};
-use keyless::state::emit;
 use keyless::state::observed::ReadPath;
+use keyless::state::variable;
 
 use crate::app::args::Format;
 use crate::app::exit::ExitStatus;
@@ -181,13 +182,13 @@ fn apply_one(
     let cfg = &ctx.config;
     let mut roles = Vec::new();
     for role in &cfg.roles {
-        let variable = emit::variable(cfg, role, target);
-        let wctx = emit::workflow_context(cfg, role, &target.partition);
+        let variable = variable::variable(cfg, role, target);
+        let wctx = workflow::workflow_context(cfg, role, &target.partition);
         roles.push(RoleWiring {
             name: role.name.clone(),
             arn: variable.value.clone(),
             variable,
-            workflow: emit::workflow(ctx.templates, &wctx)?,
+            workflow: workflow::workflow(ctx.templates, &wctx)?,
         });
     }
     show(
@@ -314,7 +315,7 @@ pub fn show_variable(s: &Session, role: &Role) -> Result<()> {
     let target = s.target(Need::Offline)?;
     let report = VariableReport {
         format_version: FORMAT_VERSION,
-        variable: emit::variable(s.config()?, role, &target),
+        variable: variable::variable(s.config()?, role, &target),
     };
     show(&s.printer, s.format, &report);
     Ok(())
@@ -322,12 +323,12 @@ pub fn show_variable(s: &Session, role: &Role) -> Result<()> {
 
 /// The deploy workflow of `role`.
 pub fn workflow_report(s: &Session, role: &Role) -> Result<WorkflowReport> {
-    let ctx = emit::workflow_context(s.config()?, role, &s.offline_partition());
+    let ctx = workflow::workflow_context(s.config()?, role, &s.offline_partition());
     Ok(WorkflowReport {
         format_version: FORMAT_VERSION,
         role: role.name.clone(),
         path: format!(".github/workflows/deploy-{}.yml", role.name),
-        workflow: emit::workflow(s.templates()?, &ctx)?,
+        workflow: workflow::workflow(s.templates()?, &ctx)?,
     })
 }
 

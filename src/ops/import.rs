@@ -2,10 +2,10 @@
 //! that trusts a GitHub provider) and describe them as keyless.toml. Writing the files is the
 //! caller's.
 
+use crate::artifacts::import::{self, Imported};
 use crate::error::{Error, Result};
 use crate::identity::issuer::Issuer;
 use crate::ops::context::Account;
-use crate::state::import::{self, Imported};
 use crate::state::observed::ObservedRole;
 
 /// Which roles to import.

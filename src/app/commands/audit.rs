@@ -14,7 +14,7 @@ use crate::app::files::write_map;
 use crate::app::report::audit::AuditReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::session::{Need, Runs, Session};
-use keyless::state::trust_map::MapAccount;
+use keyless::artifacts::trust_map::MapAccount;
 
 /// `keyless audit`
 pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
@@ -84,7 +84,7 @@ fn show_one(
     const MERMAID_ROLES: usize = 30;
     let map = MapAccount::from_audit(&account, &audited.view, &audited.findings);
     let report = AuditReport::new(&audited.view, &audited.findings, fail_on, account).with_map(
-        keyless::state::trust_map::mermaid(std::slice::from_ref(&map), MERMAID_ROLES),
+        crate::app::report::mermaid::mermaid(std::slice::from_ref(&map), MERMAID_ROLES),
     );
     if let Some(path) = &args.sarif {
         let text = serde_json::to_string_pretty(&report.sarif()).unwrap_or_default() + "\n";

@@ -12,7 +12,7 @@ use crate::app::files::write_map;
 use crate::app::report::check::CheckReport;
 use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::session::{Need, Runs, Session};
-use keyless::state::trust_map::{self, MapAccount};
+use keyless::artifacts::trust_map::MapAccount;
 
 /// At most this many roles in the step summary's diagram (the rest are in the table).
 pub const MERMAID_ROLES: usize = 30;
@@ -41,7 +41,7 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                 ctx.config.file.clone(),
                 checked.roles_checked,
             )
-            .with_map(trust_map::mermaid(
+            .with_map(crate::app::report::mermaid::mermaid(
                 std::slice::from_ref(&map),
                 MERMAID_ROLES,
             ));

@@ -5,11 +5,12 @@ use std::io::{Read, Write};
 
 use clap::CommandFactory;
 
+use keyless::artifacts::workflow;
 use keyless::config::Role;
+use keyless::config::variables::Scheduled;
 use keyless::error::{Error, Result};
 use keyless::policy::document::{self as policy, Kind};
 use keyless::policy::lint::{self, Finding, LintContext};
-use keyless::state::emit::{self, Scheduled};
 
 use crate::app::args::{Cli, EmitArgs, EmitWhat, KindArg, LintArgs, RoleArg};
 use crate::app::exit::ExitStatus;
@@ -111,7 +112,7 @@ fn read_policy(path: &std::path::Path) -> Result<(String, String)> {
 /// preset (`keyless-check`, `keyless-audit`).
 fn emit_role<'a>(s: &'a Session, args: &EmitArgs) -> Result<&'a Role> {
     match (scheduled(args.what), args.role.as_deref()) {
-        (Some(kind), None) => emit::scheduled_role(s.config()?, kind),
+        (Some(kind), None) => workflow::scheduled_role(s.config()?, kind),
         (_, name) => s.role(name),
     }
 }
@@ -132,13 +133,13 @@ pub fn cmd_emit(s: &Session, args: &EmitArgs) -> Result<ExitStatus> {
     match args.what {
         EmitWhat::CheckWorkflow | EmitWhat::AuditWorkflow => {
             let kind = scheduled(args.what).unwrap_or(Scheduled::Check);
-            let workflow = emit::scheduled_workflow(
+            let workflow = workflow::scheduled_workflow(
                 templates,
                 kind,
                 cfg,
                 role,
                 &s.offline_partition(),
-                &emit::repo_config_path(&s.config_path.display().to_string()),
+                &workflow::repo_config_path(&s.config_path.display().to_string()),
             )?;
             show(
                 &s.printer,

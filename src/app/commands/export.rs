@@ -1,9 +1,9 @@
 //! `keyless export cloudformation`: render the config for no account in particular, turn what
-//! apply would create into a template ([`keyless::state::export`]), print it or write it (with the
+//! apply would create into a template ([`keyless::artifacts::cloudformation`]), print it or write it (with the
 //! StackSets steps). Offline: no AWS or GitHub call.
 
+use keyless::artifacts::cloudformation::{self, SENTINEL_ACCOUNT};
 use keyless::error::{Error, Result};
-use keyless::state::export::{self, SENTINEL_ACCOUNT};
 use keyless::state::render::Target;
 
 use crate::app::args::ExportArgs;
@@ -16,7 +16,7 @@ use crate::app::session::Session;
 /// `keyless export cloudformation --guard`: the `[guard]` as a template. Offline.
 fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     let g = s.guard(&s.offline_partition())?;
-    let template = export::guard_cloudformation(&g, &s.config()?.name);
+    let template = cloudformation::guard_cloudformation(&g, &s.config()?.name);
     let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
@@ -80,7 +80,7 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     };
     let rendered = keyless::state::render::render(s.config()?, s.templates()?, &target)?;
     keyless::ops::provision::refuse_blocking(&rendered)?;
-    let template = export::cloudformation(&rendered)?;
+    let template = cloudformation::cloudformation(&rendered)?;
     let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
@@ -89,8 +89,13 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
         files.push(path.display().to_string());
         if let Some(name) = &args.stack_set {
             let region = s.region().unwrap_or_else(|| "us-east-1".into());
-            let script =
-                export::stack_set_script(name, TEMPLATE_FILE, &ous, &region, args.delegated_admin);
+            let script = cloudformation::stack_set_script(
+                name,
+                TEMPLATE_FILE,
+                &ous,
+                &region,
+                args.delegated_admin,
+            );
             let path = dir.join(SCRIPT_FILE);
             files::write_script(&path, &script)?;
             files.push(path.display().to_string());

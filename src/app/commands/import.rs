@@ -1,13 +1,13 @@
 //! `keyless import --role NAME... | --all-github`: roles made by hand become keyless.toml. The
-//! description is the library's (`keyless::state::import`); this reads the roles, writes the config and
+//! description is the library's (`keyless::artifacts::import`); this reads the roles, writes the config and
 //! its files, renders it for the account to keep verbatim what keyless would write differently,
 //! and shows the lint findings: an import is also a security review.
 
+use keyless::artifacts::import as described;
 use keyless::error::{Error, Result};
 use keyless::ops::import::{self, Found, Selection};
 use keyless::policy::document as policy;
 use keyless::policy::lint::Finding;
-use keyless::state::import as described;
 
 use crate::app::args::ImportArgs;
 use crate::app::exit::ExitStatus;

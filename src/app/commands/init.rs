@@ -192,7 +192,7 @@ fn choose_variable(
     };
     let taken = s.block_on(keyless::ops::init::taken_variables(&cfg, &target, gh, &aws))?;
     if let Some((role, why)) = taken.iter().find(|(r, _)| *r == answers.role_name) {
-        let own = keyless::state::emit::role_variable(role);
+        let own = keyless::config::variables::role_variable(role);
         s.printer.note(&format!(
             "{} {}: role {role} gets its own variable, {own}",
             style::bold("variable"),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use keyless::state::emit::Variable;
+use keyless::state::variable::Variable;
 
 use super::plan::PlanReport;
 use super::{FORMAT_VERSION, Report};

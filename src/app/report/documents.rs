@@ -8,8 +8,8 @@ use serde::Serialize;
 use keyless::policy::document as policy;
 use keyless::policy::lint::{Finding, Rule};
 use keyless::policy::template::PresetSpec;
-use keyless::state::emit::Variable;
 use keyless::state::render::Rendered;
+use keyless::state::variable::Variable;
 
 use super::{FORMAT_VERSION, Report, findings_text};
 use crate::app::style;

@@ -54,7 +54,7 @@ pub struct MapAccount {
 
 impl MapAccount {
     /// The findings about role `name`.
-    fn findings_of(&self, name: &str) -> Vec<&MapFinding> {
+    pub fn findings_of(&self, name: &str) -> Vec<&MapFinding> {
         self.findings
             .iter()
             .filter(|f| f.role.as_deref() == Some(name))
@@ -220,7 +220,8 @@ struct Page<'a> {
     risky: usize,
 }
 
-fn risk(s: Option<Severity>) -> &'static str {
+/// The class an edge or role is drawn with, by its worst finding.
+pub fn risk(s: Option<Severity>) -> &'static str {
     match s {
         Some(Severity::Critical) => "critical",
         Some(Severity::High) => "high",
@@ -594,73 +595,6 @@ fn render(page: &Page) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A Mermaid flowchart of the roles with findings (or, with `all`, every role), at most
-/// `cap` roles; `None` when there is nothing to draw. Labels are quoted and stripped of what
-/// Mermaid would read as syntax.
-pub fn mermaid(accounts: &[MapAccount], cap: usize) -> Option<String> {
-    let label = |s: &str| {
-        s.chars()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    '"' | '[' | ']' | '{' | '}' | '|' | '<' | '>' | '`' | '#' | ';'
-                )
-            })
-            .collect::<String>()
-    };
-    let mut lines = vec!["flowchart LR".to_string()];
-    let mut n = 0;
-    let mut drawn = 0;
-    let mut skipped = 0;
-    for a in accounts {
-        for role in &a.view.roles {
-            let fs = a.findings_of(&role.name);
-            if fs.is_empty() {
-                continue;
-            }
-            if drawn >= cap {
-                skipped += 1;
-                continue;
-            }
-            drawn += 1;
-            let worst = fs.iter().map(|f| f.severity).max();
-            let r = format!("r{drawn}");
-            lines.push(format!(
-                "  {r}[\"{} / {}<br/>{} finding(s), worst {}\"]",
-                label(&a.account),
-                label(&role.name),
-                fs.len(),
-                worst.map(|w| w.as_str()).unwrap_or("none")
-            ));
-            lines.push(format!("  class {r} {}", risk(worst)));
-            for s in sources(&role.trust_policy) {
-                n += 1;
-                let arrow = if s.broad.is_empty() { "-->" } else { "==>" };
-                lines.push(format!(
-                    "  s{n}[\"{}<br/>{}\"] {arrow} {r}",
-                    label(&s.repo),
-                    label(&s.scope)
-                ));
-            }
-        }
-    }
-    if drawn == 0 {
-        return None;
-    }
-    lines.push("  classDef critical fill:#7f1d1d,color:#fff".into());
-    lines.push("  classDef high fill:#dc2626,color:#fff".into());
-    lines.push("  classDef medium fill:#f59e0b".into());
-    lines.push("  classDef low fill:#fde68a".into());
-    lines.push("  classDef none fill:#e5e7eb".into());
-    let mut text = format!("```mermaid\n{}\n```\n", lines.join("\n"));
-    if skipped > 0 {
-        text.push_str(&format!(
-            "\n{skipped} more role(s) with findings are in the table below and in `--html`.\n"
-        ));
-    }
-    Some(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,19 +735,5 @@ mod tests {
             assert!(page.contains(&format!("data-role=\"{role}\"")), "{role}");
         }
         assert!(page.contains("hand-made") && page.contains("keyless-managed"));
-    }
-
-    #[test]
-    fn mermaid_draws_only_roles_with_findings_within_the_cap() {
-        let m = mermaid(&sample(), 10).unwrap();
-        assert!(m.starts_with("```mermaid\nflowchart LR"));
-        assert!(m.contains("legacy-any") && m.contains("org-wide") && !m.contains("site-deploy"));
-        assert!(m.contains("==>"), "broad edges are thick");
-        assert!(!m.contains("<script"), "labels are stripped: {m}");
-        let capped = mermaid(&sample(), 1).unwrap();
-        assert!(capped.contains("1 more role(s)"));
-        let mut clean = sample();
-        clean[0].findings.clear();
-        assert!(mermaid(&clean, 10).is_none());
     }
 }

@@ -300,13 +300,13 @@ pub fn add_role(text: &str, file: &str, dir: &Path, a: &Answers) -> Result<Strin
     let renamed = before.roles.iter().any(|old| {
         let now = after.roles.iter().find(|r| r.name == old.name);
         now.is_some_and(|now| {
-            crate::state::emit::variable_name(&before, old)
-                != crate::state::emit::variable_name(&after, now)
+            crate::config::variables::variable_name(&before, old)
+                != crate::config::variables::variable_name(&after, now)
         })
     });
     if renamed && a.variable.is_none() {
         let mut own = a.clone();
-        own.variable = Some(crate::state::emit::role_variable(&a.role_name));
+        own.variable = Some(crate::config::variables::role_variable(&a.role_name));
         out = joined(&role_toml(&own));
         crate::config::parse(&out, file, dir)?;
     }

@@ -5,8 +5,8 @@
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs");
+    println!("cargo:rerun-if-changed=../../.git/HEAD");
+    println!("cargo:rerun-if-changed=../../.git/refs");
     println!("cargo:rerun-if-env-changed=KEYLESS_BUILD_COMMIT");
     let commit = std::env::var("KEYLESS_BUILD_COMMIT").ok().or_else(|| {
         let out = Command::new("git")

@@ -11,13 +11,13 @@
 
 use serde::Serialize;
 
+use crate::config::variables::{Scheduled, subject_environment, variable_name};
 use crate::config::{Config, Role};
 use crate::error::{Error, Result};
 use crate::identity::issuer::{IssuerKind, default_audience};
 use crate::identity::subject::{Scope, SubjectSpec};
 use crate::policy::template::{self, Templates};
 use crate::release;
-use crate::state::render::{Target, role_arn};
 
 /// A third-party action the emitted workflows use, pinned by the full commit SHA of a release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -152,162 +152,21 @@ fn workflow_audience(cfg: &Config, partition: &str) -> String {
     }
 }
 
-/// A scheduled read-only job keyless emits: `keyless check` or `keyless audit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheduled {
-    /// Drift of the config's roles (`emit check-workflow`, role with `keyless-check`).
-    Check,
-    /// The whole account (`emit audit-workflow`, role with `keyless-audit`).
-    Audit,
-}
-
-impl Scheduled {
-    /// The preset its role carries.
-    pub fn preset(self) -> &'static str {
-        match self {
-            Scheduled::Check => "keyless-check",
-            Scheduled::Audit => "keyless-audit",
-        }
-    }
-
-    /// The variable its role's ARN is set in.
-    pub fn variable(self) -> &'static str {
-        match self {
-            Scheduled::Check => "KEYLESS_CHECK_ROLE_ARN",
-            Scheduled::Audit => "KEYLESS_AUDIT_ROLE_ARN",
-        }
-    }
-
-    /// Where the workflow goes in the repository.
-    pub fn path(self) -> &'static str {
-        match self {
-            Scheduled::Check => ".github/workflows/keyless-check.yml",
-            Scheduled::Audit => ".github/workflows/keyless-audit.yml",
-        }
-    }
-
-    /// The `emit` subcommand that prints it.
-    pub fn command(self) -> &'static str {
-        match self {
-            Scheduled::Check => "check-workflow",
-            Scheduled::Audit => "audit-workflow",
-        }
-    }
-
-    fn template(self) -> &'static str {
-        match self {
-            Scheduled::Check => template::CHECK_WORKFLOW,
-            Scheduled::Audit => template::AUDIT_WORKFLOW,
-        }
-    }
-
-    /// The scheduled job `role` is for, by its preset.
-    pub fn of(role: &Role) -> Option<Scheduled> {
-        [Scheduled::Check, Scheduled::Audit]
-            .into_iter()
-            .find(|k| role.presets.iter().any(|p| p.name == k.preset()))
-    }
-
-    fn fix(self) -> String {
-        format!(
-            "add a read-only role for it: [[role]] with [[role.preset]] name = \"{}\" (see examples/multi-role.toml), apply, then emit {}",
-            self.preset(),
-            self.command()
-        )
+/// The template of a scheduled job's workflow.
+fn scheduled_template(kind: Scheduled) -> &'static str {
+    match kind {
+        Scheduled::Check => template::CHECK_WORKFLOW,
+        Scheduled::Audit => template::AUDIT_WORKFLOW,
     }
 }
 
-/// Does `role` carry the read-only `keyless-check` (or `keyless-audit`) preset?
-pub fn is_check_role(role: &Role) -> bool {
-    Scheduled::of(role).is_some()
-}
-
-/// The places a role's ARN variable is set: `(owner/repo, environment)` per subject.
-fn variable_places(role: &Role) -> Vec<(String, Option<String>)> {
-    let mut places: Vec<(String, Option<String>)> = Vec::new();
-    for s in &role.subjects {
-        let place = match &s.spec {
-            SubjectSpec::Repo { repo, scope, .. } if repo.name != "*" => (
-                repo.full_name(),
-                match scope {
-                    Scope::Environment(e) => Some(e.clone()),
-                    _ => None,
-                },
-            ),
-            _ => ("OWNER/REPO".to_string(), subject_environment(s)),
-        };
-        if !places.contains(&place) {
-            places.push(place);
-        }
-    }
-    places
-}
-
-/// The variable a role's ARN is stored in: `KEYLESS_CHECK_ROLE_ARN` for the read-only check
-/// role, `AWS_ROLE_ARN` when no other role of the config is set in the same repository and
-/// environment, else `AWS_ROLE_ARN_<ROLE>` so that neither overwrites the other.
-pub fn variable_name(cfg: &Config, role: &Role) -> String {
-    if let Some(v) = &role.variable {
-        return v.clone();
-    }
-    if let Some(kind) = Scheduled::of(role) {
-        return kind.variable().into();
-    }
-    let mine = variable_places(role);
-    // Another role of the config at the same place that would take the default name too (one
-    // that names its own variable keeps it, so adding such a role renames nothing).
-    let shared = cfg
-        .roles
-        .iter()
-        .filter(|r| r.name != role.name && !is_check_role(r))
-        .filter(|r| r.variable.as_deref().is_none_or(|v| v == "AWS_ROLE_ARN"))
-        .any(|r| variable_places(r).iter().any(|p| mine.contains(p)));
-    if !shared {
-        return "AWS_ROLE_ARN".into();
-    }
-    role_variable(&role.name)
-}
-
-/// `AWS_ROLE_ARN_<ROLE>`: the variable name that tells a role apart from others at the same
-/// place (the role name upper-cased, anything but letters and digits as `_`).
-pub fn role_variable(role: &str) -> String {
-    let suffix: String = role
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("AWS_ROLE_ARN_{suffix}")
-}
-
-/// The environment a subject names: its scope, a custom sub's `environment:` segment, or an
-/// `environment` claim condition.
-fn subject_environment(s: &crate::identity::subject::TrustSubject) -> Option<String> {
-    match &s.spec {
-        SubjectSpec::Repo {
-            scope: Scope::Environment(e),
-            ..
-        } => return Some(e.clone()),
-        SubjectSpec::Custom(sub) => {
-            let parts: Vec<&str> = sub.split(':').collect();
-            if let Some(i) = parts.iter().position(|p| *p == "environment")
-                && let Some(e) = parts.get(i + 1)
-                && !e.is_empty()
-                && !e.contains(['*', '?'])
-            {
-                return Some(e.replace("%3A", ":"));
-            }
-        }
-        _ => {}
-    }
-    s.claims
-        .iter()
-        .find(|(k, v)| k == "environment" && !v.contains(['*', '?']))
-        .map(|(_, v)| v.clone())
+/// How to add the role a scheduled job needs.
+fn scheduled_fix(kind: Scheduled) -> String {
+    format!(
+        "add a read-only role for it: [[role]] with [[role.preset]] name = \"{}\" (see examples/multi-role.toml), apply, then emit {}",
+        kind.preset(),
+        kind.command()
+    )
 }
 
 /// Build the workflow context for a role from its trust scope.
@@ -435,7 +294,7 @@ pub fn scheduled_role(cfg: &Config, kind: Scheduled) -> Result<&Role> {
         .find(|r| Scheduled::of(r) == Some(kind))
         .ok_or_else(|| Error::NotInConfig {
             message: format!("{} has no role with the {} preset", cfg.file, kind.preset()),
-            fix: kind.fix(),
+            fix: scheduled_fix(kind),
         })
 }
 
@@ -461,7 +320,7 @@ pub fn scheduled_workflow(
                     Scheduled::Audit => "audit",
                 }
             ),
-            fix: kind.fix(),
+            fix: scheduled_fix(kind),
         });
     }
     let base = workflow_context(cfg, role, partition);
@@ -489,74 +348,8 @@ pub fn scheduled_workflow(
         "checkout_ref": base.checkout_ref,
         "checkout_version": base.checkout_version,
     });
-    let text = templates.render(kind.template(), &ctx)?;
-    checked(templates, kind.template(), text)
-}
-
-/// The repository (or environment) variable a workflow reads the role ARN from.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Variable {
-    /// `AWS_ROLE_ARN`, `AWS_ROLE_ARN_<ROLE>` when roles share a repository, or
-    /// `KEYLESS_CHECK_ROLE_ARN` for the check role (see [`variable_name`]).
-    pub name: String,
-    /// The role ARN.
-    pub value: String,
-    /// Where it is set: one entry per repository (and environment) the role trusts.
-    pub targets: Vec<VariableTarget>,
-}
-
-/// One place the variable is set.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct VariableTarget {
-    /// `owner/repo`, or `OWNER/REPO` when the subject does not name one.
-    pub repo: String,
-    /// Environment, when the role is environment-scoped for that repository.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<String>,
-    /// The `gh` command that sets it.
-    pub command: String,
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The variable for a role: its name ([`variable_name`]), the ARN, and a `gh variable set`
-/// command for each repository (and environment) the role trusts.
-pub fn variable(cfg: &Config, role: &Role, target: &Target) -> Variable {
-    let value = role_arn(target, role);
-    let name = variable_name(cfg, role);
-    let host = match &cfg.issuer.kind {
-        IssuerKind::Ghes { host } => format!("GH_HOST={} ", shell_quote(host)),
-        IssuerKind::GheCom { subdomain, .. } => {
-            format!("GH_HOST={} ", shell_quote(&format!("{subdomain}.ghe.com")))
-        }
-        _ => String::new(),
-    };
-    let targets = variable_places(role)
-        .into_iter()
-        .map(|(repo, environment)| {
-            let env_flag = environment
-                .as_ref()
-                .map(|e| format!(" --env {}", shell_quote(e)))
-                .unwrap_or_default();
-            let command = format!(
-                "{host}gh variable set {name} --repo {}{env_flag} --body {}",
-                shell_quote(&repo),
-                shell_quote(&value)
-            );
-            VariableTarget {
-                repo,
-                environment,
-                command,
-            }
-        })
-        .collect();
-    Variable {
-        name,
-        value,
-        targets,
-    }
+    let text = templates.render(scheduled_template(kind), &ctx)?;
+    checked(templates, scheduled_template(kind), text)
 }
 
 #[cfg(test)]
@@ -620,46 +413,5 @@ mod tests {
         let creds = &y["jobs"]["deploy"]["steps"][1]["with"];
         assert_eq!(creds["audience"], "sts.amazonaws.com.cn");
         assert_eq!(creds["aws-region"], "cn-north-1");
-    }
-
-    #[test]
-    fn variable_commands_per_repo_and_environment() {
-        let c = cfg(
-            "[[role]]\nname = \"r\"\npath = \"/ci/\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n[[role.subject]]\nrepo = \"o/a\"\ntag = \"v1\"\n[[role.subject]]\nrepo = \"o/b\"\nenvironment = \"it's prod\"\n",
-        );
-        let v = variable(
-            &c,
-            &c.roles[0],
-            &Target {
-                account_id: "123456789012".into(),
-                partition: "aws".into(),
-            },
-        );
-        assert_eq!(v.value, "arn:aws:iam::123456789012:role/ci/r");
-        assert_eq!(v.targets.len(), 2);
-        assert_eq!(
-            v.targets[0].command,
-            "gh variable set AWS_ROLE_ARN --repo 'o/a' --body 'arn:aws:iam::123456789012:role/ci/r'"
-        );
-        assert_eq!(
-            v.targets[1].command,
-            "gh variable set AWS_ROLE_ARN --repo 'o/b' --env 'it'\\''s prod' --body 'arn:aws:iam::123456789012:role/ci/r'"
-        );
-        let g = cfg(
-            "[provider]\nghes_host = \"gh.example.com\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/a\"\nbranch = \"main\"\n",
-        );
-        let v = variable(
-            &g,
-            &g.roles[0],
-            &Target {
-                account_id: "123456789012".into(),
-                partition: "aws".into(),
-            },
-        );
-        assert!(
-            v.targets[0]
-                .command
-                .starts_with("GH_HOST='gh.example.com' gh variable set")
-        );
     }
 }

@@ -384,7 +384,7 @@ mod tests {
     fn every_example_config_has_the_right_shape() {
         for ex in ["keyless.toml", "multi-role.toml", "enterprise.toml"] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("examples")
+                .join("../../examples")
                 .join(ex);
             let text = std::fs::read_to_string(&path).unwrap();
             assert_eq!(shape(&text), vec![], "{ex}");

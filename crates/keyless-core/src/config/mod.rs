@@ -10,8 +10,8 @@
 //! (`subject`); [`file`] is the file as written (serde shape).
 //!
 //! Beside it: [`shape`] (keys and TOML types, checked before deserializing), [`accounts`]
-//! (`[accounts]` and per-account substitution) and [`setup`] (`keyless init`'s answers and the
-//! config they produce).
+//! (`[accounts]` and per-account substitution), [`setup`] (`keyless init`'s answers and the
+//! config they produce) and [`variables`] (the GitHub variable each role's ARN is set in).
 
 pub mod accounts;
 pub mod file;
@@ -20,6 +20,7 @@ mod role;
 pub mod setup;
 pub mod shape;
 mod subject;
+pub mod variables;
 
 pub use file::{
     AllowFile, ConfigFile, IdFile, InlinePolicyFile, LintFile, PresetFile, ProviderFile, RoleFile,

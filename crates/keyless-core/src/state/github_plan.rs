@@ -2,7 +2,7 @@
 //! GitHub, compared with what GitHub holds, as ordered changes. Plain data, no I/O: the session
 //! reads GitHub into [`ObservedGitHub`] and applies [`GitHubChange`]s one at a time.
 //!
-//! keyless sets one variable per role (named by `emit::variable_name`) at repository level, or at
+//! keyless sets one variable per role (named by `config::variables::variable_name`) at repository level, or at
 //! environment level for an environment-scoped role, creating a missing environment first. It
 //! never deletes a variable it did not set: destroy removes only variables that still hold the
 //! role's ARN.
@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::config::variables;
 use crate::identity::repository::EnvironmentInfo;
-use crate::state::emit;
 use crate::state::render::Target;
+use crate::state::variable;
 
 /// One variable the config wants on GitHub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,7 +85,7 @@ pub fn repoint_refusal(w: &WantedVariable, held: &str, holder: Option<&Holder>) 
         w.config,
         w.role,
         w.role,
-        emit::role_variable(&w.role)
+        variables::role_variable(&w.role)
     ))
 }
 
@@ -219,7 +220,7 @@ pub struct GitHubPlan {
 pub fn wanted(cfg: &Config, target: &Target) -> Vec<WantedVariable> {
     let mut out = Vec::new();
     for role in &cfg.roles {
-        let v = emit::variable(cfg, role, target);
+        let v = variable::variable(cfg, role, target);
         for t in v.targets {
             if t.repo == "OWNER/REPO" {
                 continue;
