@@ -171,10 +171,21 @@ pub enum Command {
     Man,
 }
 
+/// What the command line says about the command, beyond the global flags (worked out by the
+/// caller from the command's own arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct CommandTraits {
+    /// How many roles to read at once.
+    pub concurrency: usize,
+    /// The command has a GitHub Actions view (check, audit): `--output github` applies, and is
+    /// the default inside GitHub Actions.
+    pub ci_report: bool,
+}
+
 impl Command {
     /// What the session needs to know about this command.
-    pub fn traits(&self) -> crate::app::session::CommandTraits {
-        crate::app::session::CommandTraits {
+    pub fn traits(&self) -> CommandTraits {
+        CommandTraits {
             concurrency: match self {
                 Command::Check(a) => usize::from(a.concurrency),
                 _ => usize::from(DEFAULT_CONCURRENCY),

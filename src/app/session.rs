@@ -26,12 +26,12 @@ use keyless::identity::names;
 use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
 use keyless::io::github::{self, GitHub};
 use keyless::ops::accounts::Fleet;
-use keyless::ops::{Account, AccountContext, RunSettings};
+use keyless::ops::context::{Account, AccountContext, RunSettings};
 use keyless::policy::template::Templates;
 use keyless::state::observed::Reads;
 use keyless::state::render::{self, Target};
 
-use crate::app::args::{Format, Global, ReadsArg};
+use crate::app::args::{CommandTraits, Format, Global, ReadsArg};
 use crate::app::printer::Printer;
 
 /// Region assumed when neither a flag, the config nor the environment names one.
@@ -49,17 +49,6 @@ pub enum Need {
     /// The pinned account, else the credentials' if there are any (verify: the exchange itself
     /// needs no credentials).
     BestEffort,
-}
-
-/// What the command line says about the command, beyond the global flags (worked out by the
-/// caller from the command's own arguments).
-#[derive(Debug, Clone, Copy)]
-pub struct CommandTraits {
-    /// How many roles to read at once.
-    pub concurrency: usize,
-    /// The command has a GitHub Actions view (check, audit): `--output github` applies, and is
-    /// the default inside GitHub Actions.
-    pub ci_report: bool,
 }
 
 /// The accounts a run works in.

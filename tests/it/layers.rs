@@ -1,131 +1,346 @@
-//! The library's layers, read from its sources: the pure core (config, identity, policy,
-//! state) imports nothing from io or ops; io imports no ops; the module graph has no cycle; no
-//! command module imports another; the binary's session runs no pipeline step.
+//! The layers, read from the sources with `syn` (not as text): every module of the core crate
+//! (`crates/keyless-core`), the library (`src/lib.rs`: io, ops) and the binary (`src/main.rs`:
+//! app), and every path each one names — in `use` trees (grouped, renamed, globbed), in code
+//! and types, in macro arguments — resolved through `crate::`, `self::`, `super::` (at any
+//! depth), `keyless::` and `keyless_core::` to the module it lands in.
+//!
+//! Rules, each checked here and each shown to fail on a mutation of the graph:
+//! - the layer order, from the bottom: `error` and `release` (which import nothing), `identity`,
+//!   `policy`, `config`, `state`, `artifacts` (the core crate), then `io`, `ops`, and the binary's
+//!   `app`; a module imports only from its own layer or below;
+//! - no cycle between modules anywhere, the binary included (a module's use of its own
+//!   ancestors is not an edge: that is the parent's inside);
+//! - no command module imports another;
+//! - the session names no pipeline step: nothing from `ops` but the account context and the
+//!   fan-out, no decision in `state` (plan, drift, GitHub plan, audit, guard, migrate) and no
+//!   render call, nothing from `artifacts`, no executor;
+//! - the core crate's dependencies (as cargo resolves them) hold no tokio, no AWS SDK and no
+//!   HTTP client.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const CORE: &[&str] = &["config", "identity", "policy", "state"];
+use syn::visit::Visit;
 
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_dir() {
-            sources(&p, out);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
+/// The layers from the bottom; a module may import from its own layer or any below it.
+const LAYERS: &[&[&str]] = &[
+    &["error", "release"],
+    &["identity"],
+    &["policy"],
+    &["config"],
+    &["state"],
+    &["artifacts"],
+    &["io"],
+    &["ops"],
+    &["app"],
+];
+
+/// A module graph: each module (by its path, `state::plan`) and the items it names, each as the
+/// module it lands in and the full path (`state::render` and `state::render::render`).
+type Graph = BTreeMap<String, BTreeSet<(String, String)>>;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.parse_args::<syn::Meta>()
+                .is_ok_and(|m| m.path().is_ident("test"))
+    })
+}
+
+/// One module's source, found by following `mod` declarations from a crate's entry file.
+struct Module {
+    path: Vec<String>,
+    items: Vec<syn::Item>,
+}
+
+/// Every (non-test) module of the crate whose entry file is `entry`, its modules named from
+/// `prefix` (the library's re-exports and the binary's `app` share one namespace).
+fn modules(entry: &Path, prefix: &[String], out: &mut Vec<Module>) {
+    let text =
+        std::fs::read_to_string(entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
+    let file = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
+    // Where `mod x;` in this file looks: beside lib.rs, main.rs and mod.rs; in `foo/` for foo.rs.
+    let stem = entry.file_stem().unwrap().to_string_lossy().into_owned();
+    let dir = if ["lib", "main", "mod"].contains(&stem.as_str()) {
+        entry.parent().unwrap().to_path_buf()
+    } else {
+        entry.parent().unwrap().join(&stem)
+    };
+    collect(file.items, prefix.to_vec(), &dir, out);
+}
+
+fn collect(items: Vec<syn::Item>, path: Vec<String>, dir: &Path, out: &mut Vec<Module>) {
+    let mut own = Vec::new();
+    for item in items {
+        match item {
+            syn::Item::Mod(m) if is_cfg_test(&m.attrs) => {}
+            syn::Item::Mod(m) => {
+                let mut child = path.clone();
+                child.push(m.ident.to_string());
+                match m.content {
+                    Some((_, inner)) => collect(inner, child, &dir.join(m.ident.to_string()), out),
+                    None => {
+                        let flat = dir.join(format!("{}.rs", m.ident));
+                        let nested = dir.join(m.ident.to_string()).join("mod.rs");
+                        let file = if flat.exists() { flat } else { nested };
+                        modules(&file, &child, out);
+                    }
+                }
+            }
+            other => own.push(other),
         }
     }
+    out.push(Module { path, items: own });
 }
 
-/// A library file's module path: `src/state/plan.rs` → `state::plan`, `src/config/mod.rs` →
-/// `config`.
-fn module_of(src: &Path, file: &Path) -> String {
-    let rel = file.strip_prefix(src).unwrap().with_extension("");
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .filter(|c| c != "mod" && c != "lib")
-        .collect();
-    parts.join("::")
-}
+/// Every path a module's code names, as written (segments).
+#[derive(Default)]
+struct Paths(Vec<Vec<String>>);
 
-/// The code of a file without comments and without its `#[cfg(test)]` module.
-fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The library's modules and, for each, the modules it names through `crate::`.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    for dir in ["config", "identity", "policy", "state", "io", "ops"] {
-        sources(&src.join(dir), &mut files);
-    }
-    files.push(src.join("error.rs"));
-    files.push(src.join("release.rs"));
-    let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
-    let mut graph = BTreeMap::new();
-    for f in &files {
-        let me = module_of(&src, f);
-        let text = code(&std::fs::read_to_string(f).unwrap());
-        let mut deps = BTreeSet::new();
-        for (i, _) in text.match_indices("crate::") {
-            let path: String = text[i + 7..]
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-                .collect();
-            // The longest module named by the path.
-            let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-            for n in (1..=segs.len()).rev() {
-                let m = segs[..n].join("::");
-                if modules.contains(&m) {
-                    if m != me && !me.starts_with(&format!("{m}::")) {
-                        deps.insert(m);
-                    }
-                    break;
+impl Paths {
+    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => self.push_use(prefix, &n.ident),
+            syn::UseTree::Rename(r) => self.push_use(prefix, &r.ident),
+            syn::UseTree::Glob(_) => self.0.push(prefix.clone()),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(prefix, t);
                 }
             }
         }
-        graph.insert(me, deps);
     }
-    graph
+
+    fn push_use(&mut self, prefix: &[String], ident: &syn::Ident) {
+        let mut p = prefix.to_vec();
+        // `use foo::{self}` names `foo`.
+        if ident != "self" {
+            p.push(ident.to_string());
+        }
+        self.0.push(p);
+    }
+
+    /// Paths inside a macro's tokens (`format!("{}", crate::release::HOME)`): runs of
+    /// `ident :: ident :: …`.
+    fn tokens(&mut self, tokens: proc_macro2::TokenStream) {
+        let flat: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        let mut run: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < flat.len() {
+            match &flat[i] {
+                proc_macro2::TokenTree::Group(g) => {
+                    self.flush(&mut run);
+                    self.tokens(g.stream());
+                }
+                proc_macro2::TokenTree::Ident(id) => {
+                    if run.is_empty() || i >= 2 && is_colons(&flat, i - 2) {
+                        run.push(id.to_string());
+                    } else {
+                        self.flush(&mut run);
+                        run.push(id.to_string());
+                    }
+                }
+                proc_macro2::TokenTree::Punct(p) if p.as_char() == ':' => {}
+                _ => self.flush(&mut run),
+            }
+            i += 1;
+        }
+        self.flush(&mut run);
+    }
+
+    fn flush(&mut self, run: &mut Vec<String>) {
+        if run.len() > 1 {
+            self.0.push(std::mem::take(run));
+        }
+        run.clear();
+    }
 }
 
-fn top(module: &str) -> &str {
-    module.split("::").next().unwrap()
+fn is_colons(t: &[proc_macro2::TokenTree], at: usize) -> bool {
+    matches!((t.get(at), t.get(at + 1)),
+        (Some(proc_macro2::TokenTree::Punct(a)), Some(proc_macro2::TokenTree::Punct(b)))
+            if a.as_char() == ':' && b.as_char() == ':')
 }
 
-#[test]
-fn the_core_imports_no_io_and_io_imports_no_ops() {
-    let g = graph();
-    assert!(g.len() > 30, "the graph was read: {g:?}");
+impl<'ast> Visit<'ast> for Paths {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.use_tree(&mut Vec::new(), &u.tree);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        self.0
+            .push(p.segments.iter().map(|s| s.ident.to_string()).collect());
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        syn::visit::visit_macro(self, m);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        // Test modules are not part of the layers.
+        if !is_cfg_test(&m.attrs) {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+}
+
+/// The graph of the given modules.
+fn graph_of(mods: &[Module]) -> Graph {
+    let known: BTreeSet<Vec<String>> = mods.iter().map(|m| m.path.clone()).collect();
+    let mut g = Graph::new();
+    for m in mods {
+        let mut paths = Paths::default();
+        for item in &m.items {
+            paths.visit_item(item);
+        }
+        let mut deps = BTreeSet::new();
+        for p in paths.0 {
+            let Some(full) = resolve(&m.path, &p, &known) else {
+                continue;
+            };
+            // The longest module the path lands in.
+            let Some(target) = (1..=full.len())
+                .rev()
+                .map(|n| full[..n].to_vec())
+                .find(|c| known.contains(c))
+            else {
+                continue;
+            };
+            // A module's own inside, and its use of its ancestors, are no edges.
+            if target == m.path || m.path.starts_with(&target) {
+                continue;
+            }
+            deps.insert((target.join("::"), full.join("::")));
+        }
+        g.insert(m.path.join("::"), deps);
+    }
+    g
+}
+
+/// `path` as named in module `me`, made absolute; `None` for what is not keyless's (std,
+/// other crates, local items).
+fn resolve(me: &[String], path: &[String], known: &BTreeSet<Vec<String>>) -> Option<Vec<String>> {
+    let first = path.first()?;
+    match first.as_str() {
+        "crate" | "keyless" | "keyless_core" => Some(path[1..].to_vec()),
+        "self" | "super" => {
+            let mut at = me.to_vec();
+            let mut rest = path;
+            while let Some(s) = rest.first() {
+                match s.as_str() {
+                    "super" => {
+                        at.pop()?;
+                    }
+                    "self" => {}
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+            at.extend(rest.iter().cloned());
+            Some(at)
+        }
+        // A child module named relative to this one (`role::validate` in `config`).
+        _ => {
+            let mut child = me.to_vec();
+            child.push(first.clone());
+            known.contains(&child).then(|| {
+                let mut p = me.to_vec();
+                p.extend(path.iter().cloned());
+                p
+            })
+        }
+    }
+}
+
+/// The whole program's graph: the core crate, the library and the binary.
+fn graph() -> Graph {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    modules(&root().join("src/main.rs"), &[], &mut mods);
+    // The library's and the binary's roots (lib.rs, main.rs) hold re-exports and `main` only.
+    mods.retain(|m| !m.path.is_empty());
+    graph_of(&mods)
+}
+
+fn layer(module: &str) -> usize {
+    let top = module.split("::").next().unwrap();
+    LAYERS
+        .iter()
+        .position(|l| l.contains(&top))
+        .unwrap_or_else(|| panic!("module {module} is in no layer: add it to LAYERS"))
+}
+
+/// Modules whose items are pipeline steps the session must not run.
+const STEPS: &[&str] = &[
+    "state::plan",
+    "state::drift",
+    "state::github_plan",
+    "state::audit",
+    "state::guard",
+    "state::migrate",
+    "artifacts",
+    "io::execute",
+    "ops",
+];
+/// What the session may take from those: the account context and the fan-out.
+const SESSION_MAY: &[&str] = &["ops::context", "ops::accounts"];
+
+/// Every rule broken in `g`, one line each.
+fn violations(g: &Graph) -> Vec<String> {
     let mut wrong = Vec::new();
-    for (m, deps) in &g {
-        for d in deps {
-            let (from, to) = (top(m), top(d));
-            let bad = (CORE.contains(&from) && (to == "io" || to == "ops"))
-                || (from == "io" && to == "ops")
-                || ((from == "error" || from == "release") && to != from);
-            if bad {
-                wrong.push(format!("{m} imports {d}"));
+    for (m, deps) in g {
+        for (d, item) in deps {
+            let (from, to) = (layer(m), layer(d));
+            if to > from || (from == 0 && d.split("::").next() != m.split("::").next()) {
+                wrong.push(format!("layer order: {m} imports {item}"));
+            }
+            if let (Some(a), Some(b)) = (
+                m.strip_prefix("app::commands::"),
+                d.strip_prefix("app::commands::"),
+            ) && a.split("::").next() != b.split("::").next()
+            {
+                wrong.push(format!("command imports command: {m} imports {item}"));
+            }
+            if m == "app::session" {
+                let step = STEPS
+                    .iter()
+                    .any(|s| d == s || d.starts_with(&format!("{s}::")))
+                    && !SESSION_MAY
+                        .iter()
+                        .any(|s| d == s || d.starts_with(&format!("{s}::")));
+                if step || item == "state::render::render" {
+                    wrong.push(format!("the session runs a pipeline step: {item}"));
+                }
             }
         }
     }
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    if let Some(cycle) = cycle(g) {
+        wrong.push(format!("cycle: {}", cycle.join(" → ")));
+    }
+    wrong
 }
 
-#[test]
-fn usage_errors_are_the_binarys() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    for dir in ["config", "identity", "policy", "state", "io", "ops"] {
-        sources(&src.join(dir), &mut files);
-    }
-    for f in files {
-        let text = code(&std::fs::read_to_string(&f).unwrap());
-        assert!(
-            !text.contains("Error::usage(") && !text.contains("Error::Usage"),
-            "{} raises a usage error: the library's errors say what went wrong in its own terms",
-            f.display()
-        );
-    }
-}
-
-#[test]
-fn the_module_graph_has_no_cycle() {
-    let g = graph();
-    // Depth-first search, colouring modules in progress.
+/// A cycle in `g`, if there is one (depth-first, colouring modules in progress).
+fn cycle(g: &Graph) -> Option<Vec<String>> {
     fn visit<'a>(
         m: &'a str,
-        g: &'a BTreeMap<String, BTreeSet<String>>,
+        g: &'a Graph,
         state: &mut BTreeMap<&'a str, u8>,
         stack: &mut Vec<&'a str>,
     ) -> Option<Vec<String>> {
@@ -133,15 +348,15 @@ fn the_module_graph_has_no_cycle() {
             Some(2) => return None,
             Some(1) => {
                 let at = stack.iter().position(|s| *s == m).unwrap();
-                let mut cycle: Vec<String> = stack[at..].iter().map(|s| s.to_string()).collect();
-                cycle.push(m.to_string());
-                return Some(cycle);
+                let mut c: Vec<String> = stack[at..].iter().map(|s| s.to_string()).collect();
+                c.push(m.to_string());
+                return Some(c);
             }
             _ => {}
         }
         state.insert(m, 1);
         stack.push(m);
-        for d in g.get(m).into_iter().flatten() {
+        for (d, _) in g.get(m).into_iter().flatten() {
             if let Some(c) = visit(d, g, state, stack) {
                 return Some(c);
             }
@@ -151,46 +366,209 @@ fn the_module_graph_has_no_cycle() {
         None
     }
     let mut state = BTreeMap::new();
-    for m in g.keys() {
-        let cycle = visit(m, &g, &mut state, &mut Vec::new());
-        assert!(cycle.is_none(), "cycle: {}", cycle.unwrap().join(" → "));
-    }
+    g.keys()
+        .find_map(|m| visit(m, g, &mut state, &mut Vec::new()))
 }
 
 #[test]
-fn no_command_imports_another_and_the_session_runs_no_pipeline_step() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app/commands");
-    let mut files = Vec::new();
-    sources(&dir, &mut files);
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
-        .filter(|n| n != "mod")
+fn every_layering_rule_holds_for_the_whole_program() {
+    let g = graph();
+    for m in [
+        "config::role",
+        "state::plan",
+        "artifacts::workflow",
+        "io::aws::read",
+        "ops::provision",
+        "app::session",
+        "app::commands::verify",
+    ] {
+        assert!(g.contains_key(m), "{m} was read: {:?}", g.keys());
+    }
+    assert!(g.len() > 80, "the whole program was read: {}", g.len());
+    let wrong = violations(&g);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// The graph with one more edge, as a mutation of the sources would add.
+fn with(g: &Graph, from: &str, item: &str) -> Graph {
+    let mut g = g.clone();
+    let known: BTreeSet<&String> = g.keys().collect();
+    let target = item
+        .match_indices("::")
+        .map(|(i, _)| &item[..i])
+        .chain([item])
+        .filter(|c| known.contains(&c.to_string()))
+        .last()
+        .unwrap()
+        .to_string();
+    g.get_mut(from).unwrap().insert((target, item.to_string()));
+    g
+}
+
+#[test]
+fn each_rule_fails_on_a_mutation() {
+    let g = graph();
+    let fails = |from: &str, item: &str, rule: &str| {
+        let wrong = violations(&with(&g, from, item));
+        assert!(
+            wrong.iter().any(|w| w.starts_with(rule)),
+            "{from} → {item} should break `{rule}`: {wrong:#?}"
+        );
+    };
+    // The core importing io or ops (the core crate cannot even name them: the compiler refuses).
+    fails("state::plan", "io::execute::execute", "layer order");
+    // Order inside the core: config below state, policy below config, identity at the bottom.
+    fails("config::role", "state::render::render", "layer order");
+    fails("policy::lint", "config::Config", "layer order");
+    fails(
+        "identity::subject",
+        "policy::document::statements",
+        "layer order",
+    );
+    fails(
+        "state::drift",
+        "artifacts::workflow::workflow",
+        "layer order",
+    );
+    // io below ops; error and release import nothing.
+    fails("io::github", "ops::context::AccountContext", "layer order");
+    fails("error", "release::HOME", "layer order");
+    // A command importing another; the session running a step.
+    fails(
+        "app::commands::check",
+        "app::commands::audit::cmd_audit",
+        "command imports command",
+    );
+    fails(
+        "app::session",
+        "state::render::render",
+        "the session runs a pipeline step",
+    );
+    fails(
+        "app::session",
+        "ops::provision::plan",
+        "the session runs a pipeline step",
+    );
+    // A circle in the binary, and one inside a layer.
+    fails("app::args", "app::session::Session", "cycle");
+    fails("state::render", "state::plan::plan", "cycle");
+}
+
+/// The module `me` with source `code` in a graph beside the real modules.
+fn edges_of(me: &str, code: &str) -> BTreeSet<String> {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    mods.retain(|m| m.path.join("::") != me);
+    mods.push(Module {
+        path: me.split("::").map(String::from).collect(),
+        items: syn::parse_file(code).unwrap().items,
+    });
+    graph_of(&mods)[me].iter().map(|(d, _)| d.clone()).collect()
+}
+
+#[test]
+fn the_reader_sees_every_way_of_naming_a_module() {
+    // Grouped and nested imports.
+    let e = edges_of("config::role", "use crate::{io::{aws, github}, state};");
+    assert_eq!(
+        e,
+        BTreeSet::from(["io::aws".into(), "io::github".into(), "state".into()])
+    );
+    // super at any depth, self, and a rename.
+    let e = edges_of(
+        "state::plan",
+        "use super::super::io::execute as x; use self::super::drift;",
+    );
+    assert!(
+        e.contains("io::execute") && e.contains("state::drift"),
+        "{e:?}"
+    );
+    // Paths in code, in types and in macro arguments, through either crate name.
+    let e = edges_of(
+        "policy::explain",
+        "fn f(_: keyless_core::config::Config) { let _ = crate::state::render::render; println!(\"{}\", keyless::ops::audit::X); }",
+    );
+    assert!(
+        e.contains("config") && e.contains("state::render") && e.contains("ops::audit"),
+        "{e:?}"
+    );
+    // A glob, and a test module, which is no part of the layers.
+    let e = edges_of(
+        "identity::names",
+        "use crate::io::*; #[cfg(test)] mod tests { use crate::ops::check; }",
+    );
+    assert_eq!(e, BTreeSet::from(["io".into()]));
+}
+
+#[test]
+fn the_core_crate_depends_on_no_runtime_no_aws_sdk_and_no_http() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "keyless-core",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let crates: BTreeSet<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
         .collect();
-    for f in &files {
-        let text = code(&std::fs::read_to_string(f).unwrap());
-        for n in &names {
+    assert!(
+        crates.contains("serde_json") && crates.contains("tera"),
+        "{tree}"
+    );
+    let banned: Vec<&&str> = crates
+        .iter()
+        .filter(|c| {
+            c.starts_with("tokio")
+                || c.starts_with("aws-")
+                || c.starts_with("hyper")
+                || ["reqwest", "http", "h2", "rustls", "mio", "futures-util"].contains(c)
+        })
+        .collect();
+    assert!(banned.is_empty(), "the core depends on {banned:?}");
+}
+
+#[test]
+fn usage_errors_are_the_binarys() {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    assert!(mods.len() > 60, "the library was read");
+    for m in mods.iter().filter(|m| m.path != ["error"]) {
+        let mut paths = Paths::default();
+        for item in &m.items {
+            paths.visit_item(item);
+        }
+        for p in &paths.0 {
+            let tail: Vec<&str> = p.iter().rev().take(2).map(String::as_str).collect();
             assert!(
-                !text.contains(&format!("commands::{n}")),
-                "{} imports the command module {n}",
-                f.display()
+                tail != ["usage", "Error"] && tail != ["Usage", "Error"],
+                "{} raises a usage error: the library's errors say what went wrong in its own terms",
+                m.path.join("::")
             );
         }
-    }
-    let session = code(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app/session.rs"))
-            .unwrap(),
-    );
-    for step in [
-        "render::render(",
-        "observe_by(",
-        "plan::plan(",
-        "plan::destroy(",
-        "drift::drift(",
-        "execute::execute(",
-        "set_variable(",
-        "audit_view(",
-    ] {
-        assert!(!session.contains(step), "session.rs runs {step}");
     }
 }
