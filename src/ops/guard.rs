@@ -5,9 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Config;
 use crate::config::guard::{Guard, TargetKind, target_kind};
 use crate::error::{Error, Result};
+use crate::identity::subject::SubjectSpec;
 use crate::io::aws::Aws;
+use crate::io::github::GitHub;
 use crate::state::guard::{self, GuardPlan, ObservedGuard, RoleImpact};
 
 /// How the dry run reaches each account of the targets.
@@ -102,6 +105,44 @@ pub async fn plan(
     }
     run.accounts = accounts;
     Ok(run)
+}
+
+/// The plan that removes this config's guard (detach from every target, then delete), from what
+/// Organizations holds now; no dry run (removing a guard breaks no role).
+pub async fn plan_destroy(aws: &Aws, g: &Guard, config: &str) -> Result<GuardRun> {
+    let mut run = plan(aws, g, config, None, &BTreeMap::new()).await?;
+    run.plan = guard::plan_destroy(&g.name, config, &run.observed);
+    Ok(run)
+}
+
+/// Owner logins (lower-case) and their IDs, from the config's subjects and, with a GitHub
+/// client, GitHub's answer for each repository (a repository GitHub does not answer for adds
+/// nothing: the dry run then judges its classic subjects as unknown).
+pub async fn known_owners(cfg: &Config, gh: Option<&GitHub>) -> BTreeMap<String, String> {
+    let mut known = BTreeMap::new();
+    let mut repos = Vec::new();
+    for role in &cfg.roles {
+        for sub in &role.subjects {
+            if let SubjectSpec::Repo { repo, .. } = &sub.spec {
+                if let Some(id) = &repo.owner_id {
+                    known.insert(repo.owner.to_ascii_lowercase(), id.clone());
+                }
+                repos.push(repo.full_name());
+            }
+        }
+    }
+    if let Some(gh) = gh {
+        repos.sort();
+        repos.dedup();
+        for full in repos {
+            if let Ok(info) = gh.repository(&full).await
+                && let Some((owner, _)) = info.full_name.split_once('/')
+            {
+                known.insert(owner.to_ascii_lowercase(), info.owner_id.to_string());
+            }
+        }
+    }
+    known
 }
 
 /// Make a plan's changes in order. Refuses a plan with refusals; a failure part-way says how

@@ -16,6 +16,8 @@
 //! | [`check`] | drift: IAM and GitHub against the config |
 //! | [`audit`] | the whole account, judged |
 //! | [`import`] | hand-made roles read back as a config |
+//! | [`export`] | the config (or the guard) as a CloudFormation template, the StackSets script |
+//! | [`guard`] | the organisation's RCP: plan with its dry run, destroy plan, apply; owners known |
 //! | [`init`] | what init reads first: config names in use, variables another config holds |
 //! | [`migrate`] | what a repository mints and whether IAM matches the config |
 
@@ -23,6 +25,7 @@ pub mod accounts;
 pub mod audit;
 pub mod check;
 pub mod context;
+pub mod export;
 pub mod github;
 pub mod guard;
 pub mod import;

@@ -1,10 +1,9 @@
-//! `keyless export cloudformation`: render the config for no account in particular, turn what
-//! apply would create into a template ([`keyless::artifacts::cloudformation`]), print it or write it (with the
-//! StackSets steps). Offline: no AWS or GitHub call.
+//! `keyless export cloudformation`: checks the flags, asks [`keyless::ops::export`] for the
+//! template (and the StackSets script), writes them under `--dir` or prints them. Offline: no
+//! AWS or GitHub call.
 
-use keyless::artifacts::cloudformation::{self, SENTINEL_ACCOUNT};
 use keyless::error::{Error, Result};
-use keyless::state::render::Target;
+use keyless::ops::export::{self, Exported, StackSet};
 
 use crate::app::args::ExportArgs;
 use crate::app::exit::ExitStatus;
@@ -16,37 +15,29 @@ use crate::app::session::Session;
 /// `keyless export cloudformation --guard`: the `[guard]` as a template. Offline.
 fn export_guard(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     let g = s.guard(&s.offline_partition())?;
-    let template = cloudformation::guard_cloudformation(&g, &s.config()?.name);
-    let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
+    let out = export::guard(&g, &s.config()?.name);
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
         let path = dir.join(GUARD_FILE);
-        files::write(&path, &text)?;
+        files::write(&path, &out.text)?;
         files.push(path.display().to_string());
     }
-    show_export(s, args, s.config()?.name.clone(), files, template, text);
+    show_export(s, args, files, out);
     Ok(ExitStatus::Success)
 }
 
 /// Show the export: the template on stdout, unless it went to `--dir`.
-fn show_export(
-    s: &Session,
-    args: &ExportArgs,
-    config: String,
-    files: Vec<String>,
-    template: serde_json::Value,
-    text: String,
-) {
+fn show_export(s: &Session, args: &ExportArgs, files: Vec<String>, out: Exported) {
     show(
         &s.printer,
         s.format,
         &ExportReport {
             format_version: FORMAT_VERSION,
-            config,
+            config: out.config,
             files,
-            template,
+            template: out.template,
             text: if args.dir.is_none() {
-                text
+                out.text
             } else {
                 String::new()
             },
@@ -70,38 +61,27 @@ pub fn cmd_export(s: &Session, args: &ExportArgs) -> Result<ExitStatus> {
     if let Some(name) = &args.stack_set {
         checked_stack_set_name(name)?;
     }
-    let target = Target {
-        account_id: s
-            .config()?
-            .account_id
-            .clone()
-            .unwrap_or_else(|| SENTINEL_ACCOUNT.into()),
-        partition: s.offline_partition(),
-    };
-    let rendered = keyless::state::render::render(s.config()?, s.templates()?, &target)?;
-    keyless::ops::provision::refuse_blocking(&rendered)?;
-    let template = cloudformation::cloudformation(&rendered)?;
-    let text = serde_json::to_string_pretty(&template).unwrap_or_default() + "\n";
+    let out = export::cloudformation(s.config()?, s.templates()?, &s.offline_partition())?;
     let mut files = Vec::new();
     if let Some(dir) = &args.dir {
         let path = dir.join(TEMPLATE_FILE);
-        files::write(&path, &text)?;
+        files::write(&path, &out.text)?;
         files.push(path.display().to_string());
         if let Some(name) = &args.stack_set {
             let region = s.region().unwrap_or_else(|| "us-east-1".into());
-            let script = cloudformation::stack_set_script(
+            let script = export::stack_set_script(&StackSet {
                 name,
-                TEMPLATE_FILE,
-                &ous,
-                &region,
-                args.delegated_admin,
-            );
+                template_file: TEMPLATE_FILE,
+                ous: &ous,
+                region: &region,
+                delegated_admin: args.delegated_admin,
+            });
             let path = dir.join(SCRIPT_FILE);
             files::write_script(&path, &script)?;
             files.push(path.display().to_string());
         }
     }
-    show_export(s, args, rendered.config.clone(), files, template, text);
+    show_export(s, args, files, out);
     Ok(ExitStatus::Success)
 }
 

@@ -2,11 +2,8 @@
 //! with the management account's (or a delegated administrator's) credentials. The binary
 //! resolves the config, the caller and the known owner IDs; `keyless::ops::guard` does the rest.
 
-use std::collections::BTreeMap;
-
-use keyless::config::{self, accounts};
+use keyless::config::accounts;
 use keyless::error::{Error, Result};
-use keyless::identity::subject::SubjectSpec;
 use keyless::ops::guard::{self as ops_guard, Reach};
 use keyless::state::guard as state_guard;
 
@@ -22,7 +19,6 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
     let caller = s.caller()?;
     let g = s.guard(&caller.partition)?;
     let aws = s.aws()?;
-    let known = known_owners(s, cfg);
     // The dry run reaches each account with `[accounts]`'s role, as a run across accounts does.
     let fleet = match s.scope()? {
         Scope::Many { accounts, .. } => Some(accounts),
@@ -38,17 +34,20 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
         caller_account: caller.account.clone(),
     };
     let dry_run = matches!(args.action, GuardAction::Plan | GuardAction::Apply) && !args.no_dry_run;
-    let run = s.block_on(ops_guard::plan(
-        &aws,
-        &g,
-        &cfg.name,
-        dry_run.then_some(&reach),
-        &known,
-    ))?;
-    let plan = match args.action {
-        GuardAction::Destroy => state_guard::plan_destroy(&g.name, &cfg.name, &run.observed),
-        _ => run.plan.clone(),
+    let run = match args.action {
+        GuardAction::Destroy => s.block_on(ops_guard::plan_destroy(&aws, &g, &cfg.name))?,
+        _ => {
+            let known = s.block_on(ops_guard::known_owners(cfg, s.github()));
+            s.block_on(ops_guard::plan(
+                &aws,
+                &g,
+                &cfg.name,
+                dry_run.then_some(&reach),
+                &known,
+            ))?
+        }
     };
+    let plan = &run.plan;
     let mut report = GuardReport {
         format_version: FORMAT_VERSION,
         action: match args.action {
@@ -113,33 +112,4 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
     }
-}
-
-/// Owner logins (lower-case) and their IDs, from the config's subjects and, with a GitHub
-/// token, GitHub's answer for each repository.
-fn known_owners(s: &Session, cfg: &config::Config) -> BTreeMap<String, String> {
-    let mut known = BTreeMap::new();
-    let mut repos = Vec::new();
-    for role in &cfg.roles {
-        for sub in &role.subjects {
-            if let SubjectSpec::Repo { repo, .. } = &sub.spec {
-                if let Some(id) = &repo.owner_id {
-                    known.insert(repo.owner.to_ascii_lowercase(), id.clone());
-                }
-                repos.push(repo.full_name());
-            }
-        }
-    }
-    if let Some(gh) = s.github() {
-        repos.sort();
-        repos.dedup();
-        for full in repos {
-            if let Ok(info) = s.block_on(gh.repository(&full))
-                && let Some((owner, _)) = info.full_name.split_once('/')
-            {
-                known.insert(owner.to_ascii_lowercase(), info.owner_id.to_string());
-            }
-        }
-    }
-    known
 }
