@@ -84,9 +84,7 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    aws_sdk_iam::primitives::DateTime::from_secs(secs)
-        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
+    keyless::io::aws::rfc3339(secs)
 }
 
 #[cfg(test)]

@@ -572,3 +572,230 @@ fn usage_errors_are_the_binarys() {
         }
     }
 }
+
+/// Every raw path each library module names (as written, unresolved).
+fn raw_paths() -> Vec<(String, Vec<Vec<String>>)> {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    mods.iter()
+        .filter(|m| !m.path.is_empty())
+        .map(|m| {
+            let mut paths = Paths::default();
+            for item in &m.items {
+                paths.visit_item(item);
+            }
+            (m.path.join("::"), paths.0)
+        })
+        .collect()
+}
+
+#[test]
+fn the_core_reads_no_clock_and_files_only_where_the_config_says() {
+    // What the core may not name at all, and where it may read files: the config and the
+    // policy files it names (config), a templates_dir (policy::template).
+    const NEVER: &[&[&str]] = &[
+        &["std", "time", "SystemTime"],
+        &["std", "time", "Instant"],
+        &["SystemTime", "now"],
+        &["Instant", "now"],
+        &["std", "env"],
+        &["std", "process"],
+        &["std", "net"],
+    ];
+    const FILES: &[&str] = &["config", "config::role", "policy::template"];
+    let mut wrong = Vec::new();
+    for (m, paths) in raw_paths() {
+        if layer(&m) >= layer("io") {
+            continue;
+        }
+        for p in &paths {
+            let p: Vec<&str> = p.iter().map(String::as_str).collect();
+            if NEVER.iter().any(|n| p.starts_with(n)) {
+                wrong.push(format!("{m} names {}", p.join("::")));
+            }
+            if p.starts_with(&["std", "fs"]) && !FILES.contains(&m.as_str()) {
+                wrong.push(format!("{m} reads files: {}", p.join("::")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn partial_and_interrupted_come_from_the_executors_and_the_guards_apply() {
+    // io::execute makes them; ops::provision adds the IAM writes made before a GitHub failure;
+    // ops::guard's apply makes its own (Organizations has no executor).
+    let makers: BTreeSet<String> = raw_paths()
+        .into_iter()
+        .filter(|(_, paths)| {
+            paths.iter().any(|p| {
+                let tail: Vec<&str> = p.iter().rev().take(2).map(String::as_str).collect();
+                tail == ["Partial", "Error"] || tail == ["Interrupted", "Error"]
+            })
+        })
+        .map(|(m, _)| m)
+        .filter(|m| m != "error")
+        .collect();
+    assert_eq!(
+        makers,
+        BTreeSet::from([
+            "io::execute".to_string(),
+            "ops::guard".to_string(),
+            "ops::provision".to_string()
+        ])
+    );
+}
+
+/// README's layout table, generated from the sources: each folder's crate, layer, modules and
+/// lines (to the nearest hundred, so small edits do not churn it).
+fn layout_table() -> String {
+    let rows: &[(&str, &str, &str)] = &[
+        ("crates/keyless-core/src/identity", "keyless-core", "core 1"),
+        ("crates/keyless-core/src/policy", "keyless-core", "core 2"),
+        ("crates/keyless-core/src/config", "keyless-core", "core 3"),
+        ("crates/keyless-core/src/state", "keyless-core", "core 4"),
+        (
+            "crates/keyless-core/src/artifacts",
+            "keyless-core",
+            "core 5",
+        ),
+        ("src/io", "keyless", "edges"),
+        ("src/ops", "keyless", "pipeline"),
+        ("src/app", "keyless (bin)", "binary"),
+        ("src/app/commands", "keyless (bin)", "binary"),
+        ("src/app/report", "keyless (bin)", "binary"),
+    ];
+    let mut out =
+        String::from("| folder | crate | layer | modules | lines |\n|---|---|---|---|---|\n");
+    for (dir, krate, layer) in rows {
+        let full = root().join(dir);
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(&full).unwrap() {
+            let p = e.unwrap().path();
+            let nested = p.join("mod.rs");
+            if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            } else if nested.exists()
+                && !["commands", "report"].contains(&p.file_name().unwrap().to_str().unwrap())
+            {
+                // A nested module folder (policy/lint, io/aws) counts with its parent.
+                let mut inner = Vec::new();
+                for e in std::fs::read_dir(&p).unwrap() {
+                    let q = e.unwrap().path();
+                    if q.extension().is_some_and(|x| x == "rs") {
+                        inner.push(q);
+                    }
+                }
+                files.extend(inner);
+            }
+        }
+        let lines: usize = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+            .sum();
+        let mut names: Vec<String> = files
+            .iter()
+            .map(|f| {
+                let rel = f.strip_prefix(&full).unwrap().with_extension("");
+                rel.to_string_lossy().replace('\\', "/")
+            })
+            .filter(|n| n != "mod")
+            .map(|n| n.trim_end_matches("/mod").to_string())
+            .collect();
+        names.sort();
+        let rounded = (lines + 50) / 100 * 100;
+        out.push_str(&format!(
+            "| `{dir}/` | {krate} | {layer} | {} | ≈{} |\n",
+            names.join(", "),
+            thousands(rounded)
+        ));
+    }
+    out
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn readmes_layout_table_is_generated_from_the_sources() {
+    const START: &str = "<!-- layout: generated by tests/it/layers.rs -->\n";
+    const END: &str = "<!-- /layout -->";
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+        panic!("README.md has no generated layout table ({START:?} … {END:?})");
+    };
+    let table = layout_table();
+    let current = &readme[a + START.len()..b];
+    if current != table {
+        if std::env::var_os("KEYLESS_BLESS").is_some() {
+            let fresh = format!("{}{START}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(&path, fresh).unwrap();
+            return;
+        }
+        panic!(
+            "README.md's layout table is out of date; regenerate it with\n  KEYLESS_BLESS=1 cargo test --test integration layers::readmes_layout\n--- generated\n{table}"
+        );
+    }
+}
+
+#[test]
+fn only_io_aws_calls_aws_and_only_main_builds_a_runtime() {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    modules(&root().join("src/main.rs"), &[], &mut mods);
+    let mut sdk = BTreeSet::new();
+    let mut runtimes = BTreeSet::new();
+    for m in &mods {
+        let mut paths = Paths::default();
+        for item in &m.items {
+            paths.visit_item(item);
+        }
+        let name = m.path.join("::");
+        for p in &paths.0 {
+            let first = p.first().map(String::as_str).unwrap_or("");
+            if first.starts_with("aws_sdk_") || first == "aws_config" {
+                sdk.insert(name.clone());
+            }
+            // Building one (tokio::runtime::Builder, Runtime::new), not naming the type.
+            let builds =
+                p.iter().any(|s| s == "Builder") || p.ends_with(&["Runtime".into(), "new".into()]);
+            if first == "tokio" && p.iter().any(|s| s == "runtime") && builds {
+                runtimes.insert(name.clone());
+            }
+        }
+    }
+    assert!(!sdk.is_empty(), "the SDK's users were found");
+    let outside: Vec<&String> = sdk
+        .iter()
+        .filter(|m| *m != "io::aws" && !m.starts_with("io::aws::"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "AWS SDK named outside io::aws: {outside:?}"
+    );
+    assert_eq!(
+        runtimes,
+        BTreeSet::from(["app".to_string()]),
+        "the runtime is built in app::main"
+    );
+}

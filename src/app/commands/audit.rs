@@ -19,7 +19,14 @@ use keyless::artifacts::trust_map::MapAccount;
 /// `keyless audit`
 pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
-    let opts = AuditOptions::now(args.unused_days);
+    // The clock is the binary's: the core judges against the time it is given.
+    let opts = AuditOptions {
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+        unused_days: args.unused_days,
+    };
     if !s.is_many()? && s.config_if_present()?.is_none() {
         // No config: the caller's account, judged without one.
         let account = s.account(Need::Caller)?;

@@ -107,7 +107,7 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
             if !s.confirm(args.yes, &question)? {
                 return Ok(ExitStatus::Success);
             }
-            report.applied = s.block_on(ops_guard::apply(&aws, &plan))?;
+            report.applied = s.block_on(ops_guard::apply(&aws, plan))?;
             show(&s.printer, s.format, &report);
             Ok(ExitStatus::Success)
         }

@@ -584,6 +584,14 @@ impl aws_sdk_iam::config::retry::ClassifyRetry for RefusedIsFinal {
     }
 }
 
+/// `secs` (Unix time) as RFC 3339, the way AWS writes times (the SDK's own formatter: the
+/// binary names no SDK type).
+pub fn rfc3339(secs: i64) -> String {
+    aws_sdk_iam::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
 /// Map any SDK error to [`Error::Aws`] with the AWS error code, AWS's own message (never the raw
 /// response), and a hint. Transport errors keep their whole source chain ("connection refused").
 pub fn sdk_error<E>(

@@ -112,20 +112,6 @@ pub struct AuditOptions {
     pub unused_days: u32,
 }
 
-impl AuditOptions {
-    /// Options for an audit read now (the system clock), reporting roles unused for
-    /// `unused_days`.
-    pub fn now(unused_days: u32) -> AuditOptions {
-        AuditOptions {
-            now: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-            unused_days,
-        }
-    }
-}
-
 /// What the audit read: the account's OIDC providers and the roles whose trust names a GitHub
 /// issuer's provider.
 #[derive(Debug, Clone, Default)]
