@@ -7,6 +7,7 @@ use keyless::artifacts::workflow;
 use keyless::error::{Error, Result};
 use keyless::io::execute::Progress;
 use keyless::ops::AccountContext;
+use keyless::ops::accounts;
 use keyless::ops::provision::{self, Applied, Planned, Step};
 use keyless::state::observed::ReadPath;
 use keyless::state::variable;
@@ -275,19 +276,18 @@ fn apply_many(
         // Ctrl-C stops every account's executor between two calls.
         let cancel = s.cancel_flag();
         let cancel = &*cancel;
-        use futures_util::StreamExt;
-        applied = s.block_on(
-            futures_util::stream::iter(runs.iter().map(|r| async move {
+        applied = s.block_on(accounts::each(
+            &runs,
+            s.account_concurrency,
+            |r| async move {
                 match &r.result {
                     Ok((ctx, planned)) if !planned.is_empty() => {
                         Some(provision::apply(ctx, planned, cancel, |_| {}).await)
                     }
                     _ => None,
                 }
-            }))
-            .buffered(s.account_concurrency.max(1))
-            .collect(),
-        );
+            },
+        ));
     }
     let entries = runs
         .iter()

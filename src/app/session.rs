@@ -16,16 +16,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt;
-
-use keyless::config::accounts::{self, Accounts};
-use keyless::config::{self, Config, Role};
+use keyless::config::Source;
+use keyless::config::accounts::Accounts;
+use keyless::config::{Config, Role};
 use keyless::error::{Error, Result};
 use keyless::identity::issuer::Issuer;
 use keyless::identity::names;
 use keyless::io::aws::{Aws, AwsOptions, CallerIdentity};
 use keyless::io::github::{self, GitHub};
-use keyless::ops::accounts::Fleet;
+use keyless::ops::accounts::{self, Fleet};
 use keyless::ops::context::{Account, AccountContext, RunSettings};
 use keyless::policy::template::Templates;
 use keyless::state::observed::Reads;
@@ -98,6 +97,7 @@ pub struct Session {
     profile: Option<String>,
     region_flag: Option<String>,
     endpoint_url: Option<String>,
+    source: OnceCell<Option<Source>>,
     config: OnceCell<Config>,
     templates: OnceCell<Templates>,
     scope: OnceCell<Scope>,
@@ -146,6 +146,7 @@ impl Session {
             profile: g.profile.clone(),
             region_flag: g.region.clone(),
             endpoint_url: g.endpoint_url.clone(),
+            source: OnceCell::new(),
             config: OnceCell::new(),
             templates: OnceCell::new(),
             scope: OnceCell::new(),
@@ -175,6 +176,7 @@ impl Session {
             profile: self.profile.clone(),
             region_flag: self.region_flag.clone(),
             endpoint_url: self.endpoint_url.clone(),
+            source: OnceCell::new(),
             config: OnceCell::new(),
             templates: OnceCell::new(),
             scope: OnceCell::new(),
@@ -190,46 +192,58 @@ impl Session {
         }
     }
 
-    /// The config, loaded on first use.
+    /// The config file as read: once per run (capped), `None` when there is no file. Every
+    /// later step (the config, `[accounts]`, `[guard]`) starts from it.
+    fn source(&self) -> Result<Option<&Source>> {
+        if let Some(s) = self.source.get() {
+            return Ok(s.as_ref());
+        }
+        let source = match Source::read(&self.config_path) {
+            Ok(s) => Some(s),
+            // A missing config is reported by whatever needs it.
+            Err(Error::Config(e)) if e.first().is_some_and(|e| e.key == "(file)") => None,
+            Err(e) => return Err(e),
+        };
+        Ok(self.source.get_or_init(|| source).as_ref())
+    }
+
+    /// The config, loaded on first use (with `[accounts]`, `--account-id` chooses whose view
+    /// it is: render, lint, emit).
     pub fn config(&self) -> Result<&Config> {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        // With [accounts], --account-id chooses whose view the config is (render, lint, emit).
-        let (c, mut problems) =
-            config::load_partial_as(&self.config_path, self.account_flag.as_deref())?;
-        if !problems.is_empty() {
-            // Report the preset parameters' problems now too, not after these are fixed.
-            if let Ok(t) = Templates::load(c.templates_dir.as_deref()) {
-                problems.extend(render::preset_problems(&c, &t));
+        let c = match self.source()? {
+            Some(source) => render::load_config(source, self.account_flag.as_deref())?,
+            // Read again for the error that says how to make one.
+            None => {
+                return Err(Source::read(&self.config_path)
+                    .err()
+                    .unwrap_or_else(|| Error::Bug {
+                        message: "the config appeared during the run".into(),
+                    }));
             }
-            return Err(Error::Config(problems));
-        }
+        };
         Ok(self.config.get_or_init(|| c))
+    }
+
+    /// The config file as read this run (its text for an in-place edit).
+    pub fn config_source(&self) -> Result<&Source> {
+        self.config()?;
+        self.source()?.ok_or_else(|| Error::Bug {
+            message: "the config loaded without a source".into(),
+        })
     }
 
     /// The config's `[guard]`, checked for `partition` (which claim keys its issuers pass to IAM
     /// depends on it); an error naming the file when it has none.
     pub fn guard(&self, partition: &str) -> Result<keyless::config::guard::Guard> {
-        let cfg = self.config()?;
-        let text =
-            config::read_capped(&self.config_path, config::MAX_CONFIG_BYTES).map_err(|source| {
-                Error::Io {
-                    path: self.config_path.clone(),
-                    source,
-                }
-            })?;
-        keyless::config::guard::read(&text, &cfg.file, Some(&cfg.issuer), partition)?.ok_or_else(
-            || Error::NotInConfig {
-                message: format!("{} has no [guard] table", cfg.file),
-                fix: "add one: [guard] owner_ids = [\"123456\"] targets = [\"111111111111\"] (see README, Guard the organisation)".into(),
-            },
-        )
+        self.config()?.guard(partition)
     }
 
     /// The config when its file exists (commands for which it is optional).
     pub fn config_if_present(&self) -> Result<Option<&Config>> {
-        if self.config.get().is_none() && !self.config_path.exists() {
+        if self.source()?.is_none() {
             return Ok(None);
         }
         self.config().map(Some)
@@ -500,16 +514,16 @@ impl Session {
         if let Some(s) = self.scope.get() {
             return Ok(s);
         }
-        let scope = match std::fs::read_to_string(&self.config_path) {
-            // A missing config is reported by whatever needs it.
-            Err(_) => Scope::One,
-            Ok(text) => {
-                let file = self.config_path.display().to_string();
-                match accounts::read(&text, &file)? {
-                    Some(accounts) => Scope::Many { accounts, text },
-                    None => Scope::One,
-                }
-            }
+        let scope = match self.source()? {
+            Some(Source {
+                accounts: Some(accounts),
+                text,
+                ..
+            }) => Scope::Many {
+                accounts: accounts.clone(),
+                text: text.clone(),
+            },
+            _ => Scope::One,
         };
         Ok(self.scope.get_or_init(|| scope))
     }
@@ -580,8 +594,7 @@ impl Session {
                 partition: self.partition(None),
             })?;
             let aws = guess.account.aws.clone();
-            let (id, outcome) =
-                self.block_on(async { tokio::join!(aws.caller_identity(), op(&guess)) });
+            let (id, outcome) = self.block_on(accounts::identified_while(&aws, op(&guess)));
             self.caller_failed.set(id.is_err());
             *self.caller.borrow_mut() = Some(id?);
             let target = self.target(Need::Caller)?;
@@ -610,7 +623,7 @@ impl Session {
         let base = self.aws()?;
         let caller = self.caller()?;
         let templates = self.templates()?;
-        let github = self.github_if_config_names_it(text);
+        let github = self.github_for_accounts();
         let fleet = Fleet {
             base: &base,
             accounts,
@@ -628,40 +641,42 @@ impl Session {
             caller.arn
         ));
         let settings = self.settings(true);
-        let runs = self.block_on(
-            futures_util::stream::iter(ids.into_iter().map(|id| {
-                let fleet = &fleet;
-                async move {
-                    let result = async {
-                        let (config, account) = fleet.reach(&id, github, settings).await?;
-                        let ctx = AccountContext {
-                            account,
-                            config: Cow::Owned(config),
-                            templates,
-                        };
-                        let outcome = op(&ctx).await?;
-                        Ok((ctx, outcome))
-                    }
-                    .await;
-                    AccountRun {
-                        account_id: id,
-                        result,
-                    }
+        let fleet = &fleet;
+        let runs = self.block_on(accounts::each(
+            ids,
+            self.account_concurrency,
+            |id| async move {
+                let result = async {
+                    let (config, account) = fleet.reach(&id, github, settings).await?;
+                    let ctx = AccountContext {
+                        account,
+                        config: Cow::Owned(config),
+                        templates,
+                    };
+                    let outcome = op(&ctx).await?;
+                    Ok((ctx, outcome))
                 }
-            }))
-            .buffered(self.account_concurrency.max(1))
-            .collect(),
-        );
+                .await;
+                AccountRun {
+                    account_id: id,
+                    result,
+                }
+            },
+        ));
         Ok(runs)
     }
 
-    /// The GitHub client for the issuer of a config text (the session's config may not load
-    /// as such: `[accounts]` values are substituted per account).
-    fn github_if_config_names_it(&self, text: &str) -> Option<&GitHub> {
-        let file = self.config_path.display().to_string();
-        let issuer = config::parse_partial(text, &file, &self.config_dir())
+    /// The GitHub client for the config's issuer in a run across accounts: the issuer of the
+    /// config as the run's view sees it, problems and all (each account's own view fails on its
+    /// own), else github.com.
+    fn github_for_accounts(&self) -> Option<&GitHub> {
+        let issuer = self
+            .source()
+            .ok()
+            .flatten()
+            .and_then(|s| s.load_partial(self.account_flag.as_deref()).ok())
             .map(|(c, _)| c.issuer)
-            .unwrap_or_else(|_| Issuer::github_com());
+            .unwrap_or_else(Issuer::github_com);
         self.github_for(&issuer)
     }
 

@@ -1,14 +1,17 @@
 //! Reaching the accounts of a run across accounts (`[accounts]`): which accounts (the listed
 //! ones, then the organizational units'), and each one through the assumed role, with the
 //! config as that account sees it. A role that lands in another account, or a partition pin
-//! that does not hold, refuses that account alone.
+//! that does not hold, refuses that account alone. [`each`] is the one fan-out: reading every
+//! account and applying every account's plan both go through it.
 
 use std::path::PathBuf;
+
+use futures_util::StreamExt;
 
 use crate::config::accounts::{self, Accounts};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
-use crate::io::aws::Aws;
+use crate::io::aws::{Aws, CallerIdentity};
 use crate::io::github::GitHub;
 use crate::ops::context::{Account, RunSettings};
 use crate::state::render::Target;
@@ -92,4 +95,28 @@ impl Fleet<'_> {
             },
         ))
     }
+}
+
+/// Run `f` on each item, `concurrency` at a time (at least one), and hand back the outcomes in
+/// the items' order. The one fan-out across accounts.
+pub async fn each<I, T, F, Fut>(items: I, concurrency: usize, f: F) -> Vec<T>
+where
+    I: IntoIterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    futures_util::stream::iter(items.into_iter().map(f))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Ask STS who the caller is while `op` runs (for a read-only operation started on a pinned
+/// account before the caller is known): one round trip instead of two. The caller decides what
+/// to do when the answer names another account.
+pub async fn identified_while<T>(
+    aws: &Aws,
+    op: impl std::future::Future<Output = T>,
+) -> (Result<CallerIdentity>, T) {
+    tokio::join!(aws.caller_identity(), op)
 }

@@ -185,6 +185,23 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// Something keyless does not do for this input, and how to do it instead (a repository
+    /// minting subjects from a custom template, for `migrate-subjects`).
+    #[error("{message}\n  fix: {fix}")]
+    Unsupported {
+        /// What keyless does not do here.
+        message: String,
+        /// What to do instead.
+        fix: String,
+    },
+    /// A step that should have taken effect did not (yet); running again may finish it.
+    #[error("{message}\n  fix: {fix}")]
+    NotConverged {
+        /// What is still not as it should be.
+        message: String,
+        /// What to run.
+        fix: String,
+    },
     /// keyless produced something it should not have.
     #[error("{message}\n  fix: this is a keyless bug: please report it with the config")]
     Bug {

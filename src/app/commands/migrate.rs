@@ -1,12 +1,11 @@
 //! `keyless migrate-subjects --repo O/R`: one safe step per run towards immutable subjects, each
-//! verified before the command ends; re-run until it says done. The order and the config edits
-//! are the library's (`keyless::state::migrate`); this reads the three sides, asks, and makes the step.
+//! verified before the command ends; re-run until it says done. The decision, the config edit
+//! and the repository switch are `keyless::ops::migrate`'s; this asks, shows, and runs the apply
+//! a config step needs through the same flow `keyless apply` uses.
 
 use keyless::error::{Error, Result};
-use keyless::identity::repository::SubForm;
-use keyless::identity::subject::{SubjectFormat, SubjectSpec};
 use keyless::ops;
-use keyless::state::migrate::{self, Minted, Step};
+use keyless::state::migrate::{Minted, Step};
 
 use crate::app::args::MigrateArgs;
 use crate::app::exit::ExitStatus;
@@ -63,72 +62,42 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
         )
     })?;
     let cfg = s.config()?;
-    let trusted: Vec<SubjectFormat> = cfg
-        .roles
-        .iter()
-        .flat_map(|r| &r.subjects)
-        .filter_map(|sub| match &sub.spec {
-            SubjectSpec::Repo {
-                repo: r, format, ..
-            } if r.full_name().eq_ignore_ascii_case(repo) => Some(*format),
-            _ => None,
-        })
-        .collect();
-    if trusted.is_empty() {
+    if ops::migrate::trusted_formats(cfg, repo).is_empty() {
         return Err(Error::usage(
             format!("{}: no [[role.subject]] trusts repo = {repo:?}", cfg.file),
             "pass --repo with a repository the config trusts",
         ));
     }
-    let (info, settings) = s.block_on(ops::migrate::repository(gh, repo))?;
-    let minted = match settings.form() {
-        SubForm::Classic => Minted::Classic,
-        SubForm::Immutable => Minted::Immutable,
-        SubForm::Custom(keys) => {
-            return Err(Error::usage(
-                format!(
-                    "{} mints subjects from a custom template ({}); migrate-subjects moves default-template repositories",
-                    info.full_name,
-                    keys.join(", ")
-                ),
-                "change the template with `gh api` and the role's custom subjects by hand",
-            ));
-        }
+    let d = s.block_on(ops::migrate::decide(gh, cfg, repo, in_sync(s)?))?;
+    let minted = match d.minted {
+        Minted::Classic => "classic",
+        Minted::Immutable => "immutable",
     };
-    // Whether IAM matches the config, judged without GitHub's findings: a classic trust for a
-    // repository that already mints immutable subjects is exactly what step 1 repairs.
-    let synced = in_sync(s)?;
-    let step = migrate::next_step(&trusted, minted, synced);
+    let trusted: Vec<String> = d
+        .trusted
+        .iter()
+        .map(|f| format!("{f:?}").to_ascii_lowercase())
+        .collect();
     p.note(&format!(
-        "{} {} mints {} subjects; the config trusts {}",
+        "{} {} mints {minted} subjects; the config trusts {}",
         style::bold("GitHub"),
-        info.full_name,
-        match minted {
-            Minted::Classic => "classic",
-            Minted::Immutable => "immutable",
-        },
-        trusted
-            .iter()
-            .map(|f| format!("{f:?}").to_ascii_lowercase())
-            .collect::<Vec<_>>()
-            .join(", ")
+        d.repo.full_name,
+        trusted.join(", ")
     ));
-    let report = MigrateReport {
-        format_version: FORMAT_VERSION,
-        repo: info.full_name.clone(),
-        minted: match minted {
-            Minted::Classic => "classic",
-            Minted::Immutable => "immutable",
+    let step = d.step;
+    show(
+        &s.printer,
+        s.format,
+        &MigrateReport {
+            format_version: FORMAT_VERSION,
+            repo: d.repo.full_name.clone(),
+            minted,
+            trusted,
+            iam_in_sync: d.iam_in_sync,
+            step: step_name(step),
+            next: step.describe(),
         },
-        trusted: trusted
-            .iter()
-            .map(|f| format!("{f:?}").to_ascii_lowercase())
-            .collect(),
-        iam_in_sync: synced,
-        step: step_name(step),
-        next: step.describe(),
-    };
-    show(&s.printer, s.format, &report);
+    );
     if matches!(step, Step::Done) {
         return Ok(ExitStatus::Success);
     }
@@ -139,44 +108,21 @@ pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatu
         p.note("nothing was changed");
         return Ok(ExitStatus::Error);
     }
-    let ids = (info.owner_id.to_string(), info.id.to_string());
-    match step {
-        Step::TrustBoth | Step::DropClassic => {
-            let format = if step == Step::TrustBoth {
-                SubjectFormat::Both
-            } else {
-                SubjectFormat::Immutable
-            };
-            let text = std::fs::read_to_string(&s.config_path).map_err(|source| Error::Io {
-                path: s.config_path.clone(),
-                source,
-            })?;
-            let edited = migrate::set_format(&text, &cfg.file, repo, format, (&ids.0, &ids.1))?;
-            crate::app::files::write(&s.config_path, &edited)?;
-            p.note(&format!("{} {}", style::ok("edited"), cfg.file));
-            let fresh = s.reopen();
-            flow::apply(&fresh, true, false)?;
-            // Verified: IAM now matches the edited config.
-            if !in_sync(&fresh.reopen())? {
-                return Err(Error::usage(
-                    "the apply did not converge: IAM still differs from the config",
-                    "run `keyless plan` to see what differs, then migrate-subjects again",
-                ));
-            }
+    let text = &s.config_source()?.text;
+    if let Some(edited) = ops::migrate::edited_config(text, &cfg.file, &d, repo)? {
+        crate::app::files::write(&s.config_path, &edited)?;
+        p.note(&format!("{} {}", style::ok("edited"), cfg.file));
+        let fresh = s.reopen();
+        flow::apply(&fresh, true, false)?;
+        // Verified: IAM now matches the edited config.
+        if !in_sync(&fresh.reopen())? {
+            return Err(Error::usage(
+                "the apply did not converge: IAM still differs from the config",
+                "run `keyless plan` to see what differs, then migrate-subjects again",
+            ));
         }
-        Step::SwitchRepository => {
-            let now = s.block_on(ops::migrate::switch_repository(gh, &info.full_name))?;
-            if now.form() != SubForm::Immutable {
-                return Err(Error::usage(
-                    format!(
-                        "{} still reports classic subjects after the switch",
-                        info.full_name
-                    ),
-                    "run migrate-subjects again in a minute",
-                ));
-            }
-        }
-        Step::ApplyFirst | Step::Done => {}
+    } else if step == Step::SwitchRepository {
+        s.block_on(ops::migrate::switch_repository(gh, &d.repo.full_name))?;
     }
     p.note(&format!(
         "{} {}; run `keyless migrate-subjects --repo {repo}` again for the next step",

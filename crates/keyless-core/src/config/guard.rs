@@ -33,6 +33,59 @@ pub struct Guard {
     pub targets: Vec<String>,
 }
 
+/// The `[guard]` table as written, typed (the shape check has made sure of the types): parsed
+/// with the config, checked for a partition by [`GuardSpec::check`] once the caller's partition
+/// is known (which claim keys an issuer passes to IAM depends on it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardSpec {
+    /// `name`, if given.
+    pub name: Option<String>,
+    /// `owner_ids`.
+    pub owner_ids: Vec<String>,
+    /// `enterprise_ids`.
+    pub enterprise_ids: Vec<String>,
+    /// `issuers`, if given (else github.com and `[provider]`'s).
+    pub issuers: Option<Vec<String>>,
+    /// `targets`.
+    pub targets: Vec<String>,
+}
+
+impl GuardSpec {
+    /// The spec in a `[guard]` table.
+    pub fn from_table(table: &toml::Table) -> GuardSpec {
+        let list = |key: &str| -> Vec<String> {
+            table
+                .get(key)
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        GuardSpec {
+            name: table.get("name").and_then(|v| v.as_str()).map(String::from),
+            owner_ids: list("owner_ids"),
+            enterprise_ids: list("enterprise_ids"),
+            issuers: table.get("issuers").map(|_| list("issuers")),
+            targets: list("targets"),
+        }
+    }
+
+    /// The guard, checked: every problem reported at once, each naming the file, key, value and
+    /// fix. `provider_issuer` is the config's `[provider]` issuer (a default issuer),
+    /// `partition` decides which claim keys reach IAM.
+    pub fn check(
+        &self,
+        file: &str,
+        provider_issuer: Option<&Issuer>,
+        partition: &str,
+    ) -> Result<Guard> {
+        checked(self, file, provider_issuer, partition)
+    }
+}
+
 /// What a target ID names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -74,6 +127,17 @@ pub fn read(
     let Some(table) = doc.get("guard").and_then(|v| v.as_table()) else {
         return Ok(None);
     };
+    GuardSpec::from_table(table)
+        .check(file, provider_issuer, partition)
+        .map(Some)
+}
+
+fn checked(
+    spec: &GuardSpec,
+    file: &str,
+    provider_issuer: Option<&Issuer>,
+    partition: &str,
+) -> Result<Guard> {
     let mut problems = Vec::new();
     let mut bad = |key: &str, value: Option<&str>, message: &str, fix: &str| {
         problems.push(ConfigError {
@@ -84,19 +148,8 @@ pub fn read(
             fix: Some(fix.to_string()),
         })
     };
-    let list = |key: &str| -> Vec<String> {
-        table
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
-    let owner_ids = list("owner_ids");
+    let owner_ids = spec.owner_ids.clone();
     if owner_ids.is_empty() {
         bad(
             "owner_ids",
@@ -115,7 +168,7 @@ pub fn read(
             );
         }
     }
-    let enterprise_ids = list("enterprise_ids");
+    let enterprise_ids = spec.enterprise_ids.clone();
     for id in &enterprise_ids {
         if !digits(id) {
             bad(
@@ -133,8 +186,8 @@ pub fn read(
         }
     }
     let mut issuers = Vec::new();
-    let urls = match table.get("issuers") {
-        Some(_) => list("issuers"),
+    let urls = match &spec.issuers {
+        Some(list) => list.clone(),
         None => {
             let mut v = vec![GITHUB_COM.to_string()];
             if let Some(p) = provider_issuer
@@ -181,7 +234,7 @@ pub fn read(
             }
         }
     }
-    let targets = list("targets");
+    let targets = spec.targets.clone();
     if targets.is_empty() {
         bad(
             "targets",
@@ -200,11 +253,7 @@ pub fn read(
             );
         }
     }
-    let name = table
-        .get("name")
-        .and_then(|v| v.as_str())
-        .unwrap_or(DEFAULT_NAME)
-        .to_string();
+    let name = spec.name.as_deref().unwrap_or(DEFAULT_NAME).to_string();
     let name_ok = !name.is_empty()
         && name.len() <= 128
         && name
@@ -221,13 +270,13 @@ pub fn read(
     if !problems.is_empty() {
         return Err(Error::Config(problems));
     }
-    Ok(Some(Guard {
+    Ok(Guard {
         name,
         owner_ids,
         enterprise_ids,
         issuers,
         targets,
-    }))
+    })
 }
 
 #[cfg(test)]

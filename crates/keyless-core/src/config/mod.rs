@@ -83,6 +83,96 @@ pub struct Config {
     pub keyless_commit: Option<String>,
     /// Roles.
     pub roles: Vec<Role>,
+    /// `[accounts]`, checked, when the config was loaded from its file (a per-account view
+    /// parsed from substituted text carries none: it is one account's).
+    pub accounts: Option<accounts::Accounts>,
+    /// `[guard]` as written; checked for the caller's partition by [`Config::guard`].
+    pub guard: Option<guard::GuardSpec>,
+}
+
+impl Config {
+    /// The organisation guard, checked for `partition`: an error naming the file when the
+    /// config has no `[guard]`.
+    pub fn guard(&self, partition: &str) -> Result<guard::Guard> {
+        let spec = self.guard.as_ref().ok_or_else(|| Error::NotInConfig {
+            message: format!("{} has no [guard] table", self.file),
+            fix: "add one: [guard] owner_ids = [\"123456\"] targets = [\"111111111111\"] (see README, Guard the organisation)".into(),
+        })?;
+        spec.check(&self.file, Some(&self.issuer), partition)
+    }
+}
+
+/// A config file as read, once per run: its text (capped at [`MAX_CONFIG_BYTES`]) and its
+/// `[accounts]`, checked. Every later step (the config as each account sees it, the guard, an
+/// in-place edit) starts from this, never from a second read of the file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as given.
+    pub path: PathBuf,
+    /// The text.
+    pub text: String,
+    /// `[accounts]`, if the file has one.
+    pub accounts: Option<accounts::Accounts>,
+}
+
+impl Source {
+    /// Read `path` (a missing file is a config error that says how to make one).
+    pub fn read(path: &Path) -> Result<Source> {
+        let text = read_capped(path, MAX_CONFIG_BYTES).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::Config(vec![ConfigError {
+                    file: path.display().to_string(),
+                    key: "(file)".into(),
+                    value: None,
+                    message: "no such file".into(),
+                    fix: Some(
+                        "create one with `keyless init`, copy one from examples/, or pass -c PATH"
+                            .into(),
+                    ),
+                }])
+            } else {
+                Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let accounts = accounts::read(&text, &path.display().to_string())?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            text,
+            accounts,
+        })
+    }
+
+    /// The file as written (for messages).
+    pub fn file(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The file's directory: policy files and templates are relative to it.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The config as `account` sees it (the first of `[accounts]` when `None`; a config without
+    /// `[accounts]` is the same for every account), with every problem found.
+    pub fn load_partial(&self, account: Option<&str>) -> Result<(Config, Vec<ConfigError>)> {
+        let file = self.file();
+        let text = match &self.accounts {
+            Some(a) => {
+                let id = account.unwrap_or(&a.ids[0]);
+                accounts::for_account(&self.text, &file, a, id)?
+            }
+            None => self.text.clone(),
+        };
+        let (mut cfg, problems) = parse_partial(&text, &file, &self.dir())?;
+        cfg.accounts = self.accounts.clone();
+        Ok((cfg, problems))
+    }
 }
 
 /// A validated role.
@@ -210,37 +300,7 @@ pub fn load_partial(path: &Path) -> Result<(Config, Vec<ConfigError>)> {
 /// [`load_partial`], for a config with `[accounts]` as `account` sees it (the first account
 /// when `None`); a config without `[accounts]` is the same for every account.
 pub fn load_partial_as(path: &Path, account: Option<&str>) -> Result<(Config, Vec<ConfigError>)> {
-    let text = read_capped(path, MAX_CONFIG_BYTES).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            Error::Config(vec![ConfigError {
-                file: path.display().to_string(),
-                key: "(file)".into(),
-                value: None,
-                message: "no such file".into(),
-                fix: Some(
-                    "create one with `keyless init`, copy one from examples/, or pass -c PATH"
-                        .into(),
-                ),
-            }])
-        } else {
-            Error::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let file = path.display().to_string();
-    // With `[accounts]`, the config as one account sees it (the first unless named; commands
-    // that run per account read each account's own through `accounts::for_account`).
-    let text = match crate::config::accounts::read(&text, &file)? {
-        Some(a) => {
-            let id = account.unwrap_or(&a.ids[0]);
-            crate::config::accounts::for_account(&text, &file, &a, id)?
-        }
-        None => text,
-    };
-    parse_partial(&text, &file, &dir)
+    Source::read(path)?.load_partial(account)
 }
 
 /// The largest config file keyless reads (its policy files are capped at 64 KiB each).
@@ -567,6 +627,8 @@ fn validate(raw: ConfigFile, file: &str, dir: &Path) -> (Config, Vec<ConfigError
         keyless_home: raw.workflow.keyless_home,
         keyless_commit: raw.workflow.keyless_commit,
         roles,
+        accounts: None,
+        guard: raw.guard.as_ref().map(guard::GuardSpec::from_table),
     };
     (cfg, p.list)
 }

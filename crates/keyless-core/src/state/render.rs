@@ -138,6 +138,20 @@ pub fn role_arn(target: &Target, role: &Role) -> String {
     )
 }
 
+/// The config as `account` sees it, or every problem at once: the file's own and, when there
+/// are any, the preset parameters' too (so they are not reported only after the first are
+/// fixed). The session calls this once per run.
+pub fn load_config(source: &crate::config::Source, account: Option<&str>) -> Result<Config> {
+    let (c, mut problems) = source.load_partial(account)?;
+    if problems.is_empty() {
+        return Ok(c);
+    }
+    if let Ok(t) = Templates::load(c.templates_dir.as_deref()) {
+        problems.extend(preset_problems(&c, &t));
+    }
+    Err(Error::Config(problems))
+}
+
 /// The preset-parameter problems of a config that failed validation, so that they are reported
 /// with the config's own problems instead of after they are fixed. Renders for the pinned
 /// account (or a placeholder) in the config's partition; anything that fails for another reason
