@@ -21,7 +21,7 @@ use crate::app::report::fleet::{self, AccountEntry, FleetReport};
 use crate::app::report::plan::PlanReport;
 use crate::app::report::{error_text, show};
 use crate::app::session::{AccountRun, Need, Runs, Session};
-use crate::app::verifier::{VerifyOptions, verify_role};
+use crate::app::verifier::verify_role;
 use keyless::config::Role;
 
 fn report(p: &Planned) -> PlanReport<'_> {
@@ -204,7 +204,7 @@ fn apply_one(
         s.printer.note("--verify: no token source (not inside GitHub Actions and no AWS_WEB_IDENTITY_TOKEN_FILE); skipped");
         return Ok(ExitStatus::Success);
     }
-    let options = VerifyOptions::after_apply();
+    let options = crate::app::verifier::after_apply();
     let mut worst = ExitStatus::Success;
     for role in &s.config()?.roles {
         worst = worst.max(verify_role(s, role, &options)?);

@@ -19,7 +19,8 @@
 //! | [`export`] | the config (or the guard) as a CloudFormation template, the StackSets script |
 //! | [`guard`] | the organisation's RCP: plan with its dry run, destroy plan, apply; owners known |
 //! | [`init`] | what init reads first: config names in use, variables another config holds |
-//! | [`migrate`] | what a repository mints and whether IAM matches the config |
+//! | [`migrate`] | a migrate-subjects step: the decision, the config edit, the repository switch |
+//! | [`verify`] | a real token exchange for a role, with the pre-flight and who the session is |
 
 pub mod accounts;
 pub mod audit;
@@ -32,5 +33,6 @@ pub mod import;
 pub mod init;
 pub mod migrate;
 pub mod provision;
+pub mod verify;
 
 pub use context::{Account, AccountContext, RenderOptions, RunSettings};

@@ -20,11 +20,11 @@ use crate::app::report::explain::ExplainReport;
 use crate::app::report::show;
 use crate::app::session::{Need, Session};
 
-use crate::app::verifier::{VerifyOptions, verify_role};
+use crate::app::verifier::verify_role;
 
 /// `keyless verify`
 pub fn cmd_verify(s: &Session, args: &VerifyArgs) -> Result<ExitStatus> {
-    let options = VerifyOptions::from_args(args);
+    let options = crate::app::verifier::options_from_args(args)?;
     let role = s.role(args.role.as_deref())?;
     verify_role(s, role, &options)
 }
@@ -106,7 +106,7 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
     };
     let mut facts = ProviderFacts::default();
     for path in &args.rcps {
-        facts.rcps.push(crate::app::verifier::rcp_file(path)?);
+        facts.rcps.push(keyless::ops::verify::rcp_file(path)?);
     }
     if args.live && args.rcps.is_empty() {
         // The organisation's RCPs for the role's account, when these credentials may read them.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use keyless::io::aws::ExchangeErrorKind;
-use keyless::policy::explain::Explanation;
+pub use keyless::ops::verify::Preflight;
 
 use super::{FORMAT_VERSION, Report};
 use crate::app::style;
@@ -19,15 +19,6 @@ pub struct TokenView {
     pub claims: Map<String, Value>,
     /// The signature check, when asked for.
     pub signature: Option<String>,
-}
-
-/// The local evaluation before the exchange.
-#[derive(Debug, Clone, Serialize)]
-pub struct Preflight {
-    /// `live` (read from IAM) or `config`.
-    pub trust_policy: &'static str,
-    /// The outcome.
-    pub explanation: Explanation,
 }
 
 /// What STS answered.
