@@ -71,9 +71,9 @@ pub struct Preflight {
 /// What a verification found.
 pub enum Verified {
     /// The token's signature did not check out (nothing was exchanged).
-    BadSignature(Error),
+    BadSignature(Box<Error>),
     /// The token is not meant for this role (`skip_foreign`; nothing was exchanged).
-    Foreign(Explanation),
+    Foreign(Box<Explanation>),
     /// The exchange was made.
     Exchanged(Box<Verification>),
 }
@@ -124,12 +124,12 @@ pub async fn verify(
         Some(discovery_url) => match token::check_signature(&token, discovery_url.as_deref()).await
         {
             Ok(jwks) => Some(format!("valid (RS256, key from {jwks})")),
-            Err(e) => return Ok(Verified::BadSignature(e)),
+            Err(e) => return Ok(Verified::BadSignature(Box::new(e))),
         },
     };
     let preflight = preflight(ctx, role, &token, &desired.trust_policy, &rendered, &o.rcps).await;
     if o.skip_foreign && !preflight.explanation.allowed && preflight.explanation.step == "trust" {
-        return Ok(Verified::Foreign(preflight.explanation));
+        return Ok(Verified::Foreign(Box::new(preflight.explanation)));
     }
     let request = exchange::Request {
         aws: ctx.aws_options,
