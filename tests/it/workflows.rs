@@ -9,16 +9,7 @@ use crate::util::{example, expect, keyless_in, root};
 
 /// The venv `tests/outside-tools.sh` fills.
 fn tools() -> PathBuf {
-    let dir = std::env::var_os("KEYLESS_OUTSIDE_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/outside-tools"));
-    let bin = dir.join("bin");
-    assert!(
-        bin.join("actionlint").exists() && bin.join("zizmor").exists(),
-        "actionlint and zizmor are missing from {}: run `bash tests/outside-tools.sh` first",
-        bin.display()
-    );
-    bin
+    crate::util::need_tools(&["actionlint", "zizmor", "shellcheck"]).join("bin")
 }
 
 /// Configs that between them cover every scope, a custom sub, GHES, aws-cn and custom audiences.

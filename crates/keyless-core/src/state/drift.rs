@@ -641,3 +641,246 @@ pub fn github(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! Drift classification, one row per out-of-band change: the change made to what applying
+    //! the config left in IAM, and the (kind, severity, rule) each finding must carry.
+
+    use super::*;
+    use crate::config::{CONFIG_KEY, MANAGED_BY_KEY};
+    use crate::state::fixtures::{applied, rendered};
+    use crate::state::observed::ObservedRole;
+    use crate::state::render::live_context;
+    use serde_json::json;
+
+    const CFG: &str = "[[role]]\nname = \"site\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"s3-deploy\"\nparams = { bucket = \"my-bucket\" }\n";
+    const PROVIDER: &str =
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+    const POLICY: &str = "arn:aws:iam::123456789012:policy/site-s3-deploy";
+    const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+    fn role(o: &mut Observed) -> &mut ObservedRole {
+        o.roles.get_mut("site").unwrap().as_mut().unwrap()
+    }
+
+    fn trust(sub: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": sub}}}]})
+    }
+
+    /// The findings for `edit`, as (kind, severity, rule).
+    fn drift_of(
+        edit: impl Fn(
+            &mut Observed,
+            &mut Vec<(String, Value)>,
+            &mut BTreeMap<String, BTreeMap<String, String>>,
+        ),
+    ) -> Vec<(DriftKind, Severity, Option<&'static str>)> {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        let mut others = Vec::new();
+        let mut tags = BTreeMap::new();
+        edit(&mut o, &mut others, &mut tags);
+        drift(&r, &o, &others, &tags, &live_context(None, &r.target))
+            .into_iter()
+            .map(|f| (f.kind, f.severity, f.rule))
+            .collect()
+    }
+
+    use DriftKind as K;
+    use Severity as S;
+
+    #[test]
+    fn each_out_of_band_change_is_classified() {
+        type Edit = fn(
+            &mut Observed,
+            &mut Vec<(String, Value)>,
+            &mut BTreeMap<String, BTreeMap<String, String>>,
+        );
+        let rows: Vec<(&str, Edit, Vec<(DriftKind, Severity, Option<&str>)>)> = vec![
+            ("in sync", |_, _, _| {}, vec![]),
+            (
+                "trust widened to the owner",
+                |o, _, _| role(o).trust_policy = trust("repo:o/*"),
+                vec![
+                    (K::TrustPolicyChanged, S::High, None),
+                    (K::TrustPolicyLint, S::High, Some("KL004")),
+                ],
+            ),
+            (
+                "managed policy edited to admin",
+                |o, _, _| {
+                    let p = o.policies.get_mut(POLICY).unwrap().as_mut().unwrap();
+                    p.document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+                },
+                vec![(K::PermissionPolicyChanged, S::Critical, Some("KL101"))],
+            ),
+            (
+                "AdministratorAccess attached by hand",
+                |o, _, _| role(o).attached_policies.push(ADMIN.into()),
+                vec![(K::ExtraPolicyAttached, S::Critical, Some("KL106"))],
+            ),
+            (
+                "inline policy added by hand",
+                |o, _, _| {
+                    role(o).inline_policies.insert(
+                        "hotfix".into(),
+                        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}]}),
+                    );
+                },
+                vec![(K::InlinePolicyAdded, S::High, None)],
+            ),
+            (
+                "session length raised",
+                |o, _, _| role(o).max_session_duration = 43200,
+                vec![(K::MaxSessionChanged, S::Low, None)],
+            ),
+            (
+                "a tag added",
+                |o, _, _| {
+                    role(o).tags.insert("owner".into(), "someone".into());
+                },
+                vec![(K::TagsChanged, S::Low, None)],
+            ),
+            (
+                "a boundary added by hand",
+                |o, _, _| {
+                    role(o).permissions_boundary =
+                        Some("arn:aws:iam::123456789012:policy/boundary".into())
+                },
+                vec![(K::BoundaryChanged, S::Low, None)],
+            ),
+            (
+                "the managed policy detached",
+                |o, _, _| role(o).attached_policies.retain(|a| a != POLICY),
+                vec![(K::PolicyDetached, S::Medium, None)],
+            ),
+            (
+                "the role deleted: its consequences are not repeated",
+                |o, _, _| {
+                    o.roles.insert("site".into(), None);
+                },
+                vec![(K::RoleMissing, S::High, None)],
+            ),
+            (
+                "the audience removed",
+                |o, _, _| o.provider.as_mut().unwrap().client_ids.clear(),
+                vec![(K::AudienceRemoved, S::High, None)],
+            ),
+            (
+                "the provider deleted",
+                |o, _, _| o.provider = None,
+                vec![(K::ProviderMissing, S::High, None)],
+            ),
+            (
+                "the ownership tag removed (apply would put it back)",
+                |o, _, _| {
+                    role(o).tags.remove(MANAGED_BY_KEY);
+                },
+                vec![
+                    (K::RoleNotManaged, S::Medium, None),
+                    (K::TagsChanged, S::Low, None),
+                ],
+            ),
+            (
+                "a hand-made role trusts the provider",
+                |_, others, _| {
+                    others.push((
+                        "hand-made".into(),
+                        trust("repo:o/other:ref:refs/heads/main"),
+                    ))
+                },
+                vec![(K::ExtraRole, S::Medium, None)],
+            ),
+            (
+                "a hand-made role trusts any repository",
+                |_, others, _| others.push(("any".into(), trust("repo:*"))),
+                vec![(K::ExtraRole, S::Critical, Some("KL002"))],
+            ),
+            (
+                "another config's role: information",
+                |_, others, tags| {
+                    others.push(("theirs".into(), trust("repo:o/x:ref:refs/heads/main")));
+                    tags.insert(
+                        "theirs".into(),
+                        BTreeMap::from([
+                            (MANAGED_BY_KEY.into(), "keyless".into()),
+                            (CONFIG_KEY.into(), "other".into()),
+                        ]),
+                    );
+                },
+                vec![(K::OtherConfigRole, S::Info, None)],
+            ),
+            (
+                "this config's role, removed from it",
+                |_, others, tags| {
+                    others.push(("gone".into(), trust("repo:o/r:ref:refs/heads/main")));
+                    tags.insert(
+                        "gone".into(),
+                        BTreeMap::from([
+                            (MANAGED_BY_KEY.into(), "keyless".into()),
+                            (CONFIG_KEY.into(), "o-r".into()),
+                        ]),
+                    );
+                },
+                vec![(K::RemovedRole, S::Medium, None)],
+            ),
+            (
+                "a role of no config that trusts another provider is none of check's business",
+                |_, others, _| {
+                    others.push((
+                        "elsewhere".into(),
+                        json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/example.com"}, "Action": "sts:AssumeRoleWithWebIdentity"}]}),
+                    ))
+                },
+                vec![],
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, edit, want) in rows {
+            let mut got = drift_of(edit);
+            let mut want = want;
+            got.sort_by_key(|g| format!("{g:?}"));
+            want.sort_by_key(|w| format!("{w:?}"));
+            if got != want {
+                wrong.push(format!("{name}: got {got:?}, want {want:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_changed_document_carries_its_diff_and_a_finding_its_role() {
+        let r = rendered(CFG);
+        let mut o = applied(&r);
+        role(&mut o).trust_policy = trust("repo:o/*");
+        let p = o.policies.get_mut(POLICY).unwrap().as_mut().unwrap();
+        p.document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        let found = drift(
+            &r,
+            &o,
+            &[],
+            &BTreeMap::new(),
+            &live_context(None, &r.target),
+        );
+        let changed = found
+            .iter()
+            .find(|f| f.kind == K::TrustPolicyChanged)
+            .unwrap();
+        assert!(changed.diff.as_deref().unwrap().contains("repo:o/*"));
+        let policy = found
+            .iter()
+            .find(|f| f.kind == K::PermissionPolicyChanged)
+            .unwrap();
+        assert_eq!(
+            policy.role.as_deref(),
+            Some("site"),
+            "grouped under its role"
+        );
+        assert_eq!(found[0].severity, S::Critical, "the worst first");
+    }
+}

@@ -17,6 +17,8 @@
 
 pub mod audit;
 pub mod drift;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod github_plan;
 pub mod guard;
 pub mod migrate;

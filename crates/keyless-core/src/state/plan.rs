@@ -490,7 +490,7 @@ pub fn waves(changes: &[Change]) -> Vec<Vec<usize>> {
 }
 
 /// The tags of the shared provider: keyless's, but no config's (every config uses it).
-fn keyless_tags() -> BTreeMap<String, String> {
+pub(crate) fn keyless_tags() -> BTreeMap<String, String> {
     BTreeMap::from([(MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string())])
 }
 
@@ -663,7 +663,7 @@ pub fn roles_trusting(provider_arn: &str, trusts: &[(String, Value)]) -> Vec<Str
         .collect()
 }
 
-fn config_tags(config: &str) -> BTreeMap<String, String> {
+pub(crate) fn config_tags(config: &str) -> BTreeMap<String, String> {
     let mut t = keyless_tags();
     t.insert(CONFIG_KEY.to_string(), config.to_string());
     t
@@ -1218,81 +1218,10 @@ mod existing_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::template::Templates;
-    use crate::state::observed::{ObservedProvider, ObservedRole};
-    use crate::state::render::{Target, render};
+    use crate::state::fixtures::{applied, rendered};
     use serde_json::json;
-    use std::path::Path;
 
     const CFG: &str = "[[role]]\nname = \"site\"\ntags = { team = \"web\" }\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n[[role.preset]]\nname = \"s3-deploy\"\nparams = { bucket = \"my-bucket\" }\n";
-
-    fn rendered(text: &str) -> Rendered {
-        let cfg = crate::config::parse(text, "k", Path::new(".")).unwrap();
-        render(
-            &cfg,
-            &Templates::load(None).unwrap(),
-            &Target {
-                account_id: "123456789012".into(),
-                partition: "aws".into(),
-            },
-        )
-        .unwrap()
-    }
-
-    /// The observed state that applying `r` produces.
-    fn applied(r: &Rendered) -> Observed {
-        let mut o = Observed {
-            provider: Some(ObservedProvider {
-                arn: r.provider_arn.clone(),
-                url: r.issuer.trim_start_matches("https://").into(),
-                client_ids: r.audiences.clone(),
-                tags: keyless_tags(),
-            }),
-            ..Default::default()
-        };
-        for role in &r.roles {
-            let mut attached = Vec::new();
-            for p in role.policies.iter().filter(|p| p.attach == "managed") {
-                let arn = preset_policy_arn(r, role, &p.name);
-                attached.push(arn.clone());
-                o.policies.insert(
-                    arn.clone(),
-                    Some(ObservedPolicy {
-                        arn,
-                        default_version: "v1".into(),
-                        document: p.document.clone(),
-                        versions: vec![("v1".into(), true)],
-                        tags: config_tags(&r.config),
-                        attachment_count: 1,
-                        marked: None,
-                    }),
-                );
-            }
-            attached.extend(role.managed_policy_arns.iter().cloned());
-            o.roles.insert(
-                role.name.clone(),
-                Some(ObservedRole {
-                    name: role.name.clone(),
-                    arn: role.arn.clone(),
-                    role_id: "AROAEXAMPLE".into(),
-                    path: role.path.clone(),
-                    description: role.description.clone(),
-                    max_session_duration: role.max_session_duration,
-                    permissions_boundary: role.permissions_boundary.clone(),
-                    tags: role.tags.clone(),
-                    trust_policy: role.trust_policy.clone(),
-                    inline_policies: role
-                        .policies
-                        .iter()
-                        .filter(|p| p.attach == "inline")
-                        .map(|p| (p.name.clone(), p.document.clone()))
-                        .collect(),
-                    attached_policies: attached,
-                }),
-            );
-        }
-        o
-    }
 
     fn apis(p: &Plan) -> Vec<&'static str> {
         p.changes.iter().map(Change::api).collect()
