@@ -682,8 +682,7 @@ mod tests {
     ) -> Vec<(DriftKind, Severity, Option<&'static str>)> {
         let r = rendered(CFG);
         let mut o = applied(&r);
-        let mut others = Vec::new();
-        let mut tags = BTreeMap::new();
+        let (mut others, mut tags): Others = Default::default();
         edit(&mut o, &mut others, &mut tags);
         drift(&r, &o, &others, &tags, &live_context(None, &r.target))
             .into_iter()
