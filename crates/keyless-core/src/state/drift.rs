@@ -672,14 +672,22 @@ mod tests {
                 "StringLike": {"token.actions.githubusercontent.com:sub": sub}}}]})
     }
 
-    /// The findings for `edit`, as (kind, severity, rule).
-    fn drift_of(
-        edit: impl Fn(
-            &mut Observed,
-            &mut Vec<(String, Value)>,
-            &mut BTreeMap<String, BTreeMap<String, String>>,
-        ),
-    ) -> Vec<(DriftKind, Severity, Option<&'static str>)> {
+    /// A finding as the table states it: kind, severity, rule.
+    type Found = (DriftKind, Severity, Option<&'static str>);
+    /// Roles outside the config: their trust policies, and their tags.
+    type Others = (
+        Vec<(String, Value)>,
+        BTreeMap<String, BTreeMap<String, String>>,
+    );
+    /// An out-of-band change: to IAM's state, and to the roles outside the config.
+    type Edit = fn(
+        &mut Observed,
+        &mut Vec<(String, Value)>,
+        &mut BTreeMap<String, BTreeMap<String, String>>,
+    );
+
+    /// The findings for `edit`.
+    fn drift_of(edit: Edit) -> Vec<Found> {
         let r = rendered(CFG);
         let mut o = applied(&r);
         let (mut others, mut tags): Others = Default::default();
@@ -695,12 +703,7 @@ mod tests {
 
     #[test]
     fn each_out_of_band_change_is_classified() {
-        type Edit = fn(
-            &mut Observed,
-            &mut Vec<(String, Value)>,
-            &mut BTreeMap<String, BTreeMap<String, String>>,
-        );
-        let rows: Vec<(&str, Edit, Vec<(DriftKind, Severity, Option<&str>)>)> = vec![
+        let rows: Vec<(&str, Edit, Vec<Found>)> = vec![
             ("in sync", |_, _, _| {}, vec![]),
             (
                 "trust widened to the owner",
