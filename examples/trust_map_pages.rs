@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use keyless::artifacts::trust_map::{MapAccount, MapFinding, html};
+use keyless::artifacts::trust_map::{MapAccount, html};
+use keyless::policy::lint::Finding;
 use keyless::policy::lint::Severity;
 use keyless::state::audit::{AccountView, AuditedRole};
 use serde_json::json;
@@ -50,16 +51,18 @@ fn main() {
             let m = &mut maps[i % accounts];
             let r = role(i);
             if i % 10 < 2 {
-                m.findings.push(MapFinding {
-                    rule: if i % 10 == 0 { "KL002" } else { "KL004" }.into(),
-                    severity: if i % 10 == 0 {
-                        Severity::Critical
-                    } else {
-                        Severity::High
-                    },
-                    role: Some(r.name.clone()),
-                    message: "broad trust".into(),
-                });
+                m.findings.push(
+                    Finding::new(
+                        if i % 10 == 0 { "KL002" } else { "KL004" },
+                        if i % 10 == 0 {
+                            Severity::Critical
+                        } else {
+                            Severity::High
+                        },
+                        "broad trust",
+                    )
+                    .on_role(Some(r.name.clone())),
+                );
             }
             m.view.roles.push(r);
         }

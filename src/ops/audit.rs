@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::identity::repository::SubForm;
 use crate::io::github::GitHub;
 use crate::ops::context::Account;
-use crate::state::audit::{self, AccountView, AuditFinding, AuditOptions, RepoState};
+use crate::policy::lint::Finding;
+use crate::state::audit::{self, AccountView, AuditOptions, RepoState};
 use crate::state::render;
 
 /// What an audit found in one account.
@@ -21,7 +22,7 @@ pub struct Audited {
     /// The account read.
     pub view: AccountView,
     /// The findings, worst first.
-    pub findings: Vec<AuditFinding>,
+    pub findings: Vec<Finding>,
 }
 
 /// Read the whole account and judge it.

@@ -5,7 +5,8 @@ use crate::error::Result;
 use crate::ops::context::{AccountContext, RenderOptions};
 use crate::ops::github;
 use crate::ops::provision::{observe, render};
-use crate::state::drift::{self, DriftFinding};
+use crate::policy::lint::Finding;
+use crate::state::drift;
 use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
 use crate::state::observed::ReadPath;
 use crate::state::render::{self as rendering, Rendered};
@@ -16,7 +17,7 @@ pub struct Checked {
     /// The desired state, rendered for the account.
     pub rendered: Rendered,
     /// The differences, worst first.
-    pub findings: Vec<DriftFinding>,
+    pub findings: Vec<Finding>,
     /// The config's roles found in the account (what was compared).
     pub roles_checked: usize,
     /// How IAM was read (role by role, or the whole account).

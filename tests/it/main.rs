@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod audit;
+mod catalogue;
 mod check;
 mod claim_keys;
 mod cli;

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use keyless::policy::lint::Finding;
 use keyless::policy::lint::Severity;
-use keyless::state::audit::{self, AccountView, AuditFinding};
+use keyless::state::audit::{self, AccountView};
 
 use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts};
 use crate::app::style;
@@ -31,7 +32,7 @@ pub struct AuditReport<'a> {
     /// Findings per severity.
     pub summary: BTreeMap<&'static str, usize>,
     /// Every finding, worst first.
-    pub findings: &'a [AuditFinding],
+    pub findings: &'a [Finding],
     #[serde(skip)]
     threshold: Severity,
     /// The trust map of the roles with findings, as Mermaid, for the step summary.
@@ -59,7 +60,7 @@ impl<'a> AuditReport<'a> {
     /// The report of `findings` on `view` against threshold `fail_on`.
     pub fn new(
         view: &'a AccountView,
-        findings: &'a [AuditFinding],
+        findings: &'a [Finding],
         fail_on: Severity,
         account_id: String,
     ) -> AuditReport<'a> {
@@ -91,19 +92,11 @@ impl<'a> AuditReport<'a> {
             .count()
     }
 
-    fn what(f: &AuditFinding) -> String {
-        match &f.location {
-            Some(l) => {
-                let mut at = l.document.clone();
-                if let Some(st) = &l.statement {
-                    at.push_str(&format!(", {st}"));
-                }
-                if let Some(k) = &l.key {
-                    at.push_str(&format!(", {k}"));
-                }
-                format!("{} ({at})", f.message)
-            }
-            None => f.message.clone(),
+    fn what(f: &Finding) -> String {
+        if f.location.is_empty() {
+            f.message.clone()
+        } else {
+            format!("{} ({})", f.message, f.place())
         }
     }
 
@@ -132,10 +125,10 @@ impl<'a> AuditReport<'a> {
                     _ => "note",
                 };
                 let path = f
-                    .resource
+                    .resource_name()
                     .split_once(":iam::")
                     .map(|(_, rest)| rest.replacen(':', "/", 1))
-                    .unwrap_or_else(|| f.resource.clone());
+                    .unwrap_or_else(|| f.resource_name().to_string());
                 json!({
                     "ruleId": f.rule,
                     "level": level,
@@ -195,7 +188,7 @@ impl CiReport for AuditReport<'_> {
                 "keyless audit {} ({}): {}",
                 f.rule,
                 f.severity.as_str(),
-                f.resource
+                f.resource_name()
             );
             s.push_str(&annotation(level, &title, &Self::what(f)));
             s.push('\n');
@@ -221,7 +214,7 @@ impl CiReport for AuditReport<'_> {
                     "| {} | `{}` | {} | {} |\n",
                     f.severity.as_str(),
                     f.rule,
-                    cell(&f.resource),
+                    cell(f.resource_name()),
                     cell(&Self::what(f))
                 ));
             }
@@ -263,7 +256,7 @@ impl Report for AuditReport<'_> {
             f.role
                 .as_ref()
                 .map(|r| format!("role {r}"))
-                .unwrap_or_else(|| f.resource.clone())
+                .unwrap_or_else(|| f.resource_name().to_string())
         });
         for (key, list) in groups {
             s.push_str(&format!("\n{}\n", style::bold(&key)));

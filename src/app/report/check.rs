@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use keyless::policy::lint::Finding;
 use keyless::policy::lint::Severity;
-use keyless::state::drift::DriftFinding;
 
-use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts, snake};
+use super::{CiReport, FORMAT_VERSION, Report, annotation, grouped, severity_counts};
 use crate::app::style;
 
 /// `keyless check --output json`.
@@ -33,7 +33,7 @@ pub struct CheckReport<'a> {
     /// Findings per severity.
     pub summary: BTreeMap<&'static str, usize>,
     /// Every difference.
-    pub findings: &'a [DriftFinding],
+    pub findings: &'a [Finding],
     #[serde(skip)]
     threshold: Severity,
     /// The trust map of the roles with findings, as Mermaid, for the step summary.
@@ -44,7 +44,7 @@ pub struct CheckReport<'a> {
 impl<'a> CheckReport<'a> {
     /// The report of `findings` against threshold `fail_on`.
     pub fn new(
-        findings: &'a [DriftFinding],
+        findings: &'a [Finding],
         fail_on: Severity,
         account_id: String,
         partition: String,
@@ -95,8 +95,12 @@ impl CiReport for CheckReport<'_> {
             } else {
                 "warning"
             };
-            let title = format!("keyless drift ({}): {}", f.severity.as_str(), f.resource);
-            let mut msg = format!("{}: {}", snake(&format!("{:?}", f.kind)), f.message);
+            let title = format!(
+                "keyless drift ({}): {}",
+                f.severity.as_str(),
+                f.resource_name()
+            );
+            let mut msg = format!("{}: {}", f.rule, f.message);
             if let Some(d) = &f.diff {
                 msg.push('\n');
                 msg.push_str(d);
@@ -134,15 +138,15 @@ impl CiReport for CheckReport<'_> {
             s.push_str(&format!(
                 "| {} | `{}` | {} | {} |\n",
                 f.severity.as_str(),
-                snake(&format!("{:?}", f.kind)),
-                cell(&f.resource),
+                f.rule,
+                cell(f.resource_name()),
                 cell(&f.message)
             ));
         }
         for f in self.findings.iter().filter(|f| f.diff.is_some()) {
             s.push_str(&format!(
                 "\n<details><summary>{}</summary>\n\n```diff\n{}\n```\n</details>\n",
-                cell(&f.resource),
+                cell(f.resource_name()),
                 f.diff.as_deref().unwrap_or("").trim_end()
             ));
         }
@@ -192,8 +196,8 @@ impl Report for CheckReport<'_> {
                 s.push_str(&format!(
                     "  {} {}  {}\n",
                     style::severity_padded(f.severity, 8),
-                    style::bold(&snake(&format!("{:?}", f.kind))),
-                    style::dim(&f.resource)
+                    style::bold(f.rule),
+                    style::dim(f.resource_name())
                 ));
                 s.push_str(&format!("           {}\n", f.message));
                 if let Some(d) = &f.diff {

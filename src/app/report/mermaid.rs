@@ -75,7 +75,7 @@ pub fn mermaid(accounts: &[MapAccount], cap: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyless::artifacts::trust_map::MapFinding;
+    use keyless::policy::lint::Finding;
     use keyless::policy::lint::Severity;
     use keyless::state::audit::{AccountView, AuditedRole};
     use serde_json::json;
@@ -93,13 +93,8 @@ mod tests {
         }
     }
 
-    fn finding(role: &str, severity: Severity) -> MapFinding {
-        MapFinding {
-            rule: "KL001".into(),
-            severity,
-            role: Some(role.into()),
-            message: "m <script>".into(),
-        }
+    fn finding(role: &str, severity: Severity) -> Finding {
+        Finding::new("KL001", severity, "m <script>").on_role(Some(role.into()))
     }
 
     fn sample() -> Vec<MapAccount> {

@@ -154,19 +154,3 @@ pub fn findings_text(findings: &[&Finding]) -> String {
     }
     s
 }
-
-/// `TrustPolicyChanged` → `trust_policy_changed`
-pub fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}

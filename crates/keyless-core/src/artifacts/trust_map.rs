@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::identity::subject::{ParsedSub, Scope, parse_sub};
 use crate::policy::actions::{Access, Named, table};
 use crate::policy::document as policy;
+use crate::policy::finding::Finding;
 use crate::policy::lint::Severity;
 use crate::state::audit::{AccountView, AuditedRole};
 
@@ -25,19 +26,6 @@ const TEMPLATE: &str = include_str!("../../templates/trust-map.html");
 
 /// Accounts with more roles than this start collapsed (and so do owners).
 const OPEN_UP_TO: usize = 40;
-
-/// A finding as the map shows it (audit's and check's alike).
-#[derive(Debug, Clone, Serialize)]
-pub struct MapFinding {
-    /// Rule or drift kind.
-    pub rule: String,
-    /// Severity.
-    pub severity: Severity,
-    /// The role, when about one.
-    pub role: Option<String>,
-    /// What is wrong, with the fix.
-    pub message: String,
-}
 
 /// One account's part of the map.
 #[derive(Debug, Clone)]
@@ -47,14 +35,14 @@ pub struct MapAccount {
     /// Its GitHub-trusting roles.
     pub view: AccountView,
     /// Its findings.
-    pub findings: Vec<MapFinding>,
+    pub findings: Vec<Finding>,
     /// Whether the organisation guard covers it (`None`: not known).
     pub guarded: Option<bool>,
 }
 
 impl MapAccount {
     /// The findings about role `name`.
-    pub fn findings_of(&self, name: &str) -> Vec<&MapFinding> {
+    pub fn findings_of(&self, name: &str) -> Vec<&Finding> {
         self.findings
             .iter()
             .filter(|f| f.role.as_deref() == Some(name))
@@ -63,35 +51,20 @@ impl MapAccount {
 
     /// What an audit read of one account: its roles, findings, and whether a guard covers it
     /// (KA006 says it does not).
-    pub fn from_audit(
-        account: &str,
-        view: &AccountView,
-        findings: &[crate::state::audit::AuditFinding],
-    ) -> MapAccount {
+    pub fn from_audit(account: &str, view: &AccountView, findings: &[Finding]) -> MapAccount {
         let unguarded = findings
             .iter()
             .any(|f| f.rule == crate::state::audit::UNGUARDED);
         MapAccount {
             account: account.to_string(),
             view: view.clone(),
-            findings: findings
-                .iter()
-                .map(|f| MapFinding {
-                    rule: f.rule.to_string(),
-                    severity: f.severity,
-                    role: f.role.clone(),
-                    message: f.message.clone(),
-                })
-                .collect(),
+            findings: findings.to_vec(),
             guarded: unguarded.then_some(false),
         }
     }
 
     /// What a check compared: the config's roles as rendered (keyless-managed), with the drift.
-    pub fn from_check(
-        rendered: &crate::state::render::Rendered,
-        drift: &[crate::state::drift::DriftFinding],
-    ) -> MapAccount {
+    pub fn from_check(rendered: &crate::state::render::Rendered, drift: &[Finding]) -> MapAccount {
         let roles = rendered
             .roles
             .iter()
@@ -115,18 +88,17 @@ impl MapAccount {
                 providers: vec![rendered.provider_arn.clone()],
                 roles,
             },
+            // The map names a drift finding by the lint rule behind it (else its kind) and
+            // says which resource it is about.
             findings: drift
                 .iter()
-                .map(|f| MapFinding {
-                    rule: f.rule.map(String::from).unwrap_or_else(|| {
-                        serde_json::to_value(f.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default()
-                    }),
-                    severity: f.severity,
-                    role: f.role.clone(),
-                    message: format!("{}: {}", f.resource, f.message),
+                .map(|f| Finding {
+                    message: format!(
+                        "{}: {}",
+                        f.resource.as_deref().unwrap_or_default(),
+                        f.message
+                    ),
+                    ..f.clone()
                 })
                 .collect(),
             guarded: None,
@@ -446,7 +418,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
 /// Row geometry: 26 px a line.
 const LINE: usize = 26;
 
-fn row(account: &str, role: &AuditedRole, findings: &[&MapFinding]) -> Row {
+fn row(account: &str, role: &AuditedRole, findings: &[&Finding]) -> Row {
     let sources = sources(&role.trust_policy);
     let caps = capabilities(role);
     let worst = findings.iter().map(|f| f.severity).max();
@@ -489,7 +461,7 @@ fn row(account: &str, role: &AuditedRole, findings: &[&MapFinding]) -> Row {
         search.push_str(&format!("{} {} ", s.repo, s.scope));
     }
     for f in findings {
-        search.push_str(&format!("{} ", f.rule));
+        search.push_str(&format!("{} ", f.label()));
     }
     Row {
         account: account.to_string(),
@@ -554,14 +526,14 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
         for f in &a.findings {
             findings.push(FindingOut {
                 account: a.account.clone(),
-                rule: f.rule.clone(),
+                rule: f.label().to_string(),
                 severity: f.severity.as_str(),
                 role: f.role.clone().unwrap_or_default(),
                 message: f.message.clone(),
                 search: format!(
                     "{} {} {} {}",
                     a.account,
-                    f.rule,
+                    f.label(),
                     f.role.clone().unwrap_or_default(),
                     f.message
                 )
@@ -657,18 +629,9 @@ mod tests {
             account: "123456789012".into(),
             view,
             findings: vec![
-                MapFinding {
-                    rule: "KL001".into(),
-                    severity: Severity::Critical,
-                    role: Some("legacy-any".into()),
-                    message: "any repository <script>".into(),
-                },
-                MapFinding {
-                    rule: "KL004".into(),
-                    severity: Severity::High,
-                    role: Some("org-wide".into()),
-                    message: "org-wide".into(),
-                },
+                Finding::new("KL001", Severity::Critical, "any repository <script>")
+                    .on_role(Some("legacy-any".into())),
+                Finding::new("KL004", Severity::High, "org-wide").on_role(Some("org-wide".into())),
             ],
             guarded: Some(false),
         }]

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`document`] | IAM policy documents: parsing, shape checks, size |
 //! | [`template`] | the Tera engine, built-in templates and the preset catalogue |
+//! | [`finding`] | the one finding type (lint, audit, drift) and the whole catalogue of IDs |
 //! | [`lint`] | the rule catalogue and its checks |
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
@@ -16,6 +17,7 @@ pub mod actions;
 pub mod document;
 pub mod evaluate;
 pub mod explain;
+pub mod finding;
 pub mod lint;
 pub mod template;
 pub mod wildcard;

@@ -6,11 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::policy::document::{self as policy, Kind};
-use crate::policy::lint::{self, LintContext, Location, Severity};
+use crate::policy::lint::{self, Finding, LintContext, Location, Severity};
 
 /// The audit's own rule: a GitHub provider that no role trusts.
 pub const UNUSED_PROVIDER: &str = "KA001";
@@ -59,33 +58,39 @@ pub fn unguarded(
     view: &AccountView,
     rcps: Option<&[(String, Value)]>,
     account: &str,
-) -> Option<AuditFinding> {
+) -> Option<Finding> {
     if view.roles.is_empty() || rcps.is_some_and(guarded) {
         return None;
     }
     if rcps.is_none() {
-        return Some(AuditFinding {
+        return Some(Finding {
             rule: UNGUARDED,
             severity: Severity::Low,
             role: None,
-            resource: format!("account {account}"),
+            resource: Some(format!("account {account}")),
             message: format!(
                 "{} role(s) trust GitHub in the management account, where no resource control policy applies (the organisation guard cannot cover them): keep them few, scoped by repository ID, or move them to a member account",
                 view.roles.len()
             ),
-            location: None,
+            location: Location::default(),
+            allowed: None,
+            raised_by: None,
+            diff: None,
         });
     }
-    Some(AuditFinding {
+    Some(Finding {
         rule: UNGUARDED,
         severity: Severity::Low,
         role: None,
-        resource: format!("account {account}"),
+        resource: Some(format!("account {account}")),
         message: format!(
             "{} role(s) trust GitHub here and no resource control policy limits which GitHub owners may assume them: a role made by hand tomorrow with repo:* would admit any repository on GitHub; see `keyless guard`",
             view.roles.len()
         ),
-        location: None,
+        location: Location::default(),
+        allowed: None,
+        raised_by: None,
+        diff: None,
     })
 }
 
@@ -147,25 +152,6 @@ pub struct AuditedRole {
     pub managed_documents: std::collections::BTreeMap<String, Value>,
 }
 
-/// One audit result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditFinding {
-    /// Lint rule ID (`KL…`) or audit rule ID (`KA…`).
-    pub rule: &'static str,
-    /// Severity.
-    pub severity: Severity,
-    /// The role, when the finding is about one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// The ARN of the role or provider.
-    pub resource: String,
-    /// What is wrong.
-    pub message: String,
-    /// Where in which document, for lint findings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-}
-
 /// Is `url` (an issuer URL or an OIDC provider's URL, with or without `https://`) one of GitHub
 /// Actions' token issuers: github.com (`token.actions.githubusercontent.com`, also with an
 /// enterprise slug path), GHE.com (`token.actions.SUBDOMAIN.ghe.com`) or GitHub Enterprise Server
@@ -192,7 +178,7 @@ pub fn github_providers_of(trust: &Value) -> BTreeSet<String> {
 
 /// Judge the account. `ctx` carries the account and partition; its document name is replaced
 /// per document.
-pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<AuditFinding> {
+pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut trusted = BTreeSet::new();
     for role in &view.roles {
@@ -201,13 +187,16 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             out.push(f);
         }
         let mut add = |findings: Vec<lint::Finding>| {
-            out.extend(findings.into_iter().map(|f| AuditFinding {
+            out.extend(findings.into_iter().map(|f| Finding {
                 rule: f.rule,
                 severity: f.severity,
                 role: Some(role.name.clone()),
-                resource: role.arn.clone(),
+                resource: Some(role.arn.clone()),
                 message: f.message,
-                location: Some(f.location),
+                location: f.location,
+                allowed: None,
+                raised_by: None,
+                diff: None,
             }))
         };
         let doc_ctx = |what: &str| LintContext {
@@ -243,16 +232,9 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             continue;
         };
         if is_github_issuer(url) && !trusted.contains(arn) {
-            out.push(AuditFinding {
-                rule: UNUSED_PROVIDER,
-                severity: Severity::Low,
-                role: None,
-                resource: arn.clone(),
-                message: format!(
+            out.push(Finding { rule: UNUSED_PROVIDER, severity: Severity::Low, role: None, resource: Some(arn.clone()), message: format!(
                     "no role trusts the GitHub provider for {url}; delete it if nothing will (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`)"
-                ),
-                location: None,
-            });
+                ), location: Location::default(), allowed: None, raised_by: None, diff: None });
         }
     }
     sort(&mut out);
@@ -260,7 +242,7 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
 }
 
 /// Worst first, then by resource and rule.
-pub fn sort(findings: &mut [AuditFinding]) {
+pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -318,7 +300,7 @@ fn sub_values(trust: &Value) -> Vec<String> {
 pub fn repo_findings(
     view: &AccountView,
     states: &std::collections::BTreeMap<String, RepoState>,
-) -> Vec<AuditFinding> {
+) -> Vec<Finding> {
     let arns: std::collections::BTreeMap<&str, &str> = view
         .roles
         .iter()
@@ -367,13 +349,16 @@ pub fn repo_findings(
             if rule == IMMUTABLE_REPO && trusts_immutably(&role) {
                 continue; // both forms, as while migrating: admitted
             }
-            out.push(AuditFinding {
+            out.push(Finding {
                 rule,
                 severity,
-                resource: arns.get(role.as_str()).unwrap_or(&"").to_string(),
+                resource: Some(arns.get(role.as_str()).unwrap_or(&"").to_string()),
                 role: Some(role),
                 message: message.clone(),
-                location: None,
+                location: Location::default(),
+                allowed: None,
+                raised_by: None,
+                diff: None,
             });
         }
     }
@@ -382,7 +367,7 @@ pub fn repo_findings(
 
 /// KA002: a role that can be assumed from GitHub but has not been for `unused_days`: access
 /// nobody uses, waiting for a workflow (or a re-registered repository name) to use it.
-fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<AuditFinding> {
+fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<Finding> {
     if opts.unused_days == 0 {
         return None;
     }
@@ -400,13 +385,16 @@ fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<AuditFinding> {
         ),
         _ => return None,
     };
-    Some(AuditFinding {
+    Some(Finding {
         rule: UNUSED_ROLE,
         severity: Severity::Low,
         role: Some(role.name.clone()),
-        resource: role.arn.clone(),
+        resource: Some(role.arn.clone()),
         message,
-        location: None,
+        location: Location::default(),
+        allowed: None,
+        raised_by: None,
+        diff: None,
     })
 }
 
@@ -538,7 +526,10 @@ mod tests {
         };
         let f = audit(&view, &LintContext::new("live"), &OFF);
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].rule, f[0].resource.as_str()), (UNUSED_PROVIDER, GH));
+        assert_eq!(
+            (f[0].rule, f[0].resource.as_deref().unwrap()),
+            (UNUSED_PROVIDER, GH)
+        );
     }
 
     #[test]

@@ -9,94 +9,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
 use crate::policy::document::{self as policy, Kind};
+pub use crate::policy::finding::DriftKind;
+use crate::policy::finding::{Finding, Location};
 use crate::policy::lint::{self, LintContext, Severity};
 use crate::state::observed::{Observed, Owner, owned};
 use crate::state::plan::{self, Change, document_diff};
 use crate::state::render::Rendered;
-
-/// What kind of drift a finding is. The names are part of the JSON schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriftKind {
-    /// The OIDC provider for the issuer is gone.
-    ProviderMissing,
-    /// A configured audience is no longer among the provider's client IDs.
-    AudienceRemoved,
-    /// A configured role does not exist.
-    RoleMissing,
-    /// A configured role exists without `managed-by = keyless`.
-    RoleNotManaged,
-    /// A role outside the config trusts the GitHub provider (its trust policy is linted too).
-    ExtraRole,
-    /// A role of another keyless config trusts the provider: information, not drift.
-    OtherConfigRole,
-    /// A role carries this config's tag but is no longer in it: apply deletes it (information
-    /// with `keep_removed_roles`).
-    RemovedRole,
-    /// The trust policy differs from the config.
-    TrustPolicyChanged,
-    /// The live trust policy fails a blocking lint rule.
-    TrustPolicyLint,
-    /// A keyless-owned managed policy's document differs.
-    PermissionPolicyChanged,
-    /// A keyless-owned managed policy is gone.
-    PolicyMissing,
-    /// A configured policy is no longer attached.
-    PolicyDetached,
-    /// A policy not in the config is attached.
-    ExtraPolicyAttached,
-    /// An inline policy not in the config was added.
-    InlinePolicyAdded,
-    /// A configured inline policy differs.
-    InlinePolicyChanged,
-    /// A configured inline policy is gone.
-    InlinePolicyMissing,
-    /// The permissions boundary was changed or removed.
-    BoundaryChanged,
-    /// The max session duration differs.
-    MaxSessionChanged,
-    /// The description differs.
-    DescriptionChanged,
-    /// Tags differ.
-    TagsChanged,
-    /// Something keyless cannot reconcile (e.g. a role moved to another path).
-    Unreconcilable,
-    /// GitHub: a role's ARN variable is missing or holds another value.
-    GithubVariable,
-    /// GitHub: the repository now mints another subject form (renamed, transferred, opted in).
-    GithubSubjectForm,
-    /// GitHub: a role's environment is missing or has no protection.
-    GithubEnvironment,
-    /// GitHub: the repository is archived or gone.
-    GithubRepository,
-}
-
-/// One difference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DriftFinding {
-    /// What kind.
-    pub kind: DriftKind,
-    /// How bad.
-    pub severity: Severity,
-    /// The role it concerns, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// The resource, e.g. `role gha-site trust policy`.
-    pub resource: String,
-    /// What is different.
-    pub message: String,
-    /// The lint rule, for `trust_policy_lint` and policy findings.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<&'static str>,
-    /// A unified diff (live → config) of the document.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
 
 /// The worst lint severity of a permission document (critical for `Action: "*"`).
 fn permission_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)> {
@@ -125,10 +47,10 @@ fn trust_risk(doc: &Value, ctx: &LintContext) -> Option<(Severity, &'static str)
 }
 
 /// Raise a finding to the severity of the worst blocking lint rule its live document fails.
-fn raise_by_lint(x: &mut DriftFinding, doc: &Value, ctx: &LintContext) {
+fn raise_by_lint(x: &mut Finding, doc: &Value, ctx: &LintContext) {
     if let Some((sev, rule)) = permission_risk(doc, ctx) {
         x.severity = x.severity.max(sev);
-        x.rule = Some(rule);
+        x.raised_by = Some(rule);
         x.message.push_str(&format!(" and fails lint rule {rule}"));
     }
 }
@@ -157,7 +79,7 @@ pub fn drift(
     others: &[(String, Value)],
     other_tags: &BTreeMap<String, BTreeMap<String, String>>,
     ctx: &LintContext,
-) -> Vec<DriftFinding> {
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut adopted = desired.clone();
     for role in &mut adopted.roles {
@@ -165,15 +87,7 @@ pub fn drift(
             && !owned(&o.tags)
             && !role.adopt
         {
-            out.push(DriftFinding {
-                kind: DriftKind::RoleNotManaged,
-                severity: Severity::Medium,
-                role: Some(role.name.clone()),
-                resource: format!("role {}", role.name),
-                message: "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it".into(),
-                rule: None,
-                diff: None,
-            });
+            out.push(Finding { rule: DriftKind::RoleNotManaged.id(), severity: Severity::Medium, role: Some(role.name.clone()), resource: Some(format!("role {}", role.name)), message: "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it".into(), raised_by: None, diff: None, location: Location::default(), allowed: None });
             role.adopt = true;
         }
     }
@@ -181,14 +95,16 @@ pub fn drift(
         Ok(p) => p.changes,
         Err(Error::Refused(msgs)) => {
             for m in msgs {
-                out.push(DriftFinding {
-                    kind: DriftKind::Unreconcilable,
+                out.push(Finding {
+                    rule: DriftKind::Unreconcilable.id(),
                     severity: Severity::High,
                     role: None,
-                    resource: "account".into(),
+                    resource: Some("account".into()),
                     message: m,
-                    rule: None,
+                    raised_by: None,
                     diff: None,
+                    location: Location::default(),
+                    allowed: None,
                 });
             }
             Vec::new()
@@ -234,14 +150,16 @@ pub fn drift(
         }
         let (before, after) = c.documents().unwrap_or((None, None));
         let diff = (before.is_some() && after.is_some()).then(|| document_diff(before, after));
-        let f = |kind, severity, message: String| DriftFinding {
-            kind,
+        let f = |kind: DriftKind, severity, message: String| Finding {
+            rule: kind.id(),
             severity,
             role: role.clone(),
-            resource: c.address(),
+            resource: Some(c.address()),
             message,
-            rule: None,
+            raised_by: None,
             diff: diff.clone(),
+            location: Location::default(),
+            allowed: None,
         };
         let finding = match c {
             Change::CreateProvider { url, .. } => f(
@@ -370,7 +288,7 @@ pub fn drift(
                     .max_by_key(|l| l.severity)
                 {
                     x.severity = l.severity;
-                    x.rule = Some(l.rule);
+                    x.raised_by = Some(l.rule);
                     x.message.push_str(&format!(": {}", l.message));
                 } else if let Some(Some(p)) = observed.policies.get(arn) {
                     raise_by_lint(&mut x, &p.document, ctx);
@@ -407,11 +325,11 @@ pub fn drift(
         let mut findings = lint::lint_document(&parsed, Some(Kind::Trust), &lctx);
         lint::apply_allows(&mut findings, &role.allow);
         for l in findings.into_iter().filter(|l| l.blocks()) {
-            out.push(DriftFinding {
-                kind: DriftKind::TrustPolicyLint,
+            out.push(Finding {
+                rule: DriftKind::TrustPolicyLint.id(),
                 severity: l.severity,
                 role: Some(role.name.clone()),
-                resource: format!("role {} trust policy", role.name),
+                resource: Some(format!("role {} trust policy", role.name)),
                 message: format!(
                     "{}: {}{}",
                     l.rule,
@@ -421,8 +339,10 @@ pub fn drift(
                         .map(|v| format!(" (value {v})"))
                         .unwrap_or_default()
                 ),
-                rule: Some(l.rule),
+                raised_by: Some(l.rule),
                 diff: None,
+                location: Location::default(),
+                allowed: None,
             });
         }
     }
@@ -437,56 +357,42 @@ pub fn drift(
         if let Owner::Config(c) = &owner
             && *c != desired.config
         {
-            out.push(DriftFinding {
-                kind: DriftKind::OtherConfigRole,
+            out.push(Finding {
+                rule: DriftKind::OtherConfigRole.id(),
                 severity: Severity::Info,
                 role: Some(name.clone()),
-                resource: format!("role {name}"),
+                resource: Some(format!("role {name}")),
                 message: format!(
                     "belongs to keyless config `{c}`; that config's own check covers it"
                 ),
-                rule: None,
+                raised_by: None,
                 diff: None,
+                location: Location::default(),
+                allowed: None,
             });
             continue;
         }
         if let Owner::Config(c) = &owner
             && *c == desired.config
         {
-            out.push(DriftFinding {
-                kind: DriftKind::RemovedRole,
-                severity: if desired.keep_removed_roles {
+            out.push(Finding { rule: DriftKind::RemovedRole.id(), severity: if desired.keep_removed_roles {
                     Severity::Info
                 } else {
                     Severity::Medium
-                },
-                role: Some(name.clone()),
-                resource: format!("role {name}"),
-                message: if desired.keep_removed_roles {
+                }, role: Some(name.clone()), resource: Some(format!("role {name}")), message: if desired.keep_removed_roles {
                     "carries this config's tag but is no longer in it; kept on purpose (keep_removed_roles = true)".into()
                 } else {
                     "carries this config's tag but is no longer in it: apply deletes it (or set keep_removed_roles = true to keep such roles)".into()
-                },
-                rule: None,
-                diff: None,
-            });
+                }, raised_by: None, diff: None, location: Location::default(), allowed: None });
             continue;
         }
-        let mut finding = DriftFinding {
-            kind: DriftKind::ExtraRole,
-            severity: Severity::Medium,
-            role: Some(name.clone()),
-            resource: format!("role {name}"),
-            message: match owner {
+        let mut finding = Finding { rule: DriftKind::ExtraRole.id(), severity: Severity::Medium, role: Some(name.clone()), resource: Some(format!("role {name}")), message: match owner {
                 Owner::Legacy => "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply".into(),
                 _ => "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true".into(),
-            },
-            rule: None,
-            diff: None,
-        };
+            }, raised_by: None, diff: None, location: Location::default(), allowed: None };
         if let Some((sev, rule)) = trust_risk(trust, ctx) {
             finding.severity = finding.severity.max(sev);
-            finding.rule = Some(rule);
+            finding.raised_by = Some(rule);
             finding
                 .message
                 .push_str(&format!("; its trust policy fails lint rule {rule}"));
@@ -509,21 +415,27 @@ pub fn github(
     repos: &BTreeMap<String, Option<crate::state::render::RepoFacts>>,
     plan: &crate::state::github_plan::GitHubPlan,
     observed: &crate::state::github_plan::ObservedGitHub,
-) -> Vec<DriftFinding> {
+) -> Vec<Finding> {
     use crate::state::github_plan::GitHubChange;
     let mut out = Vec::new();
-    let finding =
-        |kind, severity, role: Option<String>, resource: String, message: String, rule| {
-            DriftFinding {
-                kind,
-                severity,
-                role,
-                resource,
-                message,
-                rule,
-                diff: None,
-            }
-        };
+    let finding = |kind: DriftKind,
+                   severity,
+                   role: Option<String>,
+                   resource: String,
+                   message: String,
+                   rule| {
+        Finding {
+            rule: kind.id(),
+            severity,
+            role,
+            resource: Some(resource),
+            message,
+            raised_by: rule,
+            diff: None,
+            location: Location::default(),
+            allowed: None,
+        }
+    };
     for (repo, facts) in repos {
         match facts {
             None => out.push(finding(
@@ -694,7 +606,7 @@ mod tests {
         edit(&mut o, &mut others, &mut tags);
         drift(&r, &o, &others, &tags, &live_context(None, &r.target))
             .into_iter()
-            .map(|f| (f.kind, f.severity, f.rule))
+            .map(|f| (f.kind().unwrap(), f.severity, f.raised_by))
             .collect()
     }
 
@@ -871,12 +783,12 @@ mod tests {
         );
         let changed = found
             .iter()
-            .find(|f| f.kind == K::TrustPolicyChanged)
+            .find(|f| f.kind() == Some(K::TrustPolicyChanged))
             .unwrap();
         assert!(changed.diff.as_deref().unwrap().contains("repo:o/*"));
         let policy = found
             .iter()
-            .find(|f| f.kind == K::PermissionPolicyChanged)
+            .find(|f| f.kind() == Some(K::PermissionPolicyChanged))
             .unwrap();
         assert_eq!(
             policy.role.as_deref(),

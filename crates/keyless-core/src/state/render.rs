@@ -278,6 +278,10 @@ pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<S
                             value: Some(env.clone()),
                         },
                         allowed: None,
+                        role: None,
+                        resource: None,
+                        raised_by: None,
+                        diff: None,
                     });
                 }
             }
@@ -295,6 +299,10 @@ pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<S
                         value: Some(full.clone()),
                     },
                     allowed: None,
+                    role: None,
+                    resource: None,
+                    raised_by: None,
+                    diff: None,
                 });
             }
         }
@@ -574,11 +582,9 @@ fn render_role(
         let mut pctx = lctx.clone();
         pctx.document = format!("role {}: inline policies", role.name);
         findings.push(Finding {
-            rule: "KL107",
-            severity: lint::Severity::Error,
             message: format!("inline policies total {inline_total} characters; IAM allows 10240 per role (RolePolicySizeQuota). Move some into presets (managed policies)"),
             location: lint::Location { document: pctx.document, ..Default::default() },
-            allowed: None,
+            ..Finding::new("KL107", lint::Severity::Error, String::new())
         });
     }
     for (j, arn) in role.managed_policies.iter().enumerate() {

@@ -16,11 +16,12 @@
 //! KL029 (environment casing) need GitHub's answers and are checked in `render::github_findings`.
 //! Not implemented: KL023 (`pull_request_target` workflows; keyless does not read workflows).
 
-mod catalogue;
+pub mod catalogue;
 mod permissions;
 mod reference;
 mod trust;
 
+pub use crate::policy::finding::{Finding, Location};
 use Severity::*;
 pub use catalogue::{RULES, Rule, Severity, rule};
 pub use permissions::SECRET_READS;
@@ -34,76 +35,6 @@ use serde_json::Value;
 use crate::identity::issuer::{Issuer, supported_claim_keys};
 use crate::identity::subject::has_wildcard;
 use crate::policy::document::{self as policy, Kind, strings};
-
-/// Where in a document a finding points.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Location {
-    /// Which document, e.g. `role gha-deploy: trust policy`.
-    pub document: String,
-    /// Statement index and Sid, e.g. `Statement[0] (GitHubActions)`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub statement: Option<String>,
-    /// Condition key or field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// The offending value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-/// One lint result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// Rule ID.
-    pub rule: &'static str,
-    /// Severity (the rule's, or the loosest value's for KL008).
-    pub severity: Severity,
-    /// What is wrong here.
-    pub message: String,
-    /// Where.
-    pub location: Location,
-    /// Set when the config allows this rule for the role: the reason given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<String>,
-}
-
-impl Finding {
-    /// Does this finding stop the command?
-    pub fn blocks(&self) -> bool {
-        self.severity.blocks() && self.allowed.is_none()
-    }
-
-    /// Where the finding is: the document, then the statement and key when known.
-    pub fn place(&self) -> String {
-        let mut loc = self.location.document.clone();
-        if let Some(st) = &self.location.statement {
-            loc.push_str(&format!(", {st}"));
-        }
-        if let Some(k) = &self.location.key {
-            loc.push_str(&format!(", {k}"));
-        }
-        loc
-    }
-
-    /// The finding as plain text: `RULE severity message`, then where, the value and the
-    /// reason it is allowed, one indented line each.
-    pub fn text(&self) -> String {
-        let mut s = format!(
-            "{} {} {}\n  at {}\n",
-            self.rule,
-            self.severity.as_str(),
-            self.message,
-            self.place()
-        );
-        if let Some(v) = &self.location.value {
-            s.push_str(&format!("  value: {v}\n"));
-        }
-        if let Some(r) = &self.allowed {
-            s.push_str(&format!("  allowed for this role: {r}\n"));
-        }
-        s
-    }
-}
 
 /// What the linter knows beyond the document.
 #[derive(Debug, Clone)]
@@ -163,16 +94,13 @@ impl Out<'_> {
         value: Option<&str>,
     ) {
         self.list.push(Finding {
-            rule: id,
-            severity,
-            message,
             location: Location {
                 document: self.ctx.document.clone(),
                 statement: statement.map(String::from),
                 key: key.map(String::from),
                 value: value.map(String::from),
             },
-            allowed: None,
+            ..Finding::new(id, severity, message)
         });
     }
 }
