@@ -49,6 +49,52 @@ fn reads_are_capped() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
+/// Every command that reads a config reads it through the one capped reader: `-c /dev/zero`
+/// is an error naming the limit, at once, never a hang (credentials point at a closed port, so
+/// a command that reached AWS first would fail differently).
+#[test]
+fn every_command_that_reads_a_config_caps_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
+    ];
+    let commands: &[&[&str]] = &[
+        &["plan"],
+        &["apply", "--yes"],
+        &["destroy", "--yes"],
+        &["check"],
+        &["audit"],
+        &["lint"],
+        &["render"],
+        &["emit", "workflow"],
+        &["export", "cloudformation"],
+        &["guard", "plan"],
+        &["verify"],
+        &["migrate-subjects", "--repo", "o/r"],
+    ];
+    for args in commands {
+        let started = std::time::Instant::now();
+        let mut all = vec!["-c", "/dev/zero", "--no-github"];
+        all.extend_from_slice(args);
+        let r = keyless_in(d, &all, &env, None);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("larger than 1048576 bytes"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn an_environment_name_github_would_evaluate_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -55,13 +55,15 @@ fn step_name(step: Step) -> &'static str {
 pub fn cmd_migrate_subjects(s: &Session, args: &MigrateArgs) -> Result<ExitStatus> {
     let p = &s.printer;
     let repo = &args.repo;
+    // The config first: its problems (and its issuer, which names the GitHub host) come before
+    // the question of a token.
+    let cfg = s.config()?;
     let gh = s.github().ok_or_else(|| {
         Error::usage(
             "migrate-subjects reads and switches the repository on GitHub, and no GitHub token was found",
             "set GH_TOKEN (GH_ENTERPRISE_TOKEN for GHES) or run `gh auth login`",
         )
     })?;
-    let cfg = s.config()?;
     if ops::migrate::trusted_formats(cfg, repo).is_empty() {
         return Err(Error::usage(
             format!("{}: no [[role.subject]] trusts repo = {repo:?}", cfg.file),
