@@ -354,3 +354,72 @@ async fn github_roles(e: &Env, roles: &[(&str, serde_json::Value)]) {
             .unwrap();
     }
 }
+
+/// A customer-managed policy with `Action: "*"` on a GitHub-trusting role: audit finds it
+/// (KL101, critical) in JSON and SARIF and fails, as it does for AdministratorAccess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_customer_managed_admin_policy_is_found() {
+    let e = Env::new();
+    let iam = e.iam().await;
+    iam.create_open_id_connect_provider()
+        .url("https://token.actions.githubusercontent.com")
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let trust = crate::import::trust(json!({
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:octo-org/site:ref:refs/heads/main"
+        }
+    }));
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name("ci-admin")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("deployer")
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let sarif = e.dir.path().join("audit.sarif");
+    let r = e.run(&[
+        "audit",
+        "--output",
+        "json",
+        "--sarif",
+        sarif.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    let admin = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "KL101")
+        .unwrap_or_else(|| panic!("no KL101: {j}"));
+    assert_eq!(admin["severity"], "critical");
+    assert_eq!(admin["role"], "deployer");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ruleId"] == "KL101"),
+        "{sarif}"
+    );
+}

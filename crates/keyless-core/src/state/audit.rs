@@ -215,6 +215,20 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
         for arn in &role.attached_policies {
             add(lint::lint_managed_arn(arn, &doc_ctx("managed policies")));
         }
+        // The account's own managed policies, by what they allow (a customer-managed
+        // `Action: "*"` is as much an administrator as AdministratorAccess).
+        for (arn, doc) in &role.managed_documents {
+            let parsed = policy::Parsed {
+                doc: doc.clone(),
+                duplicate_keys: vec![],
+            };
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            let mctx = LintContext {
+                permission_size_quota: 6144,
+                ..doc_ctx(&format!("managed policy {name}"))
+            };
+            add(lint::lint_document(&parsed, Some(Kind::Permission), &mctx));
+        }
         for (name, doc) in &role.inline_policies {
             let parsed = policy::Parsed {
                 doc: doc.clone(),
@@ -485,6 +499,32 @@ mod tests {
         assert!(is_github_issuer("https://ghes.example.com/_services/token"));
         assert!(!is_github_issuer("oidc.eks.us-east-1.amazonaws.com/id/ABC"));
         assert!(!is_github_issuer("gitlab.com"));
+    }
+
+    #[test]
+    fn a_customer_managed_policy_is_linted_by_what_it_allows() {
+        let admin = "arn:aws:iam::123456789012:policy/ci-admin";
+        let mut r = role(
+            "deployer",
+            trust("repo:octo-org/site:ref:refs/heads/main"),
+            &[admin],
+        );
+        r.managed_documents.insert(
+            admin.into(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        );
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![r],
+        };
+        let f = audit(&view, &LintContext::new("live"), &OFF);
+        let admin_finding = f
+            .iter()
+            .find(|f| f.rule == "KL101")
+            .expect("Action * in a customer-managed policy is found");
+        assert_eq!(admin_finding.severity, Severity::Critical);
+        assert_eq!(admin_finding.role.as_deref(), Some("deployer"));
+        assert!(admin_finding.location.document.contains("managed policy ci-admin"));
     }
 
     #[test]
