@@ -423,3 +423,77 @@ async fn a_customer_managed_admin_policy_is_found() {
         "{sarif}"
     );
 }
+
+/// Trust values GitHub can never send (a space, markup, a path that climbs) do not break the
+/// audit: each is a KA007 finding, the JSON, SARIF and HTML are all written, the real
+/// repository is still looked up, and no request is made for the impossible names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn an_odd_trust_value_is_a_finding_not_a_failed_audit_or_a_request() {
+    use crate::github::TOKEN;
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    let e = Env::new();
+    github_roles(
+        &e,
+        &[
+            ("spaced", json!("repo:octo-org/my repo:ref:refs/heads/main")),
+            (
+                "markup",
+                json!("repo:octo-org/</script>:ref:refs/heads/main"),
+            ),
+            ("climb", json!("repo:../../user/x:ref:refs/heads/main")),
+            ("fine", json!("repo:octo-org/site:ref:refs/heads/main")),
+        ],
+    )
+    .await;
+    let gh = GitHub::start(TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", 123456, 1));
+    let env = crate::github::env(&e, &gh);
+    let sarif = e.dir.path().join("a.sarif");
+    let html = e.dir.path().join("a.html");
+    let r = crate::util::keyless_in(
+        e.dir.path(),
+        &[
+            "audit",
+            "--output",
+            "json",
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let j = r.json();
+    let mut ka7: Vec<String> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "KA007")
+        .map(|f| f["role"].as_str().unwrap().to_string())
+        .collect();
+    ka7.sort();
+    assert_eq!(ka7, ["climb", "markup", "spaced"]);
+    assert!(sarif.exists() && html.exists());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        !page.contains("</script>:ref"),
+        "the value is escaped in the page"
+    );
+    // One repository looked up (octo-org/site: the repository and its subject settings), and
+    // no request of any other shape.
+    let asked = gh.calls();
+    assert_eq!(
+        asked,
+        std::collections::BTreeMap::from([
+            ("GET /repos/{owner}/{repo}".to_string(), 1),
+            (
+                "GET /repos/{owner}/{repo}/actions/oidc/customization/sub".to_string(),
+                1
+            ),
+        ]),
+        "no request for an impossible name"
+    );
+}

@@ -443,6 +443,11 @@ pub const AUDIT_RULES: &[Rule] = &[
         severity: Severity::Low,
         title: "an account whose GitHub-trusting roles no organisation guard covers",
     },
+    Rule {
+        id: "KA007",
+        severity: Severity::Medium,
+        title: "a subject names a repository GitHub cannot have: the condition never matches",
+    },
 ];
 
 /// One entry of the whole catalogue.

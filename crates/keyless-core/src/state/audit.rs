@@ -26,6 +26,9 @@ pub const IMMUTABLE_REPO: &str = "KA005";
 /// The audit's own rule: GitHub-trusting roles in an account that no organisation guard covers
 /// (no resource control policy refuses a GitHub token from an unlisted owner).
 pub const UNGUARDED: &str = "KA006";
+/// The audit's own rule: a `sub` names a repository GitHub cannot have (a space, `..`, markup):
+/// that condition never matches, and nothing about it is asked of GitHub.
+pub const IMPOSSIBLE_REPO: &str = "KA007";
 
 /// Whether resource control policies (name, document) refuse a github.com token from an owner
 /// nobody lists: the organisation guard, or an equivalent hand-written RCP. Probed with the
@@ -241,6 +244,7 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             add(lint::lint_document(&parsed, Some(Kind::Permission), &ictx));
         }
     }
+    out.extend(impossible_repos(view));
     for arn in &view.providers {
         let Some(url) = provider_url(arn) else {
             continue;
@@ -278,10 +282,55 @@ pub fn classic_repos(view: &AccountView) -> std::collections::BTreeMap<String, B
                 ..
             } = crate::identity::subject::parse_sub(&value)
                 && !crate::identity::subject::has_wildcard(&repo.name)
+                && github_can_name(&repo.owner, &repo.name).is_ok()
             {
                 out.entry(repo.full_name())
                     .or_default()
                     .insert(role.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Whether GitHub could give a repository this owner and name.
+fn github_can_name(owner: &str, name: &str) -> Result<(), String> {
+    crate::identity::names::github_owner(owner)?;
+    crate::identity::names::github_repo_name(name)
+}
+
+/// KA007: `sub` values naming a repository GitHub cannot have. Such a condition never matches a
+/// token; it is reported, never looked up (a name like `../../user/x` would otherwise become a
+/// request path).
+fn impossible_repos(view: &AccountView) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for role in &view.roles {
+        let mut seen = BTreeSet::new();
+        for value in sub_values(&role.trust_policy) {
+            let crate::identity::subject::ParsedSub::Repo { repo, .. } =
+                crate::identity::subject::parse_sub(&value)
+            else {
+                continue;
+            };
+            if crate::identity::subject::has_wildcard(&repo.owner)
+                || crate::identity::subject::has_wildcard(&repo.name)
+            {
+                continue;
+            }
+            if let Err(why) = github_can_name(&repo.owner, &repo.name)
+                && seen.insert(value.clone())
+            {
+                out.push(
+                    Finding::new(
+                        IMPOSSIBLE_REPO,
+                        Severity::Medium,
+                        format!(
+                            "trusts sub {value:?}, which names a repository GitHub cannot have ({why}): this condition never matches a token; correct the repository name or remove the condition"
+                        ),
+                    )
+                    .on_role(Some(role.name.clone()))
+                    .on(role.arn.clone()),
+                );
             }
         }
     }
@@ -502,6 +551,40 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_name_github_cannot_have_is_a_finding_and_never_looked_up() {
+        let view = AccountView {
+            providers: vec![GH.into()],
+            roles: vec![
+                role(
+                    "spaced",
+                    trust("repo:octo-org/my repo:ref:refs/heads/main"),
+                    &[],
+                ),
+                role(
+                    "markup",
+                    trust("repo:octo-org/</script>:ref:refs/heads/main"),
+                    &[],
+                ),
+                role("climb", trust("repo:../../user/x:*"), &[]),
+                role("fine", trust("repo:octo-org/site:ref:refs/heads/main"), &[]),
+            ],
+        };
+        let f = audit(&view, &LintContext::new("live"), &OFF);
+        let ka7: BTreeSet<&str> = f
+            .iter()
+            .filter(|f| f.rule == IMPOSSIBLE_REPO)
+            .filter_map(|f| f.role.as_deref())
+            .collect();
+        assert_eq!(ka7, BTreeSet::from(["spaced", "markup", "climb"]));
+        let asked: Vec<String> = classic_repos(&view).into_keys().collect();
+        assert_eq!(
+            asked,
+            vec!["octo-org/site".to_string()],
+            "only real names are looked up"
+        );
+    }
+
+    #[test]
     fn a_customer_managed_policy_is_linted_by_what_it_allows() {
         let admin = "arn:aws:iam::123456789012:policy/ci-admin";
         let mut r = role(
@@ -524,7 +607,12 @@ mod tests {
             .expect("Action * in a customer-managed policy is found");
         assert_eq!(admin_finding.severity, Severity::Critical);
         assert_eq!(admin_finding.role.as_deref(), Some("deployer"));
-        assert!(admin_finding.location.document.contains("managed policy ci-admin"));
+        assert!(
+            admin_finding
+                .location
+                .document
+                .contains("managed policy ci-admin")
+        );
     }
 
     #[test]
