@@ -166,6 +166,12 @@ pub async fn verify(
 
 /// A resource control policy from a file (`--rcp`): its name (the file's stem) and document.
 pub fn rcp_file(path: &Path) -> Result<(String, Value)> {
+    rcp_file_checked(path).map(|(rcp, _)| rcp)
+}
+
+/// [`rcp_file`], with the keys the file repeats (KL027: IAM may read a repeated key otherwise
+/// than the last value this evaluation uses).
+pub fn rcp_file_checked(path: &Path) -> Result<((String, Value), Vec<String>)> {
     let text = read_capped(path, MAX_CONFIG_BYTES).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -178,7 +184,7 @@ pub fn rcp_file(path: &Path) -> Result<(String, Value)> {
         .file_stem()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "rcp".into());
-    Ok((name, parsed.doc))
+    Ok(((name, parsed.doc), parsed.duplicate_keys))
 }
 
 /// The local evaluation of `token` for `role`: against the live provider and trust policy when

@@ -159,3 +159,89 @@ fn reading_secrets_on_every_resource_is_high() {
         );
     }
 }
+
+/// Numeric operators are evaluated as IAM does, in trust policies and RCPs alike; an operator
+/// keyless does not model is "cannot decide" (exit 1, naming it), never ADMITTED; an RCP that
+/// repeats a key gets KL027 as a trust policy does.
+#[test]
+fn numeric_operators_are_evaluated_and_an_unmodelled_one_is_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let owner_key = format!("{P}:repository_owner_id");
+    let write = |name: &str, text: String| std::fs::write(d.join(name), text).unwrap();
+    let claims = |owner: &str| {
+        let mut c = keyless_testkit::Claims::push("octo-org/site", "main");
+        c.repository_owner_id = owner.into();
+        c.payload().to_string()
+    };
+    write("ours.json", claims("2002"));
+    write("foreign.json", claims("9999"));
+    write(
+        "numeric-trust.json",
+        trust(serde_json::json!({
+            "StringEquals": {format!("{P}:aud"): "sts.amazonaws.com"},
+            "StringLike": {format!("{P}:sub"): "repo:octo-org/site:*"},
+            "NumericEquals": {&owner_key: "2002"}
+        })),
+    );
+    write(
+        "plain-trust.json",
+        trust(serde_json::json!({
+            "StringEquals": {format!("{P}:aud"): "sts.amazonaws.com"},
+            "StringLike": {format!("{P}:sub"): "repo:octo-org/site:*"}
+        })),
+    );
+    let rcp = |op: &str| {
+        let mut condition = serde_json::Map::new();
+        condition.insert(op.to_string(), serde_json::json!({&owner_key: "2002"}));
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "OwnersOnly", "Effect": "Deny", "Principal": "*",
+            "Action": "sts:AssumeRoleWithWebIdentity", "Resource": "*",
+            "Condition": condition}]})
+        .to_string()
+    };
+    write("numeric-rcp.json", rcp("NumericNotEquals"));
+    write("arn-rcp.json", rcp("ArnNotLike"));
+    write(
+        "dup-rcp.json",
+        rcp("NumericNotEquals").replacen(
+            r#""Effect":"Deny""#,
+            r#""Effect":"Allow","Effect":"Deny""#,
+            1,
+        ),
+    );
+    let explain = |policy: &str, claims: &str, rcp: Option<&str>| {
+        let mut a = vec!["explain", "--policy", policy, "--claims", claims];
+        if let Some(r) = rcp {
+            a.extend(["--rcp", r]);
+        }
+        crate::util::keyless_in(d, &a, &[], None)
+    };
+    // A trust with NumericEquals on the owner ID admits the owner it names, and only it.
+    expect(&explain("numeric-trust.json", "ours.json", None), 0);
+    expect(&explain("numeric-trust.json", "foreign.json", None), 2);
+    // An RCP denying every owner but 2002 with NumericNotEquals denies 9999, naming the RCP.
+    let r = explain("plain-trust.json", "foreign.json", Some("numeric-rcp.json"));
+    expect(&r, 2);
+    assert!(r.stdout.contains("numeric-rcp"), "{}", r.stdout);
+    expect(
+        &explain("plain-trust.json", "ours.json", Some("numeric-rcp.json")),
+        0,
+    );
+    // An operator keyless does not model: cannot decide, exit 1, named.
+    let r = explain("plain-trust.json", "foreign.json", Some("arn-rcp.json"));
+    expect(&r, 1);
+    assert!(
+        r.stdout.contains("cannot decide") && r.stdout.contains("ArnNotLike"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("ADMITTED"), "{}", r.stdout);
+    // An RCP that repeats a key: KL027, as for --policy.
+    let r = explain("plain-trust.json", "ours.json", Some("dup-rcp.json"));
+    expect(&r, 2);
+    assert!(
+        r.stderr.contains("KL027") && r.stderr.contains("dup-rcp.json"),
+        "{}",
+        r.stderr
+    );
+}

@@ -105,8 +105,13 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
         }
     };
     let mut facts = ProviderFacts::default();
+    let mut rcp_duplicates = Vec::new();
     for path in &args.rcps {
-        facts.rcps.push(keyless::ops::verify::rcp_file(path)?);
+        let (rcp, dups) = keyless::ops::verify::rcp_file_checked(path)?;
+        if !dups.is_empty() {
+            rcp_duplicates.push((path.display().to_string(), dups));
+        }
+        facts.rcps.push(rcp);
     }
     if args.live && args.rcps.is_empty() {
         // The organisation's RCPs for the role's account, when these credentials may read them.
@@ -141,8 +146,19 @@ pub fn cmd_explain(s: &Session, args: &ExplainArgs) -> Result<ExitStatus> {
             duplicates.join(", ")
         ));
     }
+    for (file, dups) in &rcp_duplicates {
+        s.printer.note(&format!(
+            "{} {file}: the resource control policy repeats {}; this explanation used the last value of each, as most JSON parsers do, but IAM may not: fix the policy (keyless lint --policy shows it)",
+            crate::app::style::bold("KL027"),
+            dups.join(", ")
+        ));
+    }
+    if e.step == "undecided" {
+        // Not a finding: keyless could not answer the question asked.
+        return Ok(ExitStatus::Error);
+    }
     Ok(ExitStatus::findings_if(
-        !e.allowed || !duplicates.is_empty(),
+        !e.allowed || !duplicates.is_empty() || !rcp_duplicates.is_empty(),
     ))
 }
 

@@ -4,8 +4,11 @@
 //! [`evaluate`] decides allow or deny the way STS does at step 7 of github-oidc-aws.md §12 and
 //! says *why*: the deciding statement and condition, expected against presented values, and a
 //! concrete fix. Operators: StringEquals/StringNotEquals/StringLike/StringNotLike (and IgnoreCase),
-//! `...IfExists`, `ForAllValues:`/`ForAnyValue:`, `Null`; several values OR, several keys and
-//! operators AND, statements OR, an explicit Deny wins. No I/O and no AWS here.
+//! Numeric* and Date* (equals, not equals, less/greater than, or equal), Bool,
+//! IpAddress/NotIpAddress, `...IfExists`, `ForAllValues:`/`ForAnyValue:`, `Null`; several values
+//! OR, several keys and operators AND, statements OR, an explicit Deny wins. An operator outside
+//! these (BinaryEquals, ArnLike, a typo) makes a statement that could apply *undecided*: the
+//! verdict says which operator, and is never an allow. No I/O and no AWS here.
 
 use std::collections::BTreeMap;
 
@@ -101,8 +104,12 @@ impl StatementResult {
 /// The decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
-    /// Allowed?
+    /// Allowed? (Never, when [`Verdict::undecided`] is set.)
     pub allowed: bool,
+    /// An operator this evaluator does not model, in a statement whose principal and action
+    /// apply: the request cannot be decided here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
     /// `explicit deny`, `allowed`, or `implicit deny`.
     pub reason: String,
     /// The statement that decided (for an implicit deny: the closest Allow).
@@ -124,15 +131,70 @@ impl Verdict {
 
 pub use crate::policy::wildcard::like;
 
+/// Does `value` match `expected` under the operator `base` (its `Not` form matching the same
+/// way: the caller negates)? `None` for an operator this evaluator does not model. A value
+/// that does not parse as the operator's type (a number, a date, an IP address) matches nothing.
 fn base_match(base: &str, expected: &str, value: &str) -> Option<bool> {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let ordered = |cmp: Option<std::cmp::Ordering>, want: &[std::cmp::Ordering]| {
+        cmp.is_some_and(|c| want.contains(&c))
+    };
     Some(match base {
         "StringEquals" | "StringNotEquals" => expected == value,
         "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
             expected.to_lowercase() == value.to_lowercase()
         }
         "StringLike" | "StringNotLike" => like(expected, value),
+        "NumericEquals" | "NumericNotEquals" => ordered(numeric(value, expected), &[Equal]),
+        "NumericLessThan" => ordered(numeric(value, expected), &[Less]),
+        "NumericLessThanEquals" => ordered(numeric(value, expected), &[Less, Equal]),
+        "NumericGreaterThan" => ordered(numeric(value, expected), &[Greater]),
+        "NumericGreaterThanEquals" => ordered(numeric(value, expected), &[Greater, Equal]),
+        "DateEquals" | "DateNotEquals" => ordered(date(value, expected), &[Equal]),
+        "DateLessThan" => ordered(date(value, expected), &[Less]),
+        "DateLessThanEquals" => ordered(date(value, expected), &[Less, Equal]),
+        "DateGreaterThan" => ordered(date(value, expected), &[Greater]),
+        "DateGreaterThanEquals" => ordered(date(value, expected), &[Greater, Equal]),
+        "Bool" => {
+            let b = |s: &str| s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false");
+            b(expected) && b(value) && expected.eq_ignore_ascii_case(value)
+        }
+        "IpAddress" | "NotIpAddress" => in_network(value, expected),
         _ => return None,
     })
+}
+
+/// `value` against `expected` as numbers (IAM's integers and decimals).
+fn numeric(value: &str, expected: &str) -> Option<std::cmp::Ordering> {
+    let v: f64 = value.trim().parse().ok()?;
+    let e: f64 = expected.trim().parse().ok()?;
+    v.partial_cmp(&e)
+}
+
+/// `value` against `expected` as points in time: ISO 8601 (RFC 3339) or seconds since the epoch.
+fn date(value: &str, expected: &str) -> Option<std::cmp::Ordering> {
+    fn at(s: &str) -> Option<i128> {
+        let s = s.trim();
+        if let Ok(secs) = s.parse::<i64>() {
+            return Some(i128::from(secs) * 1_000_000_000);
+        }
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| t.unix_timestamp_nanos())
+    }
+    Some(at(value)?.cmp(&at(expected)?))
+}
+
+/// Is the address `value` inside `expected` (an address or a CIDR block, IPv4 or IPv6)?
+fn in_network(value: &str, expected: &str) -> bool {
+    let Ok(ip) = value.trim().parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let expected = expected.trim();
+    match expected.parse::<ipnet::IpNet>() {
+        Ok(net) => net.contains(&ip),
+        Err(_) => expected.parse::<std::net::IpAddr>() == Ok(ip),
+    }
 }
 
 /// Evaluate one condition entry against the context.
@@ -180,6 +242,13 @@ fn condition(op: &str, key: &str, expected: &[String], ctx: &Context) -> Conditi
         presented,
         passed,
     }
+}
+
+/// Does this evaluator model `op` (with its qualifiers and `IfExists`)?
+pub fn modelled(op: &str) -> bool {
+    let (qual, base, _) = policy::split_operator(op);
+    matches!(qual, "" | "ForAllValues" | "ForAnyValue")
+        && (base == "Null" || base_match(base, "", "").is_some())
 }
 
 fn action_covers(pattern: &str) -> bool {
@@ -236,14 +305,36 @@ pub fn evaluate(doc: &Value, ctx: &Context) -> Verdict {
     if let Some(d) = statements.iter().find(|s| s.effect == "Deny" && s.matched) {
         return Verdict {
             allowed: false,
+            undecided: None,
             reason: "explicit deny".into(),
             deciding: Some(d.clone()),
+            statements,
+        };
+    }
+    // A statement that applies (principal and action) but holds an operator not modelled here
+    // could go either way: say so rather than allow (or miss a deny).
+    if let Some((st, op)) = statements
+        .iter()
+        .filter(|s| s.principal_matches && s.action_matches)
+        .find_map(|s| {
+            s.conditions
+                .iter()
+                .find(|c| !modelled(&c.operator))
+                .map(|c| (s, c.operator.clone()))
+        })
+    {
+        return Verdict {
+            allowed: false,
+            undecided: Some(op),
+            reason: "cannot decide".into(),
+            deciding: Some(st.clone()),
             statements,
         };
     }
     if let Some(a) = statements.iter().find(|s| s.effect == "Allow" && s.matched) {
         return Verdict {
             allowed: true,
+            undecided: None,
             reason: "allowed".into(),
             deciding: Some(a.clone()),
             statements,
@@ -262,6 +353,7 @@ pub fn evaluate(doc: &Value, ctx: &Context) -> Verdict {
         .cloned();
     Verdict {
         allowed: false,
+        undecided: None,
         reason: "implicit deny".into(),
         deciding: closest,
         statements,
@@ -342,10 +434,157 @@ mod tests {
             json!({"StringNotLike": {&sub: "repo:evil/*"}}),
             &[("sub", "repo:o/r:x")]
         ));
-        assert!(
-            !allows(json!({"NumericEquals": {&sub: "1"}}), &[("sub", "1")]),
-            "unknown operators never grant"
+        let v = evaluate(
+            &doc(json!({"BinaryEquals": {&sub: "cmVwbw=="}})),
+            &ctx(&[("sub", "repo")]),
         );
+        assert!(
+            !v.allowed && v.undecided.as_deref() == Some("BinaryEquals"),
+            "an operator not modelled never grants and says so: {v:?}"
+        );
+    }
+
+    #[test]
+    fn numeric_date_bool_and_ip_operators_as_iam_evaluates_them() {
+        let owner = format!("{P}:repository_owner_id");
+        // (condition, presented value, allowed)
+        let rows: Vec<(Value, Option<&str>, bool)> = vec![
+            (
+                json!({"NumericEquals": {&owner: "2002"}}),
+                Some("2002"),
+                true,
+            ),
+            (
+                json!({"NumericEquals": {&owner: "2002"}}),
+                Some("02002"),
+                true,
+            ),
+            (
+                json!({"NumericEquals": {&owner: "2002"}}),
+                Some("9999"),
+                false,
+            ),
+            (
+                json!({"NumericNotEquals": {&owner: "2002"}}),
+                Some("9999"),
+                true,
+            ),
+            (
+                json!({"NumericNotEquals": {&owner: "2002"}}),
+                Some("2002"),
+                false,
+            ),
+            (
+                json!({"NumericLessThan": {&owner: "100"}}),
+                Some("99"),
+                true,
+            ),
+            (
+                json!({"NumericLessThan": {&owner: "100"}}),
+                Some("100"),
+                false,
+            ),
+            (
+                json!({"NumericLessThanEquals": {&owner: "100"}}),
+                Some("100"),
+                true,
+            ),
+            (
+                json!({"NumericGreaterThan": {&owner: "100"}}),
+                Some("101.5"),
+                true,
+            ),
+            (
+                json!({"NumericGreaterThanEquals": {&owner: "100"}}),
+                Some("99"),
+                false,
+            ),
+            (
+                json!({"NumericEquals": {&owner: "2002"}}),
+                Some("octo-org"),
+                false,
+            ),
+            (
+                json!({"NumericEqualsIfExists": {&owner: "2002"}}),
+                None,
+                true,
+            ),
+            (
+                json!({"DateLessThan": {&owner: "2026-12-31T00:00:00Z"}}),
+                Some("2026-01-01T00:00:00Z"),
+                true,
+            ),
+            (
+                json!({"DateGreaterThan": {&owner: "2026-12-31T00:00:00Z"}}),
+                Some("1798761600"),
+                true,
+            ),
+            (
+                json!({"DateEquals": {&owner: "2026-01-01T00:00:00Z"}}),
+                Some("2026-01-01T01:00:00+01:00"),
+                true,
+            ),
+            (
+                json!({"DateNotEquals": {&owner: "2026-01-01T00:00:00Z"}}),
+                Some("2026-01-01T00:00:00Z"),
+                false,
+            ),
+            (json!({"Bool": {&owner: "true"}}), Some("TRUE"), true),
+            (json!({"Bool": {&owner: "true"}}), Some("false"), false),
+            (
+                json!({"IpAddress": {&owner: "203.0.113.0/24"}}),
+                Some("203.0.113.7"),
+                true,
+            ),
+            (
+                json!({"IpAddress": {&owner: ["198.51.100.1", "2001:db8::/32"]}}),
+                Some("2001:db8::1"),
+                true,
+            ),
+            (
+                json!({"NotIpAddress": {&owner: "203.0.113.0/24"}}),
+                Some("203.0.113.7"),
+                false,
+            ),
+            (
+                json!({"NotIpAddress": {&owner: "203.0.113.0/24"}}),
+                Some("192.0.2.1"),
+                true,
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (cond, presented, want) in rows {
+            let pairs: Vec<(&str, &str)> = presented
+                .map(|p| ("repository_owner_id", p))
+                .into_iter()
+                .collect();
+            let v = evaluate(&doc(cond.clone()), &ctx(&pairs));
+            if v.allowed != want || v.undecided.is_some() {
+                wrong.push(format!("{cond} with {pairs:?}: {v:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_deny_with_a_numeric_condition_wins_and_one_not_modelled_is_undecided() {
+        let owner = format!("{P}:repository_owner_id");
+        let rcp = |op: &str| {
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": ACTION,
+                "Condition": {op: {&owner: "2002"}}}]})
+        };
+        let v = evaluate(
+            &rcp("NumericNotEquals"),
+            &ctx(&[("repository_owner_id", "9999")]),
+        );
+        assert_eq!(v.reason, "explicit deny");
+        let v = evaluate(
+            &rcp("NumericNotEquals"),
+            &ctx(&[("repository_owner_id", "2002")]),
+        );
+        assert_eq!(v.reason, "implicit deny", "no Allow: nothing matched");
+        let v = evaluate(&rcp("ArnNotLike"), &ctx(&[("repository_owner_id", "9999")]));
+        assert_eq!(v.undecided.as_deref(), Some("ArnNotLike"));
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub struct ProviderFacts {
 pub struct Explanation {
     /// Would STS admit this token for this role?
     pub allowed: bool,
-    /// The deciding step: `role`, `provider`, `audience`, `lifetime`, `trust` or `rcp`.
+    /// The deciding step: `role`, `provider`, `audience`, `lifetime`, `trust` or `rcp`; or
+    /// `undecided` when a policy uses an operator keyless does not evaluate.
     pub step: &'static str,
     /// What happens, in one sentence.
     pub message: String,
@@ -169,6 +170,17 @@ pub fn explain(
     let ctx = evaluate::context(provider_arn, key_prefix, claims, supported);
     let verdict = evaluate::evaluate(trust, &ctx);
     let statement = verdict.deciding.as_ref().map(|d| d.label());
+    if let Some(op) = &verdict.undecided {
+        return undecided(
+            format!(
+                "the trust policy's {}",
+                statement.clone().unwrap_or_default()
+            ),
+            op,
+            statement.clone(),
+            verdict.clone(),
+        );
+    }
     if verdict.allowed
         && let Some(denied) = rcp_denial(&facts.rcps, &ctx)
     {
@@ -198,11 +210,48 @@ pub fn explain(
     }
 }
 
+/// keyless cannot decide: `what` uses operator `op`, which the evaluator does not model.
+fn undecided(
+    what: String,
+    op: &str,
+    statement: Option<String>,
+    verdict: evaluate::Verdict,
+) -> Explanation {
+    Explanation {
+        allowed: false,
+        step: "undecided",
+        message: format!(
+            "cannot decide: {what} uses the condition operator {op}, which keyless does not evaluate"
+        ),
+        fix: Some(format!(
+            "decide it by hand, or prove it with a real token exchange (`keyless verify` inside the workflow); keyless evaluates String*, Numeric*, Date*, Bool, IpAddress and Null operators, not {op}"
+        )),
+        statement,
+        condition: verdict
+            .deciding
+            .as_ref()
+            .and_then(|d| d.conditions.iter().find(|c| c.operator == op).cloned()),
+        verdict: Some(verdict),
+    }
+}
+
 /// The first resource control policy that explicitly denies the request, as an explanation
-/// naming the policy, the statement and the owner it refuses.
+/// naming the policy, the statement and the owner it refuses; or one that cannot be decided
+/// (a Deny statement with an operator keyless does not model), which is never passed over.
 fn rcp_denial(rcps: &[(String, Value)], ctx: &evaluate::Context) -> Option<Explanation> {
     for (name, doc) in rcps {
         let v = evaluate::evaluate(doc, ctx);
+        if let Some(op) = &v.undecided
+            && v.deciding.as_ref().is_some_and(|d| d.effect == "Deny")
+        {
+            let label = v.deciding.as_ref().map(|d| d.label()).unwrap_or_default();
+            return Some(undecided(
+                format!("the organisation's RCP {name}, {label},"),
+                op,
+                Some(format!("{name} {label}")),
+                v.clone(),
+            ));
+        }
         let Some(st) = v
             .statements
             .iter()
