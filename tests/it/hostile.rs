@@ -120,6 +120,40 @@ fn an_environment_name_github_would_evaluate_is_refused() {
     }
 }
 
+/// The same for an environment named by a custom sub or by an `environment` claim condition:
+/// wherever it comes from, it would become the workflow's `environment:`.
+#[test]
+fn an_environment_from_a_custom_sub_or_a_claim_is_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    for (subject, key) in [
+        (
+            "custom = \"repo:octo-org/site:environment:${{ github.head_ref }}\"",
+            "role[0].subject[0].custom",
+        ),
+        (
+            "repo = \"octo-org/site\"\nbranch = \"main\"\nclaims = { environment = \"${{ github.head_ref }}\" }",
+            "role[0].subject[0].claims.environment",
+        ),
+    ] {
+        std::fs::write(
+            dir.path().join("keyless.toml"),
+            format!(
+                "account_id = \"{ACCOUNT_ID}\"\n[[role]]\nname = \"r\"\n[[role.subject]]\n{subject}\n"
+            ),
+        )
+        .unwrap();
+        for cmd in [&["lint", "--no-github"][..], &["emit", "workflow"][..]] {
+            let r = keyless_in(dir.path(), cmd, &[], None);
+            assert_eq!(r.code, 1, "{cmd:?}: {}", r.stdout);
+            assert!(
+                r.stderr.contains(key) && r.stderr.contains("${{"),
+                "{cmd:?}: {}",
+                r.stderr
+            );
+        }
+    }
+}
+
 #[test]
 fn explain_calls_out_a_repeated_key_and_a_too_deep_claims_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,6 +42,19 @@ pub(super) fn validate_subject(
             );
             continue;
         }
+        // An environment named by a claim condition becomes the workflow's `environment:`.
+        if k == "environment"
+            && !v.contains(['*', '?'])
+            && let Err(m) = names::environment_name(v)
+        {
+            p.add(
+                format!("{key}.claims.environment"),
+                Some(v),
+                m,
+                "write the environment's exact name as GitHub shows it",
+            );
+            continue;
+        }
         claims.push((k.clone(), v.clone()));
     }
     if let Some(custom) = &s.custom {
@@ -70,6 +83,20 @@ pub(super) fn validate_subject(
                 Some(custom),
                 "a custom sub is 1–1024 printable characters",
                 "",
+            );
+        }
+        // The `environment:` segment of a custom sub becomes the workflow's `environment:` too.
+        let parts: Vec<&str> = custom.split(':').collect();
+        if let Some(i) = parts.iter().position(|x| *x == "environment")
+            && let Some(e) = parts.get(i + 1)
+            && !e.contains(['*', '?'])
+            && let Err(m) = names::environment_name(&e.replace("%3A", ":"))
+        {
+            p.add(
+                format!("{key}.custom"),
+                Some(custom),
+                format!("its environment {e:?}: {m}"),
+                "write the environment's exact name as GitHub shows it",
             );
         }
         if p.list.len() > start {
