@@ -108,6 +108,63 @@ async fn an_iam_name_never_becomes_a_path_out_of_imported() {
     assert!(cfg.contains("imported/_../_...json"), "{cfg}");
 }
 
+/// Two roles whose names make the same file name (`..` and `_..`) get a directory each, and
+/// the plan after the import changes nothing: neither role's policy lands on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn two_names_that_sanitise_alike_get_a_directory_each() {
+    let e = Env::new();
+    crate::import::hand_made(&e).await;
+    let iam = e.iam().await;
+    let trust = iam
+        .get_role()
+        .role_name("site-deploy")
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap();
+    let trust = percent_encoding::percent_decode_str(&trust)
+        .decode_utf8_lossy()
+        .into_owned();
+    for (role, action) in [("..", "s3:GetObject"), ("_..", "s3:PutObject")] {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(&trust)
+            .send()
+            .await
+            .unwrap();
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name("p")
+            .policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"arn:aws:s3:::b/*"}}]}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = e.run(&["import", "--role", "..", "--role", "_.."]);
+    assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
+    let first = std::fs::read_to_string(e.dir.path().join("imported/_../p.json")).unwrap();
+    let second = std::fs::read_to_string(e.dir.path().join("imported/_..-2/p.json")).unwrap();
+    assert!(
+        first.contains("s3:GetObject") && second.contains("s3:PutObject"),
+        "{first}\n{second}"
+    );
+    // The plan after the import only adopts the roles (keyless's tags): no document changes,
+    // so neither role's policy lands on the other.
+    let r = e.run(&["plan"]);
+    assert!(
+        r.stdout.contains("0 to add, 2 to change, 0 to destroy")
+            && r.stdout.matches("(TagRole)").count() == 2,
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -131,7 +131,13 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
             t.push_str(&format!("audiences = [{}]\n", list.join(", ")));
         }
     }
+    // One directory per role and one file per policy, unique even where two names make the
+    // same file name (`..` and `_..`; names that differ only in case, on a case-insensitive
+    // file system): a later one gets `-2`, `-3`, …
+    let mut dirs = std::collections::BTreeSet::new();
     for r in roles {
+        let dir = unique(file_component(&r.name), &mut dirs);
+        let mut files_here = std::collections::BTreeSet::new();
         t.push_str(&format!("\n[[role]]\nname = {}\n", q(&r.name)));
         if r.path != "/" {
             t.push_str(&format!("path = {}\n", q(&r.path)));
@@ -219,9 +225,8 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
         }
         for (pname, doc) in &r.inline_policies {
             let path = format!(
-                "imported/{}/{}.json",
-                file_component(&r.name),
-                file_component(pname)
+                "imported/{dir}/{}.json",
+                unique(file_component(pname), &mut files_here)
             );
             t.push_str(&format!(
                 "  [[role.inline_policy]]\n  name = {}\n  file = {}\n",
@@ -239,6 +244,19 @@ pub fn describe(roles: &[ObservedRole], prefix: &str, name: &str, account: &str)
         files,
         notes,
     }
+}
+
+/// `base`, or `base-2`, `base-3`, … : the first not in `used` (compared without case), which
+/// it joins.
+fn unique(base: String, used: &mut std::collections::BTreeSet<String>) -> String {
+    let mut name = base.clone();
+    let mut n = 1;
+    while used.contains(&name.to_lowercase()) {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    used.insert(name.to_lowercase());
+    name
 }
 
 /// A file or directory name made from an IAM name (roles and policies may be named `.`, `..` or
