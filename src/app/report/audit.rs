@@ -198,7 +198,7 @@ impl CiReport for AuditReport<'_> {
 
     /// A Markdown report for $GITHUB_STEP_SUMMARY.
     fn markdown(&self) -> String {
-        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let cell = super::markdown_cell;
         let mut s = format!(
             "## keyless audit\n\n{} role(s) trusting GitHub in account `{}`: {} finding(s), {} at or above `{}`.\n",
             self.roles.len(),

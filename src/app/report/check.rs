@@ -113,7 +113,7 @@ impl CiReport for CheckReport<'_> {
 
     /// A Markdown report for $GITHUB_STEP_SUMMARY.
     fn markdown(&self) -> String {
-        let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+        let cell = super::markdown_cell;
         let (account, config) = (&self.account_id, &self.config);
         if self.findings.is_empty() {
             return format!(
@@ -144,10 +144,13 @@ impl CiReport for CheckReport<'_> {
             ));
         }
         for f in self.findings.iter().filter(|f| f.diff.is_some()) {
+            let diff = f.diff.as_deref().unwrap_or("").trim_end();
+            // A fence longer than any run of backticks in the diff, so a document cannot end it.
+            let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
             s.push_str(&format!(
-                "\n<details><summary>{}</summary>\n\n```diff\n{}\n```\n</details>\n",
+                "\n<details><summary>{}</summary>\n\n{fence}diff\n{diff}\n{fence}\n</details>\n",
                 cell(f.resource_name()),
-                f.diff.as_deref().unwrap_or("").trim_end()
             ));
         }
         if self.failing() > 0 {

@@ -154,3 +154,42 @@ pub fn findings_text(findings: &[&Finding]) -> String {
     }
     s
 }
+
+/// Text as one cell of a Markdown table (the step summary): line breaks (`\r` too) become
+/// spaces, and every character Markdown or HTML would read as syntax is escaped, so a value
+/// from IAM (a role path like `/[text](https://example.com)/`) shows as written: never a link,
+/// an image, markup, or a broken table.
+pub fn markdown_cell(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '<' | '>' | '~' | '#'
+            | '{' | '}' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_markdown_cell_is_never_a_link_markup_or_a_broken_table() {
+        let cell = markdown_cell("/[text](https://attacker.example)/ ![img](x) <b>a|b</b>\r\nnext");
+        assert!(!cell.contains("]("), "{cell}");
+        assert!(!cell.contains("<b>") && !cell.contains('\r') && !cell.contains('\n'));
+        assert_eq!(
+            cell.matches('|').count(),
+            cell.matches("\\|").count(),
+            "{cell}"
+        );
+        assert_eq!(markdown_cell("role gha-site"), "role gha-site");
+    }
+}
