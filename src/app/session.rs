@@ -493,7 +493,10 @@ impl Session {
                 match github::discover_token(&host, ghes, |k| std::env::var(k).ok()) {
                     Some((token, source)) => {
                         self.printer
-                            .debug(&format!("GitHub: {base}, token from {source}"));
+                            .debug(&format!(
+                                "GitHub: {}, token from {source}",
+                                keyless::io::http::redacted(&base)
+                            ));
                         Some(GitHub::new(&base, token, source))
                     }
                     None => {

@@ -43,6 +43,20 @@ impl Response {
     }
 }
 
+/// `url` with any credentials in it (`https://user:secret@host/…`) replaced by `***`: the form
+/// of a URL keyless prints, in errors and at any verbosity.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
+        None => url.to_string(),
+    }
+}
+
 /// Send one request. `what` names it in errors (e.g. `GET https://api.github.com/user`).
 pub async fn send(
     method: &str,
@@ -50,7 +64,7 @@ pub async fn send(
     headers: &[(&str, String)],
     body: Option<Vec<u8>>,
 ) -> Result<Response> {
-    let what = format!("{method} {url}");
+    let what = format!("{method} {}", redacted(url));
     let fail = |m: String| Error::GitHub {
         what: what.clone(),
         status: None,
@@ -160,4 +174,22 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_never_printed() {
+        assert_eq!(
+            redacted("http://user:secret@gh.example.com:8443/api/v3?x=1"),
+            "http://***@gh.example.com:8443/api/v3?x=1"
+        );
+        assert_eq!(
+            redacted("https://api.github.com/repos/o/r"),
+            "https://api.github.com/repos/o/r"
+        );
+        assert_eq!(redacted("https://a@b@host/p@q"), "https://***@host/p@q");
+    }
 }

@@ -261,3 +261,46 @@ async fn sarif_uris_are_valid_for_any_iam_path() {
     }
     assert!(odd[0].ends_with("role/odd%2Bpath%3Dx%2Cy%40z"), "{odd:?}");
 }
+
+/// Credentials in `--github-api-url` (or `KEYLESS_GITHUB_API_URL`) are never printed: not in
+/// the error when GitHub cannot be reached, not at `-vv`.
+#[test]
+fn credentials_in_the_github_api_url_are_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keyless.toml"),
+        format!("account_id = \"{ACCOUNT_ID}\"\n{SITE}"),
+    )
+    .unwrap();
+    for (args, env) in [
+        (
+            vec![
+                "-vv",
+                "--github-api-url",
+                "http://user:hunter2@127.0.0.1:1",
+                "lint",
+            ],
+            vec![("GH_TOKEN", "ghp_test".to_string())],
+        ),
+        (
+            vec!["-vv", "lint"],
+            vec![
+                ("GH_TOKEN", "ghp_test".to_string()),
+                (
+                    "KEYLESS_GITHUB_API_URL",
+                    "http://user:hunter2@127.0.0.1:1".to_string(),
+                ),
+            ],
+        ),
+    ] {
+        let r = keyless_in(dir.path(), &args, &env, None);
+        assert_ne!(r.code, 0, "GitHub cannot be reached: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"),
+            "{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+        assert!(r.stderr.contains("***@127.0.0.1:1"), "{}", r.stderr);
+    }
+}
