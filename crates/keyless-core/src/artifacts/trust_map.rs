@@ -216,51 +216,78 @@ fn scope_words(scope: &Scope) -> String {
 /// Where a trust lets tokens in from, read from its `sub` conditions (and owner ID pins).
 pub fn sources(trust: &Value) -> Vec<Source> {
     let mut out = Vec::new();
-    let mut saw_sub = false;
+    // Each Allow statement on its own, as IAM reads it: a statement admits the repositories
+    // its positive `sub` conditions name; one with none (no `sub`, only `Null`, or only
+    // negated operators, which exclude rather than admit) admits any repository on GitHub,
+    // whatever the other statements narrow.
     for st in policy::statements(trust) {
         if st.get("Effect").and_then(Value::as_str) != Some("Allow") {
             continue;
         }
-        for (_, key, values) in policy::condition_entries(st) {
+        let mut admitted = Vec::new();
+        let mut excluded = Vec::new();
+        let mut unread = Vec::new();
+        for (op, key, values) in policy::condition_entries(st) {
             if !key.to_ascii_lowercase().ends_with(":sub") {
                 continue;
             }
-            saw_sub = true;
-            for v in values {
-                out.push(match parse_sub(&v) {
-                    ParsedSub::Repo { repo, scope, .. } if repo.owner.contains(['*', '?']) => {
-                        Source {
-                            owner: "*".into(),
-                            repo: "any repository on GitHub".into(),
-                            scope: scope_words(&scope),
-                            broad: "github".into(),
-                        }
-                    }
-                    ParsedSub::Repo { repo, scope, .. } if repo.name.contains(['*', '?']) => {
-                        Source {
-                            owner: repo.owner.clone(),
-                            repo: format!("any repository in {}", repo.owner),
-                            scope: scope_words(&scope),
-                            broad: "owner".into(),
-                        }
-                    }
-                    ParsedSub::Repo { repo, scope, .. } => Source {
-                        owner: repo.owner.clone(),
-                        repo: repo.full_name(),
-                        scope: scope_words(&scope),
-                        broad: String::new(),
-                    },
-                    ParsedSub::Custom(c) => custom_source(&c),
-                });
+            let (_, base, _) = policy::split_operator(&op);
+            match base {
+                "StringEquals" | "StringLike" | "StringEqualsIgnoreCase" => admitted.extend(values),
+                "StringNotEquals" | "StringNotLike" | "StringNotEqualsIgnoreCase" => {
+                    excluded.extend(values)
+                }
+                "Null" => {}
+                _ => unread.push(op.clone()),
             }
         }
+        if admitted.is_empty() {
+            let scope = if !unread.is_empty() {
+                format!("sub only through {}, not read here", unread.join(", "))
+            } else if !excluded.is_empty() {
+                format!("every sub except {}", excluded.join(", "))
+            } else {
+                "no sub condition".into()
+            };
+            out.push(Source {
+                owner: "*".into(),
+                repo: "any repository on GitHub".into(),
+                scope,
+                broad: "github".into(),
+            });
+            continue;
+        }
+        for v in admitted {
+            out.push(match parse_sub(&v) {
+                ParsedSub::Repo { repo, scope, .. } if repo.owner.contains(['*', '?']) => Source {
+                    owner: "*".into(),
+                    repo: "any repository on GitHub".into(),
+                    scope: scope_words(&scope),
+                    broad: "github".into(),
+                },
+                ParsedSub::Repo { repo, scope, .. } if repo.name.contains(['*', '?']) => Source {
+                    owner: repo.owner.clone(),
+                    repo: format!("any repository in {}", repo.owner),
+                    scope: scope_words(&scope),
+                    broad: "owner".into(),
+                },
+                ParsedSub::Repo { repo, scope, .. } => Source {
+                    owner: repo.owner.clone(),
+                    repo: repo.full_name(),
+                    scope: scope_words(&scope),
+                    broad: String::new(),
+                },
+                ParsedSub::Custom(c) => custom_source(&c),
+            });
+        }
     }
-    if !saw_sub {
+    if out.is_empty() {
+        // No Allow statement at all: nothing is admitted, but say so rather than draw nothing.
         out.push(Source {
             owner: "*".into(),
-            repo: "any repository on GitHub".into(),
-            scope: "no sub condition".into(),
-            broad: "github".into(),
+            repo: "no repository".into(),
+            scope: "no Allow statement".into(),
+            broad: String::new(),
         });
     }
     out.sort_by(|a, b| (&a.owner, &a.repo, &a.scope).cmp(&(&b.owner, &b.repo, &b.scope)));
@@ -635,6 +662,34 @@ mod tests {
             ],
             guarded: Some(false),
         }]
+    }
+
+    #[test]
+    fn sources_read_each_statement_and_its_operators() {
+        let st = |cond: Value| {
+            json!({"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity", "Condition": cond})
+        };
+        let sub = format!("{GH}:sub");
+        // A narrow Allow beside an Allow with no sub: the second admits any repository.
+        let two = json!({"Statement": [
+            st(json!({"StringEquals": {&sub: "repo:octo-org/site:ref:refs/heads/main"}})),
+            st(json!({"StringEquals": {format!("{GH}:aud"): "sts.amazonaws.com"}})),
+        ]});
+        let s = sources(&two);
+        assert!(s.iter().any(|s| s.broad == "github"), "{s:?}");
+        assert!(s.iter().any(|s| s.repo == "octo-org/site"), "{s:?}");
+        // A negated operator excludes a repository; it never admits it.
+        let not =
+            json!({"Statement": [st(json!({"StringNotLike": {&sub: "repo:octo-org/secret:*"}}))]});
+        let s = sources(&not);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].broad, "github");
+        assert!(
+            s[0].scope.contains("except repo:octo-org/secret:*"),
+            "{s:?}"
+        );
+        assert!(!s.iter().any(|s| s.repo.contains("secret")));
     }
 
     #[test]
