@@ -744,6 +744,12 @@ impl Session {
 
     /// Ask before a write, unless `yes`; refuse to ask when stdin is not a terminal.
     pub fn confirm(&self, yes: bool, question: &str) -> Result<bool> {
+        self.confirm_reviewed(yes, question, "keyless plan")
+    }
+
+    /// [`Session::confirm`], naming `review` (the command that shows what would change) in the
+    /// refusal.
+    pub fn confirm_reviewed(&self, yes: bool, question: &str, review: &str) -> Result<bool> {
         use std::io::IsTerminal;
         if yes {
             return Ok(true);
@@ -751,7 +757,7 @@ impl Session {
         if !std::io::stdin().is_terminal() {
             return Err(Error::usage(
                 "not asking for confirmation: stdin is not a terminal",
-                "review `keyless plan`, then run again with --yes",
+                format!("review `{review}`, then run again with --yes"),
             ));
         }
         dialoguer::Confirm::new()

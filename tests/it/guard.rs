@@ -502,6 +502,87 @@ fn a_policy_of_the_same_name_that_is_not_ours_is_refused() {
     assert_eq!(e.kit.count("DeletePolicy") + e.kit.count("DetachPolicy"), 0);
 }
 
+/// A foreign RCP tagged as ours is still not ours (its document is not a guard's shape);
+/// configs that would guard nothing are refused; the human report never says "changes made"
+/// before anything was made, never "no changes" beside a refusal, and shows the policy.
+#[test]
+fn the_guard_refuses_what_guards_nothing_and_what_only_its_tags_call_ours() {
+    let e = Env::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let org = rt.block_on(organization(&e));
+    // Configs that guard nothing, or could never match: refused at once, naming the key.
+    for (table, key) in [
+        (
+            format!(
+                "owner_ids = [\"{OWNER_ID}\"]\nissuers = []\ntargets = [\"{}\"]",
+                org.ou
+            ),
+            "guard.issuers",
+        ),
+        (
+            format!("owner_ids = [\"0{OWNER_ID}\"]\ntargets = [\"{}\"]", org.ou),
+            "guard.owner_ids",
+        ),
+        (
+            format!(
+                "owner_ids = [\"{OWNER_ID}\"]\ntargets = [\"{0}\", \"{0}\"]",
+                org.ou
+            ),
+            "guard.targets",
+        ),
+    ] {
+        e.write(&format!("name = \"org-guard\"\n[guard]\n{table}\n"));
+        let r = guard_run(&e, &org, &["guard", "plan", "--no-dry-run"]);
+        expect(&r, 1);
+        assert!(r.stderr.contains(key), "{key}: {}", r.stderr);
+    }
+    // Only the management account: RCPs never apply there.
+    e.write(&format!(
+        "name = \"org-guard\"\n[guard]\nowner_ids = [\"{OWNER_ID}\"]\ntargets = [\"{MANAGEMENT}\"]\n"
+    ));
+    let r = guard_run(&e, &org, &["guard", "plan", "--no-dry-run"]);
+    expect(&r, 2);
+    assert!(
+        r.stdout.contains("refused") && !r.stdout.contains("no changes"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("guard nothing"), "{}", r.stderr);
+    // The plan shows the policy; apply without --yes and no terminal makes nothing, says so,
+    // and names `keyless guard plan`.
+    e.write(&config(&org.ou));
+    let r = guard_run(&e, &org, &["guard", "plan", "--no-dry-run"]);
+    expect(&r, 0);
+    assert!(r.stdout.contains("\"StringNotEquals\""), "{}", r.stdout);
+    let r = guard_run(&e, &org, &["guard", "apply", "--no-dry-run"]);
+    expect(&r, 1);
+    assert!(!r.stdout.contains("changes made"), "{}", r.stdout);
+    assert!(r.stderr.contains("keyless guard plan"), "{}", r.stderr);
+    assert_eq!(e.kit.count("CreatePolicy"), 0);
+    // A policy of the guard's name carrying our tags, with a document that is not a guard's.
+    rt.block_on(async {
+        org.orgs
+            .create_policy()
+            .name("keyless-github-guard")
+            .description("made by hand")
+            .r#type(PolicyType::ResourceControlPolicy)
+            .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
+            .tags(aws_sdk_organizations::types::Tag::builder().key("managed-by").value("keyless").build().unwrap())
+            .tags(aws_sdk_organizations::types::Tag::builder().key("keyless:config").value("org-guard").build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = guard_run(&e, &org, &["guard", "destroy", "--yes"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("not one keyless writes"), "{}", r.stderr);
+    assert_eq!(e.kit.count("DeletePolicy") + e.kit.count("DetachPolicy"), 0);
+}
+
 /// The same guard against a second implementation of AWS Organizations: moto's server (from the
 /// outside tools), which creates and attaches resource control policies too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

@@ -104,7 +104,7 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
                     plan.changes.len()
                 ),
             };
-            if !s.confirm(args.yes, &question)? {
+            if !s.confirm_reviewed(args.yes, &question, "keyless guard plan")? {
                 return Ok(ExitStatus::Success);
             }
             report.applied = s.block_on(ops_guard::apply(&aws, plan))?;

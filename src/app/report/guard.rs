@@ -75,7 +75,10 @@ pub fn at_risk(roles: &[RoleImpact]) -> usize {
 impl Report for GuardReport {
     fn human(&self) -> String {
         let mut s = String::new();
-        if self.changes.is_empty() {
+        if !self.refusals.is_empty() {
+            // Nothing can be planned or checked while keyless refuses: never "no changes".
+            s.push_str("refused: keyless will not change the guard (the reasons follow)\n");
+        } else if self.changes.is_empty() {
             s.push_str(match self.action {
                 "check" => "no drift: the guard is as configured\n",
                 _ => "no changes: the guard is as configured\n",
@@ -83,11 +86,18 @@ impl Report for GuardReport {
         } else {
             s.push_str(match self.action {
                 "check" => "the guard drifted; apply would make these changes:\n\n",
-                "apply" | "destroy" => "changes made:\n\n",
+                "apply" | "destroy" if self.applied > 0 => "changes made:\n\n",
                 _ => "keyless guard will make these changes:\n\n",
             });
             for c in &self.changes {
                 s.push_str(&format!("  {}  ({})\n", c.describe(&self.name), c.api()));
+                if let GuardChange::UpdatePolicy { before, after, .. } = c {
+                    // What replaces the live document, line by line.
+                    let diff = keyless::state::plan::document_diff(Some(before), Some(after));
+                    for line in diff.lines() {
+                        s.push_str(&format!("      {line}\n"));
+                    }
+                }
             }
         }
         if !self.document.is_null() {
@@ -95,6 +105,12 @@ impl Report for GuardReport {
                 "\npolicy {}: {} of {} characters\n",
                 self.name, self.size, self.size_quota
             ));
+            if self.action == "plan" {
+                s.push_str(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&self.document).unwrap_or_default()
+                ));
+            }
         }
         if !self.accounts.is_empty() {
             s.push_str(&format!(

@@ -159,6 +159,14 @@ fn checked(
         );
     }
     for id in &owner_ids {
+        if digits(id) && id.starts_with('0') {
+            bad(
+                "owner_ids",
+                Some(id),
+                "GitHub writes an owner ID without leading zeros: the token's repository_owner_id would never equal this string",
+                "write the ID as GET /repos/OWNER/REPO gives owner.id, e.g. \"2002\"",
+            );
+        }
         if !digits(id) {
             bad(
                 "owner_ids",
@@ -234,7 +242,21 @@ fn checked(
             }
         }
     }
+    if spec.issuers.as_ref().is_some_and(Vec::is_empty) {
+        bad(
+            "issuers",
+            None,
+            "an empty issuers list guards nothing: the policy would hold no statement",
+            "leave issuers out (github.com and [provider]'s issuer), or list the issuers to guard",
+        );
+    }
     let targets = spec.targets.clone();
+    let mut seen_targets = std::collections::BTreeSet::new();
+    for t in &targets {
+        if !seen_targets.insert(t) {
+            bad("targets", Some(t), "listed twice", "list each target once");
+        }
+    }
     if targets.is_empty() {
         bad(
             "targets",

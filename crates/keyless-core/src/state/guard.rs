@@ -215,12 +215,40 @@ pub fn tags(config: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// Is this policy this config's guard? Its tags say so, *and* its document is one keyless
+/// writes ([`shaped_like_ours`]): tags alone can be copied onto anyone's policy.
 fn ours(p: &ObservedRcp, config: &str) -> bool {
     p.tags.get(CONFIG_TAG).map(String::as_str) == Some(config)
         && p.tags
             .get(crate::config::MANAGED_BY_KEY)
             .map(String::as_str)
             == Some(crate::config::MANAGED_BY_VALUE)
+        && shaped_like_ours(&p.content)
+}
+
+/// Does `doc` have the shape of a guard [`render`] writes: every statement a Deny of
+/// `sts:AssumeRoleWithWebIdentity` to `*`? Its conditions may have been edited by hand (check
+/// reports that drift, and apply restores them with a diff shown); a policy about anything else
+/// is not a guard, whatever its tags say.
+pub fn shaped_like_ours(doc: &Value) -> bool {
+    // An emptied guard holds nothing foreign: it is restored.
+    policy::statements(doc).iter().all(|st| {
+        st.get("Effect").and_then(Value::as_str) == Some("Deny")
+            && st.get("Principal").and_then(Value::as_str) == Some("*")
+            && policy::strings(st.get("Action")) == ["sts:AssumeRoleWithWebIdentity"]
+    })
+}
+
+/// Why a policy tagged as this config's is not treated as its guard, if it is not.
+fn not_ours_why(p: &ObservedRcp, config: &str) -> String {
+    if p.tags.get(CONFIG_TAG).map(String::as_str) == Some(config) && !shaped_like_ours(&p.content) {
+        "is tagged as this config's but its document is not one keyless writes (a Deny of sts:AssumeRoleWithWebIdentity)".into()
+    } else {
+        format!(
+            "is not this config's (tag {CONFIG_TAG} = {:?})",
+            p.tags.get(CONFIG_TAG).cloned().unwrap_or_default()
+        )
+    }
 }
 
 /// Desired against observed. Pure.
@@ -242,10 +270,17 @@ pub fn plan(g: &Guard, config: &str, o: &ObservedGuard) -> GuardPlan {
         && !ours(existing, config)
     {
         p.refusals.push(format!(
-            "a resource control policy named {} ({}) exists and is not this config's (tag {CONFIG_TAG} = {:?}): keyless does not touch it; choose another [guard] name",
+            "a resource control policy named {} ({}) exists and {}: keyless does not touch it; choose another [guard] name",
             g.name,
             existing.id,
-            existing.tags.get(CONFIG_TAG).cloned().unwrap_or_default()
+            not_ours_why(existing, config)
+        ));
+        return p;
+    }
+    if !g.targets.is_empty() && g.targets.iter().all(|t| t == &o.management_account) {
+        p.refusals.push(format!(
+            "the only target is the management account {}, which RCPs never apply to: the guard would guard nothing; target member accounts, organizational units or the root",
+            o.management_account
         ));
         return p;
     }
@@ -256,7 +291,7 @@ pub fn plan(g: &Guard, config: &str, o: &ObservedGuard) -> GuardPlan {
         ));
     }
     p.notes.push(format!(
-        "the management account {} is not subject to RCPs: its GitHub-trusting roles are listed below and must be kept safe by their own trust",
+        "the management account {} is not subject to RCPs: its GitHub-trusting roles (the dry run lists them) must be kept safe by their own trust",
         o.management_account
     ));
     if !o.rcp_enabled {
@@ -336,8 +371,9 @@ pub fn plan_destroy(name: &str, config: &str, o: &ObservedGuard) -> GuardPlan {
     };
     if !ours(existing, config) {
         p.refusals.push(format!(
-            "the resource control policy {name} ({}) is not this config's: keyless does not touch it",
-            existing.id
+            "the resource control policy {name} ({}) {}: keyless does not touch it",
+            existing.id,
+            not_ours_why(existing, config)
         ));
         return p;
     }
@@ -640,6 +676,17 @@ mod tests {
             .map(GuardChange::api)
             .collect();
         assert_eq!(apis, ["UpdatePolicy", "AttachPolicy", "DetachPolicy"]);
+        // Our tags on a policy about something else: not ours, neither replaced nor deleted.
+        let mut tagged = o.clone();
+        tagged.policy.as_mut().unwrap().content = json!({"Statement": [{"Effect": "Deny",
+            "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "*"}]});
+        let p = plan(&g, "c", &tagged);
+        assert!(p.changes.is_empty() && p.refusals[0].contains("not one keyless writes"));
+        assert!(
+            plan_destroy("keyless-github-guard", "c", &tagged)
+                .changes
+                .is_empty()
+        );
         // Someone else's policy of the same name.
         let mut foreign = o.clone();
         foreign.policy.as_mut().unwrap().tags = BTreeMap::new();
