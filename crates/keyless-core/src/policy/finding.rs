@@ -268,8 +268,8 @@ impl DriftKind {
         (
             DriftKind::ExtraRole,
             "extra_role",
-            Severity::Medium,
-            "a role outside the config trusts the GitHub provider",
+            Severity::Info,
+            "a role outside the config trusts the GitHub provider (audit judges it)",
         ),
         (
             DriftKind::OtherConfigRole,

@@ -386,16 +386,18 @@ pub fn drift(
                 }, raised_by: None, diff: None, location: Location::default(), allowed: None });
             continue;
         }
-        let mut finding = Finding { rule: DriftKind::ExtraRole.id(), severity: Severity::Medium, role: Some(name.clone()), resource: Some(format!("role {name}")), message: match owner {
+        // The account's other roles are audit's to judge: here they are information, so one
+        // hand-made role does not fail every config's scheduled check.
+        let mut finding = Finding { rule: DriftKind::ExtraRole.id(), severity: Severity::Info, role: Some(name.clone()), resource: Some(format!("role {name}")), message: match owner {
                 Owner::Legacy => "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply".into(),
                 _ => "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true".into(),
             }, raised_by: None, diff: None, location: Location::default(), allowed: None };
         if let Some((sev, rule)) = trust_risk(trust, ctx) {
-            finding.severity = finding.severity.max(sev);
             finding.raised_by = Some(rule);
-            finding
-                .message
-                .push_str(&format!("; its trust policy fails lint rule {rule}"));
+            finding.message.push_str(&format!(
+                "; its trust policy fails lint rule {rule} ({}): `keyless audit` reports it as a finding",
+                sev.as_str()
+            ));
         }
         out.push(finding);
     }
@@ -708,12 +710,12 @@ mod tests {
                         trust("repo:o/other:ref:refs/heads/main"),
                     ))
                 },
-                vec![(K::ExtraRole, S::Medium, None)],
+                vec![(K::ExtraRole, S::Info, None)],
             ),
             (
                 "a hand-made role trusts any repository",
                 |_, others, _| others.push(("any".into(), trust("repo:*"))),
-                vec![(K::ExtraRole, S::Critical, Some("KL002"))],
+                vec![(K::ExtraRole, S::Info, Some("KL002"))],
             ),
             (
                 "another config's role: information",
