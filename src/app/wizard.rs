@@ -488,10 +488,28 @@ fn ask_repos(
             repos.push(from_github(repo, scope, &info, &settings, args, p)?);
             continue;
         }
+        // GitHub could not be read: which subject form the repository mints is unknown, and a
+        // wrong guess makes a role that denies every token. IDs given: trust both forms (right
+        // either way). Otherwise say so plainly, and refuse to apply a guess.
+        if args.format.is_none() && !(args.owner_id.is_some() && args.repo_id.is_some()) {
+            p.note(&format!(
+                "{} the subject form of {repo} is unknown without a GitHub token: a repository created after 15 Jul 2026 (or opted in) mints immutable subjects, and a classic-only trust denies all of its tokens; set GH_TOKEN, or pass --format",
+                style::bad("warning:")
+            ));
+            if !interactive && args.apply {
+                return Err(Error::usage(
+                    format!(
+                        "the subject form of {repo} is unknown (GitHub was not read), and --apply would make a role that may deny every token"
+                    ),
+                    "set GH_TOKEN so keyless reads it, or pass --format classic|immutable, or --format both with --owner-id and --repo-id",
+                ));
+            }
+        }
         let format = match args.format {
             Some(FormatArg::Classic) => SubjectFormat::Classic,
             Some(FormatArg::Immutable) => SubjectFormat::Immutable,
             Some(FormatArg::Both) => SubjectFormat::Both,
+            None if args.owner_id.is_some() && args.repo_id.is_some() => SubjectFormat::Both,
             None if args.owner_id.is_some() => SubjectFormat::Immutable,
             None => match ask.choose(&format!("Subject format for {repo} (repositories created after 15 Jul 2026 emit immutable subjects)"), &["classic: repo:OWNER/REPO", "immutable: repo:OWNER@ID/REPO@ID", "both (while migrating)"], 0)? {
                 1 => SubjectFormat::Immutable,

@@ -153,7 +153,9 @@ async fn init_pins_the_owner_by_id_when_asked() {
     );
     // Without a way to know the ID, --pin-owner says so before writing anything.
     let fresh = tempfile::tempdir().unwrap();
-    let r = keyless_in(fresh.path(), &args, &e.kit.env(), None);
+    let mut without_github = args.to_vec();
+    without_github.extend(["--format", "classic"]);
+    let r = keyless_in(fresh.path(), &without_github, &e.kit.env(), None);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("owner ID of octo-org/site is not known"),

@@ -215,6 +215,8 @@ fn flags_with_yes_and_no_terminal() {
         "s3-deploy",
         "--param",
         "bucket=octo-site",
+        "--format",
+        "classic",
         "--apply",
     ]);
     expect(&r, 0);
@@ -323,4 +325,53 @@ fn the_wizard_asks_again_for_a_repository_github_does_not_know() {
         "{asked:?}"
     );
     drop(s);
+}
+
+/// Without a GitHub token the subject form is unknown: init says so, refuses to apply a guess,
+/// and trusts both forms when the IDs are given.
+#[test]
+fn without_github_the_subject_form_is_never_guessed_into_iam() {
+    let kit = keyless_testkit::Kit::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| keyless_in(dir.path(), args, &kit.env(), None);
+    let base = [
+        "init",
+        "--yes",
+        "--force",
+        "--repo",
+        "octo-org/site",
+        "--branch",
+        "main",
+        "--preset",
+        "s3-read",
+        "--param",
+        "bucket=octo-site",
+    ];
+    let mut apply = base.to_vec();
+    apply.push("--apply");
+    let r = run(&apply);
+    expect(&r, 1);
+    assert!(
+        r.stderr
+            .contains("subject form of octo-org/site is unknown")
+            && r.stderr.contains("--format"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(kit.count("CreateRole"), 0);
+    // Without --apply the file is written, with the warning.
+    let r = run(&base);
+    expect(&r, 0);
+    assert!(
+        r.stderr.contains("warning: the subject form"),
+        "{}",
+        r.stderr
+    );
+    // With both IDs: both forms, right whichever the repository mints.
+    let mut ids = apply.clone();
+    ids.extend(["--owner-id", "123456", "--repo-id", "456789"]);
+    let r = run(&ids);
+    expect(&r, 0);
+    let cfg = std::fs::read_to_string(dir.path().join("keyless.toml")).unwrap();
+    assert!(cfg.contains("format = \"both\""), "{cfg}");
 }

@@ -18,6 +18,8 @@ fn init(e: &Env, dir: &std::path::Path, repo: &str, bucket: &str, extra: &[&str]
         "s3-deploy",
         "--param",
         &bucket,
+        "--format",
+        "classic",
         "--apply",
     ];
     args.extend_from_slice(extra);
