@@ -135,6 +135,37 @@ async fn two_teams_configs_in_one_account_never_rewrite_each_other() {
     assert!(r.stderr.contains("config octo-org-site"), "{}", r.stderr);
 }
 
+/// A second team's init for the same repository: the config name and the role name are both
+/// free ones (`-2`), so it applies beside the first team's role instead of stopping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_second_teams_init_for_the_same_repository_picks_a_free_role_name() {
+    let e = Env::new();
+    let (a, b) = (e.dir.path().join("a"), e.dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    expect(&init(&e, &a, "octo-org/site", "octo-site", &[]), 0);
+    let r = init(&e, &b, "octo-org/site", "octo-site-2", &[]);
+    expect(&r, 0);
+    assert!(
+        r.stderr.contains("role gha-octo-org-site-deploy belongs to keyless config `octo-org-site`: choosing another name"),
+        "{}",
+        r.stderr
+    );
+    let cfg = std::fs::read_to_string(b.join("keyless.toml")).unwrap();
+    assert!(
+        cfg.contains("name = \"gha-octo-org-site-deploy-2\""),
+        "{cfg}"
+    );
+    let iam = e.iam().await;
+    for role in ["gha-octo-org-site-deploy", "gha-octo-org-site-deploy-2"] {
+        iam.get_role().role_name(role).send().await.unwrap();
+    }
+    // Each config's check is green.
+    for dir in [&a, &b] {
+        expect(&run(&e, dir, &["check"]), 0);
+    }
+}
+
 fn urlencoding_decode(s: &str) -> String {
     keyless::policy::document::decode_document(s)
         .unwrap()

@@ -105,7 +105,7 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         if existing.is_none() {
             name_freely(s, &mut answers, c, args.name.is_some())?;
         }
-        check_role_name_is_free(s, &answers, &c.account)?;
+        choose_role_name(s, &mut answers, &c.account, args.role_name.is_some())?;
         choose_variable(s, &mut answers, c, existing.is_some())?;
     }
     if existing.is_some() {
@@ -234,23 +234,50 @@ fn add_to_config(s: &Session, answers: &Answers) -> Result<()> {
     Ok(())
 }
 
-/// Refuse a role name the account already uses for something this config would not own.
-fn check_role_name_is_free(s: &Session, answers: &Answers, account: &str) -> Result<()> {
+/// A role name the account does not use for something this config would not own: the one
+/// asked for, else (when it was derived, not given with `--role-name`) the same with `-2`,
+/// `-3`, … as a second team's init for the same repository needs. A name given and taken is
+/// refused.
+fn choose_role_name(s: &Session, answers: &mut Answers, account: &str, named: bool) -> Result<()> {
     let aws = s.aws()?;
-    let Some(live) = s.block_on(aws.read_role(&answers.role_name))? else {
-        return Ok(());
-    };
-    let owner = Owner::of(&live.tags);
-    if owner == Owner::Config(answers.config_name.clone()) {
-        return Ok(());
+    let base = answers.role_name.clone();
+    for n in 1..=20 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            let suffix = format!("-{n}");
+            // IAM allows 64 characters.
+            let keep = base.len().min(64 - suffix.len());
+            format!("{}{suffix}", &base[..keep])
+        };
+        let Some(live) = s.block_on(aws.read_role(&candidate))? else {
+            answers.role_name = candidate;
+            return Ok(());
+        };
+        let owner = Owner::of(&live.tags);
+        if owner == Owner::Config(answers.config_name.clone()) {
+            answers.role_name = candidate;
+            return Ok(());
+        }
+        if named {
+            return Err(Error::usage(
+                format!(
+                    "role {candidate} already exists in account {account} and belongs to {}; nothing was written",
+                    owner.describe()
+                ),
+                "pass --role-name with another name (or answer the role-name question differently)",
+            ));
+        }
+        if n == 1 {
+            s.printer.note(&format!(
+                "role {candidate} belongs to {}: choosing another name",
+                owner.describe()
+            ));
+        }
     }
-    let whose = owner.describe();
     Err(Error::usage(
-        format!(
-            "role {} already exists in account {account} and belongs to {whose}; nothing was written",
-            answers.role_name
-        ),
-        "pass --role-name with another name (or answer the role-name question differently)",
+        format!("roles {base} to {base}-20 are all taken in account {account}"),
+        "pass --role-name with a name of your own",
     ))
 }
 
