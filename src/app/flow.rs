@@ -184,7 +184,9 @@ fn apply_one(
     let mut roles = Vec::new();
     for role in &cfg.roles {
         let variable = variable::variable(cfg, role, target);
-        let wctx = workflow::workflow_context(cfg, role, &target.partition);
+        let mut wctx = workflow::workflow_context(cfg, role, &target.partition);
+        // The GitHub half ran: the variable is set, and the workflow's header says so.
+        wctx.variable_set = planned.github.is_some();
         roles.push(RoleWiring {
             name: role.name.clone(),
             arn: variable.value.clone(),

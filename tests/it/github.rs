@@ -62,8 +62,16 @@ fn init_reads_the_form_and_ids_and_the_minted_token_is_admitted() {
     );
     assert!(
         r.stdout.contains("set on GitHub: octo-org/site")
-            && r.stdout.contains("Left for you: commit the workflow")
+            && r.stdout.contains("Left for you: commit the workflow below")
             && !r.stdout.contains("gh variable set"),
+        "{}",
+        r.stdout
+    );
+    // The workflow shown says the variable is set, not to set it first.
+    assert!(
+        r.stdout
+            .contains("keyless apply set the variable AWS_ROLE_ARN")
+            && !r.stdout.contains("Set the variable"),
         "{}",
         r.stdout
     );
@@ -93,6 +101,21 @@ fn init_reads_the_form_and_ids_and_the_minted_token_is_admitted() {
         gh.calls()["GET /repos/{owner}/{repo}"],
         2,
         "init and apply's plan"
+    );
+    // A second role added: the message matches what is printed (no workflow "below").
+    let r = init(
+        &e,
+        &gh,
+        "octo-org/site",
+        &["--add", "--role-name", "gha-second", "--apply"],
+    );
+    expect(&r, 0);
+    assert!(
+        !r.stdout.contains("# .github/workflows/deploy-")
+            && !r.stdout.contains("the workflow below")
+            && r.stdout.contains("keyless emit workflow --role NAME"),
+        "{}",
+        r.stdout
     );
 }
 

@@ -101,7 +101,11 @@ impl Report for ApplyReport<'_> {
         if self.github_wired {
             s.push_str(&format!(
                 "\n{}\n",
-                style::bold("Left for you: commit the workflow below to the repository.")
+                style::bold(if self.roles.len() == 1 {
+                    "Left for you: commit the workflow below to the repository."
+                } else {
+                    "Left for you: commit each role's workflow (keyless emit workflow --role NAME) to its repository."
+                })
             ));
         }
         if let [r] = self.roles.as_slice() {

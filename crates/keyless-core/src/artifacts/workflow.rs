@@ -93,6 +93,9 @@ pub struct WorkflowContext {
     pub keyless_action: String,
     /// The config's path inside the repository (for `keyless verify -c`).
     pub config_path: String,
+    /// The variable is already set on GitHub (apply set it): the header says so instead of
+    /// asking for it.
+    pub variable_set: bool,
 }
 
 /// keyless's own action, pinned by commit: `[workflow] keyless_home` (else keyless's home) at
@@ -191,6 +194,7 @@ pub fn workflow_context(cfg: &Config, role: &Role, partition: &str) -> WorkflowC
         keyless_version: release::VERSION.into(),
         keyless_action: keyless_action(cfg).unwrap_or_default(),
         config_path: repo_config_path(&cfg.file),
+        variable_set: false,
     };
     let mut any_ref = false;
     for s in &role.subjects {

@@ -15,7 +15,7 @@ use crate::config::{Config, Role};
 use crate::error::{ConfigError, Error, Result};
 use crate::identity::issuer::default_audience;
 use crate::identity::names;
-use crate::identity::subject::trust_statements;
+use crate::identity::subject::{SubjectSpec, trust_statements};
 use crate::policy::document::{self as policy, Kind};
 use crate::policy::lint::{self, Finding, LintContext};
 use crate::policy::template::{self, ParamKind, Templates};
@@ -424,6 +424,17 @@ fn render_role(
         }
     };
     let mut findings = lint::lint_document(&trust, Some(Kind::Trust), &lctx);
+    // KL018's generic advice is to set the IDs; when the config already has them, the fix is
+    // the format.
+    let ids_known = role.subjects.iter().all(|s| match &s.spec {
+        SubjectSpec::Repo { repo, .. } => repo.owner_id.is_some() && repo.repo_id.is_some(),
+        SubjectSpec::Custom(_) => false,
+    });
+    if ids_known {
+        for f in findings.iter_mut().filter(|f| f.rule == "KL018") {
+            f.message = "trust is pinned by names only; a deleted or renamed owner or repository can be re-registered. The config already has owner_id and repo_id: set format = \"both\" (while the repository still mints classic subjects) or \"immutable\" to pin by ID".into();
+        }
+    }
 
     let mut policies = Vec::new();
     for pu in &role.presets {
@@ -927,6 +938,27 @@ mod tests {
         assert!(
             r.findings()
                 .any(|f| f.rule == "KL004" && f.allowed.is_some())
+        );
+    }
+
+    #[test]
+    fn kl018_asks_for_the_format_when_the_ids_are_already_there() {
+        let names = "[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"o/r\"\nbranch = \"main\"\n";
+        let r = render(&cfg(names), &Templates::load(None).unwrap(), &target()).unwrap();
+        let f = r.findings().find(|f| f.rule == "KL018").unwrap();
+        assert!(
+            f.message.contains("set owner_id and repo_id"),
+            "{}",
+            f.message
+        );
+        let ids = format!("{names}owner_id = \"1\"\nrepo_id = \"2\"\nformat = \"classic\"\n");
+        let r = render(&cfg(&ids), &Templates::load(None).unwrap(), &target()).unwrap();
+        let f = r.findings().find(|f| f.rule == "KL018").unwrap();
+        assert!(
+            !f.message.contains("set owner_id and repo_id")
+                && f.message.contains("format = \"both\""),
+            "{}",
+            f.message
         );
     }
 
