@@ -300,6 +300,9 @@ impl Session {
             return Ok(aws.clone());
         }
         let aws = self.block_on(Aws::connect(&opts))?;
+        for (var, url) in keyless::io::http::proxies_from_env().unwrap_or_default() {
+            self.printer.debug(&format!("proxy: {url} ({var})"));
+        }
         *self.aws.borrow_mut() = Some((opts, aws.clone()));
         Ok(aws)
     }

@@ -65,6 +65,7 @@ pub async fn send(
     body: Option<Vec<u8>>,
 ) -> Result<Response> {
     let what = format!("{method} {}", redacted(url));
+    proxies_from_env()?;
     let fail = |m: String| Error::GitHub {
         what: what.clone(),
         status: None,
@@ -118,6 +119,54 @@ pub async fn send(
         headers,
         body,
     })
+}
+
+/// The proxy variables keyless (and the AWS SDK) read.
+const PROXY_VARS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The proxies the environment sets, as (variable, URL with credentials redacted); an error
+/// naming the variable when one is not a proxy URL (`http://HOST:PORT`), which the matchers
+/// would otherwise ignore without a word.
+pub fn proxies_from_env() -> Result<Vec<(String, String)>> {
+    proxies_in(|k| std::env::var(k).ok())
+}
+
+/// [`proxies_from_env`] over any environment.
+pub fn proxies_in(env: impl Fn(&str) -> Option<String>) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for var in PROXY_VARS {
+        let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let parsed = value.trim().parse::<hyper::Uri>();
+        let ok = parsed.as_ref().is_ok_and(|u| {
+            matches!(
+                u.scheme_str(),
+                Some("http" | "https" | "socks5" | "socks5h")
+            ) && u.host().is_some_and(|h| !h.is_empty())
+        });
+        if !ok {
+            return Err(Error::Environment {
+                var: var.to_string(),
+                message: format!(
+                    "{:?} is not a proxy URL, and would be ignored",
+                    redacted(&value)
+                ),
+                fix: format!(
+                    "set {var} to http://HOST:PORT (with user:password@ if the proxy asks), or unset it"
+                ),
+            });
+        }
+        out.push((var.to_string(), redacted(value.trim())));
+    }
+    Ok(out)
 }
 
 /// The proxy for `uri` from the environment (read once per process), if any.
@@ -179,6 +228,41 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_proxy_variable_is_refused_and_a_good_one_redacted() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let ok = proxies_in(env(&[("HTTPS_PROXY", "http://u:pw@proxy.corp:3128")])).unwrap();
+        assert_eq!(
+            ok,
+            [(
+                "HTTPS_PROXY".to_string(),
+                "http://***@proxy.corp:3128".to_string()
+            )]
+        );
+        for bad in [
+            "proxy.corp:3128",
+            "not a url",
+            "ftp://proxy.corp:21",
+            "http://",
+        ] {
+            let e = proxies_in(move |k: &str| (k == "HTTPS_PROXY").then(|| bad.to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("HTTPS_PROXY:") && e.contains("fix:"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(proxies_in(env(&[("HTTPS_PROXY", "")])).unwrap().is_empty());
+    }
 
     #[test]
     fn credentials_in_a_url_are_never_printed() {

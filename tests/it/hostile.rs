@@ -304,3 +304,51 @@ fn credentials_in_the_github_api_url_are_never_printed() {
         assert!(r.stderr.contains("***@127.0.0.1:1"), "{}", r.stderr);
     }
 }
+
+/// A proxy variable that is not a URL is refused (naming it), never silently ignored; and an
+/// AWS transport failure behind a proxy says which proxy was in use.
+#[test]
+fn a_malformed_proxy_is_refused_and_a_proxy_in_use_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keyless.toml"),
+        format!("account_id = \"{ACCOUNT_ID}\"\n{SITE}"),
+    )
+    .unwrap();
+    let aws = |proxy: &str| {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "x".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
+            ("HTTPS_PROXY", proxy.to_string()),
+            ("HTTP_PROXY", proxy.to_string()),
+        ]
+    };
+    let r = keyless_in(
+        dir.path(),
+        &["plan", "--no-github"],
+        &aws("proxy.corp:3128"),
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("HTTPS_PROXY") && r.stderr.contains("is not a proxy URL"),
+        "{}",
+        r.stderr
+    );
+    let r = keyless_in(
+        dir.path(),
+        &["plan", "--no-github"],
+        &aws("http://user:pw@127.0.0.1:2"),
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("through the proxy http://***@127.0.0.1:2"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(":pw@"), "{}", r.stderr);
+}

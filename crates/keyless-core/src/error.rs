@@ -194,6 +194,16 @@ pub enum Error {
         /// What to do instead.
         fix: String,
     },
+    /// An environment variable keyless reads holds something it cannot use.
+    #[error("{var}: {message}\n  fix: {fix}")]
+    Environment {
+        /// The variable.
+        var: String,
+        /// What is wrong with its value.
+        message: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// A step that should have taken effect did not (yet); running again may finish it.
     #[error("{message}\n  fix: {fix}")]
     NotConverged {

@@ -76,6 +76,8 @@ impl Aws {
     /// Load configuration from the standard chain with the given overrides (and the HTTPS
     /// client [`transport`] chooses: a private CA bundle, proxies from the environment).
     pub async fn connect(opts: &AwsOptions) -> Result<Aws> {
+        // A malformed proxy variable would be ignored without a word: refuse it.
+        crate::io::http::proxies_from_env()?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(client) = transport::http_client()? {
             loader = loader.http_client(client);
@@ -677,10 +679,18 @@ where
         ),
         c => hint_for(c, &message),
     };
+    // Behind a proxy, a transport failure may be the proxy's: say which one is in use.
+    let proxies = crate::io::http::proxies_from_env().unwrap_or_default();
+    let hint = match (hint, proxies.first()) {
+        (Some(h), Some((var, url))) if code == "dispatch failure" => Some(format!(
+            "{h}; requests go through the proxy {url} ({var}): check that it is up and lets AWS through, or list the endpoint in NO_PROXY"
+        )),
+        (h, _) => h.map(String::from),
+    };
     Error::Aws {
         op: op.into(),
         code,
         message,
-        hint: hint.map(String::from),
+        hint,
     }
 }
