@@ -681,12 +681,25 @@ fn ask_presets(
             .filter(|n| preset.as_ref().is_none_or(|p| p == *n))
             .any(|n| catalogue[n].params.contains_key(key));
         if !exists {
+            // The closest parameter the chosen presets take, for a typo.
+            let nearest = preset_names
+                .iter()
+                .filter(|n| preset.as_ref().is_none_or(|p| p == *n))
+                .flat_map(|n| catalogue[n].params.keys().map(move |k| (n, k)))
+                .map(|(n, k)| (strsim::damerau_levenshtein(key, k), n, k))
+                .filter(|(d, _, k)| *d <= 2.max(k.len() / 3))
+                .min();
             return Err(Error::usage(
                 format!(
                     "--param {key}: none of the chosen presets ({}) takes it",
                     preset_names.join(", ")
                 ),
-                "see `keyless presets` for each preset's parameters",
+                match nearest {
+                    Some((_, n, k)) => format!(
+                        "did you mean --param {k}=VALUE ({n})? `keyless presets` lists each preset's parameters"
+                    ),
+                    None => "see `keyless presets` for each preset's parameters".into(),
+                },
             ));
         }
     }

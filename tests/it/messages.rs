@@ -145,3 +145,73 @@ fn init_echoes_pasted_values_and_suggests_the_valid_one() {
     );
     assert!(!dir.path().join("keyless.toml").exists());
 }
+
+/// Every problem at once, and the nearest name for a typo: a preset typo beside a refused
+/// subject, a `--param` typo, and a profile that does not exist.
+#[test]
+fn typos_are_named_with_the_nearest_name_and_never_wait_for_other_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("keyless.toml"),
+        "account_id = \"123456789012\"\n[[role]]\nname = \"r\"\n[[role.subject]]\nrepo = \"octo org/site\"\nbranch = \"main\"\n[[role.preset]]\nname = \"s3-deplo\"\nparams = { bucket = \"x\" }\n",
+    )
+    .unwrap();
+    let r = crate::util::keyless_in(d, &["lint", "--no-github"], &[], None);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("role[0].subject[0].repo")
+            && r.stderr.contains("role[0].preset[0].name")
+            && r.stderr.contains("did you mean \"s3-deploy\""),
+        "{}",
+        r.stderr
+    );
+    let fresh = tempfile::tempdir().unwrap();
+    let r = crate::util::keyless_in(
+        fresh.path(),
+        &[
+            "init",
+            "--yes",
+            "--repo",
+            "o/r",
+            "--branch",
+            "main",
+            "--preset",
+            "s3-deploy",
+            "--param",
+            "buckt=x",
+            "--format",
+            "classic",
+            "--no-github",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("did you mean --param bucket=VALUE (s3-deploy)"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(d.join("aws-config"), "[profile dev]\nregion = us-east-1\n").unwrap();
+    std::fs::copy(crate::util::example("keyless.toml"), d.join("ok.toml")).unwrap();
+    let r = crate::util::keyless_in(
+        d,
+        &["plan", "--no-github", "-c", "ok.toml"],
+        &[
+            ("AWS_PROFILE", "prodd".to_string()),
+            (
+                "AWS_CONFIG_FILE",
+                d.join("aws-config").display().to_string(),
+            ),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("profile prodd does not exist"),
+        "{}",
+        r.stderr
+    );
+}

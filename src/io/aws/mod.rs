@@ -78,6 +78,26 @@ impl Aws {
     pub async fn connect(opts: &AwsOptions) -> Result<Aws> {
         // A malformed proxy variable would be ignored without a word: refuse it.
         crate::io::http::proxies_from_env()?;
+        // A profile that does not exist: say so, not "no credentials".
+        let profile = opts
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+        if let Some(p) = &profile
+            && !profile_exists(p).await
+        {
+            return Err(Error::Aws {
+                op: "profile".into(),
+                code: "ProfileNotFound".into(),
+                message: format!(
+                    "profile {p} does not exist in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials)"
+                ),
+                hint: Some(
+                    "`aws configure list-profiles` lists the profiles there; pass one of them (--profile or AWS_PROFILE), or unset AWS_PROFILE"
+                        .into(),
+                ),
+            });
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(client) = transport::http_client()? {
             loader = loader.http_client(client);
@@ -583,6 +603,18 @@ impl aws_sdk_iam::config::retry::ClassifyRetry for RefusedIsFinal {
 
     fn name(&self) -> &'static str {
         "keyless: a refused connection is final"
+    }
+}
+
+/// Does the AWS config or credentials file define profile `name`? Read with the SDK's own
+/// profile loader (the files AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name, else
+/// `~/.aws/`); a file that cannot be read or parsed defines nothing.
+async fn profile_exists(name: &str) -> bool {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_config::profile::profile_file::ProfileFiles::default();
+    match aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await {
+        Ok(set) => set.get_profile(name).is_some(),
+        Err(_) => false,
     }
 }
 

@@ -167,7 +167,27 @@ pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> 
             names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
         }),
     };
-    match render(cfg, templates, &target) {
+    // A role whose subjects were all refused still has presets to check: give it a
+    // placeholder subject, so its preset problems are reported with the subjects' (not after
+    // they are fixed).
+    let mut cfg = cfg.clone();
+    for role in cfg.roles.iter_mut().filter(|r| r.subjects.is_empty()) {
+        role.trust_override = None;
+        role.subjects.push(crate::identity::subject::TrustSubject {
+            spec: SubjectSpec::Repo {
+                repo: crate::identity::subject::Repo {
+                    owner: "placeholder".into(),
+                    name: "placeholder".into(),
+                    owner_id: None,
+                    repo_id: None,
+                },
+                scope: crate::identity::subject::Scope::Branch("main".into()),
+                format: crate::identity::subject::SubjectFormat::Classic,
+            },
+            claims: Vec::new(),
+        });
+    }
+    match render(&cfg, templates, &target) {
         Err(Error::Config(problems)) => problems
             .into_iter()
             .filter(|p| p.key.contains(".preset["))
