@@ -611,7 +611,7 @@ impl aws_sdk_iam::config::retry::ClassifyRetry for RefusedIsFinal {
 /// `~/.aws/`); a file that cannot be read or parsed defines nothing.
 async fn profile_exists(name: &str) -> bool {
     use aws_types::os_shim_internal::{Env, Fs};
-    let files = aws_config::profile::profile_file::ProfileFiles::default();
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
     match aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await {
         Ok(set) => set.get_profile(name).is_some(),
         Err(_) => false,
