@@ -20,15 +20,17 @@ use crate::state::plan::{Change, Plan};
 
 /// Makes one change. [`crate::io::aws::Aws`] is the real one.
 pub trait Applier {
-    /// Make `change`, or say why not.
-    fn apply(&self, change: &Change) -> impl Future<Output = Result<()>>;
+    /// Make `change`, or say why not; and whether this call made it.
+    fn apply(&self, change: &Change) -> impl Future<Output = Result<Made>>;
 }
 
 impl Applier for crate::io::aws::Aws {
-    fn apply(&self, change: &Change) -> impl Future<Output = Result<()>> {
+    fn apply(&self, change: &Change) -> impl Future<Output = Result<Made>> {
         crate::io::aws::Aws::apply(self, change)
     }
 }
+
+pub use crate::io::aws::Made;
 
 /// One step of an execution, for progress displays.
 #[derive(Debug, Clone, Copy)]
@@ -54,10 +56,12 @@ pub enum Progress<'a> {
 }
 
 /// What an execution did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Changes made (all of the plan's, when it returns `Ok`).
     pub applied: usize,
+    /// The creates (by position in the plan) that found their entity already there.
+    pub existing: Vec<usize>,
 }
 
 /// Writes in flight at once: IAM throttles writes harder than reads.
@@ -77,6 +81,7 @@ pub async fn execute<A: Applier>(
 ) -> Result<Outcome> {
     let total = plan.changes.len();
     let mut done = 0;
+    let mut existing = Vec::new();
     for wave in crate::state::plan::waves(&plan.changes) {
         for group in wave.chunks(WRITE_CONCURRENCY) {
             tokio::task::yield_now().await;
@@ -98,7 +103,10 @@ pub async fn execute<A: Applier>(
             for (&index, result) in group.iter().zip(results) {
                 let change = &plan.changes[index];
                 match result {
-                    Ok(()) => {
+                    Ok(made) => {
+                        if made == Made::Existing {
+                            existing.push(index);
+                        }
                         done += 1;
                         progress(Progress::Done {
                             index,
@@ -123,7 +131,10 @@ pub async fn execute<A: Applier>(
             }
         }
     }
-    Ok(Outcome { applied: total })
+    Ok(Outcome {
+        applied: total,
+        existing,
+    })
 }
 
 /// Make the GitHub changes of `plan` one at a time, in order (an environment before the

@@ -13,20 +13,35 @@ use crate::state::github_plan::repoint_refusal;
 use crate::state::plan::roles_trusting;
 use crate::state::render::Target;
 
-/// The config names (`keyless:config` tags) of the roles that trust `provider_arn`.
-pub async fn config_names_in_use(
+/// What init needs to know of the account's roles, from one listing: every role name (so a
+/// role name can be chosen without reading roles that do not exist), and the config names
+/// (`keyless:config` tags) of the roles that trust `provider_arn`.
+#[derive(Debug, Clone, Default)]
+pub struct AccountRoles {
+    /// Every role's name.
+    pub names: BTreeSet<String>,
+    /// The config names in use by roles that trust the provider.
+    pub config_names: BTreeSet<String>,
+}
+
+/// List the account's roles once (ListRoles), and read the tags of those that trust
+/// `provider_arn`.
+pub async fn account_roles(
     aws: &Aws,
     provider_arn: &str,
     concurrency: usize,
-) -> Result<BTreeSet<String>> {
+) -> Result<AccountRoles> {
     let trusts = aws.other_role_trusts(&[]).await?;
     let names = roles_trusting(provider_arn, &trusts);
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let tags = aws.role_tags(&refs, concurrency).await?;
-    Ok(tags
-        .values()
-        .filter_map(|t| t.get(CONFIG_KEY).cloned())
-        .collect())
+    Ok(AccountRoles {
+        names: trusts.iter().map(|(n, _)| n.clone()).collect(),
+        config_names: tags
+            .values()
+            .filter_map(|t| t.get(CONFIG_KEY).cloned())
+            .collect(),
+    })
 }
 
 /// The roles of `cfg` whose variable on GitHub already holds a role of another config (or a

@@ -247,11 +247,11 @@ pub async fn apply(
     cancel: &AtomicBool,
     mut progress: impl FnMut(Step<'_>),
 ) -> Result<Applied> {
-    let iam = execute::execute(&planned.plan, &ctx.account.aws, cancel, |p| {
+    let outcome = execute::execute(&planned.plan, &ctx.account.aws, cancel, |p| {
         progress(Step::Iam(p))
     })
-    .await?
-    .applied;
+    .await?;
+    let iam = outcome.applied;
     let github = match (&planned.github, ctx.account.github) {
         (Some(plan), Some(gh)) => {
             execute::execute_github(plan, gh, cancel, |c| progress(Step::GitHub(c)))
@@ -278,15 +278,17 @@ pub async fn apply(
         }
         _ => 0,
     };
-    if iam > 0 {
+    if iam > 0
+        && let Some(subset) = to_read_back(planned, &outcome.existing)
+    {
         // IAM is eventually consistent: a difference must outlast a short wait to count.
-        let mut left = read_back(ctx, planned).await?;
+        let mut left = read_back(ctx, planned, &subset).await?;
         for wait_ms in [300, 1200] {
             if left.is_empty() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
-            left = read_back(ctx, planned).await?;
+            left = read_back(ctx, planned, &subset).await?;
         }
         if !left.is_empty() {
             return Err(Error::Concurrent {
@@ -298,13 +300,86 @@ pub async fn apply(
     Ok(Applied { iam, github })
 }
 
-/// What a plan made now, after the writes, still wants on the IAM side.
-async fn read_back(ctx: &AccountContext<'_>, planned: &Planned) -> Result<Vec<String>> {
-    let seen = observe(ctx, &planned.rendered, planned.destroy).await?;
-    let again = if planned.destroy {
-        plan::destroy(&planned.rendered, &seen.observed, &seen.others)?
+/// What the read-back after an apply must read: the desired state cut down to what a
+/// concurrent run could have changed under this one, or `None` when that is nothing.
+///
+/// The argument: a `Create*` call that succeeded proves what it created, at that moment, and
+/// everything this run then did to that entity (attach, put inline, tag) was its own call on
+/// its own entity, whose success proves it too. What another run can change meanwhile is an
+/// entity that existed before this one touched it: the shared OIDC provider (when this run did
+/// not create it), a role or policy this run only updated, and anything a create found already
+/// there ("already exists", [`execute::Made::Existing`]). Only those are read back. A destroy
+/// is read back whole: the provider it keeps or deletes depends on roles it did not touch.
+fn to_read_back(planned: &Planned, existing: &[usize]) -> Option<Rendered> {
+    use crate::state::plan::Change;
+    if planned.destroy {
+        return Some(planned.rendered.clone());
+    }
+    let changes = &planned.plan.changes;
+    let made = |i: usize| !existing.contains(&i);
+    let provider_made = changes
+        .iter()
+        .enumerate()
+        .any(|(i, c)| matches!(c, Change::CreateProvider { .. }) && made(i));
+    // Roles this run created; every other role it touched (directly, or through a policy of
+    // its own that it created or updated) is read back.
+    let created: std::collections::BTreeSet<&str> = changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Change::CreateRole { role, .. } if made(i) => Some(role.as_str()),
+            _ => None,
+        })
+        .collect();
+    let owner_of_policy = |arn: &str| {
+        planned.rendered.roles.iter().find(|r| {
+            r.policies
+                .iter()
+                .filter(|p| p.attach == "managed")
+                .any(|p| plan::preset_policy_arn(&planned.rendered, r, &p.name) == arn)
+        })
+    };
+    let mut reread: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (i, c) in changes.iter().enumerate() {
+        let role = match c {
+            Change::CreatePolicy { arn, .. } if made(i) => {
+                // A new policy of a role that existed: the role is read back for its sake.
+                owner_of_policy(arn).map(|r| r.name.as_str())
+            }
+            Change::CreatePolicy { arn, .. }
+            | Change::CreatePolicyVersion { arn, .. }
+            | Change::TagPolicy { arn, .. } => owner_of_policy(arn).map(|r| r.name.as_str()),
+            other => other.role(),
+        };
+        if let Some(r) = role
+            && !created.contains(r)
+        {
+            reread.insert(r.to_string());
+        }
+    }
+    if provider_made && reread.is_empty() {
+        return None;
+    }
+    let mut subset = planned.rendered.clone();
+    subset.roles.retain(|r| reread.contains(&r.name));
+    Some(subset)
+}
+
+/// What a plan made now, after the writes, still wants on the IAM side, among `subset` (the
+/// provider and the roles a concurrent run could have changed).
+async fn read_back(
+    ctx: &AccountContext<'_>,
+    planned: &Planned,
+    subset: &Rendered,
+) -> Result<Vec<String>> {
+    let a = &ctx.account;
+    let (again, _) = if planned.destroy {
+        let seen = observe(ctx, subset, true).await?;
+        (plan::destroy(subset, &seen.observed, &seen.others)?, ())
     } else {
-        plan::plan(&planned.rendered, &seen.observed)?
+        // All at once: the provider and each role's reads, concurrently.
+        let observed = a.aws.observe(subset, a.settings.concurrency.max(1)).await?;
+        (plan::plan(subset, &observed)?, ())
     };
     Ok(again
         .changes

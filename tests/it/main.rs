@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod audit;
+mod budgets;
 mod catalogue;
 mod check;
 mod claim_keys;

@@ -77,7 +77,9 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         account_id,
         s.region_suggestion(),
         |issuer| {
-            if caller.is_some() {
+            // For a person answering questions; automation sees the provider in the plan,
+            // one round trip sooner.
+            if caller.is_some() && interactive {
                 describe_provider(s, &issuer.url);
             }
         },
@@ -102,10 +104,29 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
         answers.config_name = cfg.name.clone();
     }
     if let Some(c) = &caller {
+        // One listing of the account's roles serves the config name and the role name.
+        let provider_arn = answers.issuer.provider_arn(&c.partition, &c.account);
+        let listed = s.block_on(keyless::ops::init::account_roles(
+            &s.aws()?,
+            &provider_arn,
+            s.concurrency,
+        ))?;
         if existing.is_none() {
-            name_freely(s, &mut answers, c, args.name.is_some())?;
+            name_freely(
+                s,
+                &mut answers,
+                c,
+                args.name.is_some(),
+                &listed.config_names,
+            )?;
         }
-        choose_role_name(s, &mut answers, &c.account, args.role_name.is_some())?;
+        choose_role_name(
+            s,
+            &mut answers,
+            &c.account,
+            args.role_name.is_some(),
+            &listed.names,
+        )?;
         choose_variable(s, &mut answers, c, existing.is_some())?;
     }
     if existing.is_some() {
@@ -132,19 +153,11 @@ fn name_freely(
     answers: &mut Answers,
     caller: &keyless::io::aws::CallerIdentity,
     named: bool,
+    in_use: &std::collections::BTreeSet<String>,
 ) -> Result<()> {
-    let aws = s.aws()?;
-    let provider_arn = answers
-        .issuer
-        .provider_arn(&caller.partition, &caller.account);
-    let in_use = s.block_on(keyless::ops::init::config_names_in_use(
-        &aws,
-        &provider_arn,
-        s.concurrency,
-    ))?;
     let mine = crate::app::files::config_name(&s.config_path);
     let wanted = answers.config_name.clone();
-    let free = setup::free_config_name(&wanted, &in_use, mine.as_deref());
+    let free = setup::free_config_name(&wanted, in_use, mine.as_deref());
     if free == wanted {
         return Ok(());
     }
@@ -238,7 +251,13 @@ fn add_to_config(s: &Session, answers: &Answers) -> Result<()> {
 /// asked for, else (when it was derived, not given with `--role-name`) the same with `-2`,
 /// `-3`, … as a second team's init for the same repository needs. A name given and taken is
 /// refused.
-fn choose_role_name(s: &Session, answers: &mut Answers, account: &str, named: bool) -> Result<()> {
+fn choose_role_name(
+    s: &Session,
+    answers: &mut Answers,
+    account: &str,
+    named: bool,
+    listed: &std::collections::BTreeSet<String>,
+) -> Result<()> {
     let aws = s.aws()?;
     let base = answers.role_name.clone();
     for n in 1..=20 {
@@ -250,6 +269,11 @@ fn choose_role_name(s: &Session, answers: &mut Answers, account: &str, named: bo
             let keep = base.len().min(64 - suffix.len());
             format!("{}{suffix}", &base[..keep])
         };
+        // A name the listing does not hold is free: nothing to read.
+        if !listed.contains(&candidate) {
+            answers.role_name = candidate;
+            return Ok(());
+        }
         let Some(live) = s.block_on(aws.read_role(&candidate))? else {
             answers.role_name = candidate;
             return Ok(());

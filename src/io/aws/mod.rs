@@ -21,6 +21,7 @@ mod read;
 pub mod transport;
 mod web_identity;
 mod write;
+pub use write::Made;
 
 pub use web_identity::{
     ExchangeError, ExchangeErrorKind, WebIdentitySession, assume_with_token, caller_of,

@@ -12,10 +12,21 @@ macro_rules! sent {
     };
 }
 
+/// How a change was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// This call made it: its success proves what it made, at that moment.
+    ByThisCall,
+    /// A create found its entity already there, and it is this config's: someone else's write
+    /// (or a lost response's retry) made it, so what it holds is read back after the apply.
+    Existing,
+}
+
 impl Aws {
     /// Make one planned change. A create whose entity already exists and is keyless's (a write
-    /// that succeeded although its response was lost, then was retried) counts as done.
-    pub async fn apply(&self, change: &Change) -> Result<()> {
+    /// that succeeded although its response was lost, then was retried, or another run made it
+    /// meanwhile) counts as done, as [`Made::Existing`]: what is there was not made by this call.
+    pub async fn apply(&self, change: &Change) -> Result<Made> {
         if let Change::DeleteProvider { provider_arn } = change {
             // Checked again right before the delete: another config may have started trusting
             // the provider since the plan was made.
@@ -31,8 +42,9 @@ impl Aws {
             Err(Error::Aws { code, .. }) if code == "EntityAlreadyExists" => self
                 .confirm_existing(change)
                 .await
+                .map(|()| Made::Existing)
                 .map_err(|m| Error::Refused(vec![format!("{code}: {m}")])),
-            other => other,
+            other => other.map(|()| Made::ByThisCall),
         }
     }
 

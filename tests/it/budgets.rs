@@ -1,0 +1,215 @@
+//! Request budgets: for each scenario, the exact number of AWS requests keyless may make and
+//! the number of sequential round trips it may take. Requests are counted at the kit; round
+//! trips are measured by running the scenario again with a large latency on every call
+//! ([`LATENCY`]) and dividing the wall time by it, so the figure holds on a noisy machine. A
+//! change that makes more requests, or more of them one after another, fails here with the
+//! scenario, the budget, the count and the requests made.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::util::{Env, Run, expect};
+
+/// The latency added to every call when round trips are measured.
+const LATENCY: Duration = Duration::from_millis(400);
+
+/// What one run cost.
+struct Cost {
+    requests: u64,
+    round_trips: u64,
+    calls: BTreeMap<String, u64>,
+}
+
+/// One scenario's budget: requests exactly (a change that saves some updates the table, so a
+/// saving is never silently given back), round trips at most.
+struct Budget {
+    requests: u64,
+    round_trips: u64,
+}
+
+/// Run `step` twice: once counting requests, once under [`LATENCY`] for the round trips (the
+/// extra wall time over the first run, divided by the latency, rounded). A step that writes
+/// runs on fresh state each time (`setup` again); a read-only one reuses it.
+fn measure(setup: &dyn Fn() -> Env, step: &dyn Fn(&Env) -> Run, writes: bool) -> Cost {
+    let e = setup();
+    e.kit.reset_counts();
+    let started = Instant::now();
+    let r = step(&e);
+    let base = started.elapsed();
+    assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
+    let calls: BTreeMap<String, u64> = e
+        .kit
+        .calls()
+        .into_iter()
+        .map(|((_, a), n)| (a, n))
+        .collect();
+    let requests = calls.values().sum();
+    let e = if writes { setup() } else { e };
+    e.kit.set_latency(LATENCY);
+    let started = Instant::now();
+    let r = step(&e);
+    let elapsed = started.elapsed();
+    e.kit.set_latency(Duration::ZERO);
+    assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
+    // Rounded with room for noise: a run slowed by a busy machine (up to 0.65 of a latency)
+    // does not count an extra round trip.
+    let extra = elapsed.saturating_sub(base).as_millis();
+    let l = LATENCY.as_millis();
+    Cost {
+        requests,
+        round_trips: ((extra + l * 35 / 100) / l) as u64,
+        calls,
+    }
+}
+
+fn check_budget(name: &str, cost: &Cost, budget: &Budget, wrong: &mut Vec<String>) {
+    eprintln!(
+        "budget {name}: {} requests (budget {}), {} round trips (budget {}): {:?}",
+        cost.requests, budget.requests, cost.round_trips, budget.round_trips, cost.calls
+    );
+    if cost.requests != budget.requests || cost.round_trips > budget.round_trips {
+        wrong.push(format!(
+            "{name}: {} requests (budget exactly {}), {} round trips (budget at most {}); requests made: {:?}",
+            cost.requests, budget.requests, cost.round_trips, budget.round_trips, cost.calls
+        ));
+    }
+}
+
+/// A config of `n` roles, each with one subject and the s3-deploy preset.
+fn roles(n: usize) -> String {
+    let mut t = String::new();
+    for i in 0..n {
+        t.push_str(&format!(
+            "[[role]]\nname = \"gha-app-{i:04}\"\n[[role.subject]]\nrepo = \"octo-org/app-{i:04}\"\nbranch = \"main\"\n[[role.preset]]\nname = \"s3-deploy\"\nparams = {{ bucket = \"octo-org-app-{i:04}\" }}\n"
+        ));
+    }
+    t
+}
+
+fn empty() -> Env {
+    Env::new()
+}
+
+fn written(text: String) -> impl Fn() -> Env {
+    move || {
+        let e = Env::new();
+        e.write(&text);
+        e
+    }
+}
+
+fn applied(text: String) -> impl Fn() -> Env {
+    move || {
+        let e = Env::new();
+        e.write(&text);
+        expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+        e
+    }
+}
+
+#[test]
+fn every_scenario_stays_within_its_request_budget() {
+    let site = crate::apply::SITE.to_string();
+    let init = |e: &Env| {
+        e.run(&[
+            "init",
+            "--yes",
+            "--repo",
+            "octo-org/site",
+            "--branch",
+            "main",
+            "--preset",
+            "s3-deploy",
+            "--param",
+            "bucket=octo-site",
+            "--format",
+            "classic",
+            "--no-github",
+            "--apply",
+        ])
+    };
+    let apply = |e: &Env| e.run(&["apply", "--yes", "--no-github"]);
+    let check = |e: &Env| e.run(&["check", "--no-github"]);
+    let audit = |e: &Env| e.run(&["audit", "--no-github"]);
+    type Step<'a> = &'a dyn Fn(&Env) -> Run;
+    type Setup = Box<dyn Fn() -> Env>;
+    // (scenario, state before, step, whether it writes, budget)
+    let scenarios: Vec<(&str, Setup, Step, bool, Budget)> = vec![
+        (
+            "fresh init --apply",
+            Box::new(empty),
+            &init,
+            true,
+            Budget {
+                requests: 12,
+                round_trips: 6,
+            },
+        ),
+        (
+            "first apply",
+            Box::new(written(site.clone())),
+            &apply,
+            true,
+            Budget {
+                requests: 11,
+                round_trips: 5,
+            },
+        ),
+        (
+            "re-apply",
+            Box::new(applied(site.clone())),
+            &apply,
+            true,
+            Budget {
+                requests: 9,
+                round_trips: 3,
+            },
+        ),
+        (
+            "check of 1 role",
+            Box::new(applied(site.clone())),
+            &check,
+            false,
+            Budget {
+                requests: 9,
+                round_trips: 3,
+            },
+        ),
+        (
+            "check of 200 roles",
+            Box::new(applied(roles(200))),
+            &check,
+            false,
+            Budget {
+                requests: 4,
+                round_trips: 3,
+            },
+        ),
+        (
+            "check of 2,000 roles",
+            Box::new(applied(roles(2000))),
+            &check,
+            false,
+            Budget {
+                requests: 10,
+                round_trips: 10,
+            },
+        ),
+        (
+            "audit of 200 roles",
+            Box::new(applied(roles(200))),
+            &audit,
+            false,
+            Budget {
+                requests: 4,
+                round_trips: 3,
+            },
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, setup, step, writes, budget) in &scenarios {
+        let cost = measure(setup.as_ref(), *step, *writes);
+        check_budget(name, &cost, budget, &mut wrong);
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
