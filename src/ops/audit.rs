@@ -31,13 +31,18 @@ pub async fn audit(
     config: Option<&Config>,
     opts: &AuditOptions,
 ) -> Result<Audited> {
-    let view = account.aws.audit_view().await?;
+    // The account and its organisation's RCPs side by side (one round trip, not two).
+    let (view, rcps) = tokio::join!(
+        account.aws.audit_view(),
+        account.aws.rcps_for(&account.target.account_id)
+    );
+    let view = view?;
     let lint = render::live_context(config, &account.target);
     let mut findings = audit::audit(&view, &lint, opts);
     // KA006 when these credentials may read the organisation's RCPs (the management account or
     // a delegated administrator); otherwise nothing is said about the guard.
     if !view.roles.is_empty()
-        && let Ok(rcps) = account.aws.rcps_for(&account.target.account_id).await
+        && let Ok(rcps) = rcps
         && let Some(f) = audit::unguarded(&view, rcps.as_deref(), &account.target.account_id)
     {
         findings.push(f);

@@ -181,8 +181,8 @@ fn every_scenario_stays_within_its_request_budget() {
             &check,
             false,
             Budget {
-                requests: 4,
-                round_trips: 3,
+                requests: 5,
+                round_trips: 2,
             },
         ),
         (
@@ -192,7 +192,7 @@ fn every_scenario_stays_within_its_request_budget() {
             false,
             Budget {
                 requests: 10,
-                round_trips: 10,
+                round_trips: 4,
             },
         ),
         (
@@ -201,8 +201,8 @@ fn every_scenario_stays_within_its_request_budget() {
             &audit,
             false,
             Budget {
-                requests: 4,
-                round_trips: 3,
+                requests: 5,
+                round_trips: 2,
             },
         ),
     ];

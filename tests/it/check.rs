@@ -610,7 +610,8 @@ fn check_reads_each_role_and_policy_once() {
             ("ListRoles", 1),
         ])
     );
-    // Five configured roles: `auto` reads the whole account, in four requests. The policies'
+    // Five configured roles: `auto` reads the whole account, in five requests and two round
+    // trips. The policies'
     // descriptions name their config, so no tag is read.
     assert_eq!(
         calls(&[]),
@@ -618,7 +619,8 @@ fn check_reads_each_role_and_policy_once() {
             ("GetCallerIdentity", 1),
             ("GetOpenIDConnectProvider", 1),
             ("ListRoles", 1),
-            ("GetAccountAuthorizationDetails", 1),
+            // Roles and policies as two streams of pages, side by side.
+            ("GetAccountAuthorizationDetails", 2),
         ])
     );
 }

@@ -179,7 +179,8 @@ async fn both_read_paths_observe_the_same_drifted_account() {
     assert_eq!(count("GetRole"), 0, "{account_calls:?}");
     assert_eq!(count("ListRolePolicies"), 0);
     assert_eq!(count("GetPolicyVersion"), 0);
-    assert_eq!(count("GetAccountAuthorizationDetails"), 1);
+    // Roles and policies: two streams of pages side by side.
+    assert_eq!(count("GetAccountAuthorizationDetails"), 2);
     assert_eq!(count("ListRoles"), 1);
     // Tags are read only for policies whose description does not name a keyless config.
     let unmarked = per_role
@@ -269,7 +270,8 @@ async fn auto_falls_back_to_role_by_role_when_the_account_read_is_denied() {
     let r = crate::util::keyless_in(e.dir.path(), &["check", "--output", "json"], &env, None);
     expect(&r, 0);
     assert_eq!(r.json()["roles_checked"], 6);
-    assert_eq!(e.kit.count("GetAccountAuthorizationDetails"), 1);
+    // Both streams (roles, policies) were asked and refused.
+    assert_eq!(e.kit.count("GetAccountAuthorizationDetails"), 2);
     assert!(e.kit.count("GetRole") >= 6);
     let r = crate::util::keyless_in(e.dir.path(), &["check", "--reads", "account"], &env, None);
     assert_eq!(r.code, 1, "{}", r.stderr);

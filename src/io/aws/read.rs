@@ -266,20 +266,37 @@ impl Aws {
         // provider is read meanwhile.
         let provider = self.provider_at(&desired.provider_arn);
         let rest = async {
-            let listed = self.list_roles().await?;
-            let details = match choose_read_path(reads, configured, Some(listed.len())) {
-                ReadPath::Account => match self.account_details(true).await {
-                    Ok(details) => Some(details),
-                    // `auto` with a caller that may not read the whole account (the
-                    // keyless-check preset's default): read role by role instead.
-                    Err(Error::Aws { code, .. })
-                        if reads == Reads::Auto && code.starts_with("AccessDenied") =>
-                    {
-                        None
+            // The listing and the account's details side by side (the listing's count still
+            // decides the path): when role-by-role reads win, the details still in flight are
+            // dropped, at most a page or two; otherwise the account is read in the time of
+            // the longer of the two.
+            let list = std::pin::pin!(self.list_roles());
+            let details = std::pin::pin!(self.account_details(true));
+            let (listed, details) = match futures_util::future::select(list, details).await {
+                futures_util::future::Either::Left((listed, details)) => {
+                    let listed = listed?;
+                    match choose_read_path(reads, configured, Some(listed.len())) {
+                        ReadPath::Account => (listed, Some(details.await)),
+                        ReadPath::PerRole => (listed, None),
                     }
-                    Err(e) => return Err(e),
-                },
-                ReadPath::PerRole => None,
+                }
+                futures_util::future::Either::Right((details, list)) => {
+                    let listed = list.await?;
+                    let wanted = choose_read_path(reads, configured, Some(listed.len()));
+                    (listed, (wanted == ReadPath::Account).then_some(details))
+                }
+            };
+            let details = match details {
+                Some(Ok(details)) => Some(details),
+                // `auto` with a caller that may not read the whole account (the
+                // keyless-check preset's default): read role by role instead.
+                Some(Err(Error::Aws { code, .. }))
+                    if reads == Reads::Auto && code.starts_with("AccessDenied") =>
+                {
+                    None
+                }
+                Some(Err(e)) => return Err(e),
+                None => None,
             };
             match details {
                 Some(details) => {
@@ -319,20 +336,33 @@ impl Aws {
     /// one's marker).
     async fn account_details(&self, policies: bool) -> Result<AccountDetails> {
         use aws_sdk_iam::types::EntityType;
-        let mut request = self
-            .iam
-            .get_account_authorization_details()
-            .filter(EntityType::Role);
-        if policies {
-            request = request.filter(EntityType::LocalManagedPolicy);
+        // Roles and policies as two streams of pages, side by side: a page holds 1,000
+        // entities of either kind, so one stream of both would take their sum in round trips.
+        let pages = |kind: EntityType| async move {
+            let mut pages = self
+                .iam
+                .get_account_authorization_details()
+                .filter(kind)
+                .max_items(1000)
+                .into_paginator()
+                .send();
+            let mut out = AccountDetails::default();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| sdk_error(GAAD, e))?;
+                out.roles.extend(page.role_detail_list().iter().cloned());
+                out.policies.extend(page.policies().iter().cloned());
+            }
+            Ok::<_, Error>(out)
+        };
+        if !policies {
+            return pages(EntityType::Role).await;
         }
-        let mut pages = request.max_items(1000).into_paginator().send();
-        let mut out = AccountDetails::default();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error(GAAD, e))?;
-            out.roles.extend(page.role_detail_list().iter().cloned());
-            out.policies.extend(page.policies().iter().cloned());
-        }
+        let (roles, local) = tokio::join!(
+            pages(EntityType::Role),
+            pages(EntityType::LocalManagedPolicy)
+        );
+        let mut out = roles?;
+        out.policies.extend(local?.policies);
         Ok(out)
     }
 
