@@ -136,7 +136,7 @@ fn every_scenario_stays_within_its_request_budget() {
     // (scenario, state before, step, whether it writes, budget)
     let scenarios: Vec<(&str, Setup, Step, bool, Budget)> = vec![
         (
-            "fresh init --apply",
+            "fresh `init --yes --apply` (no GitHub)",
             Box::new(empty),
             &init,
             true,
@@ -146,7 +146,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "first apply",
+            "first `apply` of one role",
             Box::new(written(site.clone())),
             &apply,
             true,
@@ -156,7 +156,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "re-apply",
+            "re-`apply`, nothing to change",
             Box::new(applied(site.clone())),
             &apply,
             true,
@@ -166,7 +166,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "check of 1 role",
+            "`check`, 1 role",
             Box::new(applied(site.clone())),
             &check,
             false,
@@ -176,7 +176,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "check of 200 roles",
+            "`check`, 200 roles",
             Box::new(applied(roles(200))),
             &check,
             false,
@@ -186,7 +186,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "check of 2,000 roles",
+            "`check`, 2,000 roles",
             Box::new(applied(roles(2000))),
             &check,
             false,
@@ -196,7 +196,7 @@ fn every_scenario_stays_within_its_request_budget() {
             },
         ),
         (
-            "audit of 200 roles",
+            "`audit`, 200 roles",
             Box::new(applied(roles(200))),
             &audit,
             false,
@@ -212,4 +212,48 @@ fn every_scenario_stays_within_its_request_budget() {
         check_budget(name, &cost, budget, &mut wrong);
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// README's table of budgets is this test's: every row names a scenario above with its
+/// numbers.
+#[test]
+fn readmes_budget_table_is_the_tests() {
+    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
+    let start = readme
+        .find("## Request budgets")
+        .expect("README has the section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let rows: Vec<(String, u64, u64)> = section
+        .lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            (c.len() == 3 && c[1].parse::<u64>().is_ok()).then(|| {
+                (
+                    c[0].to_string(),
+                    c[1].parse().unwrap(),
+                    c[2].parse().unwrap(),
+                )
+            })
+        })
+        .collect();
+    let source = std::fs::read_to_string(crate::util::root().join("tests/it/budgets.rs")).unwrap();
+    assert!(rows.len() >= 7, "{rows:?}");
+    for (name, requests, round_trips) in rows {
+        // The scenario and its budget, as written in the table above.
+        let at = source
+            .find(&format!("\"{name}\","))
+            .unwrap_or_else(|| panic!("README's scenario {name:?} is not in the test"));
+        let budget = &source[at..source[at..].find("},").map_or(source.len(), |e| at + e)];
+        assert!(
+            budget.contains(&format!("requests: {requests},"))
+                && budget.contains(&format!("round_trips: {round_trips},")),
+            "README says {name}: {requests} requests, {round_trips} round trips; the test: {budget}"
+        );
+    }
 }
