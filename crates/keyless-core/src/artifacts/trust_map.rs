@@ -135,6 +135,8 @@ struct Row {
     account: String,
     role: String,
     managed: bool,
+    /// The keyless config (team) that owns a managed role, when its tag names one.
+    config: String,
     risk: &'static str,
     sources: Vec<Source>,
     caps: Vec<Capability>,
@@ -494,6 +496,11 @@ fn row(account: &str, role: &AuditedRole, findings: &[&Finding]) -> Row {
         account: account.to_string(),
         role: role.name.clone(),
         managed,
+        config: role
+            .tags
+            .get(crate::config::CONFIG_KEY)
+            .cloned()
+            .unwrap_or_default(),
         risk,
         findings: findings.len(),
         search: search.to_lowercase(),
@@ -753,5 +760,27 @@ mod tests {
             assert!(page.contains(&format!("data-role=\"{role}\"")), "{role}");
         }
         assert!(page.contains("hand-made") && page.contains("keyless-managed"));
+        // The access levels have a legend; low and medium are told apart.
+        assert!(page.contains("id=\"access-legend\"") && page.contains("permissions management"));
+        let colour = |name: &str| {
+            let at = page.find(&format!("--{name}: ")).unwrap() + name.len() + 4;
+            page[at..at + 7].to_string()
+        };
+        assert_ne!(colour("low"), colour("medium"));
+    }
+
+    #[test]
+    fn a_managed_role_names_the_config_that_owns_it() {
+        let mut accounts = sample();
+        accounts[0].view.roles[0]
+            .tags
+            .insert(crate::config::CONFIG_KEY.into(), "web-team".into());
+        let page = html(
+            "keyless audit",
+            "2026-12-03T00:00:00Z",
+            "account 1",
+            &accounts,
+        );
+        assert!(page.contains("keyless-managed (config web-team)"), "{page}");
     }
 }
