@@ -49,6 +49,7 @@ pub async fn plan(
     config: &str,
     reach: Option<&Reach>,
     known: &BTreeMap<String, String>,
+    gh: Option<&GitHub>,
 ) -> Result<GuardRun> {
     let observed = aws.read_guard(&g.name, &g.targets).await?;
     let plan = guard::plan(g, config, &observed);
@@ -73,6 +74,7 @@ pub async fn plan(
     accounts.push(management.clone());
     let mut seen = std::collections::BTreeSet::new();
     accounts.retain(|a| seen.insert(a.clone()));
+    let mut views = Vec::new();
     for account in &accounts {
         let view = if *account == reach.caller_account {
             aws.audit_view().await
@@ -88,19 +90,46 @@ pub async fn plan(
             }
         };
         match view {
-            Ok(view) => {
-                for role in &view.roles {
-                    run.impacts.push(guard::impact(
-                        g,
-                        account,
-                        &role.name,
-                        &role.trust_policy,
-                        known,
-                        *account != management,
-                    ));
-                }
-            }
+            Ok(view) => views.push((account.clone(), view)),
             Err(e) => run.unread.push((account.clone(), e.to_string())),
+        }
+    }
+    // Owners the roles name only by login: GitHub says their IDs (through a repository of
+    // theirs the trust names), so the dry run judges them instead of calling them unknown.
+    let mut known = known.clone();
+    if let Some(gh) = gh {
+        let mut repos: Vec<String> = views
+            .iter()
+            .flat_map(|(_, v)| crate::state::audit::classic_repos(v).into_keys())
+            .filter(|full| {
+                full.split_once('/')
+                    .is_some_and(|(o, _)| !known.contains_key(&o.to_ascii_lowercase()))
+            })
+            .collect();
+        repos.sort();
+        repos.dedup();
+        for full in repos {
+            let owner = full.split_once('/').map(|(o, _)| o.to_ascii_lowercase());
+            if owner.as_ref().is_some_and(|o| known.contains_key(o)) {
+                continue;
+            }
+            if let Ok(info) = gh.repository(&full).await
+                && let Some(owner) = owner
+            {
+                known.insert(owner, info.owner_id.to_string());
+            }
+        }
+    }
+    for (account, view) in &views {
+        for role in &view.roles {
+            run.impacts.push(guard::impact(
+                g,
+                account,
+                &role.name,
+                &role.trust_policy,
+                &known,
+                *account != management,
+            ));
         }
     }
     run.accounts = accounts;
@@ -110,7 +139,7 @@ pub async fn plan(
 /// The plan that removes this config's guard (detach from every target, then delete), from what
 /// Organizations holds now; no dry run (removing a guard breaks no role).
 pub async fn plan_destroy(aws: &Aws, g: &Guard, config: &str) -> Result<GuardRun> {
-    let mut run = plan(aws, g, config, None, &BTreeMap::new()).await?;
+    let mut run = plan(aws, g, config, None, &BTreeMap::new(), None).await?;
     run.plan = guard::plan_destroy(&g.name, config, &run.observed);
     Ok(run)
 }

@@ -583,6 +583,59 @@ fn the_guard_refuses_what_guards_nothing_and_what_only_its_tags_call_ours() {
     assert_eq!(e.kit.count("DeletePolicy") + e.kit.count("DetachPolicy"), 0);
 }
 
+/// A hand-made role that names its owner only by login: with a GitHub token, the dry run asks
+/// GitHub for the owner's ID (through the repository the trust names) and judges it; without
+/// one it says the ID is not known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_learns_owner_ids_from_github() {
+    use keyless_testkit::GitHub;
+    use keyless_testkit::github::Repo;
+    let e = Env::new();
+    let org = organization(&e).await;
+    let member_iam = aws_sdk_iam::Client::new(&e.kit.sdk_config().await);
+    hand_made(
+        &member_iam,
+        MEMBER,
+        GITHUB_ISSUER,
+        "site-deploy",
+        "repo:octo-org/site:ref:refs/heads/main",
+    )
+    .await;
+    hand_made(
+        &member_iam,
+        MEMBER,
+        GITHUB_ISSUER,
+        "evil-deploy",
+        "repo:evil-org/app:ref:refs/heads/main",
+    )
+    .await;
+    e.write(&config(&org.ou));
+    let r = guard_run(&e, &org, &["guard", "plan", "--no-github"]);
+    expect(&r, 0);
+    assert!(
+        r.stdout.contains(&format!(
+            "{MEMBER} site-deploy: admits octo-org (id not known) -> blocked unless its id is listed"
+        )),
+        "{}",
+        r.stdout
+    );
+    let gh = GitHub::start(crate::github::TOKEN);
+    gh.add_repo(Repo::new("octo-org/site", OWNER_ID.parse().unwrap(), 1));
+    gh.add_repo(Repo::new("evil-org/app", 9999, 2));
+    let mut env = org.env.clone();
+    env.push(("GH_TOKEN", crate::github::TOKEN.to_string()));
+    env.push(("KEYLESS_GITHUB_API_URL", gh.url()));
+    let r = crate::util::keyless_in(e.dir.path(), &["guard", "plan"], &env, None);
+    expect(&r, 0);
+    for needle in [
+        format!("{MEMBER} site-deploy: admits octo-org (id {OWNER_ID}) -> kept"),
+        format!("{MEMBER} evil-deploy: admits evil-org (id 9999) -> BLOCKED"),
+    ] {
+        assert!(r.stdout.contains(&needle), "{needle}\n{}", r.stdout);
+    }
+    assert_eq!(gh.writes(), 0);
+}
+
 /// The same guard against a second implementation of AWS Organizations: moto's server (from the
 /// outside tools), which creates and attaches resource control policies too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

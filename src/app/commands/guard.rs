@@ -44,6 +44,7 @@ pub fn cmd_guard(s: &Session, args: &GuardArgs) -> Result<ExitStatus> {
                 &cfg.name,
                 dry_run.then_some(&reach),
                 &known,
+                s.github(),
             ))?
         }
     };

@@ -469,7 +469,10 @@ pub fn impact(
                         crate::identity::subject::ParsedSub::Repo { repo, .. }
                             if !repo.owner.contains(['*', '?']) =>
                         {
-                            match repo.owner_id {
+                            match repo
+                                .owner_id
+                                .or_else(|| known.get(&repo.owner.to_ascii_lowercase()).cloned())
+                            {
                                 Some(id) => Admitted::OwnerId {
                                     id,
                                     name: Some(repo.owner),
