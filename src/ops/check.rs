@@ -8,7 +8,7 @@ use crate::ops::provision::{observe, render};
 use crate::policy::lint::Finding;
 use crate::state::drift;
 use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
-use crate::state::observed::ReadPath;
+use crate::state::observed::{Observed, ReadPath};
 use crate::state::render::{self as rendering, Rendered};
 
 /// What a check found in one account.
@@ -22,6 +22,10 @@ pub struct Checked {
     pub roles_checked: usize,
     /// How IAM was read (role by role, or the whole account).
     pub read: ReadPath,
+    /// What IAM holds of the config (what was compared).
+    pub observed: Observed,
+    /// The trust policies of the account's other roles (those outside the config).
+    pub others: Vec<(String, serde_json::Value)>,
 }
 
 /// Compare the account with the config: IAM always; GitHub's repositories, subject forms,
@@ -68,5 +72,7 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
         roles_checked: seen.observed.roles.values().filter(|r| r.is_some()).count(),
         rendered,
         findings,
+        observed: seen.observed,
+        others: seen.others,
     })
 }

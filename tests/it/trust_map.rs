@@ -268,3 +268,48 @@ async fn the_step_summary_draws_the_roles_with_findings_in_mermaid() {
     );
     assert!(!md.contains("gha-infra-plan"), "in sync, not drawn:\n{md}");
 }
+
+/// `check --html` draws what is live: a role's trust as IAM holds it (widened by hand here),
+/// and a hand-made role that trusts the provider, beside the config's roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn check_draws_the_live_roles_and_the_hand_made_ones() {
+    let e = Env::new();
+    e.write(crate::apply::SITE);
+    expect(&e.run(&["apply", "--yes"]), 0);
+    let iam = e.iam().await;
+    let provider = format!(
+        "arn:aws:iam::{}:oidc-provider/token.actions.githubusercontent.com",
+        keyless_testkit::ACCOUNT_ID
+    );
+    let trust = |sub: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": &provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                "StringLike": {"token.actions.githubusercontent.com:sub": sub}}}]})
+        .to_string()
+    };
+    iam.update_assume_role_policy()
+        .role_name("gha-site")
+        .policy_document(trust("repo:octo-org/*"))
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("hand-made")
+        .assume_role_policy_document(trust("repo:other-org/app:ref:refs/heads/main"))
+        .send()
+        .await
+        .unwrap();
+    let page = e.dir.path().join("check.html");
+    let r = e.run(&["check", "--no-github", "--html", page.to_str().unwrap()]);
+    expect(&r, 2);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("any repository in octo-org"),
+        "the live, widened trust is drawn"
+    );
+    assert!(
+        html.contains("data-role=\"hand-made\"") && html.contains("other-org/app"),
+        "the hand-made role is drawn"
+    );
+}

@@ -24,7 +24,12 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
         Runs::One(ctx, checked) => {
             crate::app::flow::note_read(s, checked.read, checked.rendered.roles.len());
             let target = &checked.rendered.target;
-            let map = MapAccount::from_check(&checked.rendered, &checked.findings);
+            let map = MapAccount::from_check(
+                &checked.rendered,
+                &checked.observed,
+                &checked.others,
+                &checked.findings,
+            );
             if let Some(path) = &args.html {
                 write_map(
                     path,
@@ -60,7 +65,9 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
                 let maps: Vec<MapAccount> = runs
                     .iter()
                     .filter_map(|r| r.result.as_ref().ok())
-                    .map(|(_, c)| MapAccount::from_check(&c.rendered, &c.findings))
+                    .map(|(_, c)| {
+                        MapAccount::from_check(&c.rendered, &c.observed, &c.others, &c.findings)
+                    })
                     .collect();
                 write_map(
                     path,

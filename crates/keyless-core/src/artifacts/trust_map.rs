@@ -64,24 +64,64 @@ impl MapAccount {
     }
 
     /// What a check compared: the config's roles as rendered (keyless-managed), with the drift.
-    pub fn from_check(rendered: &crate::state::render::Rendered, drift: &[Finding]) -> MapAccount {
-        let roles = rendered
+    pub fn from_check(
+        rendered: &crate::state::render::Rendered,
+        observed: &crate::state::observed::Observed,
+        others: &[(String, Value)],
+        drift: &[Finding],
+    ) -> MapAccount {
+        // What is live: each config role as IAM holds it (its documents, its attachments, the
+        // managed policies' documents keyless owns), the config's intent only for a role IAM
+        // does not hold; and the roles outside the config that trust the provider.
+        let mut roles: Vec<AuditedRole> = rendered
             .roles
             .iter()
-            .map(|r| AuditedRole {
-                name: r.name.clone(),
-                arn: r.arn.clone(),
-                trust_policy: r.trust_policy.clone(),
-                inline_policies: r
-                    .policies
-                    .iter()
-                    .map(|p| (p.name.clone(), p.document.clone()))
-                    .collect(),
-                attached_policies: r.managed_policy_arns.clone(),
-                tags: r.tags.clone(),
-                ..Default::default()
+            .map(|r| match observed.roles.get(&r.name) {
+                Some(Some(live)) => AuditedRole {
+                    name: live.name.clone(),
+                    arn: live.arn.clone(),
+                    trust_policy: live.trust_policy.clone(),
+                    inline_policies: live.inline_policies.clone(),
+                    attached_policies: live.attached_policies.clone(),
+                    tags: live.tags.clone(),
+                    managed_documents: live
+                        .attached_policies
+                        .iter()
+                        .filter_map(|arn| match observed.policies.get(arn) {
+                            Some(Some(p)) => Some((arn.clone(), p.document.clone())),
+                            _ => None,
+                        })
+                        .collect(),
+                    ..Default::default()
+                },
+                _ => AuditedRole {
+                    name: r.name.clone(),
+                    arn: r.arn.clone(),
+                    trust_policy: r.trust_policy.clone(),
+                    inline_policies: r
+                        .policies
+                        .iter()
+                        .map(|p| (p.name.clone(), p.document.clone()))
+                        .collect(),
+                    attached_policies: r.managed_policy_arns.clone(),
+                    tags: r.tags.clone(),
+                    ..Default::default()
+                },
             })
             .collect();
+        for name in crate::state::drift::trusting_provider(rendered, others) {
+            if let Some((_, trust)) = others.iter().find(|(n, _)| n == name) {
+                roles.push(AuditedRole {
+                    name: name.to_string(),
+                    arn: format!(
+                        "arn:{}:iam::{}:role/{name}",
+                        rendered.target.partition, rendered.target.account_id
+                    ),
+                    trust_policy: trust.clone(),
+                    ..Default::default()
+                });
+            }
+        }
         MapAccount {
             account: rendered.target.account_id.clone(),
             view: AccountView {
