@@ -1,17 +1,18 @@
 //! Request budgets: for each scenario, the exact number of AWS requests keyless may make and
-//! the number of sequential round trips it may take. Requests are counted at the kit; round
-//! trips are measured by running the scenario again with a large latency on every call
-//! ([`LATENCY`]) and dividing the wall time by it, so the figure holds on a noisy machine. A
-//! change that makes more requests, or more of them one after another, fails here with the
-//! scenario, the budget, the count and the requests made.
+//! the number of sequential round trips it may take. Both are counted at the kit: requests by
+//! action, round trips as the depth of the deepest request (one more than the deepest request
+//! already answered when it arrived), with a latency on every call ([`LATENCY`]) so that one
+//! wave's requests arrive before their answers. The figure does not depend on how fast the
+//! machine is, or how busy. A change that makes more requests, or more of them one after
+//! another, fails here with the scenario, the budget, the count and the requests made.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::{Env, Run, expect};
 
 /// The latency added to every call when round trips are measured.
-const LATENCY: Duration = Duration::from_millis(400);
+const LATENCY: Duration = Duration::from_millis(150);
 
 /// What one run cost.
 struct Cost {
@@ -27,15 +28,13 @@ struct Budget {
     round_trips: u64,
 }
 
-/// Run `step` twice: once counting requests, once under [`LATENCY`] for the round trips (the
-/// extra wall time over the first run, divided by the latency, rounded). A step that writes
-/// runs on fresh state each time (`setup` again); a read-only one reuses it.
-fn measure(setup: &dyn Fn() -> Env, step: &dyn Fn(&Env) -> Run, writes: bool) -> Cost {
+/// Run `step` once, with [`LATENCY`] on every call, counting requests and round trips.
+fn measure(setup: &dyn Fn() -> Env, step: &dyn Fn(&Env) -> Run) -> Cost {
     let e = setup();
     e.kit.reset_counts();
-    let started = Instant::now();
+    e.kit.set_latency(LATENCY);
     let r = step(&e);
-    let base = started.elapsed();
+    e.kit.set_latency(Duration::ZERO);
     assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
     let calls: BTreeMap<String, u64> = e
         .kit
@@ -43,21 +42,9 @@ fn measure(setup: &dyn Fn() -> Env, step: &dyn Fn(&Env) -> Run, writes: bool) ->
         .into_iter()
         .map(|((_, a), n)| (a, n))
         .collect();
-    let requests = calls.values().sum();
-    let e = if writes { setup() } else { e };
-    e.kit.set_latency(LATENCY);
-    let started = Instant::now();
-    let r = step(&e);
-    let elapsed = started.elapsed();
-    e.kit.set_latency(Duration::ZERO);
-    assert!(r.code == 0 || r.code == 2, "{}\n{}", r.stdout, r.stderr);
-    // Rounded with room for noise: a run slowed by a busy machine (up to 0.65 of a latency)
-    // does not count an extra round trip.
-    let extra = elapsed.saturating_sub(base).as_millis();
-    let l = LATENCY.as_millis();
     Cost {
-        requests,
-        round_trips: ((extra + l * 35 / 100) / l) as u64,
+        requests: calls.values().sum(),
+        round_trips: e.kit.round_trips(),
         calls,
     }
 }
@@ -207,8 +194,8 @@ fn every_scenario_stays_within_its_request_budget() {
         ),
     ];
     let mut wrong = Vec::new();
-    for (name, setup, step, writes, budget) in &scenarios {
-        let cost = measure(setup.as_ref(), *step, *writes);
+    for (name, setup, step, _writes, budget) in &scenarios {
+        let cost = measure(setup.as_ref(), *step);
         check_budget(name, &cost, budget, &mut wrong);
     }
     assert!(wrong.is_empty(), "{wrong:#?}");

@@ -58,6 +58,19 @@ pub const REGION: &str = "us-east-1";
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 type Counts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
+
+/// Round trips, as the kit sees them: a request's depth is one more than the deepest request
+/// that had completed when it arrived (it may have waited for that answer); requests that
+/// arrive before any of their wave's answers share a depth. The deepest so far is the number
+/// of sequential round trips, whatever the client's CPU did in between (with a latency set,
+/// so that one wave's requests arrive before its answers).
+#[derive(Debug, Default)]
+struct DepthState {
+    completed: u64,
+    deepest: u64,
+}
+
+type Depths = Arc<Mutex<DepthState>>;
 type Faults = Arc<Mutex<Vec<FaultRule>>>;
 type Contract = Arc<Mutex<ContractLog>>;
 
@@ -286,6 +299,7 @@ impl Drop for Server {
 pub struct Kit {
     server: Server,
     counts: Counts,
+    depths: Depths,
     contract: Contract,
     faults: Faults,
     last_used: LastUsed,
@@ -355,10 +369,16 @@ impl Kit {
             panic!("test kit: AWS's service models are needed to check requests: {e}");
         }
         let counts: Counts = Arc::default();
+        let depths: Depths = Arc::default();
         let faults: Faults = Arc::default();
         let contract: Contract = Arc::default();
         let last_used: LastUsed = Arc::default();
-        let c = (counts.clone(), faults.clone(), contract.clone());
+        let c = (
+            counts.clone(),
+            faults.clone(),
+            contract.clone(),
+            depths.clone(),
+        );
         let history = last_used.clone();
         let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
         let iam_out = iam.clone();
@@ -464,6 +484,7 @@ impl Kit {
         Kit {
             server,
             counts,
+            depths,
             contract,
             faults,
             last_used,
@@ -539,9 +560,17 @@ impl Kit {
         std::mem::take(&mut self.contract.lock().violations)
     }
 
-    /// Forget the counts so far.
+    /// Forget the counts so far (and the round trips).
     pub fn reset_counts(&self) {
         self.counts.lock().clear();
+        *self.depths.lock() = DepthState::default();
+    }
+
+    /// The sequential round trips since the last [`Kit::reset_counts`]: the depth of the
+    /// deepest request (see `DepthState`). Meaningful with a latency set
+    /// ([`Kit::set_latency`]), so that concurrent requests arrive before their answers.
+    pub fn round_trips(&self) -> u64 {
+        self.depths.lock().deepest
     }
 
     /// An SDK config pointed at this kit with static test credentials and retries off.
@@ -627,13 +656,28 @@ fn add_account(
 }
 
 async fn count_requests(
-    State((counts, faults, contract)): State<(Counts, Faults, Contract)>,
+    State((counts, faults, contract, depths)): State<(Counts, Faults, Contract, Depths)>,
     req: Request,
     next: Next,
 ) -> Response {
     if req.uri().path().starts_with("/_kit/") {
         return next.run(req).await;
     }
+    let depth = depths.lock().completed + 1;
+    let response = count_and_serve(counts, faults, contract, req, next).await;
+    let mut d = depths.lock();
+    d.completed = d.completed.max(depth);
+    d.deepest = d.deepest.max(depth);
+    response
+}
+
+async fn count_and_serve(
+    counts: Counts,
+    faults: Faults,
+    contract: Contract,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
         Ok(b) => b,
