@@ -100,8 +100,9 @@ pub struct Global {
     )]
     pub reads: ReadsArg,
     /// With `[accounts]` in the config: how many accounts plan, apply, destroy, check and audit
-    /// work in at once.
-    #[arg(long, global = true, value_name = "N", default_value_t = 4)]
+    /// work in at once (each account's IAM quotas are its own; the assume-role calls all come
+    /// from the caller's account, far below STS's rate).
+    #[arg(long, global = true, value_name = "N", default_value_t = 16)]
     pub account_concurrency: u16,
 }
 
