@@ -108,11 +108,15 @@ impl<'a> AuditReport<'a> {
         let rules: Vec<Value> = rules
             .iter()
             .map(|id| {
-                json!({
+                let mut rule = json!({
                     "id": id,
                     "shortDescription": {"text": audit::rule_title(id)},
                     "helpUri": format!("https://github.com/{}#lint-rules", keyless::release::HOME),
-                })
+                });
+                if let Some(fix) = audit::rule_fix(id) {
+                    rule["help"] = json!({"text": fix});
+                }
+                rule
             })
             .collect();
         let results: Vec<Value> = self

@@ -218,6 +218,8 @@ struct FindingOut {
     severity: &'static str,
     role: String,
     message: String,
+    /// The catalogue's fix for it.
+    fix: String,
     search: String,
 }
 
@@ -604,6 +606,7 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
                 severity: f.severity.as_str(),
                 role: f.role.clone().unwrap_or_default(),
                 message: f.message.clone(),
+                fix: f.fix().unwrap_or_default().to_string(),
                 search: format!(
                     "{} {} {} {}",
                     a.account,
@@ -807,6 +810,11 @@ mod tests {
             page[at..at + 7].to_string()
         };
         assert_ne!(colour("low"), colour("medium"));
+        // Every finding says how to fix it (the critical ones included).
+        assert!(
+            page.contains("fix: add a sub condition naming the repository and its scope"),
+            "KL001s fix"
+        );
     }
 
     #[test]

@@ -99,6 +99,22 @@ impl Finding {
         self.resource.as_deref().unwrap_or_default()
     }
 
+    /// How to fix it: the catalogue's line for its ID (the lint rule behind a drift finding
+    /// first, when there is one).
+    pub fn fix(&self) -> Option<&'static str> {
+        let rule = |id: &str| {
+            RULES
+                .iter()
+                .chain(AUDIT_RULES)
+                .find(|r| r.id == id)
+                .map(|r| r.fix)
+        };
+        self.raised_by
+            .and_then(rule)
+            .or_else(|| rule(self.rule))
+            .or_else(|| self.kind().map(DriftKind::fix))
+    }
+
     /// The drift kind, when this is a drift finding.
     pub fn kind(&self) -> Option<DriftKind> {
         DriftKind::from_id(self.rule)
@@ -393,6 +409,48 @@ impl DriftKind {
         ),
     ];
 
+    /// How to put it right, in one line.
+    pub fn fix(self) -> &'static str {
+        use DriftKind::*;
+        match self {
+            ProviderMissing
+            | AudienceRemoved
+            | RoleMissing
+            | TrustPolicyChanged
+            | PermissionPolicyChanged
+            | PolicyMissing
+            | PolicyDetached
+            | ExtraPolicyAttached
+            | InlinePolicyAdded
+            | InlinePolicyChanged
+            | InlinePolicyMissing
+            | BoundaryChanged
+            | MaxSessionChanged
+            | DescriptionChanged
+            | TagsChanged => {
+                "keyless plan shows what restores the config; keyless apply makes it (or change keyless.toml if the change was meant)"
+            }
+            RoleNotManaged => {
+                "add adopt = true to the role in keyless.toml to take it over, or rename the role"
+            }
+            ExtraRole => {
+                "review it with keyless audit; add it to a config with adopt = true, or delete it"
+            }
+            OtherConfigRole => "nothing: that config's own check covers it",
+            RemovedRole => {
+                "keyless apply deletes it; set keep_removed_roles = true to keep such roles"
+            }
+            TrustPolicyLint => "narrow the live trust (keyless apply restores the config's)",
+            Unreconcilable => "follow the message: keyless will not change this itself",
+            GithubVariable => "keyless apply sets the variable (with GitHub read)",
+            GithubSubjectForm => {
+                "keyless migrate-subjects moves the trust to the form the repository mints"
+            }
+            GithubEnvironment => "create the environment with protection rules, or keyless apply",
+            GithubRepository => "remove the repository's subjects, or trust its immutable sub",
+        }
+    }
+
     /// The kind's ID, as JSON names it.
     pub fn id(self) -> &'static str {
         DriftKind::ALL
@@ -417,36 +475,43 @@ pub const AUDIT_RULES: &[Rule] = &[
         id: "KA001",
         severity: Severity::Low,
         title: "a GitHub OIDC provider that no role trusts",
+        fix: "delete the provider if no role will trust it",
     },
     Rule {
         id: "KA002",
         severity: Severity::Low,
         title: "a GitHub-trusting role unused for longer than --unused-days",
+        fix: "delete the role, or keep it and say why (it is reachable from GitHub)",
     },
     Rule {
         id: "KA003",
         severity: Severity::High,
         title: "a classic subject names a repository that no longer exists (its name can be registered again)",
+        fix: "delete the role, or pin its trust to the repository's IDs (the immutable sub) if it is only hidden from the token",
     },
     Rule {
         id: "KA004",
         severity: Severity::Medium,
         title: "a classic subject names a renamed or transferred repository by its old name",
+        fix: "trust the repository's new name, by ID (keyless migrate-subjects for a role keyless manages)",
     },
     Rule {
         id: "KA005",
         severity: Severity::High,
         title: "a classic-only trust for a repository that mints immutable subjects (the role cannot be assumed)",
+        fix: "trust the immutable sub (keyless migrate-subjects for a role keyless manages)",
     },
     Rule {
         id: "KA006",
         severity: Severity::Low,
         title: "an account whose GitHub-trusting roles no organisation guard covers",
+        fix: "attach the organisation guard (keyless guard) to the account's OU, or keep its GitHub roles few and pinned by ID",
     },
     Rule {
         id: "KA007",
         severity: Severity::Medium,
         title: "a subject names a repository GitHub cannot have: the condition never matches",
+        fix: "correct the repository name in the trust, or remove the condition",
     },
 ];
 
@@ -461,6 +526,8 @@ pub struct Entry {
     pub severity: Severity,
     /// What it detects.
     pub title: &'static str,
+    /// How to fix it.
+    pub fix: &'static str,
 }
 
 /// Every ID a finding can carry: lint rules, audit rules, drift kinds.
@@ -471,16 +538,22 @@ pub fn catalogue() -> Vec<Entry> {
             family,
             severity: r.severity,
             title: r.title,
+            fix: r.fix,
         })
     };
     rules("lint", RULES)
         .chain(rules("audit", AUDIT_RULES))
-        .chain(DriftKind::ALL.iter().map(|(_, id, severity, title)| Entry {
-            id,
-            family: "drift",
-            severity: *severity,
-            title,
-        }))
+        .chain(
+            DriftKind::ALL
+                .iter()
+                .map(|(kind, id, severity, title)| Entry {
+                    id,
+                    family: "drift",
+                    severity: *severity,
+                    title,
+                    fix: kind.fix(),
+                }),
+        )
         .collect()
 }
 
@@ -501,6 +574,15 @@ mod tests {
             assert_eq!(k.id(), *id);
         }
         assert!(DriftKind::from_id("KL001").is_none());
+        // Every entry says how to fix it.
+        for e in &all {
+            assert!(!e.fix.is_empty(), "{} has no fix", e.id);
+        }
+        let f = Finding::new("KL002", Severity::Critical, "m");
+        assert_eq!(
+            f.fix(),
+            Some(RULES.iter().find(|r| r.id == "KL002").unwrap().fix)
+        );
     }
 
     #[test]

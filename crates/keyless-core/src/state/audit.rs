@@ -463,17 +463,21 @@ fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<Finding> {
 
 /// The title of an audit or lint rule, for reports.
 pub fn rule_title(id: &str) -> &'static str {
-    match id {
-        UNUSED_PROVIDER => "GitHub OIDC provider that no role trusts",
-        UNUSED_ROLE => "role trusted by GitHub but not used for a long time",
-        GONE_REPO => "trust names a repository that no longer exists",
-        MOVED_REPO => "trust names a repository by its old name",
-        IMMUTABLE_REPO => {
-            "trust names by its classic subject a repository that mints immutable subjects"
-        }
-        UNGUARDED => "no organisation guard (resource control policy) limits the GitHub owners",
-        _ => lint::rule(id).map(|r| r.title).unwrap_or("keyless finding"),
-    }
+    catalogue_rule(id)
+        .map(|r| r.title)
+        .unwrap_or("keyless finding")
+}
+
+/// How to fix a finding of rule `id` (KL or KA), from the one catalogue.
+pub fn rule_fix(id: &str) -> Option<&'static str> {
+    catalogue_rule(id).map(|r| r.fix)
+}
+
+fn catalogue_rule(id: &str) -> Option<&'static lint::Rule> {
+    crate::policy::finding::AUDIT_RULES
+        .iter()
+        .find(|r| r.id == id)
+        .or_else(|| lint::rule(id))
 }
 
 #[cfg(test)]
