@@ -168,6 +168,9 @@ pub struct Capability {
     pub level: String,
     /// `admin`, `secrets`, `perm`, `write`, `read`, `other`: how it is drawn.
     pub class: String,
+    /// The resources the service's actions are allowed on (empty when not read from a
+    /// document: an AWS-managed policy known by name).
+    pub resources: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -391,7 +394,8 @@ fn custom_source(c: &str) -> Source {
 /// What a role can do, per service: the inline documents' actions expanded against AWS's
 /// table, and what the attached managed policies are known to be.
 pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
-    let mut by_service: BTreeMap<String, Access> = BTreeMap::new();
+    let mut by_service: BTreeMap<String, (Access, std::collections::BTreeSet<String>)> =
+        BTreeMap::new();
     let mut admin = false;
     let mut secrets = false;
     let mut other = Vec::new();
@@ -407,17 +411,20 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
                     service: name.trim_end_matches("FullAccess").to_ascii_lowercase(),
                     level: format!("{name} (AWS managed)"),
                     class: "perm".into(),
+                    resources: Vec::new(),
                 })
             }
             "ReadOnlyAccess" => other.push(Capability {
                 service: "*".into(),
                 level: "ReadOnlyAccess (AWS managed)".into(),
                 class: "read".into(),
+                resources: Vec::new(),
             }),
             _ => other.push(Capability {
                 service: name.to_string(),
                 level: "managed policy".into(),
                 class: "other".into(),
+                resources: Vec::new(),
             }),
         }
     }
@@ -434,6 +441,10 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
                 admin = true;
                 continue;
             }
+            let resources: Vec<String> = policy::strings(st.get("Resource"))
+                .into_iter()
+                .map(String::from)
+                .collect();
             for entry in policy::strings(st.get("Action")) {
                 let lower = entry.to_ascii_lowercase();
                 if crate::policy::lint::SECRET_READS
@@ -447,8 +458,11 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
                     Named::UnknownService(_) => {}
                     Named::Actions(s, acts) => {
                         if let Some(level) = acts.iter().map(|a| a.access).max() {
-                            let e = by_service.entry(s.prefix.clone()).or_insert(level);
-                            *e = (*e).max(level);
+                            let e = by_service
+                                .entry(s.prefix.clone())
+                                .or_insert((level, Default::default()));
+                            e.0 = e.0.max(level);
+                            e.1.extend(resources.iter().cloned());
                         }
                     }
                 }
@@ -461,6 +475,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             service: "*".into(),
             level: "administrator-equivalent".into(),
             class: "admin".into(),
+            resources: Vec::new(),
         });
     }
     if secrets {
@@ -468,9 +483,10 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             service: "secrets".into(),
             level: "reads secret material".into(),
             class: "secrets".into(),
+            resources: Vec::new(),
         });
     }
-    for (service, level) in by_service {
+    for (service, (level, resources)) in by_service {
         let class = match level {
             Access::PermissionsManagement => "perm",
             Access::Write | Access::Tagging => "write",
@@ -480,6 +496,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             service,
             level: level.label().into(),
             class: class.into(),
+            resources: resources.into_iter().collect(),
         });
     }
     out.extend(other);
@@ -771,7 +788,8 @@ mod tests {
             vec![Capability {
                 service: "s3".into(),
                 level: "Write".into(),
-                class: "write".into()
+                class: "write".into(),
+                resources: vec!["*".into()],
             }]
         );
         assert_eq!(capabilities(&a[1])[0].class, "admin");
@@ -830,5 +848,7 @@ mod tests {
             &accounts,
         );
         assert!(page.contains("keyless-managed (config web-team)"), "{page}");
+        // Each permission says what it is allowed on.
+        assert!(page.contains("<small>Write on *</small>"), "{page}");
     }
 }
