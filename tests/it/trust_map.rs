@@ -309,6 +309,10 @@ async fn check_draws_the_live_roles_and_the_hand_made_ones() {
         "the live, widened trust is drawn"
     );
     assert!(
+        html.contains("data-role=\"gha-site (as configured)\""),
+        "the config's intent is drawn beside it"
+    );
+    assert!(
         html.contains("data-role=\"hand-made\"") && html.contains("other-org/app"),
         "the hand-made role is drawn"
     );

@@ -109,6 +109,39 @@ impl MapAccount {
                 },
             })
             .collect();
+        // Where IAM differs from the config (a changed trust or policy), the config's intent is
+        // drawn beside what is live.
+        for r in &rendered.roles {
+            let differs = drift.iter().any(|f| {
+                f.role.as_deref() == Some(r.name.as_str())
+                    && matches!(
+                        f.kind(),
+                        Some(
+                            crate::state::drift::DriftKind::TrustPolicyChanged
+                                | crate::state::drift::DriftKind::PermissionPolicyChanged
+                                | crate::state::drift::DriftKind::InlinePolicyChanged
+                                | crate::state::drift::DriftKind::InlinePolicyAdded
+                                | crate::state::drift::DriftKind::ExtraPolicyAttached
+                                | crate::state::drift::DriftKind::PolicyDetached
+                        )
+                    )
+            });
+            if differs && matches!(observed.roles.get(&r.name), Some(Some(_))) {
+                roles.push(AuditedRole {
+                    name: format!("{} (as configured)", r.name),
+                    arn: r.arn.clone(),
+                    trust_policy: r.trust_policy.clone(),
+                    inline_policies: r
+                        .policies
+                        .iter()
+                        .map(|p| (p.name.clone(), p.document.clone()))
+                        .collect(),
+                    attached_policies: r.managed_policy_arns.clone(),
+                    tags: r.tags.clone(),
+                    ..Default::default()
+                });
+            }
+        }
         for name in crate::state::drift::trusting_provider(rendered, others) {
             if let Some((_, trust)) = others.iter().find(|(n, _)| n == name) {
                 roles.push(AuditedRole {
