@@ -94,6 +94,27 @@ fn applied(text: String) -> impl Fn() -> Env {
     }
 }
 
+/// `n` member accounts, each holding the role keyless assumes, with one config role applied in
+/// each through `[accounts]`.
+fn fleet(n: usize) -> impl Fn() -> Env {
+    move || {
+        let e = Env::new();
+        let ids: Vec<String> = (0..n)
+            .map(|i| format!("{:012}", 500_000_000_000u64 + i as u64))
+            .collect();
+        for id in &ids {
+            e.kit.add_account(id, "OrganizationAccountAccessRole", None);
+        }
+        let list: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+        e.write(&format!(
+            "name = \"platform\"\n[accounts]\nids = [{}]\n[[role]]\nname = \"gha-site\"\n[[role.subject]]\nrepo = \"octo-org/site\"\nbranch = \"main\"\n[[role.preset]]\nname = \"s3-read\"\nparams = {{ bucket = \"octo-site-${{account.id}}\" }}\n",
+            list.join(", ")
+        ));
+        expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+        e
+    }
+}
+
 #[test]
 fn every_scenario_stays_within_its_request_budget() {
     let site = crate::apply::SITE.to_string();
@@ -180,6 +201,16 @@ fn every_scenario_stays_within_its_request_budget() {
             Budget {
                 requests: 10,
                 round_trips: 4,
+            },
+        ),
+        (
+            "`check`, 20 accounts",
+            Box::new(fleet(20)),
+            &check,
+            false,
+            Budget {
+                requests: 181,
+                round_trips: 8,
             },
         ),
         (
