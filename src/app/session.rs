@@ -181,7 +181,8 @@ impl Session {
             templates: OnceCell::new(),
             scope: OnceCell::new(),
             runtime: self.runtime.clone(),
-            aws: RefCell::new(None),
+            // The same clients (and what they listed this run), unless the options change.
+            aws: RefCell::new(self.aws.borrow().clone()),
             caller: RefCell::new(self.caller.borrow().clone()),
             caller_failed: std::cell::Cell::new(self.caller_failed.get()),
             cancel: OnceCell::new(),
@@ -276,11 +277,17 @@ impl Session {
             .unwrap_or_else(|| FALLBACK_REGION.into())
     }
 
-    /// How to reach AWS: the flags, with the config's region as a fallback.
+    /// How to reach AWS: the flags, with the config's region as a fallback, then the
+    /// environment's (as the SDK would take it): the same effective options compare equal, so
+    /// a run that writes a config with the region it already used keeps its clients.
     pub fn aws_options(&self) -> AwsOptions {
         AwsOptions {
             profile: self.profile.clone(),
-            region: self.region(),
+            region: self.region().or_else(|| {
+                ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                    .iter()
+                    .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            }),
             endpoint_url: self.endpoint_url.clone(),
         }
     }
@@ -327,6 +334,28 @@ impl Session {
             return None;
         }
         self.caller().ok()
+    }
+
+    /// [`Session::caller_if_any`], with `beside` run at the same time (one round trip for
+    /// both); `beside` gets the clients, and is not run when there are none.
+    pub fn caller_beside<T>(
+        &self,
+        beside: impl AsyncFnOnce(&Aws) -> T,
+    ) -> (Option<CallerIdentity>, Option<T>) {
+        if self.caller.borrow().is_some() || self.caller_failed.get() {
+            let aws = self.aws().ok();
+            let other = aws.as_ref().map(|a| self.block_on(beside(a)));
+            return (self.caller_if_any(), other);
+        }
+        let Ok(aws) = self.aws() else {
+            return (None, None);
+        };
+        let (id, other) = self.block_on(accounts::identified_while(&aws, beside(&aws)));
+        self.caller_failed.set(id.is_err());
+        if let Ok(id) = &id {
+            *self.caller.borrow_mut() = Some(id.clone());
+        }
+        (id.ok(), Some(other))
     }
 
     /// `--account-id`, as given.

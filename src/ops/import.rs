@@ -84,10 +84,14 @@ pub async fn import(
         "arn:{}:iam::{id}:oidc-provider/{}",
         account.target.partition, prefixes[0]
     );
-    let in_use =
-        crate::ops::init::account_roles(&account.aws, &provider_arn, account.settings.concurrency)
-            .await?
-            .config_names;
+    let in_use = crate::ops::init::account_roles(
+        &account.aws,
+        &provider_arn,
+        account.settings.concurrency,
+        false,
+    )
+    .await?
+    .config_names;
     let name = crate::config::setup::free_config_name(
         &import::suggest_name(&roles, &prefixes[0]),
         &in_use,

@@ -25,13 +25,29 @@ pub struct AccountRoles {
 }
 
 /// List the account's roles once (ListRoles), and read the tags of those that trust
-/// `provider_arn`.
+/// `provider_arn`. With `keep`, the listing serves the plan that follows (the account is
+/// listed once per run).
 pub async fn account_roles(
     aws: &Aws,
     provider_arn: &str,
     concurrency: usize,
+    keep: bool,
 ) -> Result<AccountRoles> {
-    let trusts = aws.other_role_trusts(&[]).await?;
+    let trusts = if keep {
+        aws.list_roles_kept().await?
+    } else {
+        aws.other_role_trusts(&[]).await?
+    };
+    roles_from(aws, trusts, provider_arn, concurrency).await
+}
+
+/// [`account_roles`] from a listing already made (every role's name and trust).
+pub async fn roles_from(
+    aws: &Aws,
+    trusts: Vec<(String, serde_json::Value)>,
+    provider_arn: &str,
+    concurrency: usize,
+) -> Result<AccountRoles> {
     let names = roles_trusting(provider_arn, &trusts);
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let tags = aws.role_tags(&refs, concurrency).await?;

@@ -149,8 +149,8 @@ fn every_scenario_stays_within_its_request_budget() {
             &init,
             true,
             Budget {
-                requests: 12,
-                round_trips: 6,
+                requests: 8,
+                round_trips: 5,
             },
         ),
         (

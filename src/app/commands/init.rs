@@ -61,7 +61,16 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
     } else {
         None
     };
-    let caller = s.caller_if_any();
+    // Who the credentials are, and (for a run that goes on to plan) the account's roles, in one
+    // round trip: the listing is kept for the plan, which then reads no role twice.
+    let keep = args.apply || !args.yes;
+    let (caller, listing) = s.caller_beside(async |aws| {
+        if keep {
+            aws.list_roles_kept().await
+        } else {
+            aws.other_role_trusts(&[]).await
+        }
+    });
     match &caller {
         Some(c) => p.note(&format!("{} account {} as {}", style::bold("AWS"), c.account, c.arn)),
         None => p.note(&format!("{} no usable credentials found: init will write the config; run `keyless apply` once credentials work", style::bold("AWS"))),
@@ -106,8 +115,13 @@ pub fn cmd_init(s: &Session, args: &InitArgs) -> Result<ExitStatus> {
     if let Some(c) = &caller {
         // One listing of the account's roles serves the config name and the role name.
         let provider_arn = answers.issuer.provider_arn(&c.partition, &c.account);
-        let listed = s.block_on(keyless::ops::init::account_roles(
+        let trusts = match listing {
+            Some(l) => l?,
+            None => s.block_on(s.aws()?.other_role_trusts(&[]))?,
+        };
+        let listed = s.block_on(keyless::ops::init::roles_from(
             &s.aws()?,
+            trusts,
             &provider_arn,
             s.concurrency,
         ))?;

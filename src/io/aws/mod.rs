@@ -71,6 +71,9 @@ pub struct Aws {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     org: aws_sdk_organizations::Client,
+    /// The account's role listing, kept by [`Aws::list_roles_kept`] for the next observation
+    /// of this run (taken once: one observation per run, not a cache).
+    listing: std::sync::Arc<std::sync::Mutex<Option<Vec<aws_sdk_iam::types::Role>>>>,
 }
 
 impl Aws {
@@ -132,6 +135,7 @@ impl Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             org: aws_sdk_organizations::Client::from_conf(org.build()),
+            listing: Default::default(),
         }
     }
 
@@ -194,6 +198,7 @@ impl Aws {
                     .credentials_provider(creds)
                     .build(),
             ),
+            listing: Default::default(),
         };
         Ok((aws, caller))
     }

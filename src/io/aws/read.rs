@@ -251,6 +251,32 @@ impl Aws {
     ) -> Result<(Observed, Vec<(String, Value)>, ReadPath)> {
         let configured = desired.roles.len();
         let names: Vec<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
+        // What this run listed moments ago, if anything: taken here whatever the path, so no
+        // later observation (after writes) ever sees it.
+        let kept = self.take_listing();
+        if choose_read_path(reads, configured, None) == ReadPath::PerRole
+            && let Some(listed) = kept
+        {
+            // This run listed the account moments ago (init): a role it does not hold is not
+            // read, and the listing serves the other roles' trusts. A role created since is
+            // met by the create's "already exists", which is read back.
+            let present: std::collections::BTreeSet<&str> =
+                listed.iter().map(|r| r.role_name()).collect();
+            let absent: std::collections::BTreeSet<String> = names
+                .iter()
+                .filter(|n| !present.contains(n.as_str()))
+                .cloned()
+                .collect();
+            let (provider, roles) = tokio::join!(
+                self.provider_at(&desired.provider_arn),
+                self.observe_roles_except(desired, concurrency, &absent)
+            );
+            let others = match others {
+                true => trusts_except(&listed, &names)?,
+                false => Vec::new(),
+            };
+            return Ok((assemble(provider?, roles?), others, ReadPath::PerRole));
+        }
         if choose_read_path(reads, configured, None) == ReadPath::PerRole {
             // Role by role, without listing first: the listing (when wanted) runs beside it.
             let list = async {
@@ -270,7 +296,12 @@ impl Aws {
             // decides the path): when role-by-role reads win, the details still in flight are
             // dropped, at most a page or two; otherwise the account is read in the time of
             // the longer of the two.
-            let list = std::pin::pin!(self.list_roles());
+            let list = std::pin::pin!(async {
+                match kept {
+                    Some(listed) => Ok(listed),
+                    None => self.list_roles().await,
+                }
+            });
             let details = std::pin::pin!(self.account_details(true));
             let (listed, details) = match futures_util::future::select(list, details).await {
                 futures_util::future::Either::Left((listed, details)) => {
@@ -316,6 +347,23 @@ impl Aws {
         let (roles, other_trusts, path) = rest?;
         let other_trusts = if others { other_trusts } else { Vec::new() };
         Ok((assemble(provider?, roles), other_trusts, path))
+    }
+
+    /// The other roles' trusts, as [`Aws::other_role_trusts`], keeping the listing for this
+    /// run's next observation: a command that lists the account first (init) and then plans
+    /// reads the account once. Only the next observation takes it.
+    pub async fn list_roles_kept(&self) -> Result<Vec<(String, Value)>> {
+        let listed = self.list_roles().await?;
+        let trusts = trusts_except(&listed, &[])?;
+        if let Ok(mut kept) = self.listing.lock() {
+            *kept = Some(listed);
+        }
+        Ok(trusts)
+    }
+
+    /// The listing [`Aws::list_roles_kept`] kept, if any (taken: used once).
+    fn take_listing(&self) -> Option<Vec<aws_sdk_iam::types::Role>> {
+        self.listing.lock().ok()?.take()
     }
 
     /// Every role in the account (ListRoles, pages of 1,000: IAM's largest).
@@ -472,6 +520,18 @@ impl Aws {
 
     #[allow(clippy::type_complexity)]
     async fn observe_roles(&self, desired: &Rendered, concurrency: usize) -> Result<Vec<RoleRead>> {
+        self.observe_roles_except(desired, concurrency, &Default::default())
+            .await
+    }
+
+    /// [`Aws::observe_roles`], but the roles named in `absent` are known not to exist: they are
+    /// not read (their preset policies still are).
+    async fn observe_roles_except(
+        &self,
+        desired: &Rendered,
+        concurrency: usize,
+        absent: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<RoleRead>> {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for role in &desired.roles {
@@ -485,6 +545,7 @@ impl Aws {
                 .map(|p| preset_policy_arn(desired, role, &p.name))
                 .collect();
             let customer = format!(":iam::{}:policy/", desired.target.account_id);
+            let known_absent = absent.contains(&name);
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.map_err(internal)?;
                 let mut reads = tokio::task::JoinSet::new();
@@ -498,7 +559,11 @@ impl Aws {
                 for arn in &presets {
                     spawn_read(&mut reads, arn.clone());
                 }
-                let live = aws.read_role(&name).await?;
+                let live = if known_absent {
+                    None
+                } else {
+                    aws.read_role(&name).await?
+                };
                 if let Some(l) = &live {
                     for arn in l
                         .attached_policies
