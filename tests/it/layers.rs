@@ -97,6 +97,33 @@ fn collect(items: Vec<syn::Item>, path: Vec<String>, dir: &Path, out: &mut Vec<M
     out.push(Module { path, items: own });
 }
 
+/// Every module of the core crate and the library, and, with `binary`, of the binary too
+/// (the crates' roots included, their path empty).
+fn read_modules(binary: bool) -> Vec<Module> {
+    let mut mods = Vec::new();
+    modules(
+        &root().join("crates/keyless-core/src/lib.rs"),
+        &[],
+        &mut mods,
+    );
+    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    if binary {
+        modules(&root().join("src/main.rs"), &[], &mut mods);
+    }
+    mods
+}
+
+impl Module {
+    /// Every path this module's code names, as written.
+    fn paths(&self) -> Vec<Vec<String>> {
+        let mut paths = Paths::default();
+        for item in &self.items {
+            paths.visit_item(item);
+        }
+        paths.0
+    }
+}
+
 /// Every path a module's code names, as written (segments).
 #[derive(Default)]
 struct Paths(Vec<Vec<String>>);
@@ -200,12 +227,8 @@ fn graph_of(mods: &[Module]) -> Graph {
     let known: BTreeSet<Vec<String>> = mods.iter().map(|m| m.path.clone()).collect();
     let mut g = Graph::new();
     for m in mods {
-        let mut paths = Paths::default();
-        for item in &m.items {
-            paths.visit_item(item);
-        }
         let mut deps = BTreeSet::new();
-        for p in paths.0 {
+        for p in m.paths() {
             let Some(full) = resolve(&m.path, &p, &known) else {
                 continue;
             };
@@ -265,14 +288,7 @@ fn resolve(me: &[String], path: &[String], known: &BTreeSet<Vec<String>>) -> Opt
 
 /// The whole program's graph: the core crate, the library and the binary.
 fn graph() -> Graph {
-    let mut mods = Vec::new();
-    modules(
-        &root().join("crates/keyless-core/src/lib.rs"),
-        &[],
-        &mut mods,
-    );
-    modules(&root().join("src/lib.rs"), &[], &mut mods);
-    modules(&root().join("src/main.rs"), &[], &mut mods);
+    let mut mods = read_modules(true);
     // The library's and the binary's roots (lib.rs, main.rs) hold re-exports and `main` only.
     mods.retain(|m| !m.path.is_empty());
     graph_of(&mods)
@@ -456,13 +472,7 @@ fn each_rule_fails_on_a_mutation() {
 
 /// The module `me` with source `code` in a graph beside the real modules.
 fn edges_of(me: &str, code: &str) -> BTreeSet<String> {
-    let mut mods = Vec::new();
-    modules(
-        &root().join("crates/keyless-core/src/lib.rs"),
-        &[],
-        &mut mods,
-    );
-    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    let mut mods = read_modules(false);
     mods.retain(|m| m.path.join("::") != me);
     mods.push(Module {
         path: me.split("::").map(String::from).collect(),
@@ -549,48 +559,25 @@ fn the_core_crate_depends_on_no_runtime_no_aws_sdk_and_no_http() {
 
 #[test]
 fn usage_errors_are_the_binarys() {
-    let mut mods = Vec::new();
-    modules(
-        &root().join("crates/keyless-core/src/lib.rs"),
-        &[],
-        &mut mods,
-    );
-    modules(&root().join("src/lib.rs"), &[], &mut mods);
+    let mods = raw_paths(false);
     assert!(mods.len() > 60, "the library was read");
-    for m in mods.iter().filter(|m| m.path != ["error"]) {
-        let mut paths = Paths::default();
-        for item in &m.items {
-            paths.visit_item(item);
-        }
-        for p in &paths.0 {
+    for (m, paths) in mods.iter().filter(|(m, _)| m != "error") {
+        for p in paths {
             let tail: Vec<&str> = p.iter().rev().take(2).map(String::as_str).collect();
             assert!(
                 tail != ["usage", "Error"] && tail != ["Usage", "Error"],
-                "{} raises a usage error: the library's errors say what went wrong in its own terms",
-                m.path.join("::")
+                "{m} raises a usage error: the library's errors say what went wrong in its own terms"
             );
         }
     }
 }
 
-/// Every raw path each library module names (as written, unresolved).
-fn raw_paths() -> Vec<(String, Vec<Vec<String>>)> {
-    let mut mods = Vec::new();
-    modules(
-        &root().join("crates/keyless-core/src/lib.rs"),
-        &[],
-        &mut mods,
-    );
-    modules(&root().join("src/lib.rs"), &[], &mut mods);
-    mods.iter()
-        .filter(|m| !m.path.is_empty())
-        .map(|m| {
-            let mut paths = Paths::default();
-            for item in &m.items {
-                paths.visit_item(item);
-            }
-            (m.path.join("::"), paths.0)
-        })
+/// Every raw path each module of the library (and, with `binary`, the binary) names, as
+/// written, unresolved; the crates' roots under the empty name.
+fn raw_paths(binary: bool) -> Vec<(String, Vec<Vec<String>>)> {
+    read_modules(binary)
+        .iter()
+        .map(|m| (m.path.join("::"), m.paths()))
         .collect()
 }
 
@@ -613,7 +600,8 @@ fn the_core_reads_no_clock_and_files_only_where_the_config_says() {
     ];
     const FILES: &[&str] = &["config", "config::role", "policy::template"];
     let mut wrong = Vec::new();
-    for (m, paths) in raw_paths() {
+    // The crates' roots declare modules and re-export: no layer of their own.
+    for (m, paths) in raw_paths(false).into_iter().filter(|(m, _)| !m.is_empty()) {
         if layer(&m) >= layer("io") {
             continue;
         }
@@ -634,7 +622,7 @@ fn the_core_reads_no_clock_and_files_only_where_the_config_says() {
 fn partial_and_interrupted_come_from_the_executors_and_the_guards_apply() {
     // io::execute makes them; ops::provision adds the IAM writes made before a GitHub failure;
     // ops::guard's apply makes its own (Organizations has no executor).
-    let makers: BTreeSet<String> = raw_paths()
+    let makers: BTreeSet<String> = raw_paths(false)
         .into_iter()
         .filter(|(_, paths)| {
             paths.iter().any(|p| {
@@ -759,23 +747,10 @@ fn readmes_layout_table_is_generated_from_the_sources() {
 
 #[test]
 fn only_io_aws_calls_aws_and_only_main_builds_a_runtime() {
-    let mut mods = Vec::new();
-    modules(
-        &root().join("crates/keyless-core/src/lib.rs"),
-        &[],
-        &mut mods,
-    );
-    modules(&root().join("src/lib.rs"), &[], &mut mods);
-    modules(&root().join("src/main.rs"), &[], &mut mods);
     let mut sdk = BTreeSet::new();
     let mut runtimes = BTreeSet::new();
-    for m in &mods {
-        let mut paths = Paths::default();
-        for item in &m.items {
-            paths.visit_item(item);
-        }
-        let name = m.path.join("::");
-        for p in &paths.0 {
+    for (name, paths) in raw_paths(true) {
+        for p in &paths {
             let first = p.first().map(String::as_str).unwrap_or("");
             if first.starts_with("aws_sdk_") || first == "aws_config" {
                 sdk.insert(name.clone());
