@@ -40,6 +40,23 @@ pub struct MapAccount {
     pub guarded: Option<bool>,
 }
 
+/// A config role as the config renders it (its intent), drawn under `name`.
+fn as_configured(r: &crate::state::render::RoleDocuments, name: String) -> AuditedRole {
+    AuditedRole {
+        name,
+        arn: r.arn.clone(),
+        trust_policy: r.trust_policy.clone(),
+        inline_policies: r
+            .policies
+            .iter()
+            .map(|p| (p.name.clone(), p.document.clone()))
+            .collect(),
+        attached_policies: r.managed_policy_arns.clone(),
+        tags: r.tags.clone(),
+        ..Default::default()
+    }
+}
+
 impl MapAccount {
     /// The findings about role `name`.
     pub fn findings_of(&self, name: &str) -> Vec<&Finding> {
@@ -94,19 +111,7 @@ impl MapAccount {
                         .collect(),
                     ..Default::default()
                 },
-                _ => AuditedRole {
-                    name: r.name.clone(),
-                    arn: r.arn.clone(),
-                    trust_policy: r.trust_policy.clone(),
-                    inline_policies: r
-                        .policies
-                        .iter()
-                        .map(|p| (p.name.clone(), p.document.clone()))
-                        .collect(),
-                    attached_policies: r.managed_policy_arns.clone(),
-                    tags: r.tags.clone(),
-                    ..Default::default()
-                },
+                _ => as_configured(r, r.name.clone()),
             })
             .collect();
         // Where IAM differs from the config (a changed trust or policy), the config's intent is
@@ -127,19 +132,7 @@ impl MapAccount {
                     )
             });
             if differs && matches!(observed.roles.get(&r.name), Some(Some(_))) {
-                roles.push(AuditedRole {
-                    name: format!("{} (as configured)", r.name),
-                    arn: r.arn.clone(),
-                    trust_policy: r.trust_policy.clone(),
-                    inline_policies: r
-                        .policies
-                        .iter()
-                        .map(|p| (p.name.clone(), p.document.clone()))
-                        .collect(),
-                    attached_policies: r.managed_policy_arns.clone(),
-                    tags: r.tags.clone(),
-                    ..Default::default()
-                });
+                roles.push(as_configured(r, format!("{} (as configured)", r.name)));
             }
         }
         for name in crate::state::drift::trusting_provider(rendered, others) {
