@@ -134,19 +134,7 @@ async fn init_pins_the_owner_by_id_when_asked() {
         .find_map(|l| l.strip_prefix("name = \"gha-"))
         .map(|rest| format!("gha-{}", rest.split('"').next().unwrap()))
         .unwrap();
-    let trust = iam
-        .get_role()
-        .role_name(&role)
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .assume_role_policy_document
-        .unwrap();
-    let trust = percent_encoding::percent_decode_str(&trust)
-        .decode_utf8_lossy()
-        .into_owned();
+    let trust = crate::util::live_trust(&iam, &role).await;
     assert!(
         trust.contains("token.actions.githubusercontent.com:repository_owner_id"),
         "{trust}"

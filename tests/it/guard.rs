@@ -263,22 +263,7 @@ async fn the_guard_refuses_a_foreign_owner_on_a_hand_made_role_and_nothing_else(
     // explain --rcp: the evaluator knows the guard, offline.
     let dir = e.dir.path();
     std::fs::write(dir.join("guard.json"), j["document"].to_string()).unwrap();
-    let trust = member_iam
-        .get_role()
-        .role_name("handmade-any")
-        .send()
-        .await
-        .unwrap();
-    let trust = trust
-        .role()
-        .unwrap()
-        .assume_role_policy_document()
-        .unwrap()
-        .to_string();
-    let trust = percent_encoding::percent_decode_str(&trust)
-        .decode_utf8()
-        .unwrap()
-        .to_string();
+    let trust = crate::util::live_trust(&member_iam, "handmade-any").await;
     std::fs::write(dir.join("trust.json"), trust).unwrap();
     let claims = |owner: &str| {
         let mut c = Claims::push("evil/x", "main");

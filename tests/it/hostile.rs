@@ -213,19 +213,7 @@ async fn sarif_uris_are_valid_for_any_iam_path() {
     let e = crate::util::Env::new();
     crate::import::hand_made(&e).await;
     let iam = e.iam().await;
-    let trust = iam
-        .get_role()
-        .role_name("legacy-any")
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .assume_role_policy_document
-        .unwrap();
-    let trust = percent_encoding::percent_decode_str(&trust)
-        .decode_utf8_lossy()
-        .into_owned();
+    let trust = crate::util::live_trust(&iam, "legacy-any").await;
     // IAM names may hold `+=,.@-` (and AWS's paths any printable ASCII, which the kit's IAM
     // refuses: the unit test beside sarif_uri covers those).
     iam.create_role()

@@ -62,19 +62,7 @@ async fn an_iam_name_never_becomes_a_path_out_of_imported() {
     crate::import::hand_made(&e).await;
     let iam = e.iam().await;
     // `..` is a legal IAM role name; give it an inline policy so that a file is written for it.
-    let trust = iam
-        .get_role()
-        .role_name("site-deploy")
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .assume_role_policy_document
-        .unwrap();
-    let trust = percent_encoding::percent_decode_str(&trust)
-        .decode_utf8_lossy()
-        .into_owned();
+    let trust = crate::util::live_trust(&iam, "site-deploy").await;
     iam.create_role()
         .role_name("..")
         .assume_role_policy_document(trust)
@@ -115,19 +103,7 @@ async fn two_names_that_sanitise_alike_get_a_directory_each() {
     let e = Env::new();
     crate::import::hand_made(&e).await;
     let iam = e.iam().await;
-    let trust = iam
-        .get_role()
-        .role_name("site-deploy")
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .assume_role_policy_document
-        .unwrap();
-    let trust = percent_encoding::percent_decode_str(&trust)
-        .decode_utf8_lossy()
-        .into_owned();
+    let trust = crate::util::live_trust(&iam, "site-deploy").await;
     for (role, action) in [("..", "s3:GetObject"), ("_..", "s3:PutObject")] {
         iam.create_role()
             .role_name(role)

@@ -195,3 +195,20 @@ pub fn unreachable_env() -> Vec<(&'static str, String)> {
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:1".to_string()),
     ]
 }
+
+/// A role's trust policy as IAM holds it, decoded (IAM returns it URL-encoded).
+pub async fn live_trust(iam: &aws_sdk_iam::Client, role: &str) -> String {
+    let trust = iam
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .assume_role_policy_document
+        .unwrap();
+    percent_encoding::percent_decode_str(&trust)
+        .decode_utf8_lossy()
+        .into_owned()
+}
