@@ -200,6 +200,9 @@ async fn exchange(e: &Env, role: &str, token: &str) -> Result<(), String> {
         .map_err(|e| format!("{e:?}"))
 }
 
+/// A resource control policy that is no guard: it denies something else.
+const FOREIGN_RCP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
+
 fn config(ou: &str) -> String {
     format!(
         "name = \"org-guard\"\n[guard]\nowner_ids = [\"{OWNER_ID}\"]  # octo-org\ntargets = [\"{ou}\"]\n"
@@ -423,7 +426,7 @@ async fn the_guard_refuses_a_foreign_owner_on_a_hand_made_role_and_nothing_else(
         .name("security-team-rcp")
         .description("not keyless's")
         .r#type(PolicyType::ResourceControlPolicy)
-        .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
+        .content(FOREIGN_RCP)
         .send()
         .await
         .unwrap();
@@ -473,7 +476,7 @@ fn a_policy_of_the_same_name_that_is_not_ours_is_refused() {
             .name("keyless-github-guard")
             .description("made by hand")
             .r#type(PolicyType::ResourceControlPolicy)
-            .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
+            .content(FOREIGN_RCP)
             .send()
             .await
             .unwrap();
@@ -490,15 +493,10 @@ fn a_policy_of_the_same_name_that_is_not_ours_is_refused() {
 /// A foreign RCP tagged as ours is still not ours (its document is not a guard's shape);
 /// configs that would guard nothing are refused; the human report never says "changes made"
 /// before anything was made, never "no changes" beside a refusal, and shows the policy.
-#[test]
-fn the_guard_refuses_what_guards_nothing_and_what_only_its_tags_call_ours() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_guard_refuses_what_guards_nothing_and_what_only_its_tags_call_ours() {
     let e = Env::new();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let org = rt.block_on(organization(&e));
+    let org = organization(&e).await;
     // Configs that guard nothing, or could never match: refused at once, naming the key.
     for (table, key) in [
         (
@@ -549,19 +547,29 @@ fn the_guard_refuses_what_guards_nothing_and_what_only_its_tags_call_ours() {
     assert!(r.stderr.contains("keyless guard plan"), "{}", r.stderr);
     assert_eq!(e.kit.count("CreatePolicy"), 0);
     // A policy of the guard's name carrying our tags, with a document that is not a guard's.
-    rt.block_on(async {
-        org.orgs
-            .create_policy()
-            .name("keyless-github-guard")
-            .description("made by hand")
-            .r#type(PolicyType::ResourceControlPolicy)
-            .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#)
-            .tags(aws_sdk_organizations::types::Tag::builder().key("managed-by").value("keyless").build().unwrap())
-            .tags(aws_sdk_organizations::types::Tag::builder().key("keyless:config").value("org-guard").build().unwrap())
-            .send()
-            .await
-            .unwrap();
-    });
+    org.orgs
+        .create_policy()
+        .name("keyless-github-guard")
+        .description("made by hand")
+        .r#type(PolicyType::ResourceControlPolicy)
+        .content(FOREIGN_RCP)
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("managed-by")
+                .value("keyless")
+                .build()
+                .unwrap(),
+        )
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("keyless:config")
+                .value("org-guard")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     let r = guard_run(&e, &org, &["guard", "destroy", "--yes"]);
     expect(&r, 1);
     assert!(r.stderr.contains("not one keyless writes"), "{}", r.stderr);
