@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::policy::document::{self as policy, Kind};
-use crate::policy::lint::{self, Finding, LintContext, Location, Severity};
+use crate::policy::lint::{self, Finding, LintContext, Severity};
 
 /// The audit's own rule: a GitHub provider that no role trusts.
 pub const UNUSED_PROVIDER: &str = "KA001";
@@ -66,35 +66,29 @@ pub fn unguarded(
         return None;
     }
     if rcps.is_none() {
-        return Some(Finding {
-            rule: UNGUARDED,
-            severity: Severity::Low,
-            role: None,
-            resource: Some(format!("account {account}")),
-            message: format!(
-                "{} role(s) trust GitHub in the management account, where no resource control policy applies (the organisation guard cannot cover them): keep them few, scoped by repository ID, or move them to a member account",
+        return Some(
+            Finding::new(
+                UNGUARDED,
+                Severity::Low,
+                format!(
+                    "{} role(s) trust GitHub in the management account, where no resource control policy applies (the organisation guard cannot cover them): keep them few, scoped by repository ID, or move them to a member account",
+                    view.roles.len()
+                ),
+            )
+            .on(format!("account {account}")),
+        );
+    }
+    Some(
+        Finding::new(
+            UNGUARDED,
+            Severity::Low,
+            format!(
+                "{} role(s) trust GitHub here and no resource control policy limits which GitHub owners may assume them: a role made by hand tomorrow with repo:* would admit any repository on GitHub; see `keyless guard`",
                 view.roles.len()
             ),
-            location: Location::default(),
-            allowed: None,
-            raised_by: None,
-            diff: None,
-        });
-    }
-    Some(Finding {
-        rule: UNGUARDED,
-        severity: Severity::Low,
-        role: None,
-        resource: Some(format!("account {account}")),
-        message: format!(
-            "{} role(s) trust GitHub here and no resource control policy limits which GitHub owners may assume them: a role made by hand tomorrow with repo:* would admit any repository on GitHub; see `keyless guard`",
-            view.roles.len()
-        ),
-        location: Location::default(),
-        allowed: None,
-        raised_by: None,
-        diff: None,
-    })
+        )
+        .on(format!("account {account}")),
+    )
 }
 
 /// What GitHub says about a repository a trust names.
@@ -190,16 +184,10 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             out.push(f);
         }
         let mut add = |findings: Vec<lint::Finding>| {
+            // A lint finding of a live document, about its role (never allowed by a config).
             out.extend(findings.into_iter().map(|f| Finding {
-                rule: f.rule,
-                severity: f.severity,
-                role: Some(role.name.clone()),
-                resource: Some(role.arn.clone()),
-                message: f.message,
-                location: f.location,
                 allowed: None,
-                raised_by: None,
-                diff: None,
+                ..f.on_role(Some(role.name.clone())).on(role.arn.clone())
             }))
         };
         let doc_ctx = |what: &str| LintContext {
@@ -250,9 +238,16 @@ pub fn audit(view: &AccountView, ctx: &LintContext, opts: &AuditOptions) -> Vec<
             continue;
         };
         if is_github_issuer(url) && !trusted.contains(arn) {
-            out.push(Finding { rule: UNUSED_PROVIDER, severity: Severity::Low, role: None, resource: Some(arn.clone()), message: format!(
-                    "no role trusts the GitHub provider for {url}; delete it if nothing will (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`)"
-                ), location: Location::default(), allowed: None, raised_by: None, diff: None });
+            out.push(
+                Finding::new(
+                    UNUSED_PROVIDER,
+                    Severity::Low,
+                    format!(
+                        "no role trusts the GitHub provider for {url}; delete it if nothing will (`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {arn}`)"
+                    ),
+                )
+                .on(arn.clone()),
+            );
         }
     }
     sort(&mut out);
@@ -412,17 +407,11 @@ pub fn repo_findings(
             if rule == IMMUTABLE_REPO && trusts_immutably(&role) {
                 continue; // both forms, as while migrating: admitted
             }
-            out.push(Finding {
-                rule,
-                severity,
-                resource: Some(arns.get(role.as_str()).unwrap_or(&"").to_string()),
-                role: Some(role),
-                message: message.clone(),
-                location: Location::default(),
-                allowed: None,
-                raised_by: None,
-                diff: None,
-            });
+            out.push(
+                Finding::new(rule, severity, message.clone())
+                    .on(arns.get(role.as_str()).unwrap_or(&"").to_string())
+                    .on_role(Some(role)),
+            );
         }
     }
     out
@@ -448,17 +437,11 @@ fn unused(role: &AuditedRole, opts: &AuditOptions) -> Option<Finding> {
         ),
         _ => return None,
     };
-    Some(Finding {
-        rule: UNUSED_ROLE,
-        severity: Severity::Low,
-        role: Some(role.name.clone()),
-        resource: Some(role.arn.clone()),
-        message,
-        location: Location::default(),
-        allowed: None,
-        raised_by: None,
-        diff: None,
-    })
+    Some(
+        Finding::new(UNUSED_ROLE, Severity::Low, message)
+            .on_role(Some(role.name.clone()))
+            .on(role.arn.clone()),
+    )
 }
 
 /// The title of an audit or lint rule, for reports.

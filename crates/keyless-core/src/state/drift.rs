@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::policy::document::{self as policy, Kind};
 pub use crate::policy::finding::DriftKind;
-use crate::policy::finding::{Finding, Location};
+use crate::policy::finding::Finding;
 use crate::policy::lint::{self, LintContext, Severity};
 use crate::state::observed::{Observed, Owner, owned};
 use crate::state::plan::{self, Change, document_diff};
@@ -87,7 +87,15 @@ pub fn drift(
             && !owned(&o.tags)
             && !role.adopt
         {
-            out.push(Finding { rule: DriftKind::RoleNotManaged.id(), severity: Severity::Medium, role: Some(role.name.clone()), resource: Some(format!("role {}", role.name)), message: "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it".into(), raised_by: None, diff: None, location: Location::default(), allowed: None });
+            out.push(
+                Finding::drift(
+                    DriftKind::RoleNotManaged,
+                    Severity::Medium,
+                    "the role exists but has lost its managed-by = keyless tag, so apply would refuse to touch it",
+                )
+                .on_role(Some(role.name.clone()))
+                .on(format!("role {}", role.name)),
+            );
             role.adopt = true;
         }
     }
@@ -95,17 +103,9 @@ pub fn drift(
         Ok(p) => p.changes,
         Err(Error::Refused(msgs)) => {
             for m in msgs {
-                out.push(Finding {
-                    rule: DriftKind::Unreconcilable.id(),
-                    severity: Severity::High,
-                    role: None,
-                    resource: Some("account".into()),
-                    message: m,
-                    raised_by: None,
-                    diff: None,
-                    location: Location::default(),
-                    allowed: None,
-                });
+                out.push(
+                    Finding::drift(DriftKind::Unreconcilable, Severity::High, m).on("account"),
+                );
             }
             Vec::new()
         }
@@ -151,15 +151,10 @@ pub fn drift(
         let (before, after) = c.documents().unwrap_or((None, None));
         let diff = (before.is_some() && after.is_some()).then(|| document_diff(before, after));
         let f = |kind: DriftKind, severity, message: String| Finding {
-            rule: kind.id(),
-            severity,
-            role: role.clone(),
-            resource: Some(c.address()),
-            message,
-            raised_by: None,
             diff: diff.clone(),
-            location: Location::default(),
-            allowed: None,
+            ..Finding::drift(kind, severity, message)
+                .on_role(role.clone())
+                .on(c.address())
         };
         let finding = match c {
             Change::CreateProvider { url, .. } => f(
@@ -325,24 +320,20 @@ pub fn drift(
         let mut findings = lint::lint_document(&parsed, Some(Kind::Trust), &lctx);
         lint::apply_allows(&mut findings, &role.allow);
         for l in findings.into_iter().filter(|l| l.blocks()) {
+            let message = format!(
+                "{}: {}{}",
+                l.rule,
+                l.message,
+                l.location
+                    .value
+                    .map(|v| format!(" (value {v})"))
+                    .unwrap_or_default()
+            );
             out.push(Finding {
-                rule: DriftKind::TrustPolicyLint.id(),
-                severity: l.severity,
-                role: Some(role.name.clone()),
-                resource: Some(format!("role {} trust policy", role.name)),
-                message: format!(
-                    "{}: {}{}",
-                    l.rule,
-                    l.message,
-                    l.location
-                        .value
-                        .map(|v| format!(" (value {v})"))
-                        .unwrap_or_default()
-                ),
                 raised_by: Some(l.rule),
-                diff: None,
-                location: Location::default(),
-                allowed: None,
+                ..Finding::drift(DriftKind::TrustPolicyLint, l.severity, message)
+                    .on_role(Some(role.name.clone()))
+                    .on(format!("role {} trust policy", role.name))
             });
         }
     }
@@ -357,41 +348,51 @@ pub fn drift(
         if let Owner::Config(c) = &owner
             && *c != desired.config
         {
-            out.push(Finding {
-                rule: DriftKind::OtherConfigRole.id(),
-                severity: Severity::Info,
-                role: Some(name.clone()),
-                resource: Some(format!("role {name}")),
-                message: format!(
-                    "belongs to keyless config `{c}`; that config's own check covers it"
-                ),
-                raised_by: None,
-                diff: None,
-                location: Location::default(),
-                allowed: None,
-            });
+            out.push(
+                Finding::drift(
+                    DriftKind::OtherConfigRole,
+                    Severity::Info,
+                    format!("belongs to keyless config `{c}`; that config's own check covers it"),
+                )
+                .on_role(Some(name.clone()))
+                .on(format!("role {name}")),
+            );
             continue;
         }
         if let Owner::Config(c) = &owner
             && *c == desired.config
         {
-            out.push(Finding { rule: DriftKind::RemovedRole.id(), severity: if desired.keep_removed_roles {
-                    Severity::Info
-                } else {
-                    Severity::Medium
-                }, role: Some(name.clone()), resource: Some(format!("role {name}")), message: if desired.keep_removed_roles {
-                    "carries this config's tag but is no longer in it; kept on purpose (keep_removed_roles = true)".into()
-                } else {
-                    "carries this config's tag but is no longer in it: apply deletes it (or set keep_removed_roles = true to keep such roles)".into()
-                }, raised_by: None, diff: None, location: Location::default(), allowed: None });
+            let (severity, message) = if desired.keep_removed_roles {
+                (
+                    Severity::Info,
+                    "carries this config's tag but is no longer in it; kept on purpose (keep_removed_roles = true)",
+                )
+            } else {
+                (
+                    Severity::Medium,
+                    "carries this config's tag but is no longer in it: apply deletes it (or set keep_removed_roles = true to keep such roles)",
+                )
+            };
+            out.push(
+                Finding::drift(DriftKind::RemovedRole, severity, message)
+                    .on_role(Some(name.clone()))
+                    .on(format!("role {name}")),
+            );
             continue;
         }
         // The account's other roles are audit's to judge: here they are information, so one
         // hand-made role does not fail every config's scheduled check.
-        let mut finding = Finding { rule: DriftKind::ExtraRole.id(), severity: Severity::Info, role: Some(name.clone()), resource: Some(format!("role {name}")), message: match owner {
-                Owner::Legacy => "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply".into(),
-                _ => "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true".into(),
-            }, raised_by: None, diff: None, location: Location::default(), allowed: None };
+        let message = match owner {
+            Owner::Legacy => {
+                "trusts the GitHub provider and was created by an earlier keyless that did not name its config; the config that owns it claims it on its next apply"
+            }
+            _ => {
+                "trusts the GitHub provider but is in no keyless config: review it, or add it to a config with adopt = true"
+            }
+        };
+        let mut finding = Finding::drift(DriftKind::ExtraRole, Severity::Info, message)
+            .on_role(Some(name.clone()))
+            .on(format!("role {name}"));
         if let Some((sev, rule)) = trust_risk(trust, ctx) {
             finding.raised_by = Some(rule);
             finding.message.push_str(&format!(
@@ -427,15 +428,10 @@ pub fn github(
                    message: String,
                    rule| {
         Finding {
-            rule: kind.id(),
-            severity,
-            role,
-            resource: Some(resource),
-            message,
             raised_by: rule,
-            diff: None,
-            location: Location::default(),
-            allowed: None,
+            ..Finding::drift(kind, severity, message)
+                .on_role(role)
+                .on(resource)
         }
     };
     for (repo, facts) in repos {

@@ -285,44 +285,32 @@ pub fn github_findings(cfg: &Config, rendered: &mut Rendered, facts: &BTreeMap<S
                     _ => ("", String::new()),
                 };
                 if !rule.is_empty() {
+                    let severity = lint::rule(rule)
+                        .map(|r| r.severity)
+                        .unwrap_or(lint::Severity::Medium);
                     found.push(Finding {
-                        rule,
-                        severity: lint::rule(rule)
-                            .map(|r| r.severity)
-                            .unwrap_or(lint::Severity::Medium),
-                        message,
                         location: lint::Location {
                             document: format!("role {}: subjects", role.name),
                             statement: None,
                             key: Some(format!("{key}.environment")),
                             value: Some(env.clone()),
                         },
-                        allowed: None,
-                        role: None,
-                        resource: None,
-                        raised_by: None,
-                        diff: None,
+                        ..Finding::new(rule, severity, message)
                     });
                 }
             }
             if let Some(message) = problem {
+                let severity = lint::rule("KL016")
+                    .map(|r| r.severity)
+                    .unwrap_or(lint::Severity::Error);
                 found.push(Finding {
-                    rule: "KL016",
-                    severity: lint::rule("KL016")
-                        .map(|r| r.severity)
-                        .unwrap_or(lint::Severity::Error),
-                    message,
                     location: lint::Location {
                         document: format!("role {}: subjects", role.name),
                         statement: None,
                         key: Some(key),
                         value: Some(full.clone()),
                     },
-                    allowed: None,
-                    role: None,
-                    resource: None,
-                    raised_by: None,
-                    diff: None,
+                    ..Finding::new("KL016", severity, message)
                 });
             }
         }
@@ -613,9 +601,8 @@ fn render_role(
         let mut pctx = lctx.clone();
         pctx.document = format!("role {}: inline policies", role.name);
         findings.push(Finding {
-            message: format!("inline policies total {inline_total} characters; IAM allows 10240 per role (RolePolicySizeQuota). Move some into presets (managed policies)"),
             location: lint::Location { document: pctx.document, ..Default::default() },
-            ..Finding::new("KL107", lint::Severity::Error, String::new())
+            ..Finding::new("KL107", lint::Severity::Error, format!("inline policies total {inline_total} characters; IAM allows 10240 per role (RolePolicySizeQuota). Move some into presets (managed policies)"))
         });
     }
     for (j, arn) in role.managed_policies.iter().enumerate() {
