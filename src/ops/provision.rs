@@ -340,12 +340,10 @@ fn to_read_back(planned: &Planned, existing: &[usize]) -> Option<Rendered> {
         })
     };
     let mut reread: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for (i, c) in changes.iter().enumerate() {
+    for c in changes {
         let role = match c {
-            Change::CreatePolicy { arn, .. } if made(i) => {
-                // A new policy of a role that existed: the role is read back for its sake.
-                owner_of_policy(arn).map(|r| r.name.as_str())
-            }
+            // A policy's change (made by this call or found already there) is read back
+            // through the role that owns it, unless this run created that role.
             Change::CreatePolicy { arn, .. }
             | Change::CreatePolicyVersion { arn, .. }
             | Change::TagPolicy { arn, .. } => owner_of_policy(arn).map(|r| r.name.as_str()),

@@ -141,13 +141,12 @@ fn every_scenario_stays_within_its_request_budget() {
     let audit = |e: &Env| e.run(&["audit", "--no-github"]);
     type Step<'a> = &'a dyn Fn(&Env) -> Run;
     type Setup = Box<dyn Fn() -> Env>;
-    // (scenario, state before, step, whether it writes, budget)
-    let scenarios: Vec<(&str, Setup, Step, bool, Budget)> = vec![
+    // (scenario, state before, step, budget)
+    let scenarios: Vec<(&str, Setup, Step, Budget)> = vec![
         (
             "fresh `init --yes --apply` (no GitHub)",
             Box::new(empty),
             &init,
-            true,
             Budget {
                 requests: 8,
                 round_trips: 5,
@@ -157,7 +156,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "first `apply` of one role",
             Box::new(written(site.clone())),
             &apply,
-            true,
             Budget {
                 requests: 11,
                 round_trips: 5,
@@ -167,7 +165,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "re-`apply`, nothing to change",
             Box::new(applied(site.clone())),
             &apply,
-            true,
             Budget {
                 requests: 9,
                 round_trips: 3,
@@ -177,7 +174,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "`check`, 1 role",
             Box::new(applied(site.clone())),
             &check,
-            false,
             Budget {
                 requests: 9,
                 round_trips: 3,
@@ -187,7 +183,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "`check`, 200 roles",
             Box::new(applied(roles(200))),
             &check,
-            false,
             Budget {
                 requests: 5,
                 round_trips: 2,
@@ -197,7 +192,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "`check`, 2,000 roles",
             Box::new(applied(roles(2000))),
             &check,
-            false,
             Budget {
                 requests: 10,
                 round_trips: 4,
@@ -207,7 +201,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "`check`, 20 accounts",
             Box::new(fleet(20)),
             &check,
-            false,
             Budget {
                 requests: 181,
                 round_trips: 8,
@@ -217,7 +210,6 @@ fn every_scenario_stays_within_its_request_budget() {
             "`audit`, 200 roles",
             Box::new(applied(roles(200))),
             &audit,
-            false,
             Budget {
                 requests: 5,
                 round_trips: 2,
@@ -225,7 +217,7 @@ fn every_scenario_stays_within_its_request_budget() {
         ),
     ];
     let mut wrong = Vec::new();
-    for (name, setup, step, _writes, budget) in &scenarios {
+    for (name, setup, step, budget) in &scenarios {
         let cost = measure(setup.as_ref(), *step);
         check_budget(name, &cost, budget, &mut wrong);
     }
