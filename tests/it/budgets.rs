@@ -228,29 +228,11 @@ fn every_scenario_stays_within_its_request_budget() {
 /// numbers.
 #[test]
 fn readmes_budget_table_is_the_tests() {
-    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
-    let start = readme
-        .find("## Request budgets")
-        .expect("README has the section");
-    let section = &readme[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
-    let rows: Vec<(String, u64, u64)> = section
-        .lines()
-        .filter_map(|l| {
-            let c: Vec<&str> = l
-                .trim()
-                .trim_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            (c.len() == 3 && c[1].parse::<u64>().is_ok()).then(|| {
-                (
-                    c[0].to_string(),
-                    c[1].parse().unwrap(),
-                    c[2].parse().unwrap(),
-                )
-            })
-        })
+    let section = crate::util::readme_section("## Request budgets");
+    let rows: Vec<(String, u64, u64)> = crate::util::table_rows(&section)
+        .into_iter()
+        .filter(|c| c.len() == 3 && c[1].parse::<u64>().is_ok())
+        .map(|c| (c[0].clone(), c[1].parse().unwrap(), c[2].parse().unwrap()))
         .collect();
     let source = std::fs::read_to_string(crate::util::root().join("tests/it/budgets.rs")).unwrap();
     assert!(rows.len() >= 7, "{rows:?}");

@@ -10,17 +10,10 @@ use crate::util::root;
 
 /// The rows of README's tables whose first cell matches `id`: (ID, severity cell).
 fn rows(readme: &str, id: impl Fn(&str) -> bool) -> Vec<(String, String)> {
-    readme
-        .lines()
-        .filter_map(|l| {
-            let cells: Vec<&str> = l
-                .trim()
-                .trim_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            (cells.len() >= 3 && id(cells[0])).then(|| (cells[0].to_string(), cells[1].to_string()))
-        })
+    crate::util::table_rows(readme)
+        .into_iter()
+        .filter(|cells| cells.len() >= 3 && id(&cells[0]))
+        .map(|cells| (cells[0].clone(), cells[1].clone()))
         .collect()
 }
 
@@ -60,15 +53,10 @@ fn readmes_kl_and_ka_tables_are_the_catalogue() {
 
 #[test]
 fn readmes_drift_table_is_every_drift_kind() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme
-        .find("## check: drift detection")
-        .expect("README has a check section");
-    let section = &readme[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let section = crate::util::readme_section("## check: drift detection");
     // First cells like "`policy_missing` / `policy_detached`".
     let mut listed = BTreeMap::new();
-    for (cell, severity) in rows(section, |c| c.starts_with('`') && c.ends_with('`')) {
+    for (cell, severity) in rows(&section, |c| c.starts_with('`') && c.ends_with('`')) {
         for kind in cell.split(" / ") {
             listed.insert(kind.trim_matches('`').to_string(), severity.clone());
         }

@@ -212,3 +212,27 @@ pub async fn live_trust(iam: &aws_sdk_iam::Client, role: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+/// README's section under `heading` (from it to the next `## `).
+pub fn readme_section(heading: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+    let section = &readme[start..];
+    section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)].to_string()
+}
+
+/// The cells of each Markdown table row in `text` (every line that starts with `|`), trimmed.
+pub fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with('|'))
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
