@@ -171,16 +171,24 @@ fn numeric(value: &str, expected: &str) -> Option<std::cmp::Ordering> {
     v.partial_cmp(&e)
 }
 
-/// `value` against `expected` as points in time: ISO 8601 (RFC 3339) or seconds since the epoch.
+/// `value` against `expected` as points in time: ISO 8601 (a date and time with its offset, as
+/// RFC 3339 writes it, or a calendar date, taken as its midnight UTC) or seconds since the
+/// epoch.
 fn date(value: &str, expected: &str) -> Option<std::cmp::Ordering> {
     fn at(s: &str) -> Option<i128> {
         let s = s.trim();
         if let Ok(secs) = s.parse::<i64>() {
             return Some(i128::from(secs) * 1_000_000_000);
         }
-        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        if let Ok(t) =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        {
+            return Some(t.unix_timestamp_nanos());
+        }
+        let day = time::format_description::parse("[year]-[month]-[day]").ok()?;
+        time::Date::parse(s, &day)
             .ok()
-            .map(|t| t.unix_timestamp_nanos())
+            .map(|d| d.midnight().assume_utc().unix_timestamp_nanos())
     }
     Some(at(value)?.cmp(&at(expected)?))
 }
@@ -528,6 +536,17 @@ mod tests {
                 json!({"DateNotEquals": {&owner: "2026-01-01T00:00:00Z"}}),
                 Some("2026-01-01T00:00:00Z"),
                 false,
+            ),
+            // A calendar date is its midnight UTC.
+            (
+                json!({"DateLessThan": {&owner: "2027-01-01"}}),
+                Some("2026-06-01T00:00:00Z"),
+                true,
+            ),
+            (
+                json!({"DateEquals": {&owner: "2026-01-01"}}),
+                Some("2026-01-01T00:00:00Z"),
+                true,
             ),
             (json!({"Bool": {&owner: "true"}}), Some("TRUE"), true),
             (json!({"Bool": {&owner: "true"}}), Some("false"), false),
