@@ -185,7 +185,7 @@ fn date(value: &str, expected: &str) -> Option<std::cmp::Ordering> {
         {
             return Some(t.unix_timestamp_nanos());
         }
-        let day = time::format_description::parse("[year]-[month]-[day]").ok()?;
+        let day = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]").ok()?;
         time::Date::parse(s, &day)
             .ok()
             .map(|d| d.midnight().assume_utc().unix_timestamp_nanos())
