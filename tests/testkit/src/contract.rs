@@ -81,6 +81,7 @@ fn load() -> Result<Models, String> {
         ("iam", "2010-05-08"),
         ("sts", "2011-06-15"),
         ("organizations", "2016-11-28"),
+        ("cloudtrail", "2013-11-01"),
     ] {
         let path = dir.join(format!("data/{name}/{version}/service-2.json.gz"));
         let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -23,6 +23,7 @@ pub mod files;
 pub mod github;
 pub mod proxy;
 pub mod rcp;
+pub mod usage;
 pub use files::Files;
 pub use github::GitHub;
 
@@ -304,6 +305,7 @@ pub struct Kit {
     faults: Faults,
     last_used: LastUsed,
     iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>,
+    usage: usage::Shared,
 }
 
 impl Drop for Kit {
@@ -373,6 +375,8 @@ impl Kit {
         let faults: Faults = Arc::default();
         let contract: Contract = Arc::default();
         let last_used: LastUsed = Arc::default();
+        let usage: usage::Shared = Arc::new(usage::Usage::new());
+        let usage_layer = usage.clone();
         let c = (
             counts.clone(),
             faults.clone(),
@@ -477,6 +481,7 @@ impl Kit {
                 .layer(Extension(Arc::new(registry)))
                 .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(gaad_state, gaad_boundaries))
+                .layer(middleware::from_fn_with_state(usage_layer, usage::serve))
                 .layer(middleware::from_fn_with_state(orgs_for_sts, apply_rcps))
                 .layer(middleware::from_fn(organizations_empty_answers))
                 .layer(middleware::from_fn_with_state(c, count_requests))
@@ -489,7 +494,14 @@ impl Kit {
             faults,
             last_used,
             iam,
+            usage,
         }
+    }
+
+    /// What the kit says about principals' use: IAM last-accessed data and CloudTrail events
+    /// ([`usage`]).
+    pub fn usage(&self) -> &usage::Usage {
+        &self.usage
     }
 
     /// Another account in the same kit (an organization's member account), holding the role
@@ -703,7 +715,7 @@ async fn count_and_serve(
                 .query()
                 .and_then(|q| form_value(q.as_bytes(), "Action"))
         })
-        .or_else(|| Some(target.as_deref()?.split_once('.')?.1.to_string()))
+        .or_else(|| Some(target.as_deref()?.rsplit_once('.')?.1.to_string()))
         .unwrap_or_else(|| "?".to_string());
     *counts
         .lock()
@@ -735,6 +747,13 @@ async fn count_and_serve(
             tokio::time::sleep(d).await;
             next.run(req).await
         }
+        Some(Fault::Error { status, code }) if target.is_some() => Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Body::from(
+                json!({"__type": code, "message": "injected by the keyless test kit"}).to_string(),
+            ))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Some(Fault::Error { status, code }) => {
             let ns = if service == "sts" {
                 "https://sts.amazonaws.com/doc/2011-06-15/"

@@ -11,6 +11,8 @@
 //! | [`evaluate`] | IAM trust-policy evaluation for web-identity tokens |
 //! | [`explain`] | pre-flight checks and plain-language fixes for a token and a role |
 //! | [`actions`] | AWS's Service Authorization Reference: actions, resource types, condition keys |
+//! | [`grant`] | what permission policies grant, and proof that one grant is inside another |
+//! | [`usage`] | what a principal used: CloudTrail events and last-accessed data mapped to IAM actions |
 //! | [`wildcard`] | IAM's `*`/`?` string matching |
 
 pub mod actions;
@@ -18,6 +20,8 @@ pub mod document;
 pub mod evaluate;
 pub mod explain;
 pub mod finding;
+pub mod grant;
 pub mod lint;
 pub mod template;
+pub mod usage;
 pub mod wildcard;
