@@ -9,6 +9,7 @@
 //! | [`token`] | GitHub OIDC tokens: sources, claims, signature check |
 //! | [`http`] | the HTTPS transport for GitHub (one TLS stack with the AWS SDK) |
 //! | [`exchange`] | the web-identity exchange with its bounded, typed retry policy |
+//! | [`trail`] | a CloudTrail trail's log files on disk (`--cloudtrail DIR`) |
 //! | [`execute`] | the executors: a plan's IAM changes, then its GitHub changes, cancellable between calls |
 
 pub mod aws;
@@ -17,3 +18,4 @@ pub mod execute;
 pub mod github;
 pub mod http;
 pub mod token;
+pub mod trail;

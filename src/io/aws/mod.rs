@@ -14,9 +14,15 @@
 //! | [`write`] | writes: one planned change, and whether an existing entity is already ours |
 //! | [`web_identity`] | the web-identity exchange and its classified failures |
 //! | [`transport`] | the HTTPS client when `AWS_CA_BUNDLE` names a private CA |
+//! | [`last_accessed`] | IAM's last-accessed data, jobs started and polled together |
+//! | [`principals`] | a role's or user's grant (its policies' documents) and creation date |
+//! | [`cloudtrail`] | CloudTrail event history, paced per Region |
 //! | `guard` | Organizations: the guard's resource control policy, read and written |
 
+pub mod cloudtrail;
 mod guard;
+pub mod last_accessed;
+pub mod principals;
 mod read;
 pub mod transport;
 mod web_identity;
@@ -71,6 +77,8 @@ pub struct Aws {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     org: aws_sdk_organizations::Client,
+    /// CloudTrail's configuration; a client per Region is built from it when read.
+    cloudtrail: aws_sdk_cloudtrail::Config,
     /// The account's role listing, kept by [`Aws::list_roles_kept`] for the next observation
     /// of this run (taken once: one observation per run, not a cache).
     listing: std::sync::Arc<std::sync::Mutex<Option<Vec<aws_sdk_iam::types::Role>>>>,
@@ -130,11 +138,15 @@ impl Aws {
         let iam = aws_sdk_iam::config::Builder::from(conf)
             .region(region.clone())
             .retry_classifier(RefusedIsFinal);
+        let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(conf)
+            .region(region.clone())
+            .build();
         let org = aws_sdk_organizations::config::Builder::from(conf).region(region);
         Aws {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             org: aws_sdk_organizations::Client::from_conf(org.build()),
+            cloudtrail,
             listing: Default::default(),
         }
     }
@@ -195,9 +207,14 @@ impl Aws {
                 self.org
                     .config()
                     .to_builder()
-                    .credentials_provider(creds)
+                    .credentials_provider(creds.clone())
                     .build(),
             ),
+            cloudtrail: self
+                .cloudtrail
+                .to_builder()
+                .credentials_provider(creds)
+                .build(),
             listing: Default::default(),
         };
         Ok((aws, caller))

@@ -165,28 +165,119 @@ pub fn allows(docs: &[&Value], action: &str, resource: &str) -> Answer {
 }
 
 /// The (action, resource) pairs of `proposed`'s `Allow` statements that `ceiling` does not
-/// prove allowed: empty means the proposal is inside the ceiling. `proposed` must name concrete
-/// actions (no wildcards) and no conditions, `NotAction` or `NotResource` (what
-/// `keyless tighten` writes); anything else is reported as unproven.
+/// prove allowed: empty means the proposal is inside the ceiling. A proposed statement must
+/// name concrete actions (no wildcards), and no `NotAction` or `NotResource` (what
+/// `keyless tighten` writes). An unconditional one is proven by unconditional `Allow`s of the
+/// ceiling; a conditional one only by a ceiling statement with the same `Condition` and
+/// `Resource` whose actions cover it. The ceiling's `Deny` statements must all be in the
+/// proposal verbatim (then they cancel out); otherwise any `Deny` that may meet a pair leaves it
+/// unproven.
 pub fn contains(ceiling: &[&Value], proposed: &Value) -> Vec<(String, String)> {
+    let kept = statements(proposed);
+    let denies_kept = ceiling.iter().all(|doc| {
+        statements(doc)
+            .into_iter()
+            .filter(|st| st.get("Effect").and_then(Value::as_str) == Some("Deny"))
+            .all(|d| kept.iter().any(|k| *k == d))
+    });
+    let allow_only: Vec<Value>;
+    let check: Vec<&Value> = if denies_kept {
+        allow_only = ceiling
+            .iter()
+            .map(|doc| {
+                let sts: Vec<Value> = statements(doc)
+                    .into_iter()
+                    .filter(|st| st.get("Effect").and_then(Value::as_str) != Some("Deny"))
+                    .map(|st| Value::Object(st.clone()))
+                    .collect();
+                serde_json::json!({ "Statement": sts })
+            })
+            .collect();
+        allow_only.iter().collect()
+    } else {
+        ceiling.to_vec()
+    };
     let mut out = Vec::new();
-    for st in statements(proposed) {
+    for st in kept {
         let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("");
         if effect != "Allow" {
             continue;
         }
-        let odd = ["NotAction", "NotResource", "Condition"]
+        let odd = ["NotAction", "NotResource"]
             .iter()
             .any(|k| st.contains_key(*k));
+        let condition = st
+            .get("Condition")
+            .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()));
         for action in strings(st.get("Action")) {
             for resource in strings(st.get("Resource")) {
-                if odd
-                    || action.contains(['*', '?'])
-                    || allows(ceiling, action, resource) != Answer::Allowed
-                {
+                let proven = !odd
+                    && !action.contains(['*', '?'])
+                    && match condition {
+                        None => allows(&check, action, resource) == Answer::Allowed,
+                        Some(c) => {
+                            same_condition_covers(&check, c, st.get("Resource"), action)
+                                && allows(&check, action, resource) != Answer::MaybeDenied
+                        }
+                    };
+                if !proven {
                     out.push((action.to_string(), resource.to_string()));
                 }
             }
+        }
+    }
+    out
+}
+
+fn same_condition_covers(
+    ceiling: &[&Value],
+    condition: &Value,
+    resource: Option<&Value>,
+    action: &str,
+) -> bool {
+    ceiling.iter().any(|doc| {
+        statements(doc).into_iter().any(|st| {
+            st.get("Effect").and_then(Value::as_str) == Some("Allow")
+                && !st.contains_key("NotAction")
+                && !st.contains_key("NotResource")
+                && st.get("Condition") == Some(condition)
+                && st.get("Resource") == resource
+                && strings(st.get("Action"))
+                    .iter()
+                    .any(|p| action_matches(p, action))
+        })
+    })
+}
+
+/// The conditional `Allow` statements of `docs` (no `NotAction`/`NotResource`) that name one of
+/// `actions`, each narrowed to those actions: a grant kept under its own conditions.
+pub fn conditional_for(docs: &[&Value], actions: &BTreeSet<String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for doc in docs {
+        for st in statements(doc) {
+            let conditional = st
+                .get("Condition")
+                .and_then(Value::as_object)
+                .is_some_and(|c| !c.is_empty());
+            if st.get("Effect").and_then(Value::as_str) != Some("Allow")
+                || !conditional
+                || st.contains_key("NotAction")
+                || st.contains_key("NotResource")
+            {
+                continue;
+            }
+            let pats = strings(st.get("Action"));
+            let named: Vec<&String> = actions
+                .iter()
+                .filter(|a| pats.iter().any(|p| action_matches(p, a)))
+                .collect();
+            if named.is_empty() {
+                continue;
+            }
+            let mut narrowed = st.clone();
+            narrowed.remove("Sid");
+            narrowed.insert("Action".into(), serde_json::json!(named));
+            out.push(Value::Object(narrowed));
         }
     }
     out

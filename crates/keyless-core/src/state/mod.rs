@@ -13,6 +13,7 @@
 //! | [`audit`] | a whole account judged: every role that trusts a GitHub issuer |
 //! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
 //! | [`variable`] | the repository variable each role's ARN is set in, as desired state |
+//! | [`tighten`] | least privilege from use: a narrower grant, proven inside today's, as a config edit |
 //! | [`guard`] | the organisation guard: its RCP, the plan against Organizations, the dry run |
 
 pub mod audit;
@@ -25,4 +26,5 @@ pub mod migrate;
 pub mod observed;
 pub mod plan;
 pub mod render;
+pub mod tighten;
 pub mod variable;
