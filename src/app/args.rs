@@ -136,6 +136,12 @@ pub enum Command {
     /// Audit the whole account, config or not: every role that trusts a GitHub provider, with the
     /// full trust lint and its permissions, and providers no role uses (read-only).
     Audit(AuditArgs),
+    /// What each config role (or any role or IAM user, --arn) actually used, against what it is
+    /// granted: IAM's last-accessed data, CloudTrail event history, a trail's files (read-only).
+    Usage(UsageArgs),
+    /// Propose the permissions each config role used as a change to keyless.toml, proven never
+    /// wider than today's grant; shows the diff and the plan, writes with --write.
+    Tighten(TightenArgs),
     /// Prove a role works: a real AssumeRoleWithWebIdentity exchange, then GetCallerIdentity.
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
@@ -236,6 +242,68 @@ pub struct AuditArgs {
     /// repositories can reach which roles and what those roles can do.
     #[arg(long, value_name = "FILE")]
     pub html: Option<std::path::PathBuf>,
+}
+
+/// Where `usage` and `tighten` read the records from.
+#[derive(Debug, Args)]
+pub struct UsageReadArgs {
+    /// Days of records to read (CloudTrail event history keeps 90; IAM's last-accessed data
+    /// 400, with --no-event-history).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub days: u32,
+    /// A directory of the account's CloudTrail trail log files (gzip JSON, as the trail
+    /// delivers them): adds data events, i.e. S3 object reads and writes.
+    #[arg(long, value_name = "DIR")]
+    pub cloudtrail: Option<std::path::PathBuf>,
+    /// Read event history in these Regions (default: those IAM's last-accessed data shows in
+    /// use, and the session's).
+    #[arg(long = "trail-region", value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Do not read CloudTrail event history.
+    #[arg(long)]
+    pub no_event_history: bool,
+    /// Do not read IAM's last-accessed data.
+    #[arg(long)]
+    pub no_last_accessed: bool,
+    /// Stop reading a Region's event history after this many events (the report says so).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub max_events: usize,
+}
+
+/// `usage` arguments.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Only this config role (repeatable).
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
+    /// Any IAM role or user by ARN instead of the config's roles (repeatable); its grant is
+    /// read from IAM.
+    #[arg(long = "arn", value_name = "ARN")]
+    pub arns: Vec<String>,
+    /// Where to read the records from.
+    #[command(flatten)]
+    pub read: UsageReadArgs,
+}
+
+/// `tighten` arguments.
+#[derive(Debug, Args)]
+pub struct TightenArgs {
+    /// Only this config role (repeatable).
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
+    /// Where to read the records from.
+    #[command(flatten)]
+    pub read: UsageReadArgs,
+    /// Refuse to tighten a role with fewer days of records than this.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub min_days: u32,
+    /// Keep the exact S3 objects seen, instead of widening them to their folder.
+    #[arg(long)]
+    pub exact_resources: bool,
+    /// Write keyless.toml and the policy files (otherwise the diff and the plan are shown and
+    /// a terminal is asked).
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// A severity on the command line.

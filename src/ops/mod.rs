@@ -20,6 +20,8 @@
 //! | [`guard`] | the organisation's RCP: plan with its dry run, destroy plan, apply; owners known |
 //! | [`init`] | what init reads first: config names in use, variables another config holds |
 //! | [`migrate`] | a migrate-subjects step: the decision, the config edit, the repository switch |
+//! | [`usage`] | what principals used: last-accessed data, CloudTrail event history and trail files |
+//! | [`tighten`] | least privilege from use: proposals, the edited config, its plan |
 //! | [`verify`] | a real token exchange for a role, with the pre-flight and who the session is |
 
 pub mod accounts;
@@ -33,6 +35,8 @@ pub mod import;
 pub mod init;
 pub mod migrate;
 pub mod provision;
+pub mod tighten;
+pub mod usage;
 pub mod verify;
 
 pub use context::{Account, AccountContext, RenderOptions, RunSettings};

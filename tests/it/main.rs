@@ -36,6 +36,7 @@ mod secrets;
 mod shared;
 mod trust;
 mod trust_map;
+mod usage;
 mod util;
 mod verify;
 mod workflows;

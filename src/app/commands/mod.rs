@@ -4,7 +4,7 @@
 //! workflow) are [`crate::app::flow`]'s, the verification [`crate::app::verifier`]'s.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift), [`audit`] (the whole account), [`export`] (CloudFormation), [`import`],
+//! [`check`] (drift), [`audit`] (the whole account), [`usage`] (usage and tighten), [`export`] (CloudFormation), [`import`],
 //! [`migrate`] (migrate-subjects) and [`verify`] (verify, explain); [`init`] (the set-up wizard;
 //! its questions live in [`crate::app::wizard`]).
 
@@ -24,6 +24,7 @@ pub mod import;
 pub mod init;
 pub mod migrate;
 pub mod provision;
+pub mod usage;
 pub mod verify;
 
 /// Run one command.
@@ -35,6 +36,8 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Destroy(a) => provision::cmd_destroy(s, a),
         Command::Check(a) => check::cmd_check(s, a),
         Command::Audit(a) => audit::cmd_audit(s, a),
+        Command::Usage(a) => usage::cmd_usage(s, a),
+        Command::Tighten(a) => usage::cmd_tighten(s, a),
         Command::Verify(a) => verify::cmd_verify(s, a),
         Command::Explain(a) => verify::cmd_explain(s, a),
         Command::Import(a) => import::cmd_import(s, a),

@@ -21,6 +21,7 @@ pub mod fleet;
 pub mod guard;
 pub mod mermaid;
 pub mod plan;
+pub mod usage;
 pub mod verify;
 
 /// The version of every JSON shape keyless prints. Bumped when a shape changes incompatibly.

@@ -52,7 +52,11 @@ pub struct Looked {
 impl Aws {
     /// Read one Region's event history, page by page at [`PACE`]; `on_page` hears the number of
     /// events read so far.
-    pub async fn lookup_events(&self, l: &Lookup, on_page: &(dyn Fn(&str, usize) + Sync)) -> Result<Looked> {
+    pub async fn lookup_events(
+        &self,
+        l: &Lookup,
+        on_page: &(dyn Fn(&str, usize) + Sync),
+    ) -> Result<Looked> {
         let conf = self
             .cloudtrail
             .to_builder()
@@ -107,7 +111,10 @@ impl Aws {
                 }
             };
             for e in page.events() {
-                if let Some(r) = e.cloud_trail_event().and_then(|t| serde_json::from_str(t).ok()) {
+                if let Some(r) = e
+                    .cloud_trail_event()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                {
                     out.records.push(r);
                 }
             }

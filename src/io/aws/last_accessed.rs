@@ -26,7 +26,10 @@ pub struct JobCounts {
 
 impl Aws {
     /// Last-accessed data for each ARN (a role or IAM user), in the order given.
-    pub async fn last_accessed(&self, arns: &[String]) -> Result<(Vec<Vec<ServiceAccess>>, JobCounts)> {
+    pub async fn last_accessed(
+        &self,
+        arns: &[String],
+    ) -> Result<(Vec<Vec<ServiceAccess>>, JobCounts)> {
         let started = join_all(arns.iter().map(|arn| async move {
             self.iam
                 .generate_service_last_accessed_details()
@@ -75,7 +78,10 @@ impl Aws {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
         }
-        Ok((done.into_iter().map(Option::unwrap_or_default).collect(), counts))
+        Ok((
+            done.into_iter().map(Option::unwrap_or_default).collect(),
+            counts,
+        ))
     }
 
     /// One poll of a job: `None` while it runs; every page when it is done.

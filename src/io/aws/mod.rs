@@ -151,6 +151,11 @@ impl Aws {
         }
     }
 
+    /// The Region the clients were configured with (the session's Region).
+    pub fn region(&self) -> Option<String> {
+        self.cloudtrail.region().map(|r| r.to_string())
+    }
+
     /// Clients for another account: STS AssumeRole of `role_arn` (with `external_id` when the
     /// role's trust asks for one) from these credentials, and who they are (from the response's
     /// assumed-role ARN: no GetCallerIdentity needed). The session's credentials stay inside the

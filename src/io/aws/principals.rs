@@ -35,14 +35,17 @@ impl Aws {
             let Some(role) = role? else {
                 return Ok(Grant::default());
             };
-            let created = created.ok().and_then(|r| r.role().map(|r| r.create_date().secs()));
+            let created = created
+                .ok()
+                .and_then(|r| r.role().map(|r| r.create_date().secs()));
             let mut g = Grant {
                 documents: role.inline_policies.into_iter().collect(),
                 created,
                 exists: true,
                 ..Grant::default()
             };
-            self.attached_documents(&role.attached_policies, &mut g).await?;
+            self.attached_documents(&role.attached_policies, &mut g)
+                .await?;
             return Ok(g);
         }
         if !resource.starts_with("user/") {
@@ -50,7 +53,9 @@ impl Aws {
                 op: "usage".into(),
                 code: "NotARoleOrUser".into(),
                 message: format!("{arn} is not the ARN of an IAM role or user"),
-                hint: Some("pass arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME".into()),
+                hint: Some(
+                    "pass arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME".into(),
+                ),
             });
         }
         let user = match self.iam.get_user().user_name(name).send().await {
@@ -90,10 +95,7 @@ impl Aws {
             .collect();
         let groups: Vec<aws_sdk_iam::types::Group> =
             groups.map_err(|e| sdk_error("iam:ListGroupsForUser", e))?;
-        let groups = groups
-            .iter()
-            .map(|g| g.group_name().to_string())
-            .collect();
+        let groups = groups.iter().map(|g| g.group_name().to_string()).collect();
         let inline = join_all(names.iter().map(|pn| async move {
             let p = self
                 .iam
@@ -124,6 +126,15 @@ impl Aws {
         };
         self.attached_documents(&attached, &mut g).await?;
         Ok(g)
+    }
+
+    /// When a role was created (`None`: it does not exist).
+    pub async fn role_created(&self, name: &str) -> Result<Option<i64>> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(r) => Ok(r.role().map(|r| r.create_date().secs())),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(sdk_error("iam:GetRole", e)),
+        }
     }
 
     async fn attached_documents(&self, arns: &[String], g: &mut Grant) -> Result<()> {

@@ -244,8 +244,13 @@ impl Model {
 
     /// Violations of a JSON-protocol request (`X-Amz-Target` names the operation).
     pub fn check_json(&self, target: &str, body: &[u8]) -> Vec<String> {
-        let op = match (&self.target_prefix, target.split_once('.')) {
-            (Some(p), Some((prefix, op))) if p == prefix => op,
+        let op = match (&self.target_prefix, target.rsplit_once('.')) {
+            // The Rust SDK sends the Smithy shape's short prefix (`CloudTrail_20131101`), botocore
+            // names the long one (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`);
+            // AWS accepts both.
+            (Some(p), Some((prefix, op))) if p == prefix || p.ends_with(&format!(".{prefix}")) => {
+                op
+            }
             _ => return vec![format!("X-Amz-Target {target:?} is not this service's")],
         };
         let Some(input) = self.inputs.get(op) else {

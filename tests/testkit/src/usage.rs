@@ -25,7 +25,9 @@ use serde_json::{Value, json};
 
 use crate::{ACCOUNT_ID, REGION, contract};
 
-const TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+/// CloudTrail's JSON target prefix (the Rust SDK sends the short form; botocore the long one,
+/// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`).
+const TARGET: &str = "CloudTrail_20131101";
 
 /// One service's last-accessed entry for a principal.
 #[derive(Debug, Clone)]
@@ -105,6 +107,8 @@ pub struct TrailEvent {
     pub source_ip: String,
     /// Whether the event is read-only.
     pub read_only: bool,
+    /// A data event (S3 object level), which only a trail records.
+    pub data: bool,
 }
 
 impl TrailEvent {
@@ -139,16 +143,13 @@ impl TrailEvent {
             read_only: name.starts_with("Get")
                 || name.starts_with("List")
                 || name.starts_with("Describe"),
+            data: false,
         }
     }
 
     /// A call made with IAM user `user`'s access key `key`.
     pub fn by_user(user: &str, key: &str, source: &str, name: &str) -> TrailEvent {
-        let mut e = TrailEvent::by_role(
-            &format!("arn:aws:iam::{ACCOUNT_ID}:role/x"),
-            source,
-            name,
-        );
+        let mut e = TrailEvent::by_role(&format!("arn:aws:iam::{ACCOUNT_ID}:role/x"), source, name);
         e.identity = json!({
             "type": "IAMUser",
             "principalId": "AIDAKITUSER",
@@ -192,6 +193,12 @@ impl TrailEvent {
         self
     }
 
+    /// A data event (as a trail's files hold S3 object reads and writes).
+    pub fn data_event(mut self) -> TrailEvent {
+        self.data = true;
+        self
+    }
+
     /// Failed with `code` (`AccessDenied`).
     pub fn failed(mut self, code: &str) -> TrailEvent {
         self.error = Some(code.into());
@@ -214,9 +221,9 @@ impl TrailEvent {
             "eventID": id,
             "readOnly": self.read_only,
             "eventType": "AwsApiCall",
-            "managementEvent": true,
+            "managementEvent": !self.data,
             "recipientAccountId": ACCOUNT_ID,
-            "eventCategory": "Management",
+            "eventCategory": if self.data { "Data" } else { "Management" },
             "resources": self.resources.iter().map(|(t, n)| json!({"type": t, "ARN": n})).collect::<Vec<_>>(),
         });
         if let Some(code) = &self.error {
@@ -238,6 +245,19 @@ fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()
+}
+
+/// A trail's log file (`{"Records": [...]}`), gzip-compressed, as a trail delivers it.
+pub fn trail_file(events: &[TrailEvent]) -> Vec<u8> {
+    use std::io::Write;
+    let records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.record(&format!("kit-trail-{i:06}")))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = gz.write_all(json!({ "Records": records }).to_string().as_bytes());
+    gz.finish().unwrap_or_default()
 }
 
 /// The kit's usage records, shared with the serving layer.
@@ -290,7 +310,6 @@ impl Usage {
     }
 }
 
-
 /// Serve last-accessed jobs and CloudTrail's LookupEvents; pass everything else on.
 pub async fn serve(State(usage): State<Shared>, req: Request, next: Next) -> Response {
     if req.uri().path().starts_with("/_kit/") {
@@ -313,7 +332,12 @@ pub async fn serve(State(usage): State<Shared>, req: Request, next: Next) -> Res
     let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    if let Some(op) = target.as_deref().and_then(|t| t.strip_prefix(TARGET)) {
+    if let Some(op) = target
+        .as_deref()
+        .and_then(|t| t.rsplit_once('.'))
+        .filter(|(p, _)| p.ends_with(TARGET))
+        .map(|(_, op)| op)
+    {
         return cloudtrail(&usage, op, &region, &bytes);
     }
     let params = contract::form(&bytes, parts.uri.query());
@@ -380,7 +404,10 @@ pub async fn serve(State(usage): State<Shared>, req: Request, next: Next) -> Res
                 ),
             )
         }
-        _ => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        _ => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
     }
 }
 
@@ -465,7 +492,10 @@ fn cloudtrail(usage: &Usage, op: &str, region: &str, body: &[u8]) -> Response {
                 a["AttributeValue"].as_str().unwrap_or_default().to_string(),
             )
         });
-    if req["LookupAttributes"].as_array().is_some_and(|a| a.len() > 1) {
+    if req["LookupAttributes"]
+        .as_array()
+        .is_some_and(|a| a.len() > 1)
+    {
         return json_error(
             400,
             "InvalidLookupAttributesException",

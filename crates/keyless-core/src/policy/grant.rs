@@ -47,8 +47,14 @@ pub fn pattern_within(inner: &str, outer: &str) -> bool {
 /// Whether the languages of two patterns may share a string (conservative: `true` when unsure).
 pub fn patterns_overlap(a: &str, b: &str) -> bool {
     // Literal prefixes that differ can never meet; otherwise assume they may.
-    let pa: String = a.chars().take_while(|c| !matches!(c, '*' | '?' | '$')).collect();
-    let pb: String = b.chars().take_while(|c| !matches!(c, '*' | '?' | '$')).collect();
+    let pa: String = a
+        .chars()
+        .take_while(|c| !matches!(c, '*' | '?' | '$'))
+        .collect();
+    let pb: String = b
+        .chars()
+        .take_while(|c| !matches!(c, '*' | '?' | '$'))
+        .collect();
     let n = pa.len().min(pb.len());
     if pa.as_bytes()[..n] != pb.as_bytes()[..n] {
         return false;
@@ -178,7 +184,7 @@ pub fn contains(ceiling: &[&Value], proposed: &Value) -> Vec<(String, String)> {
         statements(doc)
             .into_iter()
             .filter(|st| st.get("Effect").and_then(Value::as_str) == Some("Deny"))
-            .all(|d| kept.iter().any(|k| *k == d))
+            .all(|d| kept.contains(&d))
     });
     let allow_only: Vec<Value>;
     let check: Vec<&Value> = if denies_kept {
@@ -373,7 +379,10 @@ mod tests {
     #[test]
     fn patterns_are_compared_as_languages() {
         assert!(pattern_within("arn:aws:s3:::b/site/*", "arn:aws:s3:::b/*"));
-        assert!(pattern_within("arn:aws:s3:::b/site/x", "arn:aws:s3:::b/site/*"));
+        assert!(pattern_within(
+            "arn:aws:s3:::b/site/x",
+            "arn:aws:s3:::b/site/*"
+        ));
         assert!(pattern_within("a*", "*"));
         assert!(!pattern_within("arn:aws:s3:::b/*", "arn:aws:s3:::b/site/*"));
         assert!(!pattern_within("*", "arn:*"));

@@ -206,6 +206,9 @@ fn strip_version(name: &str) -> &str {
     if digits == 8 { &name[..end - 8] } else { name }
 }
 
+/// One tracked action of last-accessed data: (action name, last use, Region).
+pub type TrackedAction = (String, Option<i64>, Option<String>);
+
 /// IAM's last-accessed answer for one service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceAccess {
@@ -216,7 +219,7 @@ pub struct ServiceAccess {
     /// Where.
     pub region: Option<String>,
     /// For services IAM tracks action by action: `(action name, last use, region)`.
-    pub tracked: Option<Vec<(String, Option<i64>, Option<String>)>>,
+    pub tracked: Option<Vec<TrackedAction>>,
 }
 
 /// Which records were read, over which window.
@@ -311,8 +314,7 @@ pub fn is_data_event(action: &str) -> bool {
         .and_then(|s| s.actions.get(&name.to_ascii_lowercase()))
         .is_some_and(|a| {
             !a.resources.is_empty()
-                && a
-                    .resources
+                && a.resources
                     .iter()
                     .all(|(t, _)| t == "object" || t == "accesspointobject")
         })
@@ -421,9 +423,11 @@ impl Usage {
             entry.calls += 1;
             entry.resources.extend(fit);
             entry.regions.insert(e.region.clone());
-            entry
-                .seen_by
-                .insert(if *from_trail { "trail" } else { "event-history" });
+            entry.seen_by.insert(if *from_trail {
+                "trail"
+            } else {
+                "event-history"
+            });
         }
         for s in services {
             for (name, last, region) in s.tracked.iter().flatten() {
@@ -473,10 +477,14 @@ impl Usage {
                 // IAM lists every service a principal's policies allow; no recent
                 // authentication means no action of the service was used.
                 Some(s) if s.last.is_none_or(|t| t < start) => {
-                    return Status::Unused { by: "last-accessed" };
+                    return Status::Unused {
+                        by: "last-accessed",
+                    };
                 }
                 Some(s) if s.tracked.is_some() && !is_data_event(action) => {
-                    return Status::Unused { by: "last-accessed" };
+                    return Status::Unused {
+                        by: "last-accessed",
+                    };
                 }
                 _ => {}
             }
@@ -498,6 +506,58 @@ impl Usage {
         Status::Unknown {
             why: "no record covers this service",
         }
+    }
+}
+
+/// One action in a granted-vs-used comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// `s3:PutObject`.
+    pub action: String,
+    /// Whether the grant names it (`false`: used, but granted by something keyless did not
+    /// read, e.g. a group or an AWS-managed policy).
+    pub granted: bool,
+    /// Used, unused, or beyond the records.
+    #[serde(flatten)]
+    pub status: Status,
+    /// Calls seen in events.
+    pub calls: u64,
+    /// Resources it touched.
+    pub resources: Vec<String>,
+    /// Which records show its use.
+    pub seen_by: Vec<&'static str>,
+}
+
+/// Granted against used, action by action: every action the `Allow` statements of `granted`
+/// name (wildcards expanded through AWS's reference), then every used action they do not.
+pub fn compare(granted: &[&Value], usage: &Usage) -> Vec<Row> {
+    let names = crate::policy::grant::granted_actions(granted);
+    let mut rows: Vec<Row> = names.iter().map(|a| row(a, true, usage)).collect();
+    for a in usage.actions.keys() {
+        if !names.contains(a) {
+            let covered = !crate::policy::grant::resources_for(granted, a).is_empty()
+                || crate::policy::grant::broad_entries(granted)
+                    .iter()
+                    .any(|b| b == "*" || b == "NotAction");
+            rows.push(row(a, covered, usage));
+        }
+    }
+    rows
+}
+
+fn row(action: &str, granted: bool, usage: &Usage) -> Row {
+    let used = usage.actions.get(action);
+    Row {
+        action: action.to_string(),
+        granted,
+        status: usage.status(action),
+        calls: used.map_or(0, |u| u.calls),
+        resources: used
+            .map(|u| u.resources.iter().cloned().collect())
+            .unwrap_or_default(),
+        seen_by: used
+            .map(|u| u.seen_by.iter().copied().collect())
+            .unwrap_or_default(),
     }
 }
 

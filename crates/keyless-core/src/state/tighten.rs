@@ -335,7 +335,11 @@ fn document(kept: &[Kept], ceiling: &[&Value]) -> Value {
 /// Preset parameters that could be narrowed to what was used: `(preset index, param, value)`
 /// for each S3 prefix parameter, set to the common folder of the objects the kept actions touched
 /// in the preset's bucket.
-pub fn narrowings(role: &Role, templates: &Templates, kept: &[Kept]) -> Vec<(usize, String, String)> {
+pub fn narrowings(
+    role: &Role,
+    templates: &Templates,
+    kept: &[Kept],
+) -> Vec<(usize, String, String)> {
     let mut out = Vec::new();
     for (i, pu) in role.presets.iter().enumerate() {
         let Some(spec) = templates.presets().get(&pu.name) else {
@@ -412,10 +416,7 @@ pub fn edit_config(
                 fix: "fix the TOML first".into(),
             })?;
     let mut files = Vec::new();
-    let Some(tables) = doc
-        .get_mut("role")
-        .and_then(|r| r.as_array_of_tables_mut())
-    else {
+    let Some(tables) = doc.get_mut("role").and_then(|r| r.as_array_of_tables_mut()) else {
         return Err(Error::Document {
             file: file.to_string(),
             message: "no [[role]] tables".into(),
@@ -438,7 +439,10 @@ pub fn edit_config(
         };
         match change {
             Change::NarrowPreset {
-                index, param, value, ..
+                index,
+                param,
+                value,
+                ..
             } => {
                 let preset = t
                     .get_mut("preset")
@@ -487,6 +491,52 @@ pub fn edit_config(
         }
     }
     Ok((doc.to_string(), files))
+}
+
+/// The config as it would be after the changes, in memory: a narrowed parameter set, or the
+/// role's presets and inline policies replaced by the proposal's inline policy (its text
+/// carried, so rendering reads no file). Paths are those [`edit_config`] writes.
+pub fn tightened(
+    cfg: &crate::config::Config,
+    changes: &[(String, Change)],
+) -> crate::config::Config {
+    let mut out = cfg.clone();
+    for (name, change) in changes {
+        let Some(role) = out.roles.iter_mut().find(|r| &r.name == name) else {
+            continue;
+        };
+        match change {
+            Change::NarrowPreset {
+                index,
+                param,
+                value,
+                ..
+            } => {
+                if let Some(p) = role.presets.get_mut(*index) {
+                    p.params.insert(param.clone(), value.clone());
+                }
+            }
+            Change::Inline { name, document } => {
+                role.presets.clear();
+                role.inline_policies = vec![crate::config::InlinePolicy {
+                    name: name.clone(),
+                    path: cfg.dir.join(format!("policies/{}.{name}.json", role.name)),
+                    text: serde_json::to_string_pretty(document).unwrap_or_default(),
+                    key: format!("{}.inline_policy[0]", role.key),
+                }];
+            }
+        }
+    }
+    out
+}
+
+/// A unified diff of two texts (keyless.toml before and after).
+pub fn text_diff(before: &str, after: &str, file: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(file, &format!("{file} (tightened)"))
+        .to_string()
 }
 
 #[cfg(test)]
@@ -596,7 +646,14 @@ mod containment {
     }
 
     fn arb_events() -> impl Strategy<Value = Vec<(usize, usize, bool)>> {
-        prop::collection::vec((0..ACTIONS.len(), 0..OBJECTS.len(), prop::bool::weighted(0.1)), 1..8)
+        prop::collection::vec(
+            (
+                0..ACTIONS.len(),
+                0..OBJECTS.len(),
+                prop::bool::weighted(0.1),
+            ),
+            1..8,
+        )
     }
 
     fn role(statements: Vec<Value>) -> RoleDocuments {
