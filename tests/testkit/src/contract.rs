@@ -387,6 +387,10 @@ fn bounds(op: &str, key: &str, shape: &Value, n: i64, unit: &str, out: &mut Vec<
 
 /// A model pattern as a Rust regex matching the whole value. Java's `\w` and `\d` are ASCII.
 fn compile(pattern: &str) -> Option<regex::Regex> {
+    // Java patterns name supplementary characters by their UTF-16 surrogates: the range
+    // `\uD800\uDC00-\uDBFF\uDFFF` is every code point above U+FFFF (CloudTrail's models).
+    let pattern = pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\x{10000}-\x{10FFFF}");
+    let pattern = pattern.as_str();
     let mut p = String::new();
     let (mut in_class, mut chars) = (false, pattern.chars());
     while let Some(c) = chars.next() {
