@@ -353,3 +353,4 @@ fn usage_of_an_iam_user_by_arn_reads_its_grant_and_its_own_events() {
     // A user's events are looked up by its name, not by reading every event.
     assert!(e.kit.count("LookupEvents") >= 1);
 }
+

@@ -131,7 +131,7 @@ fn day(t: i64) -> String {
 }
 
 /// One action's line.
-fn row_line(r: &Row, window: u32) -> String {
+fn row_line(r: &Row, days: u32) -> String {
     let (word, detail) = match &r.status {
         Status::Used { last } => {
             let calls = if r.calls > 0 {
@@ -151,7 +151,7 @@ fn row_line(r: &Row, window: u32) -> String {
         }
         Status::Unused { by } => (
             style::bad("unused "),
-            format!("never in {window} days ({by})"),
+            format!("never in {days} day(s) of records ({by})"),
         ),
         Status::Unknown { why } => (style::dim("unknown"), why.to_string()),
     };
@@ -163,7 +163,7 @@ fn row_line(r: &Row, window: u32) -> String {
     format!("  {word} {}{granted}  {}", r.action, style::dim(&detail))
 }
 
-fn principal_text(p: &PrincipalView, window: u32) -> String {
+fn principal_text(p: &PrincipalView) -> String {
     let mut s = format!("{} {}", style::bold("principal"), p.arn);
     if !p.exists {
         s.push_str("\n  not in the account");
@@ -189,7 +189,7 @@ fn principal_text(p: &PrincipalView, window: u32) -> String {
         p.actions.len() - used - unused
     ));
     for r in &p.actions {
-        s.push_str(&row_line(r, window));
+        s.push_str(&row_line(r, p.days));
         s.push('\n');
     }
     for (e, n) in &p.unmapped {
@@ -249,7 +249,7 @@ impl Report for UsageReport {
     fn human(&self) -> String {
         self.principals
             .iter()
-            .map(|p| principal_text(p, self.window_days))
+            .map(principal_text)
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -297,7 +297,7 @@ impl TightenReport {
     }
 }
 
-fn outcome_text(o: &Outcome, window: u32) -> String {
+fn outcome_text(o: &Outcome) -> String {
     match o {
         Outcome::Refused { role, reason } => {
             format!(
@@ -348,7 +348,7 @@ fn outcome_text(o: &Outcome, window: u32) -> String {
                     "  {} {}  {}\n",
                     style::removed("remove"),
                     r.action,
-                    style::dim(&format!("never in {window} days ({})", r.by))
+                    style::dim(&format!("never in {} day(s) of records ({})", p.days, r.by))
                 ));
             }
             for u in &p.used_elsewhere {
@@ -373,7 +373,7 @@ impl Report for TightenReport {
         let mut s: String = self
             .roles
             .iter()
-            .map(|o| outcome_text(o, self.window_days))
+            .map(outcome_text)
             .collect::<Vec<_>>()
             .join("\n");
         if self.diff.is_empty() {

@@ -416,6 +416,12 @@ pub fn edit_config(
                 fix: "fix the TOML first".into(),
             })?;
     let mut files = Vec::new();
+    // Indent the new table as the file indents its sub-tables (`  [[role.subject]]`).
+    let indent: String = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("[[role."))
+        .map(|l| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+        .unwrap_or_default();
     let Some(tables) = doc.get_mut("role").and_then(|r| r.as_array_of_tables_mut()) else {
         return Err(Error::Document {
             file: file.to_string(),
@@ -461,6 +467,7 @@ pub fn edit_config(
                 match params {
                     toml_edit::Item::Value(toml_edit::Value::InlineTable(it)) => {
                         it.insert(param, value.as_str().into());
+                        it.fmt();
                     }
                     other => {
                         other[param.as_str()] = toml_edit::value(value.as_str());
@@ -472,11 +479,16 @@ pub fn edit_config(
                 t.remove("preset");
                 t.remove("inline_policy");
                 let mut ip = toml_edit::Table::new();
-                ip.decor_mut().set_prefix(
-                    "\n  # keyless tighten: the permissions this role used (replaces its presets and inline policies)\n",
-                );
+                ip.decor_mut().set_prefix(format!(
+                    "\n{indent}# keyless tighten: the permissions this role used (replaces its presets and inline policies)\n{indent}"
+                ));
                 ip["name"] = toml_edit::value(name.as_str());
                 ip["file"] = toml_edit::value(path.as_str());
+                for k in ["name", "file"] {
+                    if let Some(mut key) = ip.key_mut(k) {
+                        key.leaf_decor_mut().set_prefix(indent.as_str());
+                    }
+                }
                 let mut arr = toml_edit::ArrayOfTables::new();
                 arr.push(ip);
                 t.insert("inline_policy", toml_edit::Item::ArrayOfTables(arr));
@@ -542,6 +554,56 @@ pub fn text_diff(before: &str, after: &str, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_edit_lands_in_the_right_role_of_several_and_keeps_comments() {
+        let text = r#"# my roles
+version = 1
+
+[[role]]
+name = "a"
+  [[role.subject]]
+  repo = "o/a"
+  branch = "main"
+  # deploys the site
+  [[role.preset]]
+  name = "s3-deploy"
+  params = { bucket = "b" }
+
+[[role]]
+name = "b"   # the other one
+  [[role.subject]]
+  repo = "o/b"
+  branch = "main"
+  [[role.preset]]
+  name = "s3-read"
+  params = { bucket = "c" }
+"#;
+        let dir = std::path::Path::new("/nonexistent");
+        let (cfg, problems) = crate::config::parse_partial(text, "keyless.toml", dir).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let change = Change::Inline {
+            name: "used".into(),
+            document: json!({"Version": "2012-10-17", "Statement": []}),
+        };
+        let (out, files) = edit_config(text, "keyless.toml", &[(&cfg.roles[0], &change)]).unwrap();
+        assert_eq!(files[0].0, "policies/a.used.json");
+        let parsed: toml::Table = toml::from_str(&out).unwrap();
+        let roles = parsed["role"].as_array().unwrap();
+        assert_eq!(roles[0]["inline_policy"][0]["name"].as_str(), Some("used"), "{out}");
+        assert!(roles[0].get("preset").is_none(), "{out}");
+        assert_eq!(roles[1]["preset"][0]["name"].as_str(), Some("s3-read"), "{out}");
+        assert!(roles[1].get("inline_policy").is_none(), "{out}");
+        assert!(out.contains("# my roles") && out.contains("# the other one"), "{out}");
+        let narrow = Change::NarrowPreset {
+            index: 0,
+            preset: "s3-read".into(),
+            param: "prefix".into(),
+            value: "x/".into(),
+        };
+        let (out, _) = edit_config(text, "keyless.toml", &[(&cfg.roles[1], &narrow)]).unwrap();
+        assert!(out.contains(r#"params = { bucket = "c", prefix = "x/" }"#), "{out}");
+    }
 
     #[test]
     fn object_keys_widen_to_their_common_folder() {
