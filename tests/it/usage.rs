@@ -146,13 +146,13 @@ fn a_preset_is_narrowed_instead_when_every_action_it_grants_was_used_under_one_p
     let e = applied(SITE);
     let list = TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "ListObjects")
         .request(serde_json::json!({"bucketName": "octo-org-site", "prefix": "site/"}))
+        .data_event()
         .days_ago(1);
-    e.kit.usage().add_events([list]);
     let delete = TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "DeleteObject")
         .request(serde_json::json!({"bucketName": "octo-org-site", "key": "site/old.html"}))
         .data_event()
         .days_ago(3);
-    let dir = trail(&e, &[put("site/index.html"), delete]);
+    let dir = trail(&e, &[put("site/index.html"), delete, list]);
     let r = e.run(&[
         "tighten",
         "--cloudtrail",
@@ -206,7 +206,8 @@ fn usage_maps_events_to_the_actions_that_authorise_them_and_splits_one_stream_by
     let e = applied(SITE);
     let other = format!("arn:aws:iam::{ACCOUNT_ID}:role/someone-else");
     e.kit.usage().add_events([
-        TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "ListObjects")
+        // A bucket-level call: a management event, in event history.
+        TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "GetBucketLocation")
             .request(serde_json::json!({"bucketName": "octo-org-site"}))
             .days_ago(5),
         TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "NoSuchCall").days_ago(5),
@@ -220,13 +221,46 @@ fn usage_maps_events_to_the_actions_that_authorise_them_and_splits_one_stream_by
         // Older than the window.
         TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "GetBucketTagging").days_ago(120),
     ]);
+    // An object listing is a data event: only the trail has it (ListObjects authorised by
+    // s3:ListBucket).
+    let dir = trail(
+        &e,
+        &[
+            TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "ListObjects")
+                .request(serde_json::json!({"bucketName": "octo-org-site"}))
+                .data_event()
+                .days_ago(5),
+        ],
+    );
     let r = e.run(&["usage", "--days", "60", "--output", "json"]);
     expect(&r, 0);
     let j = r.json();
     assert_eq!(j["format_version"], 1);
-    assert_eq!(status(&j, "s3:ListBucket"), "used", "{j}");
-    // PutObject is a data event: without a trail, beyond the records.
+    // Without the trail, object calls and listings are beyond the records.
+    assert_eq!(status(&j, "s3:ListBucket"), "unknown", "{j}");
     assert_eq!(status(&j, "s3:PutObject"), "unknown", "{j}");
+    assert_eq!(status(&j, "s3:GetBucketLocation"), "used", "{j}");
+    let granted = j["principals"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "s3:GetBucketLocation")
+        .unwrap()["granted"]
+        .clone();
+    assert_eq!(granted, false, "used but not in the grant: {j}");
+    let with_trail = e.run(&[
+        "usage",
+        "--days",
+        "60",
+        "--output",
+        "json",
+        "--cloudtrail",
+        &dir,
+    ]);
+    expect(&with_trail, 0);
+    let t = with_trail.json();
+    assert_eq!(status(&t, "s3:ListBucket"), "used", "{t}");
+    assert_eq!(status(&t, "s3:DeleteObject"), "unused", "{t}");
     let p = &j["principals"][0];
     assert_eq!(p["unmapped"]["s3.amazonaws.com NoSuchCall"], 1, "{j}");
     assert_eq!(p["denied"]["s3:DeleteBucket"], 1, "{j}");
@@ -250,7 +284,7 @@ fn usage_maps_events_to_the_actions_that_authorise_them_and_splits_one_stream_by
     );
     // One stream for the Region, read once: not one scan per role.
     assert_eq!(j["read"]["lookups"], 1, "{j}");
-    assert_eq!(e.kit.count("GenerateServiceLastAccessedDetails"), 1);
+    assert_eq!(e.kit.count("GenerateServiceLastAccessedDetails"), 2);
     assert!(
         e.writes()
             .iter()
@@ -261,7 +295,7 @@ fn usage_maps_events_to_the_actions_that_authorise_them_and_splits_one_stream_by
     // The human view says the same.
     let h = e.run(&["usage", "--days", "60"]);
     expect(&h, 0);
-    assert!(h.stdout.contains("s3:ListBucket"), "{}", h.stdout);
+    assert!(h.stdout.contains("s3:GetBucketLocation"), "{}", h.stdout);
 }
 
 #[test]
@@ -276,7 +310,7 @@ fn event_history_is_paced_and_a_throttled_lookup_converges() {
             - 86_400,
     );
     e.kit.usage().add_events((0..180).map(|i| {
-        TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "ListObjects")
+        TrailEvent::by_role(&role_arn(), "s3.amazonaws.com", "GetBucketLocation")
             .request(serde_json::json!({"bucketName": "octo-org-site"}))
             .at(t0 - i)
     }));
@@ -297,12 +331,12 @@ fn event_history_is_paced_and_a_throttled_lookup_converges() {
     assert_eq!(j["read"]["lookups"], 6, "{j}");
     // keyless's own pace kept it inside the kit's 2 per second: no throttling from pace.
     assert_eq!(e.kit.usage().throttled(), 0);
-    assert_eq!(status(&j, "s3:ListBucket"), "used", "{j}");
+    assert_eq!(status(&j, "s3:GetBucketLocation"), "used", "{j}");
     let list_bucket = j["principals"][0]["actions"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["action"] == "s3:ListBucket")
+        .find(|r| r["action"] == "s3:GetBucketLocation")
         .unwrap();
     assert_eq!(list_bucket["calls"], 180, "{j}");
 }
@@ -319,7 +353,7 @@ fn usage_of_an_iam_user_by_arn_reads_its_grant_and_its_own_events() {
             .policy_name("deploy")
             .policy_document(
                 serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                    "Action": ["s3:ListBucket", "s3:GetBucketTagging"], "Resource": "arn:aws:s3:::b"}]})
+                    "Action": ["s3:GetBucketLocation", "s3:GetBucketTagging"], "Resource": "arn:aws:s3:::b"}]})
                 .to_string(),
             )
             .send()
@@ -331,7 +365,7 @@ fn usage_of_an_iam_user_by_arn_reads_its_grant_and_its_own_events() {
             "deploy",
             "AKIAKITDEPLOY0000001",
             "s3.amazonaws.com",
-            "ListObjectsV2",
+            "GetBucketLocation",
         )
         .request(serde_json::json!({"bucketName": "b"}))
         .days_ago(3),
@@ -348,9 +382,8 @@ fn usage_of_an_iam_user_by_arn_reads_its_grant_and_its_own_events() {
     let r = e.run(&["usage", "--arn", &arn, "--output", "json"]);
     expect(&r, 0);
     let j = r.json();
-    assert_eq!(status(&j, "s3:ListBucket"), "used", "{j}");
+    assert_eq!(status(&j, "s3:GetBucketLocation"), "used", "{j}");
     assert_eq!(status(&j, "s3:GetBucketTagging"), "unused", "{j}");
     // A user's events are looked up by its name, not by reading every event.
     assert!(e.kit.count("LookupEvents") >= 1);
 }
-

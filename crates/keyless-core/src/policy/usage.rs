@@ -280,6 +280,10 @@ pub struct Usage {
     pub free: BTreeSet<String>,
 }
 
+/// How much later than the last recorded call IAM's last-accessed time may be and still be
+/// explained by it (IAM shows activity within about four hours; a day leaves room).
+pub const UNEXPLAINED_SLACK: i64 = 86_400;
+
 /// Whether a granted action was used.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -301,11 +305,78 @@ pub enum Status {
     },
 }
 
-/// S3 object-level actions (their resource types are objects only) are data events.
+/// Actions CloudTrail records as data events (never in event history; only a trail that logs
+/// data events holds them), by service: S3's object-level calls (and its object listings),
+/// Lambda invocations, DynamoDB item and stream reads and writes, SNS publishing, SQS messages,
+/// Kinesis records. Other services' calls are management events, which event history holds.
+const DATA_EVENTS: &[(&str, &[&str])] = &[
+    (
+        "s3",
+        &[
+            "ListBucket",
+            "ListBucketVersions",
+            "ListBucketMultipartUploads",
+            "ListMultipartUploadParts",
+        ],
+    ),
+    (
+        "lambda",
+        &["InvokeFunction", "InvokeFunctionUrl", "InvokeAsync"],
+    ),
+    (
+        "dynamodb",
+        &[
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchGetItem",
+            "BatchWriteItem",
+            "Query",
+            "Scan",
+            "ConditionCheckItem",
+            "PartiQLSelect",
+            "PartiQLInsert",
+            "PartiQLUpdate",
+            "PartiQLDelete",
+            "GetRecords",
+            "GetShardIterator",
+        ],
+    ),
+    ("sns", &["Publish"]),
+    (
+        "sqs",
+        &[
+            "SendMessage",
+            "ReceiveMessage",
+            "DeleteMessage",
+            "ChangeMessageVisibility",
+        ],
+    ),
+    (
+        "kinesis",
+        &[
+            "PutRecord",
+            "PutRecords",
+            "GetRecords",
+            "GetShardIterator",
+            "SubscribeToShard",
+        ],
+    ),
+];
+
+/// Whether CloudTrail records an action as a data event ([`DATA_EVENTS`], and every S3 action
+/// whose resource types are objects only).
 pub fn is_data_event(action: &str) -> bool {
     let Some((prefix, name)) = action.split_once(':') else {
         return false;
     };
+    if DATA_EVENTS
+        .iter()
+        .any(|(p, names)| *p == prefix && names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+    {
+        return true;
+    }
     if prefix != "s3" {
         return false;
     }
@@ -472,6 +543,26 @@ impl Usage {
         }
         let prefix = action.split_once(':').map(|(p, _)| p).unwrap_or(action);
         let start = self.sources.start();
+        // IAM saw the service used later than any record names a call of it: some use is
+        // unexplained, so nothing of the service can be called unused.
+        if let Some(iam_last) = self
+            .services
+            .get(prefix)
+            .and_then(|s| s.last)
+            .filter(|t| *t >= start)
+        {
+            let seen = self
+                .actions
+                .values()
+                .filter(|a| a.action.split_once(':').map(|(p, _)| p) == Some(prefix))
+                .map(|a| a.last)
+                .max();
+            if seen.is_none_or(|t| iam_last > t + UNEXPLAINED_SLACK) {
+                return Status::Unknown {
+                    why: "IAM's last-accessed data shows a later use of this service than any record names",
+                };
+            }
+        }
         if self.sources.last_accessed {
             match self.services.get(prefix) {
                 // IAM lists every service a principal's policies allow; no recent
@@ -481,7 +572,15 @@ impl Usage {
                         by: "last-accessed",
                     };
                 }
-                Some(s) if s.tracked.is_some() && !is_data_event(action) => {
+                // A tracked action IAM lists with no use in the window.
+                Some(s)
+                    if s.tracked.iter().flatten().any(|(n, t, _)| {
+                        action
+                            .split_once(':')
+                            .is_some_and(|(_, a)| a.eq_ignore_ascii_case(n))
+                            && t.is_none_or(|t| t < start)
+                    }) =>
+                {
                     return Status::Unused {
                         by: "last-accessed",
                     };
@@ -643,6 +742,10 @@ mod tests {
             BTreeSet::from(["arn:aws:s3:::b".to_string()])
         );
         assert_eq!(u.status("s3:DeleteObject"), Status::Unused { by: "trail" });
+        assert_eq!(
+            u.status("s3:ListBucketVersions"),
+            Status::Unused { by: "trail" }
+        );
     }
 
     #[test]
@@ -660,12 +763,52 @@ mod tests {
             },
         );
         assert!(matches!(u.status("s3:PutObject"), Status::Unknown { .. }));
+        // Object listings are data events too; bucket settings are management events.
+        assert!(matches!(u.status("s3:ListBucket"), Status::Unknown { .. }));
+        assert!(matches!(
+            u.status("dynamodb:GetItem"),
+            Status::Unknown { .. }
+        ));
         assert_eq!(
-            u.status("s3:ListBucket"),
+            u.status("s3:GetBucketPolicy"),
             Status::Unused {
                 by: "event-history"
             }
         );
         assert!(u.is_empty());
+    }
+
+    #[test]
+    fn a_later_use_iam_saw_than_any_record_names_keeps_the_service_unknown() {
+        let now = 1_000_000_000;
+        let sources = Sources {
+            window_days: 90,
+            now,
+            last_accessed: true,
+            event_history: vec!["us-east-1".into()],
+            trail_files: false,
+        };
+        let iam = ServiceAccess {
+            namespace: "ssm".into(),
+            last: Some(now - 3600),
+            region: Some("us-east-1".into()),
+            tracked: None,
+        };
+        let u = Usage::collect("arn:aws:iam::1:role/r", &[], &[iam], sources);
+        assert!(matches!(
+            u.status("ssm:GetParameter"),
+            Status::Unknown { .. }
+        ));
+        // Every listed data-event action is an action AWS lists.
+        for (prefix, names) in DATA_EVENTS {
+            for n in *names {
+                assert!(
+                    table()
+                        .service(prefix)
+                        .is_some_and(|s| s.actions.contains_key(&n.to_ascii_lowercase())),
+                    "{prefix}:{n} is not in AWS's reference"
+                );
+            }
+        }
     }
 }

@@ -590,11 +590,22 @@ name = "b"   # the other one
         assert_eq!(files[0].0, "policies/a.used.json");
         let parsed: toml::Table = toml::from_str(&out).unwrap();
         let roles = parsed["role"].as_array().unwrap();
-        assert_eq!(roles[0]["inline_policy"][0]["name"].as_str(), Some("used"), "{out}");
+        assert_eq!(
+            roles[0]["inline_policy"][0]["name"].as_str(),
+            Some("used"),
+            "{out}"
+        );
         assert!(roles[0].get("preset").is_none(), "{out}");
-        assert_eq!(roles[1]["preset"][0]["name"].as_str(), Some("s3-read"), "{out}");
+        assert_eq!(
+            roles[1]["preset"][0]["name"].as_str(),
+            Some("s3-read"),
+            "{out}"
+        );
         assert!(roles[1].get("inline_policy").is_none(), "{out}");
-        assert!(out.contains("# my roles") && out.contains("# the other one"), "{out}");
+        assert!(
+            out.contains("# my roles") && out.contains("# the other one"),
+            "{out}"
+        );
         let narrow = Change::NarrowPreset {
             index: 0,
             preset: "s3-read".into(),
@@ -602,7 +613,10 @@ name = "b"   # the other one
             value: "x/".into(),
         };
         let (out, _) = edit_config(text, "keyless.toml", &[(&cfg.roles[1], &narrow)]).unwrap();
-        assert!(out.contains(r#"params = { bucket = "c", prefix = "x/" }"#), "{out}");
+        assert!(
+            out.contains(r#"params = { bucket = "c", prefix = "x/" }"#),
+            "{out}"
+        );
     }
 
     #[test]
