@@ -377,6 +377,7 @@ impl Kit {
         let last_used: LastUsed = Arc::default();
         let usage: usage::Shared = Arc::new(usage::Usage::new());
         let usage_layer = usage.clone();
+        let usage_routes = usage.clone();
         let c = (
             counts.clone(),
             faults.clone(),
@@ -422,7 +423,33 @@ impl Kit {
             let gaad_state = (state_for_policies.clone(), history);
             *iam_out.lock() = Some(state_for_policies.clone());
             let kit_iam = iam_out.clone();
+            let kit_usage = usage_routes.clone();
             Router::new()
+                .route(
+                    "/_kit/usage/synthetic",
+                    post(
+                        move |Query(q): Query<std::collections::HashMap<String, String>>| {
+                            let usage = kit_usage.clone();
+                            async move {
+                                let n = |k: &str, d: usize| {
+                                    q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d)
+                                };
+                                let regions: Vec<String> = q
+                                    .get("regions")
+                                    .map(|r| r.split(',').map(String::from).collect())
+                                    .unwrap_or_else(|| vec![REGION.to_string()]);
+                                usage.synthetic(
+                                    q.get("prefix").map(String::as_str).unwrap_or("gha-app-"),
+                                    n("roles", 1),
+                                    n("events", 0),
+                                    n("days", 90) as u32,
+                                    &regions,
+                                );
+                                StatusCode::NO_CONTENT
+                            }
+                        },
+                    ),
+                )
                 .route(
                     "/_kit/latency",
                     post(

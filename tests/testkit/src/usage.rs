@@ -304,6 +304,31 @@ impl Usage {
         *self.pace_off.lock() = !on;
     }
 
+    /// Synthetic records for a benchmark: `roles` roles named `{prefix}{i:03}` (i from 1), each
+    /// with last-accessed data (S3 used a day ago in each of `regions`), and `events` management
+    /// events spread evenly over the last `days` days, across the roles and Regions.
+    pub fn synthetic(&self, prefix: &str, roles: usize, events: usize, days: u32, regions: &[String]) {
+        let arn = |i: usize| format!("arn:aws:iam::{ACCOUNT_ID}:role/{prefix}{i:03}");
+        for i in 1..=roles {
+            let services = regions
+                .iter()
+                .map(|r| ServiceUse::used("s3", 1).in_region(r))
+                .collect();
+            self.set_services(&arn(i), services);
+        }
+        let span = i64::from(days) * 86_400;
+        let now = now();
+        let roles = roles.max(1);
+        self.add_events((0..events).map(|k| {
+            let i = k % roles + 1;
+            let region = &regions[k % regions.len().max(1)];
+            TrailEvent::by_role(&arn(i), "s3.amazonaws.com", "GetBucketLocation")
+                .request(json!({"bucketName": format!("octo-org-app-{i:03}")}))
+                .at(now - 3600 - (span - 7200) * k as i64 / events.max(1) as i64)
+                .in_region(region)
+        }));
+    }
+
     /// How many LookupEvents requests were throttled.
     pub fn throttled(&self) -> u64 {
         *self.throttled.lock()
