@@ -223,6 +223,13 @@ pub struct CheckArgs {
     /// self-contained HTML page).
     #[arg(long, value_name = "FILE")]
     pub html: Option<std::path::PathBuf>,
+    /// Also read each role's records (IAM last-accessed data, CloudTrail event history) and
+    /// report `unused_permission` (low) for actions unused over the window.
+    #[arg(long)]
+    pub usage: bool,
+    /// Days of records for --usage.
+    #[arg(long, value_name = "DAYS", default_value_t = 90, requires = "usage")]
+    pub usage_days: u32,
 }
 
 /// `audit` arguments.
@@ -242,6 +249,13 @@ pub struct AuditArgs {
     /// repositories can reach which roles and what those roles can do.
     #[arg(long, value_name = "FILE")]
     pub html: Option<std::path::PathBuf>,
+    /// Also read each hand-made GitHub role's records (IAM last-accessed data, CloudTrail
+    /// event history) and report KA008 for a grant far wider than its use.
+    #[arg(long)]
+    pub usage: bool,
+    /// Days of records for --usage.
+    #[arg(long, value_name = "DAYS", default_value_t = 90, requires = "usage")]
+    pub usage_days: u32,
 }
 
 /// Where `usage` and `tighten` read the records from.
@@ -268,6 +282,11 @@ pub struct UsageReadArgs {
     /// Stop reading a Region's event history after this many events (the report says so).
     #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub max_events: usize,
+    /// Read only role sessions of this name from event history (configure-aws-credentials
+    /// names them `GitHubActions`): far fewer requests in a busy account; sessions named
+    /// otherwise are not seen.
+    #[arg(long, value_name = "NAME")]
+    pub session_name: Option<String>,
 }
 
 /// `usage` arguments.

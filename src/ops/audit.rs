@@ -12,9 +12,14 @@ use crate::error::{Error, Result};
 use crate::identity::repository::SubForm;
 use crate::io::github::GitHub;
 use crate::ops::context::Account;
+use crate::ops::usage::Options as UsageOptions;
+use crate::policy::grant::broad_entries;
 use crate::policy::lint::Finding;
+use crate::policy::usage::compare;
 use crate::state::audit::{self, AccountView, AuditOptions, RepoState};
+use crate::state::observed::owned;
 use crate::state::render;
+use crate::state::tighten;
 
 /// What an audit found in one account.
 #[derive(Debug, Clone)]
@@ -30,6 +35,17 @@ pub async fn audit(
     account: &Account<'_>,
     config: Option<&Config>,
     opts: &AuditOptions,
+) -> Result<Audited> {
+    audit_with(account, config, opts, None).await
+}
+
+/// [`audit`], and with `usage`, the records of every hand-made GitHub role read
+/// ([`crate::ops::usage`]): KA008 for a grant far wider than its use.
+pub async fn audit_with(
+    account: &Account<'_>,
+    config: Option<&Config>,
+    opts: &AuditOptions,
+    usage: Option<&UsageOptions>,
 ) -> Result<Audited> {
     // The account and its organisation's RCPs side by side (one round trip, not two).
     let (view, rcps) = tokio::join!(
@@ -54,7 +70,61 @@ pub async fn audit(
         findings.extend(audit::repo_findings(&view, &states));
         audit::sort(&mut findings);
     }
+    if let Some(u) = usage {
+        findings.extend(wider_than_use(account, &view, u).await?);
+        audit::sort(&mut findings);
+    }
     Ok(Audited { view, findings })
+}
+
+/// KA008 for each hand-made GitHub role whose grant is far wider than its records show used.
+async fn wider_than_use(
+    account: &Account<'_>,
+    view: &AccountView,
+    opts: &UsageOptions,
+) -> Result<Vec<Finding>> {
+    let hand_made: Vec<_> = view.roles.iter().filter(|r| !owned(&r.tags)).collect();
+    if hand_made.is_empty() {
+        return Ok(vec![]);
+    }
+    let principals: Vec<(String, Option<i64>)> = hand_made
+        .iter()
+        .map(|r| (r.arn.clone(), r.created))
+        .collect();
+    let home = account.aws.region().unwrap_or_else(|| "us-east-1".into());
+    let (usages, _) = crate::ops::usage::read(
+        &account.aws,
+        &principals,
+        &home,
+        &account.target.partition,
+        opts,
+        &|_| {},
+    )
+    .await?;
+    let now = usages.first().map(|u| u.sources.now).unwrap_or(0);
+    let mut out = Vec::new();
+    for (role, usage) in hand_made.iter().zip(usages) {
+        let docs: Vec<&serde_json::Value> = role
+            .inline_policies
+            .values()
+            .chain(role.managed_documents.values())
+            .collect();
+        let rows = compare(&docs, &usage);
+        let mut broad = broad_entries(&docs);
+        // An AWS-managed administrator policy grants everything too.
+        if role
+            .attached_policies
+            .iter()
+            .any(|a| a.ends_with(":policy/AdministratorAccess"))
+        {
+            broad.push("AdministratorAccess".into());
+        }
+        let days = crate::ops::usage::days_covered(role.created, opts.window_days, now);
+        if let Some(f) = tighten::wider_than_use(&role.name, &rows, &broad, days) {
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
 /// What GitHub says about each repository, `concurrency` requests at a time.

@@ -5,11 +5,13 @@ use crate::error::Result;
 use crate::ops::context::{AccountContext, RenderOptions};
 use crate::ops::github;
 use crate::ops::provision::{observe, render};
+use crate::ops::usage::Options as UsageOptions;
 use crate::policy::lint::Finding;
 use crate::state::drift;
 use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
 use crate::state::observed::{Observed, ReadPath};
 use crate::state::render::{self as rendering, Rendered};
+use crate::state::tighten;
 
 /// What a check found in one account.
 #[derive(Debug, Clone)]
@@ -31,6 +33,12 @@ pub struct Checked {
 /// Compare the account with the config: IAM always; GitHub's repositories, subject forms,
 /// environments and (when the run plans them) variables when GitHub is read.
 pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
+    check_with(ctx, None).await
+}
+
+/// [`check`], and with `usage`, each config role's records read ([`crate::ops::usage`]):
+/// `unused_permission` for a role holding actions its records show unused.
+pub async fn check_with(ctx: &AccountContext<'_>, usage: Option<&UsageOptions>) -> Result<Checked> {
     let a = &ctx.account;
     let cfg: &crate::config::Config = &ctx.config;
     let rendered = render(
@@ -61,6 +69,21 @@ pub async fn check(ctx: &AccountContext<'_>) -> Result<Checked> {
             (GitHubPlan::default(), ObservedGitHub::default())
         };
         findings.extend(drift::github(&checked, &facts, &plan, &held));
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.resource.cmp(&b.resource))
+        });
+    }
+    if let Some(opts) = usage {
+        let used = crate::ops::usage::for_config(ctx, &[], opts, &|_| {}).await?;
+        for (docs, p) in used.rendered.roles.iter().zip(&used.roles) {
+            if p.exists
+                && let Some(f) = tighten::unused_permission(&docs.name, &p.rows, p.days)
+            {
+                findings.push(f);
+            }
+        }
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

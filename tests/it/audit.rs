@@ -334,7 +334,7 @@ async fn a_classic_trust_for_a_repository_that_mints_immutable_subjects_is_flagg
 
 /// The github.com provider, and a role per `(name, sub)` that trusts it with that `sub`
 /// condition (one value or a list) and the default audience.
-async fn github_roles(e: &Env, roles: &[(&str, serde_json::Value)]) {
+pub async fn github_roles(e: &Env, roles: &[(&str, serde_json::Value)]) {
     let iam = e.iam().await;
     let p = "token.actions.githubusercontent.com";
     iam.create_open_id_connect_provider()

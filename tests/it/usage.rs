@@ -387,3 +387,142 @@ fn usage_of_an_iam_user_by_arn_reads_its_grant_and_its_own_events() {
     // A user's events are looked up by its name, not by reading every event.
     assert!(e.kit.count("LookupEvents") >= 1);
 }
+
+const LAMBDA: &str = r#"
+[[role]]
+name = "gha-api"
+  [[role.subject]]
+  repo = "octo-org/api"
+  branch = "main"
+  [[role.preset]]
+  name = "lambda-deploy"
+  params = { function = "api", region = "us-east-1" }
+"#;
+
+fn api_arn() -> String {
+    format!("arn:aws:iam::{ACCOUNT_ID}:role/gha-api")
+}
+
+/// A Lambda deploy role that only updated code and read the function (management events, in
+/// event history): check --usage reports the rest unused, tighten keeps exactly those two.
+#[test]
+fn check_usage_reports_unused_actions_and_tighten_keeps_the_used_ones() {
+    let e = applied(LAMBDA);
+    e.kit
+        .usage()
+        .set_services(&api_arn(), vec![ServiceUse::used("lambda", 1)]);
+    e.kit.usage().add_events([
+        TrailEvent::by_role(
+            &api_arn(),
+            "lambda.amazonaws.com",
+            "UpdateFunctionCode20150331v2",
+        )
+        .request(serde_json::json!({"functionName": "api"}))
+        .days_ago(1),
+        TrailEvent::by_role(&api_arn(), "lambda.amazonaws.com", "GetFunction20150331v2")
+            .request(serde_json::json!({"functionName": "api"}))
+            .days_ago(2),
+    ]);
+    // Without --usage, in sync.
+    expect(&e.run(&["check"]), 0);
+    let r = e.run(&["check", "--usage", "--output", "json"]);
+    expect(&r, 2);
+    let j = r.json();
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "unused_permission")
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(f["severity"], "low");
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("lambda:PublishVersion") && m.contains("lambda:GetFunctionConfiguration"),
+        "{m}"
+    );
+    assert!(!m.contains("lambda:UpdateFunctionCode"), "{m}");
+    // The fix names tighten.
+    let human = e.run(&["check", "--usage"]);
+    assert!(
+        human.stdout.contains("keyless tighten") || human.stderr.contains("keyless tighten"),
+        "{}{}",
+        human.stdout,
+        human.stderr
+    );
+
+    let r = e.run(&["tighten", "--min-days", "0", "--output", "json"]);
+    expect(&r, 2);
+    let j = r.json();
+    let st = &j["roles"][0]["change"]["document"]["Statement"][0];
+    assert_eq!(
+        st["Action"],
+        serde_json::json!(["lambda:GetFunction", "lambda:UpdateFunctionCode"]),
+        "{j}"
+    );
+    assert_eq!(
+        st["Resource"],
+        serde_json::json!([
+            format!("arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:api"),
+            format!("arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:api:*")
+        ]),
+        "{j}"
+    );
+    assert!(j["findings"].as_array().unwrap().is_empty(), "{j}");
+}
+
+/// A hand-made GitHub role with `Action: "*"` that only ever read one function: audit --usage
+/// says its grant is far wider than its use (KA008), with tighten as the fix; without --usage,
+/// no records are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn audit_usage_flags_a_hand_made_role_granted_far_more_than_it_used() {
+    let e = Env::new();
+    crate::audit::github_roles(
+        &e,
+        &[(
+            "legacy-admin",
+            serde_json::json!("repo:octo-org/x:ref:refs/heads/main"),
+        )],
+    )
+    .await;
+    let iam = e.iam().await;
+    iam.put_role_policy()
+        .role_name("legacy-admin")
+        .policy_name("all")
+        .policy_document(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = format!("arn:aws:iam::{ACCOUNT_ID}:role/legacy-admin");
+    e.kit
+        .usage()
+        .set_services(&arn, vec![ServiceUse::used("lambda", 2)]);
+    e.kit.usage().add_events([TrailEvent::by_role(
+        &arn,
+        "lambda.amazonaws.com",
+        "GetFunction20150331v2",
+    )
+    .days_ago(2)]);
+    let r = e.run(&["audit", "--output", "json"]);
+    assert!(!r.stdout.contains("KA008"), "{}", r.stdout);
+    assert_eq!(e.kit.count("LookupEvents"), 0);
+    let r = e.run(&["audit", "--usage", "--output", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let j = r.json();
+    let f = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "KA008")
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(f["role"], "legacy-admin");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("lambda:GetFunction"),
+        "{f}"
+    );
+}

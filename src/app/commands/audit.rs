@@ -27,10 +27,14 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
             .unwrap_or(0),
         unused_days: args.unused_days,
     };
+    let usage = args.usage.then(|| keyless::ops::usage::Options {
+        window_days: args.usage_days,
+        ..keyless::ops::usage::Options::default()
+    });
     if !s.is_many()? && s.config_if_present()?.is_none() {
         // No config: the caller's account, judged without one.
         let account = s.account(Need::Caller)?;
-        let audited = s.block_on(audit::audit(&account, None, &opts))?;
+        let audited = s.block_on(audit::audit_with(&account, None, &opts, usage.as_ref()))?;
         return show_one(
             s,
             args,
@@ -40,7 +44,7 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
         );
     }
     match s.in_accounts(Need::Caller, async |ctx| {
-        audit::audit(&ctx.account, Some(&ctx.config), &opts).await
+        audit::audit_with(&ctx.account, Some(&ctx.config), &opts, usage.as_ref()).await
     })? {
         Runs::One(ctx, audited) => {
             let id = ctx.account.target.account_id.clone();

@@ -20,7 +20,13 @@ pub const MERMAID_ROLES: usize = 30;
 /// `keyless check`
 pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
-    match s.in_accounts(Need::Caller, async |ctx| check::check(ctx).await)? {
+    let usage = args.usage.then(|| keyless::ops::usage::Options {
+        window_days: args.usage_days,
+        ..keyless::ops::usage::Options::default()
+    });
+    match s.in_accounts(Need::Caller, async |ctx| {
+        check::check_with(ctx, usage.as_ref()).await
+    })? {
         Runs::One(ctx, checked) => {
             crate::app::flow::note_read(s, checked.read, checked.rendered.roles.len());
             let target = &checked.rendered.target;

@@ -23,6 +23,7 @@ fn options(a: &UsageReadArgs) -> UsageOptions {
         regions: (!a.regions.is_empty()).then(|| a.regions.clone()),
         max_events: a.max_events.max(1),
         trail_dir: a.cloudtrail.clone(),
+        session_name: a.session_name.clone(),
     }
 }
 

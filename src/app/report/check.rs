@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use keyless::policy::finding::DriftKind;
 use keyless::policy::lint::Finding;
 use keyless::policy::lint::Severity;
 
@@ -154,7 +155,15 @@ impl CiReport for CheckReport<'_> {
             ));
         }
         if self.failing() > 0 {
-            s.push_str("\nRestore with `keyless plan` then `keyless apply`.\n");
+            s.push_str("\nRestore with `keyless plan` then `keyless apply`");
+            if self
+                .findings
+                .iter()
+                .any(|f| f.kind() == Some(DriftKind::UnusedPermission))
+            {
+                s.push_str("; narrow unused permissions with `keyless tighten`");
+            }
+            s.push_str(".\n");
         }
         s.push_str(&crate::app::report::audit::map_section(self.map.as_deref()));
         s
@@ -215,7 +224,18 @@ impl Report for CheckReport<'_> {
             }
         }
         if self.failing() > 0 {
-            s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+            let unused = |f: &&Finding| f.kind() == Some(DriftKind::UnusedPermission);
+            if self.findings.iter().any(|f| !unused(&f)) {
+                s.push_str("\nRun `keyless plan` to see the changes that restore the configuration, `keyless apply` to make them.");
+            }
+            if self.findings.iter().any(|f| unused(&f)) {
+                s.push_str(&format!(
+                    "\n{}",
+                    DriftKind::UnusedPermission
+                        .fix()
+                        .replace(" proposes", ": proposes")
+                ));
+            }
         }
         s
     }

@@ -61,6 +61,11 @@ impl PrincipalView {
             cannot
                 .push("no CloudTrail records were read: resources and calls are not known".into());
         }
+        if let Some(name) = &counts.session_name {
+            cannot.push(format!(
+                "event history was read for sessions named {name} only"
+            ));
+        }
         for r in &counts.truncated {
             cannot.push(format!(
                 "event history in {r} was read only in part (--max-events)"

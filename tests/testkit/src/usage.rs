@@ -307,7 +307,14 @@ impl Usage {
     /// Synthetic records for a benchmark: `roles` roles named `{prefix}{i:03}` (i from 1), each
     /// with last-accessed data (S3 used a day ago in each of `regions`), and `events` management
     /// events spread evenly over the last `days` days, across the roles and Regions.
-    pub fn synthetic(&self, prefix: &str, roles: usize, events: usize, days: u32, regions: &[String]) {
+    pub fn synthetic(
+        &self,
+        prefix: &str,
+        roles: usize,
+        events: usize,
+        days: u32,
+        regions: &[String],
+    ) {
         let arn = |i: usize| format!("arn:aws:iam::{ACCOUNT_ID}:role/{prefix}{i:03}");
         for i in 1..=roles {
             let services = regions

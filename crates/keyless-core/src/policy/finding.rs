@@ -245,6 +245,8 @@ pub enum DriftKind {
     GithubEnvironment,
     /// GitHub: the repository is archived or gone.
     GithubRepository,
+    /// A config role holds actions its records show unused over the window (`check --usage`).
+    UnusedPermission,
 }
 
 impl Serialize for DriftKind {
@@ -407,6 +409,12 @@ impl DriftKind {
             Severity::High,
             "the repository is gone or archived",
         ),
+        (
+            DriftKind::UnusedPermission,
+            "unused_permission",
+            Severity::Low,
+            "a role holds actions its records show unused over the window (with --usage)",
+        ),
     ];
 
     /// How to put it right, in one line.
@@ -448,6 +456,9 @@ impl DriftKind {
             }
             GithubEnvironment => "create the environment with protection rules, or keyless apply",
             GithubRepository => "remove the repository's subjects, or trust its immutable sub",
+            UnusedPermission => {
+                "keyless tighten proposes the grant the role used (review, --write, then keyless apply)"
+            }
         }
     }
 
@@ -506,6 +517,12 @@ pub const AUDIT_RULES: &[Rule] = &[
         severity: Severity::Low,
         title: "an account whose GitHub-trusting roles no organisation guard covers",
         fix: "attach the organisation guard (keyless guard) to the account's OU, or keep its GitHub roles few and pinned by ID",
+    },
+    Rule {
+        id: "KA008",
+        severity: Severity::Medium,
+        title: "a hand-made GitHub role granted far more than it used over the window (with --usage)",
+        fix: "keyless import --role NAME, then keyless tighten proposes the grant it used",
     },
     Rule {
         id: "KA007",

@@ -21,9 +21,11 @@ use serde_json::{Value, json};
 use crate::config::Role;
 use crate::error::{Error, Result};
 use crate::policy::document::statements;
+use crate::policy::finding::{DriftKind, Finding};
 use crate::policy::grant::{self, Answer};
+use crate::policy::lint::Severity;
 use crate::policy::template::{ParamKind, Templates};
-use crate::policy::usage::{Status, Usage, is_data_event};
+use crate::policy::usage::{Row, Status, Usage, is_data_event};
 use crate::state::render::RoleDocuments;
 
 /// How to tighten.
@@ -503,6 +505,84 @@ pub fn edit_config(
         }
     }
     Ok((doc.to_string(), files))
+}
+
+/// `unused_permission` (low) for a config role whose records show granted actions unused.
+pub fn unused_permission(role: &str, rows: &[Row], days: u32) -> Option<Finding> {
+    let unused: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.granted && matches!(r.status, Status::Unused { .. }))
+        .map(|r| r.action.as_str())
+        .collect();
+    if unused.is_empty() {
+        return None;
+    }
+    let granted = rows.iter().filter(|r| r.granted).count();
+    Some(
+        Finding::drift(
+            DriftKind::UnusedPermission,
+            Severity::Low,
+            format!(
+                "{} of {granted} granted action(s) unused in {days} day(s) of records: {}",
+                unused.len(),
+                list(&unused)
+            ),
+        )
+        .on_role(Some(role.to_string()))
+        .on(format!("role {role}")),
+    )
+}
+
+/// The audit's rule for a hand-made role granted far more than it used.
+pub const WIDER_THAN_USE: &str = "KA008";
+
+/// At least this many provably unused actions, and this many times the used ones, make a grant
+/// "far wider" than use.
+pub const FAR_WIDER: (usize, usize) = (10, 3);
+
+/// KA008 for a hand-made GitHub role: a grant of everything (`*`, `NotAction`) for a role that
+/// used anything at all, or at least [`FAR_WIDER`] unused actions.
+pub fn wider_than_use(role: &str, rows: &[Row], broad: &[String], days: u32) -> Option<Finding> {
+    let used: Vec<&str> = rows
+        .iter()
+        .filter(|r| matches!(r.status, Status::Used { .. }))
+        .map(|r| r.action.as_str())
+        .collect();
+    let unused = rows
+        .iter()
+        .filter(|r| r.granted && matches!(r.status, Status::Unused { .. }))
+        .count();
+    let message = if !broad.is_empty() && !used.is_empty() {
+        format!(
+            "granted {} but used {} action(s) in {days} day(s) of records: {}",
+            broad.join(", "),
+            used.len(),
+            list(&used)
+        )
+    } else if unused >= FAR_WIDER.0 && unused >= FAR_WIDER.1 * used.len().max(1) {
+        format!(
+            "{unused} granted action(s) unused against {} used in {days} day(s) of records",
+            used.len()
+        )
+    } else {
+        return None;
+    };
+    let rule = crate::policy::finding::AUDIT_RULES
+        .iter()
+        .find(|r| r.id == WIDER_THAN_USE)?;
+    Some(
+        Finding::new(rule.id, rule.severity, message)
+            .on_role(Some(role.to_string()))
+            .on(format!("role {role}")),
+    )
+}
+
+fn list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        n if n.len() <= 5 => n.join(", "),
+        n => format!("{} (+{})", n[..5].join(", "), n.len() - 5),
+    }
 }
 
 /// The config as it would be after the changes, in memory: a narrowed parameter set, or the
