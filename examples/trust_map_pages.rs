@@ -45,6 +45,7 @@ fn main() {
                 view: AccountView::default(),
                 findings: Vec::new(),
                 guarded: None,
+                used: Default::default(),
             })
             .collect();
         for i in 0..n {

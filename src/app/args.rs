@@ -302,6 +302,10 @@ pub struct UsageArgs {
     /// Where to read the records from.
     #[command(flatten)]
     pub read: UsageReadArgs,
+    /// Also write the trust map with what each role used: used permissions solid, granted
+    /// but unused ones faint (one self-contained HTML page).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `tighten` arguments.

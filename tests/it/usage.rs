@@ -526,3 +526,36 @@ async fn audit_usage_flags_a_hand_made_role_granted_far_more_than_it_used() {
         "{f}"
     );
 }
+
+/// The trust map of `usage --html`: the service the role used drawn solid, the one it never
+/// used faint, with a legend saying so.
+#[test]
+fn the_usage_map_draws_used_permissions_solid_and_unused_ones_faint() {
+    let config = format!(
+        "{LAMBDA}  [[role.preset]]\n  name = \"s3-read\"\n  params = {{ bucket = \"octo-org-data\" }}\n"
+    );
+    let e = applied(&config);
+    e.kit.usage().set_services(
+        &api_arn(),
+        vec![ServiceUse::used("lambda", 1), ServiceUse::unused("s3")],
+    );
+    e.kit.usage().add_events([TrailEvent::by_role(
+        &api_arn(),
+        "lambda.amazonaws.com",
+        "UpdateFunctionCode20150331v2",
+    )
+    .days_ago(1)]);
+    let html = e.dir.path().join("usage.html");
+    let r = e.run(&["usage", "--html", html.to_str().unwrap()]);
+    expect(&r, 0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    let chip = |service: &str| {
+        page.split("<div class=\"chip cap ")
+            .find(|c| c.contains(&format!("title=\"{service}:")))
+            .map(|c| c.split('"').next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no {service} chip"))
+    };
+    assert!(chip("lambda").contains("use-used"), "{}", chip("lambda"));
+    assert!(chip("s3").contains("use-unused"), "{}", chip("s3"));
+    assert!(page.contains("granted, unused in the window"));
+}

@@ -9,11 +9,14 @@ use keyless::state::tighten::Options;
 
 use crate::app::args::{TightenArgs, UsageArgs, UsageReadArgs};
 use crate::app::exit::ExitStatus;
+use crate::app::files::write_map;
 use crate::app::report::plan::PlanReport;
 use crate::app::report::usage::{PrincipalView, TightenReport, UsageReport};
 use crate::app::report::{Report, show};
 use crate::app::session::{Need, Runs, Session};
 use crate::app::style;
+use keyless::artifacts::trust_map::{MapAccount, service_marks};
+use keyless::state::audit::{AccountView, AuditedRole};
 
 fn options(a: &UsageReadArgs) -> UsageOptions {
     UsageOptions {
@@ -60,6 +63,46 @@ pub fn cmd_usage(s: &Session, args: &UsageArgs) -> Result<ExitStatus> {
             .iter()
             .map(|(p, g)| PrincipalView::new(p, &counts, &g.unread, &g.groups))
             .collect();
+        if let Some(path) = &args.html {
+            let roles = read
+                .iter()
+                .map(|(p, g)| AuditedRole {
+                    name: p.arn.rsplit('/').next().unwrap_or(&p.arn).to_string(),
+                    arn: p.arn.clone(),
+                    inline_policies: g.documents.iter().cloned().collect(),
+                    ..AuditedRole::default()
+                })
+                .collect();
+            let marks = read
+                .iter()
+                .map(|(p, _)| {
+                    (
+                        p.arn.rsplit('/').next().unwrap_or(&p.arn).to_string(),
+                        service_marks(&p.rows),
+                    )
+                })
+                .collect();
+            let map = MapAccount {
+                account: account.target.account_id.clone(),
+                view: AccountView {
+                    providers: vec![],
+                    roles,
+                },
+                findings: vec![],
+                guarded: None,
+                used: Default::default(),
+            }
+            .with_usage(marks);
+            write_map(
+                path,
+                "keyless usage",
+                &format!(
+                    "account {}: what each principal used",
+                    account.target.account_id
+                ),
+                &[map],
+            )?;
+        }
         let report = UsageReport::new(
             account.target.account_id.clone(),
             opts.window_days,
@@ -77,6 +120,26 @@ pub fn cmd_usage(s: &Session, args: &UsageArgs) -> Result<ExitStatus> {
         Runs::Many(_) => return Err(one_account()),
     };
     bar.finish_and_clear();
+    if let Some(path) = &args.html {
+        let marks = used
+            .rendered
+            .roles
+            .iter()
+            .filter(|r| roles.is_empty() || roles.contains(&r.name))
+            .zip(&used.roles)
+            .map(|(r, p)| (r.name.clone(), service_marks(&p.rows)))
+            .collect();
+        let map = MapAccount::from_rendered(&used.rendered, &[]).with_usage(marks);
+        write_map(
+            path,
+            "keyless usage",
+            &format!(
+                "account {} against {}: what each role used",
+                ctx.account.target.account_id, ctx.config.file
+            ),
+            &[map],
+        )?;
+    }
     let left: Vec<String> = Vec::new();
     let principals = used
         .roles

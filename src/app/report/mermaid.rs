@@ -113,6 +113,7 @@ mod tests {
                 finding("c-<script>-worst", Severity::Critical),
             ],
             guarded: Some(false),
+            used: Default::default(),
         }]
     }
 

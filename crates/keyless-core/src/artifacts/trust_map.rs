@@ -38,6 +38,35 @@ pub struct MapAccount {
     pub findings: Vec<Finding>,
     /// Whether the organisation guard covers it (`None`: not known).
     pub guarded: Option<bool>,
+    /// What each role used, per service (`keyless usage --html`): by role name, service
+    /// prefix → `used`, `unused` or `unknown` ([`service_marks`]).
+    pub used: BTreeMap<String, BTreeMap<String, &'static str>>,
+}
+
+/// Per service, from a granted-vs-used comparison: `used` when any action of it was used,
+/// `unused` when every granted action of it is provably unused, else `unknown`.
+pub fn service_marks(rows: &[crate::policy::usage::Row]) -> BTreeMap<String, &'static str> {
+    use crate::policy::usage::Status;
+    let mut out: BTreeMap<String, &'static str> = BTreeMap::new();
+    for r in rows {
+        let service = r
+            .action
+            .split_once(':')
+            .map(|(p, _)| p)
+            .unwrap_or(&r.action);
+        let mark = match r.status {
+            Status::Used { .. } => "used",
+            Status::Unused { .. } if r.granted => "unused",
+            _ => "unknown",
+        };
+        let e = out.entry(service.to_string()).or_insert(mark);
+        *e = match (*e, mark) {
+            ("used", _) | (_, "used") => "used",
+            ("unused", "unused") => "unused",
+            _ => "unknown",
+        };
+    }
+    out
 }
 
 /// A config role as the config renders it (its intent), drawn under `name`.
@@ -58,6 +87,38 @@ fn as_configured(r: &crate::state::render::RoleDocuments, name: String) -> Audit
 }
 
 impl MapAccount {
+    /// The config's roles as it renders them (their intent), with `findings`; for a map of
+    /// what they used ([`MapAccount::with_usage`]).
+    pub fn from_rendered(
+        rendered: &crate::state::render::Rendered,
+        findings: &[Finding],
+    ) -> MapAccount {
+        MapAccount {
+            account: rendered.target.account_id.clone(),
+            view: AccountView {
+                providers: vec![rendered.provider_arn.clone()],
+                roles: rendered
+                    .roles
+                    .iter()
+                    .map(|r| as_configured(r, r.name.clone()))
+                    .collect(),
+            },
+            findings: findings.to_vec(),
+            guarded: None,
+            used: BTreeMap::new(),
+        }
+    }
+
+    /// With what each role used, per service: used permissions drawn solid, granted but
+    /// unused ones faint.
+    pub fn with_usage(
+        mut self,
+        used: BTreeMap<String, BTreeMap<String, &'static str>>,
+    ) -> MapAccount {
+        self.used = used;
+        self
+    }
+
     /// The findings about role `name`.
     pub fn findings_of(&self, name: &str) -> Vec<&Finding> {
         self.findings
@@ -77,6 +138,7 @@ impl MapAccount {
             view: view.clone(),
             findings: findings.to_vec(),
             guarded: unguarded.then_some(false),
+            used: BTreeMap::new(),
         }
     }
 
@@ -168,6 +230,7 @@ impl MapAccount {
                 })
                 .collect(),
             guarded: None,
+            used: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +260,8 @@ pub struct Capability {
     /// The resources the service's actions are allowed on (empty when not read from a
     /// document: an AWS-managed policy known by name).
     pub resources: Vec<String>,
+    /// From the records, when read: `used`, `unused` or `unknown` (empty: not read).
+    pub used: &'static str,
 }
 
 #[derive(Serialize)]
@@ -263,6 +328,8 @@ struct Page<'a> {
     accounts: Vec<AccountOut>,
     findings: Vec<FindingOut>,
     risky: usize,
+    /// Whether any role carries what it used (a legend for it).
+    with_usage: bool,
 }
 
 /// The class an edge or role is drawn with, by its worst finding.
@@ -438,6 +505,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
                     level: format!("{name} (AWS managed)"),
                     class: "perm".into(),
                     resources: Vec::new(),
+                    used: "",
                 })
             }
             "ReadOnlyAccess" => other.push(Capability {
@@ -445,12 +513,14 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
                 level: "ReadOnlyAccess (AWS managed)".into(),
                 class: "read".into(),
                 resources: Vec::new(),
+                used: "",
             }),
             _ => other.push(Capability {
                 service: name.to_string(),
                 level: "managed policy".into(),
                 class: "other".into(),
                 resources: Vec::new(),
+                used: "",
             }),
         }
     }
@@ -502,6 +572,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             level: "administrator-equivalent".into(),
             class: "admin".into(),
             resources: Vec::new(),
+            used: "",
         });
     }
     if secrets {
@@ -510,6 +581,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             level: "reads secret material".into(),
             class: "secrets".into(),
             resources: Vec::new(),
+            used: "",
         });
     }
     for (service, (level, resources)) in by_service {
@@ -523,6 +595,7 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
             level: level.label().into(),
             class: class.into(),
             resources: resources.into_iter().collect(),
+            used: "",
         });
     }
     out.extend(other);
@@ -532,9 +605,19 @@ pub fn capabilities(role: &AuditedRole) -> Vec<Capability> {
 /// Row geometry: 26 px a line.
 const LINE: usize = 26;
 
-fn row(account: &str, role: &AuditedRole, findings: &[&Finding]) -> Row {
+fn row(
+    account: &str,
+    role: &AuditedRole,
+    findings: &[&Finding],
+    used: Option<&BTreeMap<String, &'static str>>,
+) -> Row {
     let sources = sources(&role.trust_policy);
-    let caps = capabilities(role);
+    let mut caps = capabilities(role);
+    if let Some(used) = used {
+        for c in &mut caps {
+            c.used = used.get(&c.service).copied().unwrap_or("unknown");
+        }
+    }
     let worst = findings.iter().map(|f| f.severity).max();
     let risk = risk(worst);
     let lines = sources.len().max(caps.len()).max(1);
@@ -562,7 +645,15 @@ fn row(account: &str, role: &AuditedRole, findings: &[&Finding]) -> Row {
         .map(|(i, c)| Edge {
             y1: mid,
             y2: y(i, caps.len()),
-            class: format!("edge cap-{}", c.class),
+            class: format!(
+                "edge cap-{}{}",
+                c.class,
+                if c.used.is_empty() {
+                    String::new()
+                } else {
+                    format!(" use-{}", c.used)
+                }
+            ),
         })
         .collect();
     let managed = role
@@ -607,7 +698,7 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
         let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for role in &a.view.roles {
             let fs = a.findings_of(&role.name);
-            let r = row(&a.account, role, &fs);
+            let r = row(&a.account, role, &fs, a.used.get(&role.name));
             if matches!(r.risk, "critical" | "high")
                 || r.sources.iter().any(|s| !s.broad.is_empty())
             {
@@ -671,6 +762,7 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
         accounts: out_accounts,
         findings,
         risky,
+        with_usage: accounts.iter().any(|a| !a.used.is_empty()),
     };
     render(&page).unwrap_or_else(|e| {
         format!("<!DOCTYPE html><meta charset=utf-8><title>keyless</title><p>the trust map could not be drawn: {}</p>", e.replace('<', "&lt;"))
@@ -754,6 +846,7 @@ mod tests {
                 Finding::new("KL004", Severity::High, "org-wide").on_role(Some("org-wide".into())),
             ],
             guarded: Some(false),
+            used: Default::default(),
         }]
     }
 
@@ -816,6 +909,7 @@ mod tests {
                 level: "Write".into(),
                 class: "write".into(),
                 resources: vec!["*".into()],
+                used: "",
             }]
         );
         assert_eq!(capabilities(&a[1])[0].class, "admin");
