@@ -139,6 +139,7 @@ fn every_scenario_stays_within_its_request_budget() {
     let apply = |e: &Env| e.run(&["apply", "--yes", "--no-github"]);
     let check = |e: &Env| e.run(&["check", "--no-github"]);
     let audit = |e: &Env| e.run(&["audit", "--no-github"]);
+    let usage = |e: &Env| e.run(&["usage", "--no-github"]);
     type Step<'a> = &'a dyn Fn(&Env) -> Run;
     type Setup = Box<dyn Fn() -> Env>;
     // (scenario, state before, step, budget)
@@ -213,6 +214,15 @@ fn every_scenario_stays_within_its_request_budget() {
             Budget {
                 requests: 5,
                 round_trips: 2,
+            },
+        ),
+        (
+            "`usage`, 20 roles (last-accessed jobs answer once IN_PROGRESS)",
+            Box::new(applied(roles(20))),
+            &usage,
+            Budget {
+                requests: 82,
+                round_trips: 6,
             },
         ),
     ];
