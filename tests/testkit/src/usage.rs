@@ -1,7 +1,8 @@
 //! What AWS records about a principal's use, as the tests write it in: IAM's last-accessed data
 //! (`GenerateServiceLastAccessedDetails` / `GetServiceLastAccessedDetails`, which fakecloud
-//! answers with no services at all) and CloudTrail event history (`LookupEvents`, which the
-//! composed kit has no service for). Both are served in AWS's wire shapes (IAM's query XML,
+//! answers with no services at all) and CloudTrail event history (`LookupEvents`: fakecloud's
+//! CloudTrail crate, 0.51.0, answers it with an empty page whatever happened, since it records
+//! no activity). Both are served in AWS's wire shapes (IAM's query XML,
 //! CloudTrail's JSON 1.1), and every request is still checked against botocore's models by the
 //! counting layer in front.
 //!
