@@ -525,6 +525,30 @@ pub const AUDIT_RULES: &[Rule] = &[
         fix: "keyless import --role NAME, then keyless tighten proposes the grant it used",
     },
     Rule {
+        id: "KA009",
+        severity: Severity::High,
+        title: "a stored AWS key in a repository, environment or organisation secret",
+        fix: "keyless migrate-keys --repo OWNER/REPO replaces it with a role and retires the key",
+    },
+    Rule {
+        id: "KA010",
+        severity: Severity::High,
+        title: "an IAM user's access key used from GitHub Actions",
+        fix: "keyless migrate-keys --repo OWNER/REPO for each repository that uses it",
+    },
+    Rule {
+        id: "KA011",
+        severity: Severity::Medium,
+        title: "an active access key older than 90 days",
+        fix: "replace it with OIDC (keyless migrate-keys), or rotate it",
+    },
+    Rule {
+        id: "KA012",
+        severity: Severity::Low,
+        title: "an active access key unused for 90 days",
+        fix: "deactivate it (aws iam update-access-key --status Inactive), then delete it",
+    },
+    Rule {
         id: "KA007",
         severity: Severity::Medium,
         title: "a subject names a repository GitHub cannot have: the condition never matches",
