@@ -101,6 +101,22 @@ struct GhState {
     /// The kit's fault rules, matched against `Get <route>` for reads and `<METHOD> <route>`
     /// for writes (so `FaultRule::nth_write` counts GitHub writes).
     faults: Vec<super::FaultRule>,
+    /// Secrets (names only: GitHub never shows values) by where they are held → NAME.
+    secrets: BTreeMap<SecretHome, Vec<String>>,
+    /// Organisation secrets' visibility (`all`, `private`, `selected`) and selected repositories.
+    org_secrets: BTreeMap<(String, String), (String, Vec<u64>)>,
+    /// Files by (repository ID, path).
+    files: BTreeMap<(u64, String), String>,
+    /// `GET /meta`'s `actions` ranges.
+    actions_ranges: Vec<String>,
+}
+
+/// Where a secret is held.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum SecretHome {
+    Repo(u64),
+    Env(u64, String),
+    Org(String),
 }
 
 /// One request the server answered, for validating both against GitHub's REST description.
@@ -182,6 +198,24 @@ impl GitHub {
                         .patch(update_env_var)
                         .delete(delete_env_var),
                 )
+                .route("/repos/{owner}/{repo}/actions/secrets", get(list_repo_secrets))
+                .route(
+                    "/repos/{owner}/{repo}/actions/organization-secrets",
+                    get(list_repo_org_secrets),
+                )
+                .route("/repos/{owner}/{repo}/environments", get(list_envs))
+                .route(
+                    "/repos/{owner}/{repo}/environments/{env}/secrets",
+                    get(list_env_secrets),
+                )
+                .route("/repos/{owner}/{repo}/contents/{*path}", get(get_contents))
+                .route("/orgs/{org}/actions/secrets", get(list_org_secrets))
+                .route(
+                    "/orgs/{org}/actions/secrets/{name}/repositories",
+                    get(list_org_secret_repos),
+                )
+                .route("/orgs/{org}/repos", get(list_org_repos))
+                .route("/meta", get(get_meta))
                 .route("/user", get(get_user))
                 .route("/rate_limit", get(get_rate_limit))
                 .layer(middleware::from_fn_with_state(st.clone(), gate))
@@ -307,6 +341,62 @@ impl GitHub {
             .entry((id, env.map(str::to_ascii_lowercase)))
             .or_default()
             .insert(name.to_ascii_uppercase(), value.into());
+    }
+
+    /// A repository secret (its value is never stored: GitHub never shows one).
+    pub fn add_secret(&self, full: &str, name: &str) {
+        let mut s = self.state.lock();
+        if let Some(id) = repo_id_of(&s, full) {
+            s.secrets.entry(SecretHome::Repo(id)).or_default().push(name.to_ascii_uppercase());
+        }
+    }
+
+    /// An environment secret (the environment is created when missing).
+    pub fn add_env_secret(&self, full: &str, env: &str, name: &str) {
+        if self.environment(full, env).is_none() {
+            self.add_environment(full, env, false);
+        }
+        let mut s = self.state.lock();
+        if let Some(id) = repo_id_of(&s, full) {
+            s.secrets
+                .entry(SecretHome::Env(id, env.to_ascii_lowercase()))
+                .or_default()
+                .push(name.to_ascii_uppercase());
+        }
+    }
+
+    /// An organisation secret with `visibility` (`all`, `private`, `selected`); `selected`
+    /// lists the repositories it reaches when selected.
+    pub fn add_org_secret(&self, org: &str, name: &str, visibility: &str, selected: &[&str]) {
+        let mut s = self.state.lock();
+        let ids: Vec<u64> = selected.iter().filter_map(|f| repo_id_of(&s, f)).collect();
+        let name = name.to_ascii_uppercase();
+        s.secrets
+            .entry(SecretHome::Org(org.to_ascii_lowercase()))
+            .or_default()
+            .push(name.clone());
+        s.org_secrets
+            .insert((org.to_ascii_lowercase(), name), (visibility.into(), ids));
+    }
+
+    /// A file in a repository's default branch (e.g. `.github/workflows/deploy.yml`).
+    pub fn add_file(&self, full: &str, path: &str, text: &str) {
+        let mut s = self.state.lock();
+        if let Some(id) = repo_id_of(&s, full) {
+            s.files.insert((id, path.to_string()), text.to_string());
+        }
+    }
+
+    /// A file's text, as the repository holds it now.
+    pub fn file(&self, full: &str, path: &str) -> Option<String> {
+        let s = self.state.lock();
+        let id = repo_id_of(&s, full)?;
+        s.files.get(&(id, path.to_string())).cloned()
+    }
+
+    /// `GET /meta`'s `actions` ranges (GitHub's hosted runners).
+    pub fn set_actions_ranges(&self, ranges: &[&str]) {
+        self.state.lock().actions_ranges = ranges.iter().map(|r| r.to_string()).collect();
     }
 
     /// Write calls (POST, PUT, PATCH, DELETE) so far.
@@ -440,6 +530,13 @@ fn route_of(method: &str, path: &str) -> String {
         }
         ["repos", _, _, "environments", _] => {
             "/repos/{owner}/{repo}/environments/{environment_name}".to_string()
+        }
+        ["repos", _, _, "environments", _, "secrets"] => {
+            "/repos/{owner}/{repo}/environments/{environment_name}/secrets".to_string()
+        }
+        ["repos", _, _, "contents", ..] => "/repos/{owner}/{repo}/contents/{path}".to_string(),
+        ["orgs", _, "actions", "secrets", _, "repositories"] => {
+            "/orgs/{org}/actions/secrets/{secret_name}/repositories".to_string()
         }
         ["repos", _, _, "environments", _, "variables"] => {
             "/repos/{owner}/{repo}/environments/{environment_name}/variables".to_string()
@@ -1063,4 +1160,241 @@ async fn put_repo_sub(
         r.immutable = Some(on);
     }
     (StatusCode::CREATED, axum::Json(json!({}))).into_response()
+}
+
+fn secret_json(name: &str) -> Value {
+    json!({"name": name, "created_at": STAMP, "updated_at": STAMP})
+}
+
+fn page_of<T: Clone>(items: &[T], q: &BTreeMap<String, String>) -> Vec<T> {
+    let per = q
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    items.iter().skip((page - 1) * per).take(per).cloned().collect()
+}
+
+fn secrets_at(s: &GhState, home: &SecretHome) -> Vec<String> {
+    let mut v = s.secrets.get(home).cloned().unwrap_or_default();
+    v.sort();
+    v
+}
+
+async fn list_repo_secrets(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let names = secrets_at(&s, &SecretHome::Repo(repo.id));
+    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
+    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+}
+
+async fn list_env_secrets(
+    State(st): State<Shared>,
+    Path((o, r, e)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    if !s.envs.contains_key(&(repo.id, e.to_ascii_lowercase())) {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    }
+    let names = secrets_at(&s, &SecretHome::Env(repo.id, e.to_ascii_lowercase()));
+    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
+    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+}
+
+/// The organisation secrets a repository can read.
+fn org_secrets_for(s: &GhState, repo: &Repo) -> Vec<String> {
+    let org = repo.owner.to_ascii_lowercase();
+    secrets_at(s, &SecretHome::Org(org.clone()))
+        .into_iter()
+        .filter(|n| match s.org_secrets.get(&(org.clone(), n.clone())) {
+            Some((v, ids)) if v == "selected" => ids.contains(&repo.id),
+            Some((v, _)) if v == "private" => true,
+            _ => true,
+        })
+        .collect()
+}
+
+async fn list_repo_org_secrets(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let names = org_secrets_for(&s, repo);
+    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
+    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+}
+
+async fn list_envs(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let envs: Vec<Value> = s
+        .envs
+        .iter()
+        .filter(|((id, _), _)| *id == repo.id)
+        .map(|(_, e)| env_json(&s, repo, e))
+        .collect();
+    axum::Json(json!({"total_count": envs.len(), "environments": envs})).into_response()
+}
+
+async fn list_org_secrets(
+    State(st): State<Shared>,
+    Path(org): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let key = org.to_ascii_lowercase();
+    if !s.repos.iter().any(|r| r.owner.eq_ignore_ascii_case(&org)) {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    }
+    let names = secrets_at(&s, &SecretHome::Org(key.clone()));
+    let list: Vec<Value> = page_of(&names, &q)
+        .iter()
+        .map(|n| {
+            let (vis, _) = s
+                .org_secrets
+                .get(&(key.clone(), n.clone()))
+                .cloned()
+                .unwrap_or_else(|| ("all".into(), vec![]));
+            let mut v = secret_json(n);
+            v["visibility"] = json!(vis);
+            if vis == "selected" {
+                v["selected_repositories_url"] = json!(format!(
+                    "{}/orgs/{org}/actions/secrets/{n}/repositories",
+                    s.base
+                ));
+            }
+            v
+        })
+        .collect();
+    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+}
+
+async fn list_org_secret_repos(
+    State(st): State<Shared>,
+    Path((org, name)): Path<(String, String)>,
+) -> Response {
+    let s = st.lock();
+    let key = (org.to_ascii_lowercase(), name.to_ascii_uppercase());
+    let Some((_, ids)) = s.org_secrets.get(&key) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let repos: Vec<Value> = s
+        .repos
+        .iter()
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| repo_json(r, &s.base))
+        .collect();
+    axum::Json(json!({"total_count": repos.len(), "repositories": repos})).into_response()
+}
+
+async fn list_org_repos(
+    State(st): State<Shared>,
+    Path(org): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let repos: Vec<&Repo> = s
+        .repos
+        .iter()
+        .filter(|r| r.owner.eq_ignore_ascii_case(&org))
+        .collect();
+    if repos.is_empty() {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    }
+    let all: Vec<Value> = repos.iter().map(|r| repo_json(r, &s.base)).collect();
+    axum::Json(Value::Array(page_of(&all, &q))).into_response()
+}
+
+fn content_item(s: &GhState, r: &Repo, path: &str, text: Option<&str>) -> Value {
+    use base64::Engine as _;
+    let api = format!("{}/repos/{}/{}/contents/{path}", s.base, r.owner, r.name);
+    let html = format!("https://github.com/{}/{}/blob/main/{path}", r.owner, r.name);
+    let git = format!("{}/repos/{}/{}/git/blobs/kit", s.base, r.owner, r.name);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let sha = format!("{:040x}", text.map(|t| t.len() as u64 * 2654435761).unwrap_or(0));
+    let mut v = json!({
+        "type": if text.is_some() { "file" } else { "dir" },
+        "size": text.map_or(0, str::len),
+        "name": name,
+        "path": path,
+        "sha": sha,
+        "url": api,
+        "git_url": git,
+        "html_url": html,
+        "download_url": null,
+        "_links": {"self": api, "git": git, "html": html},
+    });
+    if let Some(t) = text {
+        v["encoding"] = json!("base64");
+        v["content"] = json!(base64::engine::general_purpose::STANDARD.encode(t.as_bytes()));
+    }
+    v
+}
+
+async fn get_contents(
+    State(st): State<Shared>,
+    Path((o, r, path)): Path<(String, String, String)>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let path = path.trim_matches('/').to_string();
+    if let Some(text) = s.files.get(&(repo.id, path.clone())) {
+        return axum::Json(content_item(&s, repo, &path, Some(text))).into_response();
+    }
+    let prefix = format!("{path}/");
+    let items: Vec<Value> = s
+        .files
+        .iter()
+        .filter(|((id, p), _)| *id == repo.id && p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+        .map(|((_, p), t)| {
+            let mut v = content_item(&s, repo, p, Some(t));
+            if let Some(o) = v.as_object_mut() {
+                o.remove("content");
+                o.remove("encoding");
+            }
+            v
+        })
+        .collect();
+    if items.is_empty() {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    }
+    axum::Json(Value::Array(items)).into_response()
+}
+
+async fn get_meta(State(st): State<Shared>) -> Response {
+    let s = st.lock();
+    axum::Json(json!({
+        "verifiable_password_authentication": false,
+        "actions": s.actions_ranges,
+        "hooks": [], "web": [], "api": [], "git": [], "packages": [], "pages": [],
+        "importer": [], "dependabot": [],
+    }))
+    .into_response()
 }

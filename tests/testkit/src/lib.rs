@@ -306,7 +306,11 @@ pub struct Kit {
     last_used: LastUsed,
     iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>,
     usage: usage::Shared,
+    key_used: KeyUsed,
 }
+
+/// Access key ID → (last used, service).
+type KeyUsed = Arc<Mutex<BTreeMap<String, (i64, String)>>>;
 
 impl Drop for Kit {
     /// A test whose requests broke AWS's contract fails here, listing them, even when the
@@ -378,6 +382,7 @@ impl Kit {
         let usage: usage::Shared = Arc::new(usage::Usage::new());
         let usage_layer = usage.clone();
         let usage_routes = usage.clone();
+        let key_used: KeyUsed = Arc::default();
         let c = (
             counts.clone(),
             faults.clone(),
@@ -386,6 +391,7 @@ impl Kit {
         );
         let history = last_used.clone();
         let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
+        let key_used_layer = (iam.clone(), key_used.clone());
         let iam_out = iam.clone();
         let orgs_state: fakecloud_organizations::SharedOrganizationsState = Arc::default();
         let orgs_for_sts = orgs_state.clone();
@@ -509,6 +515,7 @@ impl Kit {
                 .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(gaad_state, gaad_boundaries))
                 .layer(middleware::from_fn_with_state(usage_layer, usage::serve))
+                .layer(middleware::from_fn_with_state(key_used_layer, keys_last_used))
                 .layer(middleware::from_fn_with_state(orgs_for_sts, apply_rcps))
                 .layer(middleware::from_fn(organizations_empty_answers))
                 .layer(middleware::from_fn_with_state(c, count_requests))
@@ -522,6 +529,7 @@ impl Kit {
             last_used,
             iam,
             usage,
+            key_used,
         }
     }
 
@@ -538,6 +546,86 @@ impl Kit {
     pub fn add_account(&self, id: &str, role: &str, external_id: Option<&str>) {
         let state = self.iam.lock().clone().expect("test kit: IAM state");
         add_account(&state, id, role, external_id);
+    }
+
+    /// An IAM user `user` (made when missing) with an active access key created `days_old` days
+    /// ago, an inline policy `policy` when given, and tags; returns the key's ID (the secret
+    /// stays in the kit: tests never need it).
+    pub fn add_user_key(
+        &self,
+        user: &str,
+        days_old: u32,
+        policy: Option<&Value>,
+        tags: &[(&str, &str)],
+    ) -> String {
+        let state = self.iam.lock().clone().expect("test kit: IAM state");
+        let mut accounts = state.write();
+        let account = accounts.get_or_create(ACCOUNT_ID);
+        let created = chrono::Utc::now() - chrono::Duration::days(i64::from(days_old));
+        let u = account
+            .users
+            .entry(user.to_string())
+            .or_insert_with(|| fakecloud_iam::IamUser {
+                user_name: user.to_string(),
+                user_id: format!("AIDAKIT{}", user.len()),
+                arn: format!("arn:aws:iam::{ACCOUNT_ID}:user/{user}"),
+                path: "/".into(),
+                created_at: created,
+                tags: vec![],
+                permissions_boundary: None,
+            });
+        for (k, v) in tags {
+            u.tags.push(fakecloud_iam::Tag {
+                key: k.to_string(),
+                value: v.to_string(),
+            });
+        }
+        let keys = account.access_keys.entry(user.to_string()).or_default();
+        let id = format!(
+            "AKIAKIT{:013}",
+            (user.bytes().map(u64::from).sum::<u64>() * 7919 + keys.len() as u64) % 10_000_000_000_000
+        );
+        keys.push(fakecloud_iam::IamAccessKey {
+            access_key_id: id.clone(),
+            secret_access_key: "kit-secret-never-shown".into(),
+            user_name: user.to_string(),
+            status: "Active".into(),
+            created_at: created,
+        });
+        if let Some(doc) = policy {
+            account
+                .user_inline_policies
+                .entry(user.to_string())
+                .or_default()
+                .insert(format!("{user}-policy"), doc.to_string());
+        }
+        id
+    }
+
+    /// Whether an access key is active (`None`: it does not exist).
+    pub fn key_active(&self, key_id: &str) -> Option<bool> {
+        let state = self.iam.lock().clone().expect("test kit: IAM state");
+        let accounts = state.read();
+        let account = accounts.get(ACCOUNT_ID)?;
+        account
+            .access_keys
+            .values()
+            .flatten()
+            .find(|k| k.access_key_id == key_id)
+            .map(|k| k.status == "Active")
+    }
+
+    /// Report access key `key_id` as last used `days_ago` days ago with `service` in the kit's
+    /// Region (the credential report and GetAccessKeyLastUsed; fakecloud records no use).
+    pub fn set_key_last_used(&self, key_id: &str, days_ago: u32, service: &str) {
+        let when = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+            - i64::from(days_ago) * 86_400;
+        self.key_used
+            .lock()
+            .insert(key_id.to_string(), (when, service.to_string()));
     }
 
     /// Report `role` as last used `days_ago` days ago in GetAccountAuthorizationDetails'
@@ -886,6 +974,105 @@ async fn gaad_boundaries(
             date.format("%Y-%m-%dT%H:%M:%SZ")
         );
         xml = xml.replace(&at, &used);
+    }
+    parts.headers.remove("content-length");
+    Response::from_parts(parts, Body::from(xml))
+}
+
+/// Fidelity fix: fakecloud records no use of access keys, so its credential report says `N/A`
+/// for every key's last use and GetAccessKeyLastUsed names no service. Fill both from what a
+/// test said ([`Kit::set_key_last_used`]).
+async fn keys_last_used(
+    State((iam, used)): State<(Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>, KeyUsed)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let params = contract::form(&bytes, parts.uri.query());
+    let action = params.get("Action").cloned().unwrap_or_default();
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if !matches!(action.as_str(), "GetCredentialReport" | "GetAccessKeyLastUsed")
+        || resp.status() != StatusCode::OK
+        || used.lock().is_empty()
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(body) = to_bytes(body, 64 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut xml = String::from_utf8_lossy(&body).into_owned();
+    let date = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    if action == "GetAccessKeyLastUsed" {
+        let id = params.get("AccessKeyId").cloned().unwrap_or_default();
+        if let Some((t, service)) = used.lock().get(&id).cloned() {
+            let start = xml.find("<AccessKeyLastUsed>");
+            let end = xml.find("</AccessKeyLastUsed>");
+            if let (Some(a), Some(b)) = (start, end) {
+                xml.replace_range(
+                    a..b + "</AccessKeyLastUsed>".len(),
+                    &format!("<AccessKeyLastUsed><LastUsedDate>{}</LastUsedDate><ServiceName>{service}</ServiceName><Region>{REGION}</Region></AccessKeyLastUsed>", date(t)),
+                );
+            }
+        }
+    } else {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (Some(a), Some(b)) = (xml.find("<Content>"), xml.find("</Content>")) else {
+            parts.headers.remove("content-length");
+            return Response::from_parts(parts, Body::from(xml));
+        };
+        let csv = b64
+            .decode(xml[a + 9..b].trim())
+            .ok()
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .unwrap_or_default();
+        let keys: BTreeMap<String, Vec<String>> = iam
+            .lock()
+            .clone()
+            .map(|st| {
+                st.read()
+                    .get(ACCOUNT_ID)
+                    .map(|acc| {
+                        acc.access_keys
+                            .iter()
+                            .map(|(u, ks)| (u.clone(), ks.iter().map(|k| k.access_key_id.clone()).collect()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let used = used.lock().clone();
+        let lines: Vec<String> = csv
+            .lines()
+            .map(|line| {
+                let mut f: Vec<String> = line.split(',').map(String::from).collect();
+                let Some(ids) = keys.get(f.first().map(String::as_str).unwrap_or_default()) else {
+                    return line.to_string();
+                };
+                for (slot, base) in [(0usize, 10usize), (1, 15)] {
+                    if let Some((t, service)) = ids.get(slot).and_then(|id| used.get(id))
+                        && f.len() > base + 2
+                    {
+                        f[base] = date(*t).replace('Z', "+00:00");
+                        f[base + 1] = REGION.to_string();
+                        f[base + 2] = service.clone();
+                    }
+                }
+                f.join(",")
+            })
+            .collect();
+        let encoded = b64.encode(format!("{}\n", lines.join("\n")));
+        xml.replace_range(a + 9..b, &encoded);
     }
     parts.headers.remove("content-length");
     Response::from_parts(parts, Body::from(xml))
