@@ -142,6 +142,10 @@ pub enum Command {
     /// Propose the permissions each config role used as a change to keyless.toml, proven never
     /// wider than today's grant; shows the diff and the plan, writes with --write.
     Tighten(TightenArgs),
+    /// Stored AWS keys: secrets GitHub holds (repository, environment, organisation), the
+    /// workflows that pass them, IAM users' keys, and the evidence linking them (read-only);
+    /// `keys identify` names the key a workflow's stored secrets hold.
+    Keys(KeysArgs),
     /// Prove a role works: a real AssumeRoleWithWebIdentity exchange, then GetCallerIdentity.
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
@@ -327,6 +331,46 @@ pub struct TightenArgs {
     /// a terminal is asked).
     #[arg(long)]
     pub write: bool,
+}
+
+/// `keys` arguments.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct KeysArgs {
+    /// `keys identify`.
+    #[command(subcommand)]
+    pub action: Option<KeysAction>,
+    /// A repository to read (repeatable).
+    #[arg(long = "repo", value_name = "OWNER/REPO")]
+    pub repos: Vec<String>,
+    /// Every repository of this organisation (and its organisation secrets).
+    #[arg(long, value_name = "ORG")]
+    pub owner: Option<String>,
+    /// Exit 2 when a finding of this severity or worse is found.
+    #[arg(long, value_enum, default_value = "medium")]
+    pub fail_on: SeverityArg,
+    /// Also write the findings as SARIF 2.1.0 to this file.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<std::path::PathBuf>,
+    /// Do not read CloudTrail for the keys' calls (then no key is linked by its use).
+    #[arg(long)]
+    pub no_cloudtrail: bool,
+    /// Days of CloudTrail event history to read for each key (at most 90).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub days: u32,
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Run in a workflow with its stored secrets: GetCallerIdentity with the repository's ID in
+    /// the user agent, so CloudTrail records which repository holds the key; prints the user
+    /// ARN and the access key ID, never the secret.
+    Identify {
+        /// The repository's numeric ID (default: `GITHUB_REPOSITORY_ID`, set in every job).
+        #[arg(long, value_name = "ID")]
+        repo_id: Option<u64>,
+    },
 }
 
 /// A severity on the command line.

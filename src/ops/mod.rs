@@ -19,6 +19,7 @@
 //! | [`export`] | the config (or the guard) as a CloudFormation template, the StackSets script |
 //! | [`guard`] | the organisation's RCP: plan with its dry run, destroy plan, apply; owners known |
 //! | [`init`] | what init reads first: config names in use, variables another config holds |
+//! | [`keys`] | stored AWS keys: GitHub's secrets and workflows, IAM users' keys, the evidence linking them |
 //! | [`migrate`] | a migrate-subjects step: the decision, the config edit, the repository switch |
 //! | [`usage`] | what principals used: last-accessed data, CloudTrail event history and trail files |
 //! | [`tighten`] | least privilege from use: proposals, the edited config, its plan |
@@ -33,6 +34,7 @@ pub mod github;
 pub mod guard;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod migrate;
 pub mod provision;
 pub mod tighten;

@@ -304,6 +304,22 @@ fn every_request_keyless_sends_and_every_answer_match_githubs_rest_description()
     }
     gh.set_variable("octo-org/site", None, "AWS_ROLE_ARN", "x");
     expect(&run(&e, &gh, &["apply", "--yes"]), 0);
+    let checked = conforms(&gh);
+    for op in [
+        "POST /repos/{owner}/{repo}/actions/variables 201",
+        "PATCH /repos/{owner}/{repo}/actions/variables/{name} 204",
+        "PUT /repos/{owner}/{repo}/environments/{environment_name} 200",
+        "POST /repos/{owner}/{repo}/environments/{environment_name}/variables 201",
+        "DELETE /repos/{owner}/{repo}/actions/variables/{name} 204",
+        "GET /repos/{owner}/{repo}/actions/variables/{name} 404",
+    ] {
+        assert!(checked.contains(op), "{op} was exercised: {checked:?}");
+    }
+}
+
+/// Every request sent to `gh` and every answer it gave, checked against GitHub's REST
+/// description; the `METHOD route status` triples checked.
+pub(crate) fn conforms(gh: &GitHub) -> std::collections::BTreeSet<String> {
     let doc = rest_description();
     let mut checked = std::collections::BTreeSet::new();
     for x in gh.exchanges() {
@@ -363,16 +379,7 @@ fn every_request_keyless_sends_and_every_answer_match_githubs_rest_description()
         }
         checked.insert(format!("{} {} {}", x.method, x.route, x.status));
     }
-    for op in [
-        "POST /repos/{owner}/{repo}/actions/variables 201",
-        "PATCH /repos/{owner}/{repo}/actions/variables/{name} 204",
-        "PUT /repos/{owner}/{repo}/environments/{environment_name} 200",
-        "POST /repos/{owner}/{repo}/environments/{environment_name}/variables 201",
-        "DELETE /repos/{owner}/{repo}/actions/variables/{name} 204",
-        "GET /repos/{owner}/{repo}/actions/variables/{name} 404",
-    ] {
-        assert!(checked.contains(op), "{op} was exercised: {checked:?}");
-    }
+    checked
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

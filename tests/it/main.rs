@@ -20,6 +20,7 @@ mod hostile;
 mod iam_data;
 mod import;
 mod init;
+mod keys;
 mod kit;
 mod layers;
 mod messages;

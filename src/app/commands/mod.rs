@@ -4,7 +4,8 @@
 //! workflow) are [`crate::app::flow`]'s, the verification [`crate::app::verifier`]'s.
 //!
 //! [`documents`] (render, lint, emit, presets), [`provision`] (plan, apply, destroy),
-//! [`check`] (drift), [`audit`] (the whole account), [`usage`] (usage and tighten), [`export`] (CloudFormation), [`import`],
+//! [`check`] (drift), [`audit`] (the whole account), [`usage`] (usage and tighten), [`keys`]
+//! (stored keys), [`export`] (CloudFormation), [`import`],
 //! [`migrate`] (migrate-subjects) and [`verify`] (verify, explain); [`init`] (the set-up wizard;
 //! its questions live in [`crate::app::wizard`]).
 
@@ -22,6 +23,7 @@ pub mod export;
 pub mod guard;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod migrate;
 pub mod provision;
 pub mod usage;
@@ -38,6 +40,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Audit(a) => audit::cmd_audit(s, a),
         Command::Usage(a) => usage::cmd_usage(s, a),
         Command::Tighten(a) => usage::cmd_tighten(s, a),
+        Command::Keys(a) => keys::cmd_keys(s, a),
         Command::Verify(a) => verify::cmd_verify(s, a),
         Command::Explain(a) => verify::cmd_explain(s, a),
         Command::Import(a) => import::cmd_import(s, a),

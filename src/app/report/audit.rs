@@ -104,67 +104,75 @@ impl<'a> AuditReport<'a> {
     /// location is the resource's path under `iam/ACCOUNT/` (what code scanning groups by) and
     /// its logical location is the ARN.
     pub fn sarif(&self) -> Value {
-        let rules: BTreeSet<&str> = self.findings.iter().map(|f| f.rule).collect();
-        let rules: Vec<Value> = rules
-            .iter()
-            .map(|id| {
-                let mut rule = json!({
-                    "id": id,
-                    "shortDescription": {"text": audit::rule_title(id)},
-                    "helpUri": format!("https://github.com/{}#lint-rules", keyless::release::HOME),
-                });
-                if let Some(fix) = audit::rule_fix(id) {
-                    rule["help"] = json!({"text": fix});
-                }
-                rule
-            })
-            .collect();
-        let results: Vec<Value> = self
-            .findings
-            .iter()
-            .map(|f| {
-                let level = match f.severity {
-                    s if s >= Severity::Error => "error",
-                    s if s >= Severity::Warning => "warning",
-                    _ => "note",
-                };
-                let path = f
-                    .resource_name()
-                    .split_once(":iam::")
-                    .map(|(_, rest)| rest.replacen(':', "/", 1))
-                    .unwrap_or_else(|| f.resource_name().to_string());
-                json!({
-                    "ruleId": f.rule,
-                    "level": level,
-                    "message": {"text": Self::what(f)},
-                    "locations": [{
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": sarif_uri(&path)},
-                            "region": {"startLine": 1}
-                        },
-                        "logicalLocations": [{
-                            "fullyQualifiedName": f.resource,
-                            "kind": "resource"
-                        }]
-                    }],
-                    "properties": {"severity": f.severity.as_str()},
-                })
-            })
-            .collect();
-        json!({
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {
-                    "name": "keyless",
-                    "version": keyless::release::VERSION,
-                    "informationUri": format!("https://github.com/{}", keyless::release::HOME),
-                    "rules": rules,
-                }},
-                "results": results,
-            }]
+        sarif(self.findings, |f| {
+            let path = f
+                .resource_name()
+                .split_once(":iam::")
+                .map(|(_, rest)| rest.replacen(':', "/", 1))
+                .unwrap_or_else(|| f.resource_name().to_string());
+            (sarif_uri(&path), 1)
         })
     }
+}
+
+/// Findings as a SARIF 2.1.0 log; `locate` gives each result's file (a path code scanning groups
+/// by) and line. Each result's logical location is the resource it is about.
+pub fn sarif(findings: &[Finding], locate: impl Fn(&Finding) -> (String, usize)) -> Value {
+    let rules: BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|id| {
+            let mut rule = json!({
+                "id": id,
+                "shortDescription": {"text": audit::rule_title(id)},
+                "helpUri": format!("https://github.com/{}#lint-rules", keyless::release::HOME),
+            });
+            if let Some(fix) = audit::rule_fix(id) {
+                rule["help"] = json!({"text": fix});
+            }
+            rule
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let level = match f.severity {
+                s if s >= Severity::Error => "error",
+                s if s >= Severity::Warning => "warning",
+                _ => "note",
+            };
+            let (uri, line) = locate(f);
+            json!({
+                "ruleId": f.rule,
+                "level": level,
+                "message": {"text": AuditReport::what(f)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": {"startLine": line.max(1)}
+                    },
+                    "logicalLocations": [{
+                        "fullyQualifiedName": f.resource,
+                        "kind": "resource"
+                    }]
+                }],
+                "properties": {"severity": f.severity.as_str()},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "keyless",
+                "version": keyless::release::VERSION,
+                "informationUri": format!("https://github.com/{}", keyless::release::HOME),
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
 }
 
 impl CiReport for AuditReport<'_> {

@@ -19,6 +19,7 @@ pub mod explain;
 pub mod export;
 pub mod fleet;
 pub mod guard;
+pub mod keys;
 pub mod mermaid;
 pub mod plan;
 pub mod usage;

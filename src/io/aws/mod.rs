@@ -287,6 +287,27 @@ impl Aws {
             partition,
         })
     }
+
+    /// GetCallerIdentity with `app/{app_name}` in the user agent, so that CloudTrail's record of
+    /// the call says who made it (`keyless keys identify`: the repository's ID).
+    pub async fn identify(&self, app_name: &str) -> Result<CallerIdentity> {
+        let app = aws_types::app_name::AppName::new(app_name.to_string())
+            .map_err(|e| internal(format!("app name {app_name:?}: {e}")))?;
+        let conf = self.sts.config().to_builder().app_name(app).build();
+        let client = aws_sdk_sts::Client::from_conf(conf);
+        let out = client
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+        let arn = out.arn().unwrap_or_default().to_string();
+        let partition = crate::identity::names::partition_of_arn(&arn).to_string();
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn,
+            partition,
+        })
+    }
 }
 
 /// STS and IAM are global: a client with no region from any source uses this one.

@@ -148,3 +148,160 @@ impl Aws {
         Ok(())
     }
 }
+
+/// One user's row of the credential report, with its keys' IDs from ListAccessKeys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserKeys {
+    /// User name.
+    pub user: String,
+    /// User ARN.
+    pub arn: String,
+    /// Its access keys: (ID, active, created, last used, last service, last Region).
+    pub keys: Vec<crate::state::keys::IamKey>,
+}
+
+/// One key slot of the credential report: active, last used, its service and Region.
+type Slot = (bool, Option<i64>, Option<String>, Option<String>);
+
+/// How long to wait for a credential report being generated.
+const REPORT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A credential report's time (`2026-12-01T10:00:00+00:00`), `None` for `N/A` and the like.
+fn report_time(v: &str) -> Option<i64> {
+    let v = v.replace("+00:00", "Z");
+    aws_sdk_iam::primitives::DateTime::from_str(
+        &v,
+        aws_sdk_iam::primitives::DateTimeFormat::DateTime,
+    )
+    .ok()
+    .map(|t| t.secs())
+}
+
+impl Aws {
+    /// Every IAM user with an access key: the credential report (generated, then read; AWS
+    /// makes at most one new report every 4 hours and answers with the last one meanwhile),
+    /// then each such user's keys, tags and policy names, read together.
+    pub async fn user_keys(&self) -> Result<Vec<UserKeys>> {
+        let began = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(200);
+        loop {
+            let g = self
+                .iam
+                .generate_credential_report()
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:GenerateCredentialReport", e))?;
+            if g.state() == Some(&aws_sdk_iam::types::ReportStateType::Complete) {
+                break;
+            }
+            if began.elapsed() > REPORT_DEADLINE {
+                return Err(Error::Aws {
+                    op: "iam:GenerateCredentialReport".into(),
+                    code: "Timeout".into(),
+                    message: "the credential report was not ready in 2 minutes".into(),
+                    hint: Some("run it again in a minute".into()),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
+        }
+        let report = self
+            .iam
+            .get_credential_report()
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:GetCredentialReport", e))?;
+        let csv = report
+            .content()
+            .map(|b| String::from_utf8_lossy(b.as_ref()).into_owned())
+            .unwrap_or_default();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let col = |name: &str| header.iter().position(|h| *h == name);
+        let mut rows = Vec::new();
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let get = |name: &str| col(name).and_then(|i| f.get(i)).copied().unwrap_or("N/A");
+            if get("user") == "<root_account>" {
+                continue;
+            }
+            let slots: Vec<Slot> = [1, 2]
+                .iter()
+                .map(|n| {
+                    (
+                        get(&format!("access_key_{n}_active")) == "true",
+                        report_time(get(&format!("access_key_{n}_last_used_date"))),
+                        Some(get(&format!("access_key_{n}_last_used_service")))
+                            .filter(|s| *s != "N/A")
+                            .map(String::from),
+                        Some(get(&format!("access_key_{n}_last_used_region")))
+                            .filter(|s| *s != "N/A")
+                            .map(String::from),
+                    )
+                })
+                .collect();
+            if slots.iter().any(|s| s.0) || get("access_key_1_last_rotated") != "N/A" {
+                rows.push((get("user").to_string(), get("arn").to_string(), slots));
+            }
+        }
+        let users = join_all(rows.iter().map(|(user, arn, slots)| async move {
+            let (keys, tags, inline, attached) = tokio::join!(
+                self.iam.list_access_keys().user_name(user).send(),
+                self.iam.list_user_tags().user_name(user).send(),
+                self.iam.list_user_policies().user_name(user).send(),
+                self.iam
+                    .list_attached_user_policies()
+                    .user_name(user)
+                    .send(),
+            );
+            let keys = keys.map_err(|e| sdk_error("iam:ListAccessKeys", e))?;
+            let tags = tags.map_err(|e| sdk_error("iam:ListUserTags", e))?;
+            let mut policies: Vec<String> = inline
+                .map_err(|e| sdk_error("iam:ListUserPolicies", e))?
+                .policy_names()
+                .to_vec();
+            policies.extend(
+                attached
+                    .map_err(|e| sdk_error("iam:ListAttachedUserPolicies", e))?
+                    .attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(String::from)),
+            );
+            let tags: BTreeMap<String, String> = tags
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            let mut metadata: Vec<_> = keys.access_key_metadata().to_vec();
+            metadata.sort_by_key(|k| k.create_date().map(|d| d.secs()));
+            let keys = metadata
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let slot = slots.get(i).cloned().unwrap_or((false, None, None, None));
+                    crate::state::keys::IamKey {
+                        user: user.clone(),
+                        user_arn: arn.clone(),
+                        key_id: k.access_key_id().unwrap_or_default().to_string(),
+                        active: k.status() == Some(&aws_sdk_iam::types::StatusType::Active),
+                        created: k.create_date().map(|d| d.secs()),
+                        last_used: slot.1,
+                        last_service: slot.2,
+                        last_region: slot.3,
+                        tags: tags.clone(),
+                        policies: policies.clone(),
+                    }
+                })
+                .collect();
+            Ok::<_, Error>(UserKeys {
+                user: user.clone(),
+                arn: arn.clone(),
+                keys,
+            })
+        }))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+        Ok(users)
+    }
+}

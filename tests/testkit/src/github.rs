@@ -198,7 +198,10 @@ impl GitHub {
                         .patch(update_env_var)
                         .delete(delete_env_var),
                 )
-                .route("/repos/{owner}/{repo}/actions/secrets", get(list_repo_secrets))
+                .route(
+                    "/repos/{owner}/{repo}/actions/secrets",
+                    get(list_repo_secrets),
+                )
                 .route(
                     "/repos/{owner}/{repo}/actions/organization-secrets",
                     get(list_repo_org_secrets),
@@ -347,7 +350,10 @@ impl GitHub {
     pub fn add_secret(&self, full: &str, name: &str) {
         let mut s = self.state.lock();
         if let Some(id) = repo_id_of(&s, full) {
-            s.secrets.entry(SecretHome::Repo(id)).or_default().push(name.to_ascii_uppercase());
+            s.secrets
+                .entry(SecretHome::Repo(id))
+                .or_default()
+                .push(name.to_ascii_uppercase());
         }
     }
 
@@ -1177,7 +1183,12 @@ fn page_of<T: Clone>(items: &[T], q: &BTreeMap<String, String>) -> Vec<T> {
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(1)
         .max(1);
-    items.iter().skip((page - 1) * per).take(per).cloned().collect()
+    items
+        .iter()
+        .skip((page - 1) * per)
+        .take(per)
+        .cloned()
+        .collect()
 }
 
 fn secrets_at(s: &GhState, home: &SecretHome) -> Vec<String> {
@@ -1244,10 +1255,7 @@ async fn list_repo_org_secrets(
     axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
 }
 
-async fn list_envs(
-    State(st): State<Shared>,
-    Path((o, r)): Path<(String, String)>,
-) -> Response {
+async fn list_envs(State(st): State<Shared>, Path((o, r)): Path<(String, String)>) -> Response {
     let s = st.lock();
     let Some(repo) = find(&s, &o, &r) else {
         return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
@@ -1336,7 +1344,10 @@ fn content_item(s: &GhState, r: &Repo, path: &str, text: Option<&str>) -> Value 
     let html = format!("https://github.com/{}/{}/blob/main/{path}", r.owner, r.name);
     let git = format!("{}/repos/{}/{}/git/blobs/kit", s.base, r.owner, r.name);
     let name = path.rsplit('/').next().unwrap_or(path);
-    let sha = format!("{:040x}", text.map(|t| t.len() as u64 * 2654435761).unwrap_or(0));
+    let sha = format!(
+        "{:040x}",
+        text.map(|t| t.len() as u64 * 2654435761).unwrap_or(0)
+    );
     let mut v = json!({
         "type": if text.is_some() { "file" } else { "dir" },
         "size": text.map_or(0, str::len),
@@ -1372,7 +1383,9 @@ async fn get_contents(
     let items: Vec<Value> = s
         .files
         .iter()
-        .filter(|((id, p), _)| *id == repo.id && p.starts_with(&prefix) && !p[prefix.len()..].contains('/'))
+        .filter(|((id, p), _)| {
+            *id == repo.id && p.starts_with(&prefix) && !p[prefix.len()..].contains('/')
+        })
         .map(|((_, p), t)| {
             let mut v = content_item(&s, repo, p, Some(t));
             if let Some(o) = v.as_object_mut() {

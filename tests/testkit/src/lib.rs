@@ -312,6 +312,13 @@ pub struct Kit {
 /// Access key ID → (last used, service).
 type KeyUsed = Arc<Mutex<BTreeMap<String, (i64, String)>>>;
 
+/// What the keys layer reads: IAM's state, keys' last use, and CloudTrail's records.
+type KeysState = (
+    Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>,
+    KeyUsed,
+    usage::Shared,
+);
+
 impl Drop for Kit {
     /// A test whose requests broke AWS's contract fails here, listing them, even when the
     /// refusal the kit answered with let the test pass otherwise. With `KEYLESS_CONTRACT_LOG`
@@ -391,7 +398,7 @@ impl Kit {
         );
         let history = last_used.clone();
         let iam: Arc<Mutex<Option<fakecloud_iam::SharedIamState>>> = Arc::default();
-        let key_used_layer = (iam.clone(), key_used.clone());
+        let key_used_layer = (iam.clone(), key_used.clone(), usage.clone());
         let iam_out = iam.clone();
         let orgs_state: fakecloud_organizations::SharedOrganizationsState = Arc::default();
         let orgs_for_sts = orgs_state.clone();
@@ -515,7 +522,10 @@ impl Kit {
                 .layer(Extension(Arc::new(config)))
                 .layer(middleware::from_fn_with_state(gaad_state, gaad_boundaries))
                 .layer(middleware::from_fn_with_state(usage_layer, usage::serve))
-                .layer(middleware::from_fn_with_state(key_used_layer, keys_last_used))
+                .layer(middleware::from_fn_with_state(
+                    key_used_layer,
+                    keys_last_used,
+                ))
                 .layer(middleware::from_fn_with_state(orgs_for_sts, apply_rcps))
                 .layer(middleware::from_fn(organizations_empty_answers))
                 .layer(middleware::from_fn_with_state(c, count_requests))
@@ -583,7 +593,8 @@ impl Kit {
         let keys = account.access_keys.entry(user.to_string()).or_default();
         let id = format!(
             "AKIAKIT{:013}",
-            (user.bytes().map(u64::from).sum::<u64>() * 7919 + keys.len() as u64) % 10_000_000_000_000
+            (user.bytes().map(u64::from).sum::<u64>() * 7919 + keys.len() as u64)
+                % 10_000_000_000_000
         );
         keys.push(fakecloud_iam::IamAccessKey {
             access_key_id: id.clone(),
@@ -983,7 +994,7 @@ async fn gaad_boundaries(
 /// for every key's last use and GetAccessKeyLastUsed names no service. Fill both from what a
 /// test said ([`Kit::set_key_last_used`]).
 async fn keys_last_used(
-    State((iam, used)): State<(Arc<Mutex<Option<fakecloud_iam::SharedIamState>>>, KeyUsed)>,
+    State((iam, used, usage)): State<KeysState>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -993,11 +1004,54 @@ async fn keys_last_used(
     };
     let params = contract::form(&bytes, parts.uri.query());
     let action = params.get("Action").cloned().unwrap_or_default();
+    // CloudTrail records every STS call: a GetCallerIdentity signed with an IAM user's key
+    // lands in event history with its user agent (what `keyless keys identify` relies on).
+    if action == "GetCallerIdentity" {
+        let key = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default()
+            .to_string();
+        let agent = parts
+            .headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let user = iam.lock().clone().and_then(|st| {
+            st.read().get(ACCOUNT_ID).and_then(|acc| {
+                acc.access_keys
+                    .values()
+                    .flatten()
+                    .find(|k| k.access_key_id == key)
+                    .map(|k| k.user_name.clone())
+            })
+        });
+        if let Some(user) = user {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            usage.add_events([usage::TrailEvent::by_user(
+                &user,
+                &key,
+                "sts.amazonaws.com",
+                "GetCallerIdentity",
+            )
+            .at(now)
+            .from("127.0.0.1", &agent)]);
+        }
+    }
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    if !matches!(action.as_str(), "GetCredentialReport" | "GetAccessKeyLastUsed")
-        || resp.status() != StatusCode::OK
+    if !matches!(
+        action.as_str(),
+        "GetCredentialReport" | "GetAccessKeyLastUsed"
+    ) || resp.status() != StatusCode::OK
         || used.lock().is_empty()
     {
         return resp;
@@ -1045,7 +1099,12 @@ async fn keys_last_used(
                     .map(|acc| {
                         acc.access_keys
                             .iter()
-                            .map(|(u, ks)| (u.clone(), ks.iter().map(|k| k.access_key_id.clone()).collect()))
+                            .map(|(u, ks)| {
+                                (
+                                    u.clone(),
+                                    ks.iter().map(|k| k.access_key_id.clone()).collect(),
+                                )
+                            })
                             .collect()
                     })
                     .unwrap_or_default()

@@ -200,6 +200,13 @@ impl TrailEvent {
         self
     }
 
+    /// Made from `ip` with user agent `agent`.
+    pub fn from(mut self, ip: &str, agent: &str) -> TrailEvent {
+        self.source_ip = ip.into();
+        self.user_agent = agent.into();
+        self
+    }
+
     /// Failed with `code` (`AccessDenied`).
     pub fn failed(mut self, code: &str) -> TrailEvent {
         self.error = Some(code.into());

@@ -167,7 +167,7 @@ pub fn scan_workflow(file: &str, text_of_file: &str) -> Result<Vec<KeyUse>, Stri
             }
         }
     }
-    out.sort_by(|a, b| a.line.cmp(&b.line));
+    out.sort_by_key(|u| u.line);
     Ok(out)
 }
 
@@ -265,6 +265,7 @@ pub enum Evidence {
         tag: String,
     },
     /// A call with the key from GitHub's hosted-runner address ranges.
+    #[serde(rename = "from_github_actions")]
     FromGitHubActions {
         /// The source address.
         ip: String,
@@ -615,7 +616,8 @@ jobs:
     #[test]
     fn both_ways_of_passing_a_key_are_found_with_their_lines() {
         let uses = scan_workflow(".github/workflows/deploy.yml", WF).unwrap();
-        let got: Vec<(Option<&str>, usize, &str, &str, Option<&str>)> = uses
+        type Row<'a> = (Option<&'a str>, usize, &'a str, &'a str, Option<&'a str>);
+        let got: Vec<Row> = uses
             .iter()
             .map(|u| {
                 (

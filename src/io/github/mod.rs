@@ -10,6 +10,8 @@
 //! the wait GitHub names, when that is short. The token never appears in `Debug`, errors or
 //! output. This module knows nothing about AWS, configs or the terminal.
 
+pub mod stored;
+
 use serde::Deserialize;
 use serde_json::Value;
 

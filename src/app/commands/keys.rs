@@ -1,0 +1,95 @@
+//! `keyless keys` (read-only inventory of stored keys, through `keyless::ops::keys`) and
+//! `keyless keys identify` (one GetCallerIdentity a workflow runs with its stored secrets, so
+//! CloudTrail records which repository holds the key).
+
+use keyless::error::{Error, Result};
+use keyless::ops::keys::{self, Options, Scope};
+use keyless::policy::lint::Severity;
+use keyless::state::keys::IDENTIFY_AGENT;
+
+use crate::app::args::{KeysAction, KeysArgs};
+use crate::app::exit::ExitStatus;
+use crate::app::report::keys::KeysReport;
+use crate::app::report::show;
+use crate::app::session::{Need, Session};
+use crate::app::style;
+
+/// `keyless keys`
+pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
+    if let Some(KeysAction::Identify { repo_id }) = &args.action {
+        return identify(s, *repo_id);
+    }
+    if args.repos.is_empty() && args.owner.is_none() {
+        return Err(Error::usage(
+            "keys needs the repositories to read",
+            "pass --repo OWNER/REPO (repeatable) or --owner ORG",
+        ));
+    }
+    let gh = s.github().ok_or_else(|| {
+        Error::usage(
+            "keys reads secrets and workflows on GitHub, and no GitHub token was found",
+            "set GH_TOKEN (needs secrets: read and contents: read) or run `gh auth login`",
+        )
+    })?;
+    let account = s.account(Need::Caller)?;
+    let opts = Options {
+        cloudtrail: !args.no_cloudtrail,
+        days: args.days,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    };
+    let scope = Scope {
+        repos: args.repos.clone(),
+        owner: args.owner.clone(),
+    };
+    let inv = s.block_on(keys::inventory(&account, gh, &scope, &opts))?;
+    let fail_on: Severity = args.fail_on.into();
+    let report = KeysReport::new(&inv, account.target.account_id.clone(), fail_on);
+    if let Some(path) = &args.sarif {
+        let log = crate::app::report::audit::sarif(&report.findings, |f| report.locate(f));
+        let text = serde_json::to_string_pretty(&log).unwrap_or_default() + "\n";
+        crate::app::files::write(path, &text)?;
+    }
+    show(&s.printer, s.format, &report);
+    Ok(ExitStatus::findings_if(report.failing))
+}
+
+/// `keyless keys identify`
+fn identify(s: &Session, repo_id: Option<u64>) -> Result<ExitStatus> {
+    let id = repo_id
+        .or_else(|| {
+            std::env::var("GITHUB_REPOSITORY_ID")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        })
+        .ok_or_else(|| {
+            Error::usage(
+                "keys identify names the repository by its ID, and GITHUB_REPOSITORY_ID is not set",
+                "run it in a GitHub Actions job (which sets GITHUB_REPOSITORY_ID), or pass --repo-id",
+            )
+        })?;
+    let aws = s.aws()?;
+    let caller = s.block_on(aws.identify(&format!("{IDENTIFY_AGENT}{id}")))?;
+    // The key's ID is an identifier, not a secret; the secret is never read here.
+    let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default();
+    let repo = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+    match s.format {
+        crate::app::args::Format::Json => s.printer.json(&serde_json::json!({
+            "format_version": crate::app::report::FORMAT_VERSION,
+            "user_arn": caller.arn,
+            "access_key_id": key,
+            "repository_id": id,
+            "repository": repo,
+        })),
+        _ => s.printer.out(&format!(
+            "{} {}\naccess key {}\nrecorded in CloudTrail for repository {} (ID {id}): `keyless keys` links the key to it",
+            style::bold("identity"),
+            caller.arn,
+            if key.is_empty() { "(not from the environment)" } else { key.as_str() },
+            if repo.is_empty() { "?" } else { repo.as_str() },
+        )),
+    }
+    Ok(ExitStatus::Success)
+}
