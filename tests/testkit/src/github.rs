@@ -203,6 +203,18 @@ impl GitHub {
                     get(list_repo_secrets),
                 )
                 .route(
+                    "/repos/{owner}/{repo}/actions/secrets/{name}",
+                    axum::routing::delete(delete_repo_secret),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/environments/{env}/secrets/{name}",
+                    axum::routing::delete(delete_env_secret),
+                )
+                .route(
+                    "/orgs/{org}/actions/secrets/{name}",
+                    axum::routing::delete(delete_org_secret),
+                )
+                .route(
                     "/repos/{owner}/{repo}/actions/organization-secrets",
                     get(list_repo_org_secrets),
                 )
@@ -400,6 +412,20 @@ impl GitHub {
         s.files.get(&(id, path.to_string())).cloned()
     }
 
+    /// The secrets held for a repository (its own), an environment, or an organisation
+    /// (`scope`: `owner/repo`, `owner/repo:env`, or `org`).
+    pub fn secrets(&self, scope: &str) -> Vec<String> {
+        let s = self.state.lock();
+        let home = match scope.split_once(':') {
+            Some((full, env)) => {
+                repo_id_of(&s, full).map(|id| SecretHome::Env(id, env.to_ascii_lowercase()))
+            }
+            None if scope.contains('/') => repo_id_of(&s, scope).map(SecretHome::Repo),
+            None => Some(SecretHome::Org(scope.to_ascii_lowercase())),
+        };
+        home.map(|h| secrets_at(&s, &h)).unwrap_or_default()
+    }
+
     /// `GET /meta`'s `actions` ranges (GitHub's hosted runners).
     pub fn set_actions_ranges(&self, ranges: &[&str]) {
         self.state.lock().actions_ranges = ranges.iter().map(|r| r.to_string()).collect();
@@ -541,6 +567,13 @@ fn route_of(method: &str, path: &str) -> String {
             "/repos/{owner}/{repo}/environments/{environment_name}/secrets".to_string()
         }
         ["repos", _, _, "contents", ..] => "/repos/{owner}/{repo}/contents/{path}".to_string(),
+        ["repos", _, _, "actions", "secrets", _] => {
+            "/repos/{owner}/{repo}/actions/secrets/{secret_name}".to_string()
+        }
+        ["repos", _, _, "environments", _, "secrets", _] => {
+            "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}".to_string()
+        }
+        ["orgs", _, "actions", "secrets", _] => "/orgs/{org}/actions/secrets/{secret_name}".to_string(),
         ["orgs", _, "actions", "secrets", _, "repositories"] => {
             "/orgs/{org}/actions/secrets/{secret_name}/repositories".to_string()
         }
@@ -1410,4 +1443,49 @@ async fn get_meta(State(st): State<Shared>) -> Response {
         "importer": [], "dependabot": [],
     }))
     .into_response()
+}
+
+fn delete_secret_at(st: &Shared, home: Option<SecretHome>, name: &str) -> Response {
+    let mut s = st.lock();
+    let base = s.base.clone();
+    let Some(home) = home else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &base);
+    };
+    let name = name.to_ascii_uppercase();
+    let Some(list) = s.secrets.get_mut(&home) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &base);
+    };
+    let before = list.len();
+    list.retain(|n| *n != name);
+    if list.len() == before {
+        return error(StatusCode::NOT_FOUND, "Not Found", &base);
+    }
+    if let SecretHome::Org(org) = &home {
+        s.org_secrets.remove(&(org.clone(), name));
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn delete_repo_secret(
+    State(st): State<Shared>,
+    Path((o, r, name)): Path<(String, String, String)>,
+) -> Response {
+    let home = find(&st.lock(), &o, &r).map(|repo| SecretHome::Repo(repo.id));
+    delete_secret_at(&st, home, &name)
+}
+
+async fn delete_env_secret(
+    State(st): State<Shared>,
+    Path((o, r, e, name)): Path<(String, String, String, String)>,
+) -> Response {
+    let home = find(&st.lock(), &o, &r)
+        .map(|repo| SecretHome::Env(repo.id, e.to_ascii_lowercase()));
+    delete_secret_at(&st, home, &name)
+}
+
+async fn delete_org_secret(
+    State(st): State<Shared>,
+    Path((org, name)): Path<(String, String)>,
+) -> Response {
+    delete_secret_at(&st, Some(SecretHome::Org(org.to_ascii_lowercase())), &name)
 }

@@ -639,6 +639,16 @@ impl Kit {
             .insert(key_id.to_string(), (when, service.to_string()));
     }
 
+    /// Report `role` as last used just now (GetRole's and GetAccountAuthorizationDetails'
+    /// `RoleLastUsed`).
+    pub fn set_role_used_now(&self, role: &str) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.last_used.lock().insert(role.to_string(), now);
+    }
+
     /// Report `role` as last used `days_ago` days ago in GetAccountAuthorizationDetails'
     /// `RoleLastUsed` (fakecloud records no use; AWS does, over the trailing 400 days).
     pub fn set_role_last_used(&self, role: &str, days_ago: u32) {
@@ -932,17 +942,39 @@ async fn gaad_boundaries(
     let Ok(bytes) = to_bytes(body, 16 * 1024 * 1024).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    let gaad = form_value(&bytes, "Action")
-        .or_else(|| {
-            parts
-                .uri
-                .query()
-                .and_then(|q| form_value(q.as_bytes(), "Action"))
-        })
-        .is_some_and(|a| a == "GetAccountAuthorizationDetails");
+    let action = form_value(&bytes, "Action").or_else(|| {
+        parts
+            .uri
+            .query()
+            .and_then(|q| form_value(q.as_bytes(), "Action"))
+    });
+    let gaad = action.as_deref() == Some("GetAccountAuthorizationDetails");
+    let get_role = (action.as_deref() == Some("GetRole"))
+        .then(|| form_value(&bytes, "RoleName"))
+        .flatten();
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    // GetRole's RoleLastUsed, as a test said ([`Kit::set_role_last_used`]).
+    let role_used = get_role.and_then(|role| last_used.lock().get(&role).copied());
+    if let Some(when) = role_used
+        && resp.status() == StatusCode::OK
+        && let Some(date) = chrono::DateTime::from_timestamp(when, 0)
+    {
+        let (mut parts, body) = resp.into_parts();
+        let Ok(body) = to_bytes(body, 16 * 1024 * 1024).await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let xml = String::from_utf8_lossy(&body).replace(
+            "<RoleLastUsed/>",
+            &format!(
+                "<RoleLastUsed><LastUsedDate>{}</LastUsedDate><Region>{REGION}</Region></RoleLastUsed>",
+                date.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        );
+        parts.headers.remove("content-length");
+        return Response::from_parts(parts, Body::from(xml));
+    }
     if !gaad || resp.status() != StatusCode::OK {
         return resp;
     }

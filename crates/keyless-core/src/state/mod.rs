@@ -13,6 +13,7 @@
 //! | [`audit`] | a whole account judged: every role that trusts a GitHub issuer |
 //! | [`migrate`] | moving a repository to immutable subjects: the next safe step, config edits |
 //! | [`variable`] | the repository variable each role's ARN is set in, as desired state |
+//! | [`key_migration`] | migrate-keys: the next safe step from a stored key to the role |
 //! | [`keys`] | stored AWS keys: secrets, the workflows that pass them, IAM users' keys, and the evidence linking them |
 //! | [`tighten`] | least privilege from use: a narrower grant, proven inside today's, as a config edit |
 //! | [`guard`] | the organisation guard: its RCP, the plan against Organizations, the dry run |
@@ -23,6 +24,7 @@ pub mod drift;
 pub(crate) mod fixtures;
 pub mod github_plan;
 pub mod guard;
+pub mod key_migration;
 pub mod keys;
 pub mod migrate;
 pub mod observed;
