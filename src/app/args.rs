@@ -146,6 +146,9 @@ pub enum Command {
     /// workflows that pass them, IAM users' keys, and the evidence linking them (read-only);
     /// `keys identify` names the key a workflow's stored secrets hold.
     Keys(KeysArgs),
+    /// Move a repository from its stored AWS key to a role, one safe step per run: replace
+    /// (the role that does what the key did), switch (the workflows), prove, deactivate, delete.
+    MigrateKeys(MigrateKeysArgs),
     /// Prove a role works: a real AssumeRoleWithWebIdentity exchange, then GetCallerIdentity.
     Verify(VerifyArgs),
     /// Explain, offline, whether a token would be admitted by a role's trust policy, and why not.
@@ -358,6 +361,32 @@ pub struct KeysArgs {
     /// Days of CloudTrail event history to read for each key (at most 90).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub days: u32,
+}
+
+/// `migrate-keys` arguments.
+#[derive(Debug, Args)]
+pub struct MigrateKeysArgs {
+    /// The repository to move.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: String,
+    /// A checkout of the repository: the switched workflows are written there (to commit).
+    #[arg(long, value_name = "DIR")]
+    pub workflows: Option<std::path::PathBuf>,
+    /// The branch the new role admits.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// Days the key stays inactive (and unused) before it and its secrets are deleted.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub grace_days: u32,
+    /// Refuse to build the role on fewer days of the key's records.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub min_days: u32,
+    /// Reactivate a key migrate-keys deactivated.
+    #[arg(long)]
+    pub undo: bool,
+    /// Make the step without asking.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `keys` subcommands.

@@ -28,6 +28,8 @@ pub struct Scope {
     pub repos: Vec<String>,
     /// Every repository of this organisation too.
     pub owner: Option<String>,
+    /// Secrets to list whatever their names (those a migration recorded as holding a key).
+    pub names: Vec<String>,
 }
 
 /// How to read.
@@ -153,7 +155,7 @@ pub async fn inventory(
     for r in &reads {
         for s in &r.own {
             let used_by = used_in(&r.full, &s.name);
-            if looks_like_aws_key(&s.name) || !used_by.is_empty() {
+            if looks_like_aws_key(&s.name) || !used_by.is_empty() || scope.names.contains(&s.name) {
                 secrets.push(StoredSecret {
                     name: s.name.clone(),
                     scope: SecretScope::Repository {
@@ -167,7 +169,10 @@ pub async fn inventory(
         for (env, list) in &r.envs {
             for s in list {
                 let used_by = used_in(&r.full, &s.name);
-                if looks_like_aws_key(&s.name) || !used_by.is_empty() {
+                if looks_like_aws_key(&s.name)
+                    || !used_by.is_empty()
+                    || scope.names.contains(&s.name)
+                {
                     secrets.push(StoredSecret {
                         name: s.name.clone(),
                         scope: SecretScope::Environment {
@@ -199,7 +204,8 @@ pub async fn inventory(
                 })
                 .flat_map(|r| used_in(&r.full, &s.name))
                 .collect();
-            if !looks_like_aws_key(&s.name) && used_by.is_empty() {
+            if !looks_like_aws_key(&s.name) && used_by.is_empty() && !scope.names.contains(&s.name)
+            {
                 continue;
             }
             let visibility = s.visibility.clone().unwrap_or_else(|| "all".into());

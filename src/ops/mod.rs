@@ -23,6 +23,7 @@
 //! | [`migrate`] | a migrate-subjects step: the decision, the config edit, the repository switch |
 //! | [`usage`] | what principals used: last-accessed data, CloudTrail event history and trail files |
 //! | [`tighten`] | least privilege from use: proposals, the edited config, its plan |
+//! | [`migrate_keys`] | a migrate-keys step: observe, the replacing role, the switch, deactivate, delete |
 //! | [`verify`] | a real token exchange for a role, with the pre-flight and who the session is |
 
 pub mod accounts;
@@ -36,6 +37,7 @@ pub mod import;
 pub mod init;
 pub mod keys;
 pub mod migrate;
+pub mod migrate_keys;
 pub mod provision;
 pub mod tighten;
 pub mod usage;

@@ -187,7 +187,6 @@ fn all_workflows(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn every_emitted_workflow_passes_actionlint_and_zizmor() {
-    let bin = tools();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     let wf = repo.join(".github/workflows");
@@ -210,6 +209,13 @@ fn every_emitted_workflow_passes_actionlint_and_zizmor() {
         "self-hosted-runner:\n  labels: [octo-runners]\n",
     )
     .unwrap();
+    judge(&repo);
+}
+
+/// actionlint (with shellcheck) and zizmor (medium and above) on the workflows under
+/// `repo/.github/workflows`: any finding fails.
+pub(crate) fn judge(repo: &Path) {
+    let bin = tools();
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -217,14 +223,14 @@ fn every_emitted_workflow_passes_actionlint_and_zizmor() {
     );
     let git = Command::new("git")
         .args(["init", "-q"])
-        .current_dir(&repo)
+        .current_dir(repo)
         .status()
         .expect("git");
     assert!(git.success());
     // actionlint: any finding fails (shellcheck runs on every `run:` script).
     let out = Command::new(bin.join("actionlint"))
         .args(["-shellcheck", &bin.join("shellcheck").display().to_string()])
-        .current_dir(&repo)
+        .current_dir(repo)
         .env("PATH", &path)
         .output()
         .expect("run actionlint");
@@ -237,7 +243,7 @@ fn every_emitted_workflow_passes_actionlint_and_zizmor() {
     // zizmor: any finding of medium severity or above fails.
     let out = Command::new(bin.join("zizmor"))
         .args(["--offline", "--min-severity", "medium", ".github/workflows"])
-        .current_dir(&repo)
+        .current_dir(repo)
         .env("PATH", &path)
         .output()
         .expect("run zizmor");

@@ -43,6 +43,7 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
     let scope = Scope {
         repos: args.repos.clone(),
         owner: args.owner.clone(),
+        names: vec![],
     };
     let inv = s.block_on(keys::inventory(&account, gh, &scope, &opts))?;
     let fail_on: Severity = args.fail_on.into();

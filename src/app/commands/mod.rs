@@ -25,6 +25,7 @@ pub mod import;
 pub mod init;
 pub mod keys;
 pub mod migrate;
+pub mod migrate_keys;
 pub mod provision;
 pub mod usage;
 pub mod verify;
@@ -41,6 +42,7 @@ pub fn run(s: &Session, command: &Command) -> Result<ExitStatus> {
         Command::Usage(a) => usage::cmd_usage(s, a),
         Command::Tighten(a) => usage::cmd_tighten(s, a),
         Command::Keys(a) => keys::cmd_keys(s, a),
+        Command::MigrateKeys(a) => migrate_keys::cmd_migrate_keys(s, a),
         Command::Verify(a) => verify::cmd_verify(s, a),
         Command::Explain(a) => verify::cmd_explain(s, a),
         Command::Import(a) => import::cmd_import(s, a),

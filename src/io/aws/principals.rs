@@ -305,3 +305,143 @@ impl Aws {
         Ok(users)
     }
 }
+
+impl Aws {
+    /// Set an access key Active or Inactive (reversible).
+    pub async fn set_key_active(&self, user: &str, key: &str, active: bool) -> Result<()> {
+        let status = if active {
+            aws_sdk_iam::types::StatusType::Active
+        } else {
+            aws_sdk_iam::types::StatusType::Inactive
+        };
+        self.iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .status(status)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:UpdateAccessKey", e))?;
+        Ok(())
+    }
+
+    /// Tag a user (`keyless:...` records of a migration).
+    pub async fn tag_user(&self, user: &str, key: &str, value: &str) -> Result<()> {
+        let tag = aws_sdk_iam::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .map_err(internal)?;
+        self.iam
+            .tag_user()
+            .user_name(user)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:TagUser", e))?;
+        Ok(())
+    }
+
+    /// Remove a user's tag.
+    pub async fn untag_user(&self, user: &str, key: &str) -> Result<()> {
+        self.iam
+            .untag_user()
+            .user_name(user)
+            .tag_keys(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:UntagUser", e))?;
+        Ok(())
+    }
+
+    /// When a role was last used (`RoleLastUsed`), `None` when never (or it does not exist).
+    pub async fn role_last_used(&self, name: &str) -> Result<Option<i64>> {
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(r) => Ok(r
+                .role()
+                .and_then(|r| r.role_last_used())
+                .and_then(|u| u.last_used_date())
+                .map(|d| d.secs())),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(sdk_error("iam:GetRole", e)),
+        }
+    }
+
+    /// Delete an access key.
+    pub async fn delete_key(&self, user: &str, key: &str) -> Result<()> {
+        self.iam
+            .delete_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:DeleteAccessKey", e))?;
+        Ok(())
+    }
+
+    /// Delete a user when nothing else is left on it: no access key, no console password, no
+    /// group; its own inline policies are deleted and managed ones detached first. `Ok(false)`
+    /// (and nothing changed) when something else remains, with what it is.
+    pub async fn delete_user_if_bare(&self, user: &str) -> Result<std::result::Result<(), String>> {
+        let (keys, groups, login) = tokio::join!(
+            self.iam.list_access_keys().user_name(user).send(),
+            self.iam.list_groups_for_user().user_name(user).send(),
+            self.iam.get_login_profile().user_name(user).send(),
+        );
+        let keys = keys.map_err(|e| sdk_error("iam:ListAccessKeys", e))?;
+        if !keys.access_key_metadata().is_empty() {
+            return Ok(Err(format!(
+                "user {user} has {} other access key(s)",
+                keys.access_key_metadata().len()
+            )));
+        }
+        let groups = groups.map_err(|e| sdk_error("iam:ListGroupsForUser", e))?;
+        if !groups.groups().is_empty() {
+            return Ok(Err(format!("user {user} is in group(s)")));
+        }
+        if login.is_ok() {
+            return Ok(Err(format!("user {user} has a console password")));
+        }
+        let inline = self
+            .iam
+            .list_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:ListUserPolicies", e))?;
+        for p in inline.policy_names() {
+            self.iam
+                .delete_user_policy()
+                .user_name(user)
+                .policy_name(p)
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:DeleteUserPolicy", e))?;
+        }
+        let attached = self
+            .iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:ListAttachedUserPolicies", e))?;
+        for p in attached.attached_policies() {
+            if let Some(arn) = p.policy_arn() {
+                self.iam
+                    .detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("iam:DetachUserPolicy", e))?;
+            }
+        }
+        self.iam
+            .delete_user()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:DeleteUser", e))?;
+        Ok(Ok(()))
+    }
+}

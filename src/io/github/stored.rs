@@ -242,3 +242,51 @@ impl GitHub {
             .collect())
     }
 }
+
+impl GitHub {
+    /// Delete a secret: a repository's (`env` none), an environment's, or an organisation's
+    /// (`org`). A secret already gone is not an error.
+    pub async fn delete_secret(&self, place: &SecretPlace<'_>, name: &str) -> Result<()> {
+        let url = match place {
+            SecretPlace::Repository(full) => {
+                format!(
+                    "{}/repos/{full}/actions/secrets/{}",
+                    self.base,
+                    encode(name)
+                )
+            }
+            SecretPlace::Environment(full, env) => format!(
+                "{}/repos/{full}/environments/{}/secrets/{}",
+                self.base,
+                encode(env),
+                encode(name)
+            ),
+            SecretPlace::Organization(org) => format!(
+                "{}/orgs/{}/actions/secrets/{}",
+                self.base,
+                encode(org),
+                encode(name)
+            ),
+        };
+        let r = self.call("DELETE", &url, None).await?;
+        if r.status == 404 {
+            return Ok(());
+        }
+        let repo = match place {
+            SecretPlace::Repository(f) | SecretPlace::Environment(f, _) => *f,
+            SecretPlace::Organization(o) => o,
+        };
+        super::write_result("DELETE", &url, &r, repo, &self.source, 204)
+    }
+}
+
+/// Where a secret to delete is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretPlace<'a> {
+    /// `owner/repo`
+    Repository(&'a str),
+    /// `owner/repo` and environment.
+    Environment(&'a str, &'a str),
+    /// The organisation.
+    Organization(&'a str),
+}

@@ -571,9 +571,12 @@ fn route_of(method: &str, path: &str) -> String {
             "/repos/{owner}/{repo}/actions/secrets/{secret_name}".to_string()
         }
         ["repos", _, _, "environments", _, "secrets", _] => {
-            "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}".to_string()
+            "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"
+                .to_string()
         }
-        ["orgs", _, "actions", "secrets", _] => "/orgs/{org}/actions/secrets/{secret_name}".to_string(),
+        ["orgs", _, "actions", "secrets", _] => {
+            "/orgs/{org}/actions/secrets/{secret_name}".to_string()
+        }
         ["orgs", _, "actions", "secrets", _, "repositories"] => {
             "/orgs/{org}/actions/secrets/{secret_name}/repositories".to_string()
         }
@@ -1478,8 +1481,8 @@ async fn delete_env_secret(
     State(st): State<Shared>,
     Path((o, r, e, name)): Path<(String, String, String, String)>,
 ) -> Response {
-    let home = find(&st.lock(), &o, &r)
-        .map(|repo| SecretHome::Env(repo.id, e.to_ascii_lowercase()));
+    let home =
+        find(&st.lock(), &o, &r).map(|repo| SecretHome::Env(repo.id, e.to_ascii_lowercase()));
     delete_secret_at(&st, home, &name)
 }
 

@@ -21,6 +21,12 @@ pub fn switched_tag(repo: &str) -> String {
     format!("keyless:switched:{repo}")
 }
 
+/// The user tag recording which secrets held the key in a repository, at the switch:
+/// `keyless:secrets:OWNER/REPO` = names, comma-separated.
+pub fn secrets_tag(repo: &str) -> String {
+    format!("keyless:secrets:{repo}")
+}
+
 /// The user tag recording when keyless deactivated a key: `keyless:deactivated:KEYID`.
 pub fn deactivated_tag(key: &str) -> String {
     format!("keyless:deactivated:{key}")
@@ -114,6 +120,10 @@ fn day(t: i64) -> String {
 /// The next safe step.
 pub fn next_step(f: &Facts) -> Step {
     let Some(key) = &f.key else {
+        // After the delete step: no key left, the role in place, nothing passing a key.
+        if f.role_in_config && f.passing == 0 && f.secrets_left == 0 && f.switched_at.is_none() {
+            return Step::Done;
+        }
         return Step::Refuse {
             why: "no IAM key is linked to this repository by evidence: run `keyless keys identify` in one of its workflows (with the stored secrets), then `keyless keys --repo` shows the link".into(),
         };
@@ -204,34 +214,95 @@ mod tests {
     #[test]
     fn one_safe_step_after_another() {
         assert!(matches!(next_step(&Facts::default()), Step::Refuse { .. }));
-        assert_eq!(next_step(&Facts { role_in_config: false, ..base() }), Step::Replace);
-        assert_eq!(next_step(&Facts { in_sync: false, ..base() }), Step::Apply);
-        assert_eq!(next_step(&Facts { passing: 2, ..base() }), Step::Switch);
+        // Nothing linked, nothing stored, the role in place: done.
+        assert_eq!(
+            next_step(&Facts {
+                role_in_config: true,
+                ..Facts::default()
+            }),
+            Step::Done
+        );
+        assert_eq!(
+            next_step(&Facts {
+                role_in_config: false,
+                ..base()
+            }),
+            Step::Replace
+        );
+        assert_eq!(
+            next_step(&Facts {
+                in_sync: false,
+                ..base()
+            }),
+            Step::Apply
+        );
+        assert_eq!(
+            next_step(&Facts {
+                passing: 2,
+                ..base()
+            }),
+            Step::Switch
+        );
         // Proof: the role used since the switch, the key not.
         assert_eq!(next_step(&base()), Step::Deactivate);
         assert!(matches!(
-            next_step(&Facts { role_last_used: Some(900), ..base() }),
+            next_step(&Facts {
+                role_last_used: Some(900),
+                ..base()
+            }),
             Step::Wait { .. }
         ));
-        let used = next_step(&Facts { key_last_used: Some(1_500), ..base() });
-        assert!(matches!(&used, Step::Wait { why } if why.contains("still uses")), "{used:?}");
+        let used = next_step(&Facts {
+            key_last_used: Some(1_500),
+            ..base()
+        });
+        assert!(
+            matches!(&used, Step::Wait { why } if why.contains("still uses")),
+            "{used:?}"
+        );
         assert!(matches!(
-            next_step(&Facts { others_pending: vec!["o/r".into()], ..base() }),
+            next_step(&Facts {
+                others_pending: vec!["o/r".into()],
+                ..base()
+            }),
             Step::Wait { .. }
         ));
         // Grace.
-        let inactive = Facts { key_active: false, deactivated_at: Some(9_000), ..base() };
+        let inactive = Facts {
+            key_active: false,
+            deactivated_at: Some(9_000),
+            ..base()
+        };
         assert!(matches!(next_step(&inactive), Step::Wait { .. }));
         assert_eq!(
-            next_step(&Facts { now: 9_000 + 8 * 86_400, ..inactive.clone() }),
+            next_step(&Facts {
+                now: 9_000 + 8 * 86_400,
+                ..inactive.clone()
+            }),
             Step::Delete
         );
         // Someone else deactivated it: not keyless's to delete.
         assert!(matches!(
-            next_step(&Facts { deactivated_at: None, ..inactive }),
+            next_step(&Facts {
+                deactivated_at: None,
+                ..inactive
+            }),
             Step::Wait { .. }
         ));
-        assert_eq!(next_step(&Facts { key_exists: false, secrets_left: 1, ..base() }), Step::Delete);
-        assert_eq!(next_step(&Facts { key_exists: false, ..base() }), Step::Done);
+        assert_eq!(
+            next_step(&Facts {
+                key_exists: false,
+                secrets_left: 1,
+                ..base()
+            }),
+            Step::Delete
+        );
+        assert_eq!(
+            next_step(&Facts {
+                key_exists: false,
+                ..base()
+            }),
+            Step::Done
+        );
     }
 }
