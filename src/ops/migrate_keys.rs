@@ -66,7 +66,7 @@ pub async fn observe(
                 .find(|(t, _)| t.eq_ignore_ascii_case(&secrets_tag(repo)))
                 .map(|(_, v)| v.clone())
         })
-        .flat_map(|v| v.split(',').map(String::from).collect::<Vec<_>>())
+        .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
         .collect();
     let inventory = keys::inventory(
         a,
@@ -374,7 +374,7 @@ pub async fn record_switch(account: &Account<'_>, o: &Observed, now: i64) -> Res
         let names: Vec<&str> = o.secrets.iter().map(|s| s.name.as_str()).collect();
         account
             .aws
-            .tag_user(&k.user, &secrets_tag(&o.repo), &names.join(","))
+            .tag_user(&k.user, &secrets_tag(&o.repo), &names.join(" "))
             .await?;
         account
             .aws

@@ -88,7 +88,7 @@ pub fn github() -> GitHub {
     gh
 }
 
-pub fn run(e: &Env, gh: &GitHub, args: &[&str], extra: &[(&'static str, String)]) -> Run {
+pub(crate) fn run(e: &Env, gh: &GitHub, args: &[&str], extra: &[(&'static str, String)]) -> Run {
     let mut vars = env(e, gh);
     for (k, _) in extra {
         vars.retain(|(n, _)| n != k);

@@ -24,6 +24,7 @@ mod keys;
 mod kit;
 mod layers;
 mod messages;
+mod migrate_keys;
 mod ops;
 mod output;
 mod ownership;

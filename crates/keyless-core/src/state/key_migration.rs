@@ -22,7 +22,7 @@ pub fn switched_tag(repo: &str) -> String {
 }
 
 /// The user tag recording which secrets held the key in a repository, at the switch:
-/// `keyless:secrets:OWNER/REPO` = names, comma-separated.
+/// `keyless:secrets:OWNER/REPO` = names, space-separated (IAM tag values take no comma).
 pub fn secrets_tag(repo: &str) -> String {
     format!("keyless:secrets:{repo}")
 }

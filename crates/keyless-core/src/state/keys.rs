@@ -337,6 +337,15 @@ pub fn link(
 ) -> Link {
     let mut evidence: BTreeSet<Evidence> = BTreeSet::new();
     for (tag, value) in &key.tags {
+        // keyless's own record of a migration it made from this user's key (after a link with
+        // evidence): it still names the repository once the key is inactive and silent.
+        if let Some(repo) = tag.strip_prefix("keyless:switched:") {
+            evidence.insert(Evidence::Tagged {
+                repo: repo.to_string(),
+                tag: tag.clone(),
+            });
+            continue;
+        }
         let names_key = tag == &key.key_id;
         let names_repo = tag.eq_ignore_ascii_case("repository")
             || tag.eq_ignore_ascii_case("github_repository")
