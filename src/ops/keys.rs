@@ -81,7 +81,7 @@ struct RepoRead {
     own: Vec<SecretInfo>,
     envs: Vec<(String, Vec<SecretInfo>)>,
     org_visible: Vec<String>,
-    files: Vec<(String, String)>,
+    files: Vec<crate::io::github::stored::FileInfo>,
 }
 
 async fn read_repo(gh: &GitHub, full: String) -> Result<RepoRead> {
@@ -134,7 +134,8 @@ pub async fn inventory(
     let mut uses: Vec<(String, KeyUse)> = Vec::new();
     let mut unreadable = Vec::new();
     for r in &reads {
-        for (path, text) in &r.files {
+        for f in &r.files {
+            let (path, text) = (&f.path, &f.text);
             match keys::scan_workflow(path, text) {
                 Ok(found) => uses.extend(found.into_iter().map(|u| (r.full.clone(), u))),
                 Err(error) => unreadable.push(Unreadable {

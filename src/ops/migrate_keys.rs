@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::identity::repository::SubForm;
 use crate::identity::subject::{Scope as SubjectScope, SubjectFormat, SubjectSpec};
 use crate::io::github::GitHub;
-use crate::io::github::stored::SecretPlace;
+use crate::io::github::stored::{FileInfo, PullInfo, SecretPlace};
 use crate::ops::context::{Account, AccountContext};
 use crate::ops::keys::{self, Inventory, Options as KeysOptions, Scope};
 use crate::ops::usage::{self, Options as UsageOptions};
@@ -338,23 +338,41 @@ pub async fn replacement(
     })
 }
 
-/// The repository's workflows switched from the key to the role's variable: `(path, new
-/// text, changes)` for each one that passed the key.
+/// One workflow switched: the file as it is, its new text, what changed.
+#[derive(Debug, Clone)]
+pub struct SwitchedFile {
+    /// The file on the default branch.
+    pub file: FileInfo,
+    /// Its new text.
+    pub text: String,
+    /// What changed, one line each.
+    pub changes: Vec<String>,
+}
+
+/// The branch a switch is proposed on.
+pub const SWITCH_BRANCH: &str = "keyless/migrate-keys";
+
+/// The repository's workflows switched from the key to the role's variable, each that passed
+/// the key.
 pub async fn switched_workflows(
     gh: &GitHub,
     o: &Observed,
     variable: &str,
     region: &str,
-) -> Result<Vec<(String, String, Vec<String>)>> {
+) -> Result<Vec<SwitchedFile>> {
     let sw = Switch {
         variable: variable.to_string(),
         region: region.to_string(),
         secrets: o.secrets.iter().map(|s| s.name.clone()).collect(),
     };
     let mut out = Vec::new();
-    for (path, text) in gh.workflow_files(&o.repo).await? {
-        match key_switch::switch_workflow(&path, &text, &sw) {
-            Ok(Some(s)) => out.push((path, s.text, s.changes)),
+    for file in gh.workflow_files(&o.repo).await? {
+        match key_switch::switch_workflow(&file.path, &file.text, &sw) {
+            Ok(Some(s)) => out.push(SwitchedFile {
+                file,
+                text: s.text,
+                changes: s.changes,
+            }),
             Ok(None) => {}
             Err(e) => {
                 return Err(Error::NotInConfig {
@@ -365,6 +383,43 @@ pub async fn switched_workflows(
         }
     }
     Ok(out)
+}
+
+/// The switch proposed as a pull request: a branch from `base`, one commit per file, and the
+/// pull request with `body` (the plan); an open one from the same branch is reused.
+pub async fn open_switch_pull(
+    gh: &GitHub,
+    o: &Observed,
+    files: &[SwitchedFile],
+    base: &str,
+    body: &str,
+) -> Result<PullInfo> {
+    if let Some(p) = gh.pull_from(&o.repo, SWITCH_BRANCH).await? {
+        return Ok(p);
+    }
+    let sha = gh.branch_sha(&o.repo, base).await?;
+    gh.create_branch(&o.repo, SWITCH_BRANCH, &sha).await?;
+    for f in files {
+        gh.put_file(
+            &o.repo,
+            SWITCH_BRANCH,
+            &f.file,
+            &f.text,
+            &format!(
+                "Assume the AWS role instead of the stored key ({})",
+                f.file.path
+            ),
+        )
+        .await?;
+    }
+    gh.open_pull(
+        &o.repo,
+        SWITCH_BRANCH,
+        base,
+        "Use the AWS role (OIDC) instead of the stored AWS key",
+        body,
+    )
+    .await
 }
 
 /// Record on the key's user that the repository switched now, and which secrets held the key

@@ -196,16 +196,23 @@ fn a_stored_key_is_moved_to_a_role_step_by_step_until_done() {
         Some(format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}"))
     );
 
-    // 2. switch: without a checkout (and the pull request not built yet) it says so.
+    // 2. switch: a pull request (a branch, a commit per file, the plan in its body).
     let (r, j) = step(&w, &["--yes"]);
     assert_eq!(j["next"]["step"], "switch", "{j}");
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("--workflows"), "{}", r.stderr);
-    let checkout = w.e.dir.path().join("checkout");
-    let (r, _) = step(&w, &["--yes", "--workflows", checkout.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    let deploy = std::fs::read_to_string(checkout.join(".github/workflows/deploy.yml")).unwrap();
-    let sync = std::fs::read_to_string(checkout.join(".github/workflows/sync.yml")).unwrap();
+    let pulls = w.gh.pulls("octo-org/site");
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let (number, head, _, body) = pulls[0].clone();
+    assert!(
+        body.contains(".github/workflows/sync.yml") && body.contains("vars.AWS_ROLE_ARN"),
+        "{body}"
+    );
+    let deploy =
+        w.gh.branch_file("octo-org/site", &head, ".github/workflows/deploy.yml")
+            .unwrap();
+    let sync =
+        w.gh.branch_file("octo-org/site", &head, ".github/workflows/sync.yml")
+            .unwrap();
     assert!(
         !deploy.contains("secrets.AWS") && !sync.contains("secrets.AWS"),
         "{deploy}\n{sync}"
@@ -229,10 +236,13 @@ fn a_stored_key_is_moved_to_a_role_step_by_step_until_done() {
         );
     }
     // Judged by the tools users run.
+    let checkout = w.e.dir.path().join("checkout");
+    std::fs::create_dir_all(checkout.join(".github/workflows")).unwrap();
+    std::fs::write(checkout.join(".github/workflows/deploy.yml"), &deploy).unwrap();
+    std::fs::write(checkout.join(".github/workflows/sync.yml"), &sync).unwrap();
     crate::workflows::judge(&checkout);
-    // Merged (as the repository's owner would), and run.
-    w.gh.add_file("octo-org/site", ".github/workflows/deploy.yml", &deploy);
-    w.gh.add_file("octo-org/site", ".github/workflows/sync.yml", &sync);
+    // Merged by the repository's owner.
+    w.gh.merge("octo-org/site", number);
 
     // 3. prove: not until the role has been assumed since the switch ...
     let (r, j) = step(&w, &["--yes"]);
@@ -292,4 +302,47 @@ fn a_stored_key_is_moved_to_a_role_step_by_step_until_done() {
     // The key nothing linked is untouched; nothing printed holds a secret.
     assert_eq!(w.e.kit.key_active(&w.other_key), Some(true));
     assert!(!r.stdout.contains("kit-secret-never-shown") && !r.stderr.contains("kit-secret"));
+    // Every GitHub request, and every answer, as GitHub's description has them.
+    let checked = crate::github::conforms(&w.gh);
+    for op in [
+        "GET /repos/{owner}/{repo}/git/ref/{ref} 200",
+        "POST /repos/{owner}/{repo}/git/refs 201",
+        "PUT /repos/{owner}/{repo}/contents/{path} 200",
+        "GET /repos/{owner}/{repo}/pulls 200",
+        "POST /repos/{owner}/{repo}/pulls 201",
+        "DELETE /repos/{owner}/{repo}/actions/secrets/{secret_name} 204",
+    ] {
+        assert!(checked.contains(op), "{op} was exercised: {checked:?}");
+    }
+}
+
+/// The switch into a local checkout instead of a pull request.
+#[test]
+fn the_switch_can_be_written_into_a_checkout() {
+    let w = world();
+    identify(&w);
+    let (r, _) = step(&w, &["--yes", "--min-days", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let checkout = w.e.dir.path().join("site");
+    let (r, j) = step(&w, &["--yes", "--workflows", checkout.to_str().unwrap()]);
+    assert_eq!(
+        (r.code, j["next"]["step"].as_str()),
+        (2, Some("switch")),
+        "{}",
+        r.stderr
+    );
+    let sync = std::fs::read_to_string(checkout.join(".github/workflows/sync.yml")).unwrap();
+    assert!(
+        sync.contains("id-token: write") && !sync.contains("secrets."),
+        "{sync}"
+    );
+    assert!(w.gh.pulls("octo-org/site").is_empty());
+    // GitHub got the variables apply set, nothing else: no branch, no pull request.
+    assert!(
+        w.gh.calls()
+            .keys()
+            .all(|c| c.starts_with("GET ") || c.contains("/actions/variables")),
+        "{:?}",
+        w.gh.calls()
+    );
 }

@@ -201,39 +201,55 @@ pub fn cmd_migrate_keys(s: &Session, args: &MigrateKeysArgs) -> Result<ExitStatu
             let files = s.block_on(ops::migrate_keys::switched_workflows(
                 gh, &o, &variable, &region,
             ))?;
-            let Some(dir) = &args.workflows else {
-                return Err(Error::usage(
-                    format!(
-                        "{} workflow file(s) to switch; delivering them as a pull request is not built yet",
-                        files.len()
-                    ),
-                    "pass --workflows DIR (a checkout of the repository): the files are written there to commit",
-                ));
-            };
-            for (path, _, changes) in &files {
+            for f in &files {
                 p.note(&format!(
-                    "{} {path}: {}",
+                    "{} {}: {}",
                     style::bold("switch:"),
-                    changes.join("; ")
+                    f.file.path,
+                    f.changes.join("; ")
                 ));
             }
-            if !s.confirm_reviewed(
-                args.yes,
-                "Write the switched workflows?",
-                "keyless migrate-keys",
-            )? {
+            let question = match &args.workflows {
+                Some(dir) => format!("Write the switched workflows into {}?", dir.display()),
+                None => format!(
+                    "Open a pull request on {} with the switched workflows?",
+                    o.repo
+                ),
+            };
+            if !s.confirm_reviewed(args.yes, &question, "keyless migrate-keys")? {
                 p.note("nothing was changed");
                 return Ok(ExitStatus::Error);
             }
-            for (path, text, _) in &files {
-                crate::app::files::write(&dir.join(path), text)?;
-            }
+            let delivered = match &args.workflows {
+                Some(dir) => {
+                    for f in &files {
+                        crate::app::files::write(&dir.join(&f.file.path), &f.text)?;
+                    }
+                    format!(
+                        "{} workflow file(s) written in {}: commit and merge them",
+                        files.len(),
+                        dir.display()
+                    )
+                }
+                None => {
+                    let body = switch_body(&o, &files, &variable);
+                    let pull = s.block_on(ops::migrate_keys::open_switch_pull(
+                        gh,
+                        &o,
+                        &files,
+                        &args.branch,
+                        &body,
+                    ))?;
+                    format!(
+                        "pull request #{} ({}): review and merge it",
+                        pull.number, pull.html_url
+                    )
+                }
+            };
             s.block_on(ops::migrate_keys::record_switch(&account, &o, now()))?;
             p.note(&format!(
-                "{} {} workflow file(s) in {}: commit and merge them, run a workflow, then `keyless migrate-keys` again",
+                "{} {delivered}; run a workflow, then `keyless migrate-keys` again",
                 style::ok("switched:"),
-                files.len(),
-                dir.display()
             ));
             Ok(ExitStatus::Findings)
         }
@@ -275,4 +291,21 @@ pub fn cmd_migrate_keys(s: &Session, args: &MigrateKeysArgs) -> Result<ExitStatu
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// The pull request's body: the plan, file by file, and what comes next.
+fn switch_body(o: &Observed, files: &[ops::migrate_keys::SwitchedFile], variable: &str) -> String {
+    let mut b = format!(
+        "This moves {} from the stored AWS key to the role in `vars.{variable}` (GitHub OIDC, no stored key), made by `keyless migrate-keys`.\n\n",
+        o.repo
+    );
+    for f in files {
+        b.push_str(&format!("**{}**\n", f.file.path));
+        for c in &f.changes {
+            b.push_str(&format!("- {c}\n"));
+        }
+        b.push('\n');
+    }
+    b.push_str("After this is merged and a workflow has run, `keyless migrate-keys` deactivates the key (reversibly), then deletes it and its secrets after the grace period.\n");
+    b
 }

@@ -20,6 +20,26 @@ pub struct SecretInfo {
     pub visibility: Option<String>,
 }
 
+/// A file of a repository, with the blob sha an update must name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Its path.
+    pub path: String,
+    /// Its text.
+    pub text: String,
+    /// Its blob sha.
+    pub sha: String,
+}
+
+/// A pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullInfo {
+    /// Its number.
+    pub number: u64,
+    /// Where people read it.
+    pub html_url: String,
+}
+
 /// The most pages of one list keyless reads (100 a page).
 const MAX_PAGES: usize = 100;
 
@@ -179,9 +199,9 @@ impl GitHub {
             .collect())
     }
 
-    /// The workflow files of a repository's default branch: `(path, text)`; none when it has
-    /// no `.github/workflows`.
-    pub async fn workflow_files(&self, full: &str) -> Result<Vec<(String, String)>> {
+    /// The workflow files of a repository's default branch; none when it has no
+    /// `.github/workflows`.
+    pub async fn workflow_files(&self, full: &str) -> Result<Vec<FileInfo>> {
         let url = format!("{}/repos/{full}/contents/.github/workflows", self.base);
         let r = self.get(&url).await?;
         if r.status == 404 {
@@ -221,10 +241,15 @@ impl GitHub {
                     message: format!("the file's content is not base64: {e}"),
                     hint: None,
                 })?;
-            out.push((
-                path.to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
+            out.push(FileInfo {
+                path: path.to_string(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                sha: v
+                    .get("sha")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            });
         }
         Ok(out)
     }
@@ -289,4 +314,99 @@ pub enum SecretPlace<'a> {
     Environment(&'a str, &'a str),
     /// The organisation.
     Organization(&'a str),
+}
+
+impl GitHub {
+    /// The commit a branch points at.
+    pub async fn branch_sha(&self, full: &str, branch: &str) -> Result<String> {
+        let url = format!(
+            "{}/repos/{full}/git/ref/heads/{}",
+            self.base,
+            encode(branch)
+        );
+        let r = self.get(&url).await?;
+        let v: Value = self.parse(&url, &r, Some(full))?;
+        Ok(v["object"]["sha"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Create branch `name` at `sha`; one that exists already is not an error (a run that
+    /// stopped part-way is run again).
+    pub async fn create_branch(&self, full: &str, name: &str, sha: &str) -> Result<()> {
+        let url = format!("{}/repos/{full}/git/refs", self.base);
+        let body = serde_json::json!({"ref": format!("refs/heads/{name}"), "sha": sha});
+        let r = self.call("POST", &url, Some(&body)).await?;
+        if r.status == 422 {
+            return Ok(());
+        }
+        super::write_result("POST", &url, &r, full, &self.source, 201)
+    }
+
+    /// Write a file on a branch, one commit (the file's blob sha names what it replaces).
+    pub async fn put_file(
+        &self,
+        full: &str,
+        branch: &str,
+        file: &FileInfo,
+        text: &str,
+        message: &str,
+    ) -> Result<()> {
+        let url = format!(
+            "{}/repos/{full}/contents/{}",
+            self.base,
+            file.path
+                .split('/')
+                .map(encode)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let mut body = serde_json::json!({
+            "message": message,
+            "content": base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+            "branch": branch,
+        });
+        if !file.sha.is_empty() {
+            body["sha"] = Value::String(file.sha.clone());
+        }
+        let r = self.call("PUT", &url, Some(&body)).await?;
+        if r.status == 201 {
+            return Ok(());
+        }
+        super::write_result("PUT", &url, &r, full, &self.source, 200)
+    }
+
+    /// The open pull request from branch `head`, if there is one.
+    pub async fn pull_from(&self, full: &str, head: &str) -> Result<Option<PullInfo>> {
+        let owner = full.split('/').next().unwrap_or_default();
+        let url = format!(
+            "{}/repos/{full}/pulls?state=open&head={}",
+            self.base,
+            encode(&format!("{owner}:{head}"))
+        );
+        let r = self.get(&url).await?;
+        let v: Value = self.parse(&url, &r, Some(full))?;
+        Ok(v.as_array().and_then(|a| a.first()).map(|p| PullInfo {
+            number: p["number"].as_u64().unwrap_or(0),
+            html_url: p["html_url"].as_str().unwrap_or_default().to_string(),
+        }))
+    }
+
+    /// Open a pull request from `head` into `base`.
+    pub async fn open_pull(
+        &self,
+        full: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullInfo> {
+        let url = format!("{}/repos/{full}/pulls", self.base);
+        let req = serde_json::json!({"title": title, "head": head, "base": base, "body": body});
+        let r = self.call("POST", &url, Some(&req)).await?;
+        super::write_result("POST", &url, &r, full, &self.source, 201)?;
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        Ok(PullInfo {
+            number: v["number"].as_u64().unwrap_or(0),
+            html_url: v["html_url"].as_str().unwrap_or_default().to_string(),
+        })
+    }
 }

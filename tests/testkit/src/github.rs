@@ -109,6 +109,10 @@ struct GhState {
     files: BTreeMap<(u64, String), String>,
     /// `GET /meta`'s `actions` ranges.
     actions_ranges: Vec<String>,
+    /// Branches other than the default: (repository ID, branch) → files written on it.
+    branches: BTreeMap<(u64, String), BTreeMap<String, String>>,
+    /// Pull requests: (repository ID, number, head, base, title, body).
+    pulls: Vec<(u64, u64, String, String, String, String)>,
 }
 
 /// Where a secret is held.
@@ -223,7 +227,19 @@ impl GitHub {
                     "/repos/{owner}/{repo}/environments/{env}/secrets",
                     get(list_env_secrets),
                 )
-                .route("/repos/{owner}/{repo}/contents/{*path}", get(get_contents))
+                .route(
+                    "/repos/{owner}/{repo}/contents/{*path}",
+                    get(get_contents).put(put_contents),
+                )
+                .route("/repos/{owner}/{repo}/git/ref/{*ref}", get(get_ref))
+                .route(
+                    "/repos/{owner}/{repo}/git/refs",
+                    axum::routing::post(create_ref),
+                )
+                .route(
+                    "/repos/{owner}/{repo}/pulls",
+                    get(list_pulls).post(create_pull),
+                )
                 .route("/orgs/{org}/actions/secrets", get(list_org_secrets))
                 .route(
                     "/orgs/{org}/actions/secrets/{name}/repositories",
@@ -426,6 +442,51 @@ impl GitHub {
         home.map(|h| secrets_at(&s, &h)).unwrap_or_default()
     }
 
+    /// The pull requests opened on a repository: (number, head branch, title, body).
+    pub fn pulls(&self, full: &str) -> Vec<(u64, String, String, String)> {
+        let s = self.state.lock();
+        let Some(id) = repo_id_of(&s, full) else {
+            return vec![];
+        };
+        s.pulls
+            .iter()
+            .filter(|p| p.0 == id)
+            .map(|p| (p.1, p.2.clone(), p.4.clone(), p.5.clone()))
+            .collect()
+    }
+
+    /// A file as written on a branch (not the default one).
+    pub fn branch_file(&self, full: &str, branch: &str, path: &str) -> Option<String> {
+        let s = self.state.lock();
+        let id = repo_id_of(&s, full)?;
+        s.branches
+            .get(&(id, branch.to_string()))?
+            .get(path)
+            .cloned()
+    }
+
+    /// Merge a pull request (as its reviewer would): the head branch's files land on the
+    /// default branch.
+    pub fn merge(&self, full: &str, number: u64) {
+        let mut s = self.state.lock();
+        let Some(id) = repo_id_of(&s, full) else {
+            return;
+        };
+        let Some(head) = s
+            .pulls
+            .iter()
+            .find(|p| p.0 == id && p.1 == number)
+            .map(|p| p.2.clone())
+        else {
+            return;
+        };
+        let files = s.branches.get(&(id, head)).cloned().unwrap_or_default();
+        for (path, text) in files {
+            s.files.insert((id, path), text);
+        }
+        s.pulls.retain(|p| !(p.0 == id && p.1 == number));
+    }
+
     /// `GET /meta`'s `actions` ranges (GitHub's hosted runners).
     pub fn set_actions_ranges(&self, ranges: &[&str]) {
         self.state.lock().actions_ranges = ranges.iter().map(|r| r.to_string()).collect();
@@ -567,6 +628,7 @@ fn route_of(method: &str, path: &str) -> String {
             "/repos/{owner}/{repo}/environments/{environment_name}/secrets".to_string()
         }
         ["repos", _, _, "contents", ..] => "/repos/{owner}/{repo}/contents/{path}".to_string(),
+        ["repos", _, _, "git", "ref", ..] => "/repos/{owner}/{repo}/git/ref/{ref}".to_string(),
         ["repos", _, _, "actions", "secrets", _] => {
             "/repos/{owner}/{repo}/actions/secrets/{secret_name}".to_string()
         }
@@ -1380,10 +1442,7 @@ fn content_item(s: &GhState, r: &Repo, path: &str, text: Option<&str>) -> Value 
     let html = format!("https://github.com/{}/{}/blob/main/{path}", r.owner, r.name);
     let git = format!("{}/repos/{}/{}/git/blobs/kit", s.base, r.owner, r.name);
     let name = path.rsplit('/').next().unwrap_or(path);
-    let sha = format!(
-        "{:040x}",
-        text.map(|t| t.len() as u64 * 2654435761).unwrap_or(0)
-    );
+    let sha = text.map(blob_sha).unwrap_or_else(|| format!("{:040x}", 0));
     let mut v = json!({
         "type": if text.is_some() { "file" } else { "dir" },
         "size": text.map_or(0, str::len),
@@ -1491,4 +1550,345 @@ async fn delete_org_secret(
     Path((org, name)): Path<(String, String)>,
 ) -> Response {
     delete_secret_at(&st, Some(SecretHome::Org(org.to_ascii_lowercase())), &name)
+}
+
+fn blob_sha(text: &str) -> String {
+    // A stand-in for git's blob hash: stable per content.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}{:024x}", text.len())
+}
+
+const MAIN_SHA: &str = "a5b1c0ffee0000000000000000000000000000aa";
+
+fn ref_json(s: &GhState, r: &Repo, branch: &str, sha: &str) -> Value {
+    let url = format!(
+        "{}/repos/{}/{}/git/refs/heads/{branch}",
+        s.base, r.owner, r.name
+    );
+    json!({
+        "ref": format!("refs/heads/{branch}"),
+        "node_id": format!("REF_kit{}", r.id),
+        "url": url,
+        "object": {"type": "commit", "sha": sha, "url": format!("{}/repos/{}/{}/git/commits/{sha}", s.base, r.owner, r.name)},
+    })
+}
+
+async fn get_ref(
+    State(st): State<Shared>,
+    Path((o, r, reference)): Path<(String, String, String)>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r) else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let Some(branch) = reference.strip_prefix("heads/") else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    if branch != "main" && !s.branches.contains_key(&(repo.id, branch.to_string())) {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    }
+    axum::Json(ref_json(&s, repo, branch, MAIN_SHA)).into_response()
+}
+
+async fn create_ref(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = body_json(&body);
+    let mut s = st.lock();
+    let Some(repo) = find(&s, &o, &r).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let (Some(reference), Some(sha)) = (body["ref"].as_str(), body["sha"].as_str()) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request", &s.base);
+    };
+    let Some(branch) = reference.strip_prefix("refs/heads/") else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Reference must start with refs/heads/",
+            &s.base,
+        );
+    };
+    let key = (repo.id, branch.to_string());
+    if branch == "main" || s.branches.contains_key(&key) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Reference already exists",
+            &s.base,
+        );
+    }
+    s.branches.insert(key, BTreeMap::new());
+    (
+        StatusCode::CREATED,
+        axum::Json(ref_json(&s, &repo, branch, sha)),
+    )
+        .into_response()
+}
+
+async fn put_contents(
+    State(st): State<Shared>,
+    Path((o, r, path)): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    use base64::Engine as _;
+    let body = body_json(&body);
+    let mut s = st.lock();
+    let Some(repo) = find(&s, &o, &r).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let path = path.trim_matches('/').to_string();
+    let Some(text) = body["content"]
+        .as_str()
+        .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "content is not base64",
+            &s.base,
+        );
+    };
+    let branch = body["branch"].as_str().unwrap_or("main").to_string();
+    // The file as the branch holds it now (a new branch starts from the default one).
+    let current = if branch == "main" {
+        s.files.get(&(repo.id, path.clone())).cloned()
+    } else {
+        let Some(files) = s.branches.get(&(repo.id, branch.clone())) else {
+            return error(StatusCode::NOT_FOUND, "Branch not found", &s.base);
+        };
+        files
+            .get(&path)
+            .cloned()
+            .or_else(|| s.files.get(&(repo.id, path.clone())).cloned())
+    };
+    // Updating a file needs its blob sha (GitHub answers 409 on a stale one, 422 without).
+    if let Some(cur) = &current {
+        match body["sha"].as_str() {
+            Some(sha) if sha == blob_sha(cur) => {}
+            Some(_) => return error(StatusCode::CONFLICT, "sha does not match", &s.base),
+            None => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "\"sha\" wasn't supplied.",
+                    &s.base,
+                );
+            }
+        }
+    }
+    if branch == "main" {
+        s.files.insert((repo.id, path.clone()), text.clone());
+    } else if let Some(files) = s.branches.get_mut(&(repo.id, branch.clone())) {
+        files.insert(path.clone(), text.clone());
+    }
+    let mut content = content_item(&s, &repo, &path, Some(&text));
+    if let Some(o) = content.as_object_mut() {
+        o.remove("content");
+        o.remove("encoding");
+        // A written file's answer has a download URL (GitHub's raw host).
+        o.insert(
+            "download_url".into(),
+            json!(format!(
+                "https://raw.githubusercontent.com/{}/{}/{branch}/{path}",
+                repo.owner, repo.name
+            )),
+        );
+    }
+    let commit_sha = blob_sha(&format!("commit {path} {text}"));
+    let commit = json!({
+        "sha": commit_sha,
+        "node_id": format!("C_kit{}", repo.id),
+        "url": format!("{}/repos/{}/{}/git/commits/{commit_sha}", s.base, repo.owner, repo.name),
+        "html_url": format!("https://github.com/{}/{}/commit/{commit_sha}", repo.owner, repo.name),
+        "author": {"date": STAMP, "name": "keyless", "email": "keyless@users.noreply.github.com"},
+        "committer": {"date": STAMP, "name": "keyless", "email": "keyless@users.noreply.github.com"},
+        "message": body["message"].as_str().unwrap_or_default(),
+        "tree": {"url": format!("{}/repos/{}/{}/git/trees/{commit_sha}", s.base, repo.owner, repo.name), "sha": commit_sha},
+        "parents": [{"url": format!("{}/repos/{}/{}/git/commits/{MAIN_SHA}", s.base, repo.owner, repo.name), "html_url": format!("https://github.com/{}/{}/commit/{MAIN_SHA}", repo.owner, repo.name), "sha": MAIN_SHA}],
+        "verification": {"verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null},
+    });
+    let status = if current.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    (
+        status,
+        axum::Json(json!({"content": content, "commit": commit})),
+    )
+        .into_response()
+}
+
+fn pull_json(
+    s: &GhState,
+    r: &Repo,
+    number: u64,
+    head: &str,
+    base: &str,
+    title: &str,
+    body: &str,
+) -> Value {
+    let api = format!("{}/repos/{}/{}", s.base, r.owner, r.name);
+    let html = format!("https://github.com/{}/{}/pull/{number}", r.owner, r.name);
+    let mut repo = repo_json(r, &s.base);
+    // A pull request's head and base carry the repository with every field the schema asks.
+    repo["has_downloads"] = json!(true);
+    let user = repo["owner"].clone();
+    let link = |h: &str| json!({"href": h});
+    let mut v = json!({
+        "url": format!("{api}/pulls/{number}"),
+        "id": 90_000 + number,
+        "node_id": format!("PR_kit{number}"),
+        "html_url": html,
+        "diff_url": format!("{html}.diff"),
+        "patch_url": format!("{html}.patch"),
+        "issue_url": format!("{api}/issues/{number}"),
+        "commits_url": format!("{api}/pulls/{number}/commits"),
+        "review_comments_url": format!("{api}/pulls/{number}/comments"),
+        "review_comment_url": format!("{api}/pulls/comments{{/number}}"),
+        "comments_url": format!("{api}/issues/{number}/comments"),
+        "statuses_url": format!("{api}/statuses/{MAIN_SHA}"),
+        "number": number,
+        "state": "open",
+        "locked": false,
+        "title": title,
+        "user": user,
+        "body": body,
+        "labels": [],
+        "milestone": null,
+        "active_lock_reason": null,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "closed_at": null,
+        "merged_at": null,
+        "merge_commit_sha": null,
+        "assignee": null,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+    });
+    let links = json!({
+        "self": link(&format!("{api}/pulls/{number}")),
+        "html": link(&html),
+        "issue": link(&format!("{api}/issues/{number}")),
+        "comments": link(&format!("{api}/issues/{number}/comments")),
+        "review_comments": link(&format!("{api}/pulls/{number}/comments")),
+        "review_comment": link(&format!("{api}/pulls/comments{{/number}}")),
+        "commits": link(&format!("{api}/pulls/{number}/commits")),
+        "statuses": link(&format!("{api}/statuses/{MAIN_SHA}")),
+    });
+    let rest = json!({
+        "head": {"label": format!("{}:{head}", r.owner), "ref": head, "repo": repo, "sha": MAIN_SHA, "user": user},
+        "base": {"label": format!("{}:{base}", r.owner), "ref": base, "repo": repo, "sha": MAIN_SHA, "user": user},
+        "author_association": "OWNER",
+        "auto_merge": null,
+        "draft": false,
+        "merged": false,
+        "mergeable": null,
+        "rebaseable": null,
+        "mergeable_state": "unknown",
+        "merged_by": null,
+        "comments": 0,
+        "review_comments": 0,
+        "maintainer_can_modify": false,
+        "commits": 1,
+        "additions": 0,
+        "deletions": 0,
+        "changed_files": 0,
+    });
+    if let (Some(o), Some(r)) = (v.as_object_mut(), rest.as_object()) {
+        o.extend(r.clone());
+        o.insert("_links".into(), links);
+    }
+    v
+}
+
+async fn list_pulls(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let s = st.lock();
+    let Some(repo) = find(&s, &o, &r).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let head = q
+        .get("head")
+        .map(|h| h.split_once(':').map_or(h.as_str(), |(_, b)| b).to_string());
+    let list: Vec<Value> = s
+        .pulls
+        .iter()
+        .filter(|p| p.0 == repo.id && head.as_ref().is_none_or(|h| *h == p.2))
+        .map(|p| {
+            let mut v = pull_json(&s, &repo, p.1, &p.2, &p.3, &p.4, &p.5);
+            // The list answers the simple shape: no counts.
+            if let Some(o) = v.as_object_mut() {
+                for k in [
+                    "merged",
+                    "mergeable",
+                    "rebaseable",
+                    "mergeable_state",
+                    "merged_by",
+                    "comments",
+                    "review_comments",
+                    "maintainer_can_modify",
+                    "commits",
+                    "additions",
+                    "deletions",
+                    "changed_files",
+                ] {
+                    o.remove(k);
+                }
+            }
+            v
+        })
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+async fn create_pull(
+    State(st): State<Shared>,
+    Path((o, r)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = body_json(&body);
+    let mut s = st.lock();
+    let Some(repo) = find(&s, &o, &r).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
+    };
+    let (Some(head), Some(base)) = (body["head"].as_str(), body["base"].as_str()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation Failed",
+            &s.base,
+        );
+    };
+    let head = head.split_once(':').map_or(head, |(_, b)| b).to_string();
+    if !s.branches.contains_key(&(repo.id, head.clone())) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation Failed: head",
+            &s.base,
+        );
+    }
+    let number = s.pulls.iter().filter(|p| p.0 == repo.id).count() as u64 + 1;
+    let title = body["title"].as_str().unwrap_or_default().to_string();
+    let text = body["body"].as_str().unwrap_or_default().to_string();
+    s.pulls.push((
+        repo.id,
+        number,
+        head.clone(),
+        base.to_string(),
+        title.clone(),
+        text.clone(),
+    ));
+    (
+        StatusCode::CREATED,
+        axum::Json(pull_json(&s, &repo, number, &head, base, &title, &text)),
+    )
+        .into_response()
 }
