@@ -46,6 +46,7 @@ fn main() {
                 findings: Vec::new(),
                 guarded: None,
                 used: Default::default(),
+                stored: Default::default(),
             })
             .collect();
         for i in 0..n {

@@ -361,6 +361,10 @@ pub struct KeysArgs {
     /// Days of CloudTrail event history to read for each key (at most 90).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub days: u32,
+    /// Also write the trust map of stored keys: each IAM user with a key, reached from the
+    /// repositories holding it (drawn unlike OIDC), with what its policies allow.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `migrate-keys` arguments.

@@ -41,6 +41,8 @@ pub struct Options {
     pub days: u32,
     /// The moment the window ends (seconds since the epoch).
     pub now: i64,
+    /// Also read each key's user's policies (for the trust map).
+    pub grants: bool,
 }
 
 /// A workflow file that could not be read.
@@ -73,6 +75,8 @@ pub struct Inventory {
     pub findings: Vec<Finding>,
     /// LookupEvents requests made.
     pub lookups: u64,
+    /// Each key's user's policy documents, when asked for: user → (name, document).
+    pub grants: BTreeMap<String, Vec<(String, Value)>>,
 }
 
 /// What one repository holds.
@@ -282,6 +286,20 @@ pub async fn inventory(
         links.push(keys::link(k, &[], &ranges, &by_id));
     }
     let findings = keys::findings(&secrets, &all_keys, &links, opts.now);
+    let mut grants = BTreeMap::new();
+    if opts.grants {
+        let arns: Vec<&str> = all_keys
+            .iter()
+            .map(|k| k.user_arn.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let read = join_all(arns.iter().map(|a| account.aws.principal_grant(a))).await;
+        for (arn, g) in arns.iter().zip(read) {
+            let user = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            grants.insert(user, g?.documents);
+        }
+    }
     Ok(Inventory {
         repos,
         secrets,
@@ -291,5 +309,6 @@ pub async fn inventory(
         links,
         findings,
         lookups,
+        grants,
     })
 }

@@ -80,6 +80,7 @@ pub async fn observe(
             cloudtrail: true,
             days: 90,
             now,
+            grants: false,
         },
     )
     .await?;

@@ -334,6 +334,43 @@ fn keys_finds_stored_keys_the_workflows_that_pass_them_and_links_only_with_evide
         && x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             == ".github/workflows/deploy.yml"
         && x["locations"][0]["physicalLocation"]["region"]["startLine"] == 15));
+    // The trust map: each user reached from the repository holding its key, drawn as a stored
+    // key (dotted), not a trust; its permissions read from its policies.
+    let html = e.dir.path().join("keys.html");
+    let r = run(
+        &e,
+        &gh,
+        &[
+            "keys",
+            "--owner",
+            "octo-org",
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("data-role=\"site-deploy\""),
+        "the user is drawn"
+    );
+    assert!(
+        page.contains("chip broad-stored-key") && page.contains("stored-key\""),
+        "dotted edges"
+    );
+    assert!(
+        page.contains("stored key (identified, key"),
+        "the evidence is named"
+    );
+    assert!(
+        page.contains("a stored access key (an IAM user, no OIDC)"),
+        "a legend says so"
+    );
+    assert!(
+        !page.contains("data-role=\"legacy\""),
+        "an unlinked key is not drawn as reached"
+    );
     // Every GitHub request keys made, and every answer, as GitHub's description has them.
     let checked = crate::github::conforms(&gh);
     for op in [

@@ -13,6 +13,9 @@ use crate::app::report::keys::KeysReport;
 use crate::app::report::show;
 use crate::app::session::{Need, Session};
 use crate::app::style;
+use keyless::artifacts::trust_map::{MapAccount, Source};
+use keyless::state::audit::{AccountView, AuditedRole};
+use std::collections::BTreeMap;
 
 /// `keyless keys`
 pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
@@ -39,6 +42,7 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0),
+        grants: args.html.is_some(),
     };
     let scope = Scope {
         repos: args.repos.clone(),
@@ -48,6 +52,14 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
     let inv = s.block_on(keys::inventory(&account, gh, &scope, &opts))?;
     let fail_on: Severity = args.fail_on.into();
     let report = KeysReport::new(&inv, account.target.account_id.clone(), fail_on);
+    if let Some(path) = &args.html {
+        crate::app::files::write_map(
+            path,
+            "keyless keys",
+            &format!("account {}: stored keys", account.target.account_id),
+            &[keys_map(&inv, &account.target.account_id)],
+        )?;
+    }
     if let Some(path) = &args.sarif {
         let log = crate::app::report::audit::sarif(&report.findings, |f| report.locate(f));
         let text = serde_json::to_string_pretty(&log).unwrap_or_default() + "\n";
@@ -93,4 +105,57 @@ fn identify(s: &Session, repo_id: Option<u64>) -> Result<ExitStatus> {
         )),
     }
     Ok(ExitStatus::Success)
+}
+
+/// The trust map of stored keys: each IAM user with a key, reached from the repositories the
+/// evidence names (or "GitHub Actions" when the repository is not known), with what its
+/// policies allow.
+fn keys_map(inv: &keys::Inventory, account: &str) -> MapAccount {
+    use keyless::state::keys::Certainty;
+    let mut roles = Vec::new();
+    let mut stored: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    for k in &inv.keys {
+        let Some(link) = inv.links.iter().find(|l| l.key_id == k.key_id) else {
+            continue;
+        };
+        let how = match link.certainty {
+            Certainty::Identified => "identified",
+            Certainty::Tagged => "tagged",
+            Certainty::GitHubOnly => "used from GitHub Actions",
+            Certainty::None => continue,
+        };
+        let entry = stored.entry(k.user.clone()).or_default();
+        if link.repos.is_empty() {
+            entry.push(Source::stored_key(
+                "GitHub Actions (repository not known)",
+                how,
+            ));
+        }
+        for r in &link.repos {
+            entry.push(Source::stored_key(r, &format!("{how}, key {}", k.key_id)));
+        }
+        if !roles.iter().any(|r: &AuditedRole| r.name == k.user) {
+            roles.push(AuditedRole {
+                name: k.user.clone(),
+                arn: k.user_arn.clone(),
+                inline_policies: inv
+                    .grants
+                    .get(&k.user)
+                    .map(|g| g.iter().cloned().collect())
+                    .unwrap_or_default(),
+                ..AuditedRole::default()
+            });
+        }
+    }
+    MapAccount {
+        account: account.to_string(),
+        view: AccountView {
+            providers: vec![],
+            roles,
+        },
+        findings: inv.findings.clone(),
+        guarded: None,
+        used: Default::default(),
+        stored,
+    }
 }

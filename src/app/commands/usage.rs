@@ -91,6 +91,7 @@ pub fn cmd_usage(s: &Session, args: &UsageArgs) -> Result<ExitStatus> {
                 findings: vec![],
                 guarded: None,
                 used: Default::default(),
+                stored: Default::default(),
             }
             .with_usage(marks);
             write_map(

@@ -114,6 +114,7 @@ mod tests {
             ],
             guarded: Some(false),
             used: Default::default(),
+            stored: Default::default(),
         }]
     }
 

@@ -41,6 +41,9 @@ pub struct MapAccount {
     /// What each role used, per service (`keyless usage --html`): by role name, service
     /// prefix → `used`, `unused` or `unknown` ([`service_marks`]).
     pub used: BTreeMap<String, BTreeMap<String, &'static str>>,
+    /// Where a row is reached from by a stored key instead of a trust (`keyless keys --html`):
+    /// by row name (an IAM user), the repositories holding its key. Drawn unlike OIDC.
+    pub stored: BTreeMap<String, Vec<Source>>,
 }
 
 /// Per service, from a granted-vs-used comparison: `used` when any action of it was used,
@@ -106,6 +109,7 @@ impl MapAccount {
             findings: findings.to_vec(),
             guarded: None,
             used: BTreeMap::new(),
+            stored: BTreeMap::new(),
         }
     }
 
@@ -139,6 +143,7 @@ impl MapAccount {
             findings: findings.to_vec(),
             guarded: unguarded.then_some(false),
             used: BTreeMap::new(),
+            stored: BTreeMap::new(),
         }
     }
 
@@ -231,6 +236,7 @@ impl MapAccount {
                 .collect(),
             guarded: None,
             used: BTreeMap::new(),
+            stored: BTreeMap::new(),
         }
     }
 }
@@ -244,8 +250,21 @@ pub struct Source {
     pub repo: String,
     /// The scope, in words.
     pub scope: String,
-    /// `github` (any repository on GitHub), `owner` (any in the owner), or empty.
+    /// `github` (any repository on GitHub), `owner` (any in the owner), `stored-key` (a stored
+    /// access key, not a trust), or empty.
     pub broad: String,
+}
+
+impl Source {
+    /// A repository reaching an IAM user through a stored key (`how`: the evidence).
+    pub fn stored_key(repo: &str, how: &str) -> Source {
+        Source {
+            owner: repo.split('/').next().unwrap_or(repo).to_string(),
+            repo: repo.to_string(),
+            scope: format!("stored key ({how})"),
+            broad: "stored-key".into(),
+        }
+    }
 }
 
 /// What a role can do in one service.
@@ -330,6 +349,8 @@ struct Page<'a> {
     risky: usize,
     /// Whether any role carries what it used (a legend for it).
     with_usage: bool,
+    /// Whether any row is reached through a stored key (a legend for it).
+    with_stored: bool,
 }
 
 /// The class an edge or role is drawn with, by its worst finding.
@@ -610,8 +631,11 @@ fn row(
     role: &AuditedRole,
     findings: &[&Finding],
     used: Option<&BTreeMap<String, &'static str>>,
+    stored: Option<&Vec<Source>>,
 ) -> Row {
-    let sources = sources(&role.trust_policy);
+    let sources = stored
+        .cloned()
+        .unwrap_or_else(|| sources(&role.trust_policy));
     let mut caps = capabilities(role);
     if let Some(used) = used {
         for c in &mut caps {
@@ -635,7 +659,11 @@ fn row(
             y2: mid,
             class: format!(
                 "edge risk-{risk}{}",
-                if s.broad.is_empty() { "" } else { " broad" }
+                match s.broad.as_str() {
+                    "" => "",
+                    "stored-key" => " stored-key",
+                    _ => " broad",
+                }
             ),
         })
         .collect();
@@ -698,7 +726,13 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
         let mut groups: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         for role in &a.view.roles {
             let fs = a.findings_of(&role.name);
-            let r = row(&a.account, role, &fs, a.used.get(&role.name));
+            let r = row(
+                &a.account,
+                role,
+                &fs,
+                a.used.get(&role.name),
+                a.stored.get(&role.name),
+            );
             if matches!(r.risk, "critical" | "high")
                 || r.sources.iter().any(|s| !s.broad.is_empty())
             {
@@ -763,6 +797,7 @@ pub fn html(title: &str, generated: &str, source: &str, accounts: &[MapAccount])
         findings,
         risky,
         with_usage: accounts.iter().any(|a| !a.used.is_empty()),
+        with_stored: accounts.iter().any(|a| !a.stored.is_empty()),
     };
     render(&page).unwrap_or_else(|e| {
         format!("<!DOCTYPE html><meta charset=utf-8><title>keyless</title><p>the trust map could not be drawn: {}</p>", e.replace('<', "&lt;"))
@@ -847,6 +882,7 @@ mod tests {
             ],
             guarded: Some(false),
             used: Default::default(),
+            stored: Default::default(),
         }]
     }
 

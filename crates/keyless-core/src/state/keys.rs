@@ -527,6 +527,7 @@ pub fn findings(
     }
     for k in keys.iter().filter(|k| k.active) {
         let on = format!("user {} key {}", k.user, k.key_id);
+        let user = Some(k.user.clone());
         if let Some(l) = links.iter().find(|l| l.key_id == k.key_id)
             && l.certainty >= Certainty::GitHubOnly
         {
@@ -543,6 +544,7 @@ pub fn findings(
                         k.user, k.key_id
                     ),
                 )
+                .on_role(user.clone())
                 .on(on.clone()),
             );
         }
@@ -559,6 +561,7 @@ pub fn findings(
                         (now - c) / 86_400
                     ),
                 )
+                .on_role(user.clone())
                 .on(on.clone()),
             );
         }
@@ -581,6 +584,7 @@ pub fn findings(
                         (now - t) / 86_400
                     ),
                 )
+                .on_role(user.clone())
                 .on(on),
             );
         }
