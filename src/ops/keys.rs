@@ -110,6 +110,21 @@ async fn read_repo(gh: &GitHub, full: String) -> Result<RepoRead> {
     })
 }
 
+/// GitHub's side, read once for any number of accounts.
+#[derive(Debug, Clone)]
+pub struct GitHubSide {
+    /// The repositories read: `owner/repo` → ID.
+    pub repos: BTreeMap<String, u64>,
+    /// Stored secrets that hold AWS keys (by name or by use).
+    pub secrets: Vec<StoredSecret>,
+    /// Every place a workflow passes a key.
+    pub uses: Vec<(String, KeyUse)>,
+    /// Workflow files that could not be read.
+    pub unreadable: Vec<Unreadable>,
+    /// GitHub's hosted-runner ranges (read when CloudTrail is).
+    pub ranges: Vec<String>,
+}
+
 /// Read GitHub's side for `scope` and the account's keys, and link them.
 pub async fn inventory(
     account: &Account<'_>,
@@ -117,6 +132,12 @@ pub async fn inventory(
     scope: &Scope,
     opts: &Options,
 ) -> Result<Inventory> {
+    let side = github_side(gh, scope, opts).await?;
+    account_side(account, &side, opts).await
+}
+
+/// GitHub's side of the inventory: the repositories, their secrets and workflows.
+pub async fn github_side(gh: &GitHub, scope: &Scope, opts: &Options) -> Result<GitHubSide> {
     // The repositories, by name and ID (IDs name a repository in `keys identify` evidence).
     let mut repos: BTreeMap<String, u64> = BTreeMap::new();
     if let Some(org) = &scope.owner {
@@ -239,14 +260,37 @@ pub async fn inventory(
             });
         }
     }
-    // AWS: every user's keys; then each active key's calls, and the evidence.
-    let users = account.aws.user_keys().await?;
-    let all_keys: Vec<IamKey> = users.into_iter().flat_map(|u| u.keys).collect();
-    let ranges = if opts.cloudtrail && all_keys.iter().any(|k| k.active) {
+    let ranges = if opts.cloudtrail {
         gh.actions_ranges().await?
     } else {
         vec![]
     };
+    Ok(GitHubSide {
+        repos,
+        secrets,
+        uses,
+        unreadable,
+        ranges,
+    })
+}
+
+/// One account's side: every user's keys, each active key's calls, the evidence linking them
+/// to the repositories of `side`, and the findings.
+pub async fn account_side(
+    account: &Account<'_>,
+    side: &GitHubSide,
+    opts: &Options,
+) -> Result<Inventory> {
+    let GitHubSide {
+        repos,
+        secrets,
+        uses,
+        unreadable,
+        ranges,
+    } = side.clone();
+    // AWS: every user's keys; then each active key's calls, and the evidence.
+    let users = account.aws.user_keys().await?;
+    let all_keys: Vec<IamKey> = users.into_iter().flat_map(|u| u.keys).collect();
     let by_id: BTreeMap<u64, String> = repos.iter().map(|(f, id)| (*id, f.clone())).collect();
     let home = account.aws.region().unwrap_or_else(|| "us-east-1".into());
     let start = opts.now - i64::from(opts.days.clamp(1, 90)) * 86_400;

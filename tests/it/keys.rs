@@ -387,3 +387,48 @@ fn keys_finds_stored_keys_the_workflows_that_pass_them_and_links_only_with_evide
         assert!(checked.contains(op), "{op} was exercised: {checked:?}");
     }
 }
+
+/// With `[accounts]`, GitHub is read once and each account's keys are linked against it.
+#[test]
+fn keys_reads_github_once_and_each_account_of_the_config() {
+    let e = Env::new();
+    let gh = github();
+    let (a, b) = ("500000000001", "500000000002");
+    e.kit.add_account(a, "OrganizationAccountAccessRole", None);
+    e.kit.add_account(b, "OrganizationAccountAccessRole", None);
+    let tagged = e
+        .kit
+        .add_user_key_in(b, "site-ci", 10, None, &[("repository", "octo-org/site")]);
+    let loose = e.kit.add_user_key_in(a, "nobody-knows", 10, None, &[]);
+    e.write(&format!(
+        "name = \"platform\"\n[accounts]\nids = [\"{a}\", \"{b}\"]\n[[role]]\nname = \"gha-site\"\n[[role.subject]]\nrepo = \"octo-org/site\"\nbranch = \"main\"\n"
+    ));
+    let r = run(
+        &e,
+        &gh,
+        &["keys", "--repo", "octo-org/site", "--output", "json"],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    let accounts = j["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2, "{j}");
+    let of = |id: &str| {
+        accounts
+            .iter()
+            .find(|x| x["account_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(finding(&of(b), "KA010", &tagged).is_some(), "{j}");
+    assert!(finding(&of(a), "KA010", &loose).is_none(), "{j}");
+    assert_eq!(of(a)["keys"][0]["key_id"], loose);
+    assert_eq!(
+        gh.calls()
+            .get("GET /repos/{owner}/{repo}/actions/secrets")
+            .copied(),
+        Some(1),
+        "GitHub read once: {:?}",
+        gh.calls()
+    );
+}

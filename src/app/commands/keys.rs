@@ -10,8 +10,8 @@ use keyless::state::keys::IDENTIFY_AGENT;
 use crate::app::args::{KeysAction, KeysArgs};
 use crate::app::exit::ExitStatus;
 use crate::app::report::keys::KeysReport;
-use crate::app::report::show;
-use crate::app::session::{Need, Session};
+use crate::app::report::{Report, show};
+use crate::app::session::{Need, Runs, Session};
 use crate::app::style;
 use keyless::artifacts::trust_map::{MapAccount, Source};
 use keyless::state::audit::{AccountView, AuditedRole};
@@ -34,7 +34,6 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
             "set GH_TOKEN (needs secrets: read and contents: read) or run `gh auth login`",
         )
     })?;
-    let account = s.account(Need::Caller)?;
     let opts = Options {
         cloudtrail: !args.no_cloudtrail,
         days: args.days,
@@ -49,8 +48,54 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
         owner: args.owner.clone(),
         names: vec![],
     };
-    let inv = s.block_on(keys::inventory(&account, gh, &scope, &opts))?;
     let fail_on: Severity = args.fail_on.into();
+    // GitHub's side once; each account of `[accounts]` (or the caller's) linked against it.
+    let side = s.block_on(keys::github_side(gh, &scope, &opts))?;
+    if s.config_if_present()?.is_some() && s.is_many()? {
+        let Runs::Many(runs) = s.in_accounts(Need::Caller, async |ctx| {
+            keys::account_side(&ctx.account, &side, &opts).await
+        })?
+        else {
+            return Err(Error::usage("no accounts to read", "check [accounts]"));
+        };
+        let mut worst = ExitStatus::Success;
+        let mut reports = Vec::new();
+        for r in runs {
+            match r.result {
+                Ok((_, inv)) => {
+                    let report = KeysReport::new(&inv, r.account_id.clone(), fail_on);
+                    if report.failing && worst == ExitStatus::Success {
+                        worst = ExitStatus::Findings;
+                    }
+                    reports.push(serde_json::to_value(&report).unwrap_or_default());
+                    if !matches!(s.format, crate::app::args::Format::Json) {
+                        s.printer.out(&format!(
+                            "{} {}\n{}",
+                            style::bold("account"),
+                            r.account_id,
+                            report.human()
+                        ));
+                    }
+                }
+                Err(e) => {
+                    worst = ExitStatus::Error;
+                    s.printer.error(&format!("account {}: {e}", r.account_id));
+                    reports.push(
+                        serde_json::json!({"account_id": r.account_id, "error": e.to_string()}),
+                    );
+                }
+            }
+        }
+        if matches!(s.format, crate::app::args::Format::Json) {
+            s.printer.json(&serde_json::json!({
+                "format_version": crate::app::report::FORMAT_VERSION,
+                "accounts": reports,
+            }));
+        }
+        return Ok(worst);
+    }
+    let account = s.account(Need::Caller)?;
+    let inv = s.block_on(keys::account_side(&account, &side, &opts))?;
     let report = KeysReport::new(&inv, account.target.account_id.clone(), fail_on);
     if let Some(path) = &args.html {
         crate::app::files::write_map(

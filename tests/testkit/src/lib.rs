@@ -568,9 +568,21 @@ impl Kit {
         policy: Option<&Value>,
         tags: &[(&str, &str)],
     ) -> String {
+        self.add_user_key_in(ACCOUNT_ID, user, days_old, policy, tags)
+    }
+
+    /// [`Kit::add_user_key`] in another account of the kit (see [`Kit::add_account`]).
+    pub fn add_user_key_in(
+        &self,
+        account_id: &str,
+        user: &str,
+        days_old: u32,
+        policy: Option<&Value>,
+        tags: &[(&str, &str)],
+    ) -> String {
         let state = self.iam.lock().clone().expect("test kit: IAM state");
         let mut accounts = state.write();
-        let account = accounts.get_or_create(ACCOUNT_ID);
+        let account = accounts.get_or_create(account_id);
         let created = chrono::Utc::now() - chrono::Duration::days(i64::from(days_old));
         let u = account
             .users
@@ -578,7 +590,7 @@ impl Kit {
             .or_insert_with(|| fakecloud_iam::IamUser {
                 user_name: user.to_string(),
                 user_id: format!("AIDAKIT{}", user.len()),
-                arn: format!("arn:aws:iam::{ACCOUNT_ID}:user/{user}"),
+                arn: format!("arn:aws:iam::{account_id}:user/{user}"),
                 path: "/".into(),
                 created_at: created,
                 tags: vec![],
@@ -593,7 +605,13 @@ impl Kit {
         let keys = account.access_keys.entry(user.to_string()).or_default();
         let id = format!(
             "AKIAKIT{:013}",
-            (user.bytes().map(u64::from).sum::<u64>() * 7919 + keys.len() as u64)
+            (user
+                .bytes()
+                .chain(account_id.bytes())
+                .map(u64::from)
+                .sum::<u64>()
+                * 7919
+                + keys.len() as u64)
                 % 10_000_000_000_000
         );
         keys.push(fakecloud_iam::IamAccessKey {
