@@ -71,12 +71,29 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(false)
+}
+
+/// `org`: the key is held in organisation secrets that octo-org/api reads too.
+fn world_with(org: bool) -> World {
     let e = Env::new();
     let gh = GitHub::start(TOKEN);
     gh.add_repo(Repo::new("octo-org/site", 123456, 456789));
     gh.add_repo(Repo::new("octo-org/docs", 123456, 456791));
-    gh.add_secret("octo-org/site", "AWS_ACCESS_KEY_ID");
-    gh.add_secret("octo-org/site", "AWS_SECRET_ACCESS_KEY");
+    gh.add_repo(Repo::new("octo-org/api", 123456, 456790));
+    if org {
+        for n in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            gh.add_org_secret(
+                "octo-org",
+                n,
+                "selected",
+                &["octo-org/site", "octo-org/api"],
+            );
+        }
+    } else {
+        gh.add_secret("octo-org/site", "AWS_ACCESS_KEY_ID");
+        gh.add_secret("octo-org/site", "AWS_SECRET_ACCESS_KEY");
+    }
     gh.add_file(
         "octo-org/site",
         ".github/workflows/deploy.yml",
@@ -345,4 +362,39 @@ fn the_switch_can_be_written_into_a_checkout() {
         "{:?}",
         w.gh.calls()
     );
+}
+
+/// A key held in organisation secrets another repository also reads: the delete step keeps
+/// them (and says so); the key itself goes once this repository, its only linked one, moved.
+#[test]
+fn an_organisation_secret_another_repository_reads_is_kept() {
+    let w = world_with(true);
+    identify(&w);
+    let (r, _) = step(&w, &["--yes", "--min-days", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let (r, _) = step(&w, &["--yes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let (number, ..) = w.gh.pulls("octo-org/site")[0].clone();
+    w.gh.merge("octo-org/site", number);
+    let role = "gha-octo-org-site-deploy";
+    w.e.kit.set_role_used_now(role);
+    let (r, j) = step(&w, &["--yes"]);
+    assert_eq!(j["next"]["step"], "deactivate", "{j}\n{}", r.stderr);
+    let (r, j) = step(&w, &["--yes", "--grace-days", "0"]);
+    assert_eq!(j["next"]["step"], "delete", "{j}\n{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "kept organisation secret AWS_ACCESS_KEY_ID of octo-org: octo-org/api still read it"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.gh.secrets("octo-org").len(),
+        2,
+        "{:?}",
+        w.gh.secrets("octo-org")
+    );
+    assert_eq!(w.e.kit.key_active(&w.key), None);
 }
