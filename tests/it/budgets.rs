@@ -115,6 +115,26 @@ fn fleet(n: usize) -> impl Fn() -> Env {
     }
 }
 
+/// An organization managed from another account, its guard in keyless.toml, and the
+/// management account's credentials kept beside it for the step.
+fn guarded() -> Env {
+    let e = Env::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let org = rt.block_on(crate::guard::organization(&e));
+    e.write(&crate::guard::config(&org.ou));
+    let pairs: Vec<(String, String)> = org
+        .env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    std::fs::write(
+        e.dir.path().join("guard-env.json"),
+        serde_json::to_string(&pairs).unwrap(),
+    )
+    .unwrap();
+    e
+}
+
 #[test]
 fn every_scenario_stays_within_its_request_budget() {
     let site = crate::apply::SITE.to_string();
@@ -140,6 +160,15 @@ fn every_scenario_stays_within_its_request_budget() {
     let check = |e: &Env| e.run(&["check", "--no-github"]);
     let audit = |e: &Env| e.run(&["audit", "--no-github"]);
     let usage = |e: &Env| e.run(&["usage", "--no-github"]);
+    let guard = |e: &Env| {
+        let text = std::fs::read_to_string(e.dir.path().join("guard-env.json")).unwrap();
+        let pairs: Vec<(String, String)> = serde_json::from_str(&text).unwrap();
+        let env: Vec<(&str, String)> = pairs
+            .iter()
+            .map(|(k, v)| (&*Box::leak(k.clone().into_boxed_str()), v.clone()))
+            .collect();
+        crate::util::keyless_in(e.dir.path(), &["guard", "plan", "--no-github"], &env, None)
+    };
     type Step<'a> = &'a dyn Fn(&Env) -> Run;
     type Setup = Box<dyn Fn() -> Env>;
     // (scenario, state before, step, budget)
@@ -214,6 +243,15 @@ fn every_scenario_stays_within_its_request_budget() {
             Budget {
                 requests: 5,
                 round_trips: 2,
+            },
+        ),
+        (
+            "`guard plan`, one OU with one member account (dry run)",
+            Box::new(guarded),
+            &guard,
+            Budget {
+                requests: 14,
+                round_trips: 10,
             },
         ),
         (

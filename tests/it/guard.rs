@@ -16,10 +16,10 @@ const OWNER_ID: &str = "123456";
 const MANAGEMENT: &str = "999999999999";
 const MEMBER: &str = keyless_testkit::ACCOUNT_ID;
 
-struct Org {
-    ou: String,
+pub(crate) struct Org {
+    pub(crate) ou: String,
     /// The management account's temporary credentials, as environment variables.
-    env: Vec<(&'static str, String)>,
+    pub(crate) env: Vec<(&'static str, String)>,
     /// Organizations as the management account.
     orgs: aws_sdk_organizations::Client,
     /// IAM in the management account.
@@ -87,7 +87,7 @@ async fn organization_with_unit(orgs: &aws_sdk_organizations::Client) -> (String
 
 /// An organization managed from [`MANAGEMENT`], with the kit's account invited into an OU
 /// `workloads`, and in it the role the management account reaches member accounts with.
-async fn organization(e: &Env) -> Org {
+pub(crate) async fn organization(e: &Env) -> Org {
     e.kit
         .add_account(MANAGEMENT, "OrganizationAccountAccessRole", None);
     let creds = assume(e, MANAGEMENT).await;
@@ -203,7 +203,7 @@ async fn exchange(e: &Env, role: &str, token: &str) -> Result<(), String> {
 /// A resource control policy that is no guard: it denies something else.
 const FOREIGN_RCP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"*"}]}"#;
 
-fn config(ou: &str) -> String {
+pub(crate) fn config(ou: &str) -> String {
     format!(
         "name = \"org-guard\"\n[guard]\nowner_ids = [\"{OWNER_ID}\"]  # octo-org\ntargets = [\"{ou}\"]\n"
     )
