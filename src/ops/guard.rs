@@ -63,20 +63,24 @@ pub async fn plan(
     let Some(reach) = reach else {
         return Ok(run);
     };
-    let mut accounts = Vec::new();
-    for t in &g.targets {
+    // The targets' accounts, read together; then every account's roles, at most 16 at once.
+    let listed = futures_util::future::join_all(g.targets.iter().map(|t| async move {
         match target_kind(t) {
-            Some(TargetKind::Account) => accounts.push(t.clone()),
-            _ => accounts.extend(aws.accounts_in(t).await?),
+            Some(TargetKind::Account) => Ok(vec![t.clone()]),
+            _ => aws.accounts_in(t).await,
         }
+    }))
+    .await;
+    let mut accounts = Vec::new();
+    for l in listed {
+        accounts.extend(l?);
     }
     let management = run.observed.management_account.clone();
     accounts.push(management.clone());
     let mut seen = std::collections::BTreeSet::new();
     accounts.retain(|a| seen.insert(a.clone()));
-    let mut views = Vec::new();
-    for account in &accounts {
-        let view = if *account == reach.caller_account {
+    let read = crate::ops::accounts::each(accounts.iter().cloned(), 16, |account| async move {
+        let view = if account == reach.caller_account {
             aws.audit_view().await
         } else {
             let arn = format!(
@@ -89,9 +93,14 @@ pub async fn plan(
                 Err(e) => Err(e),
             }
         };
+        (account, view)
+    })
+    .await;
+    let mut views = Vec::new();
+    for (account, view) in read {
         match view {
-            Ok(view) => views.push((account.clone(), view)),
-            Err(e) => run.unread.push((account.clone(), e.to_string())),
+            Ok(view) => views.push((account, view)),
+            Err(e) => run.unread.push((account, e.to_string())),
         }
     }
     // Owners the roles name only by login: GitHub says their IDs (through a repository of

@@ -251,7 +251,7 @@ fn every_scenario_stays_within_its_request_budget() {
             &guard,
             Budget {
                 requests: 14,
-                round_trips: 10,
+                round_trips: 6,
             },
         ),
         (

@@ -15,47 +15,20 @@ const RCP: PolicyType = PolicyType::ResourceControlPolicy;
 impl Aws {
     /// What Organizations holds for a guard named `name` attached to `targets`.
     pub async fn read_guard(&self, name: &str, targets: &[String]) -> Result<ObservedGuard> {
-        let org = self
-            .org
-            .describe_organization()
-            .send()
-            .await
-            .map_err(|e| sdk_error("organizations:DescribeOrganization", e))?;
-        let management_account = org
-            .organization()
-            .and_then(|o| o.master_account_id())
-            .unwrap_or_default()
-            .to_string();
-        let roots = self
-            .org
-            .list_roots()
-            .send()
-            .await
-            .map_err(|e| sdk_error("organizations:ListRoots", e))?;
-        let root = roots.roots().first().ok_or_else(|| Error::Aws {
-            op: "organizations:ListRoots".into(),
-            code: "NoRoot".into(),
-            message: "the organization has no root".into(),
-            hint: None,
-        })?;
-        let rcp_enabled = root
-            .policy_types()
-            .iter()
-            .any(|t| t.r#type() == Some(&RCP) && t.status() == Some(&PolicyTypeStatus::Enabled));
-        let mut found = None;
-        let mut pages = self.org.list_policies().filter(RCP).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("organizations:ListPolicies", e))?;
-            if let Some(p) = page.policies().iter().find(|p| p.name() == Some(name)) {
-                found = p.id().map(String::from);
+        // The organization, its root, its RCPs and each target's RCPs: independent reads,
+        // made together (one round trip, plus one to read the guard's own document).
+        let found = async {
+            let mut found = None;
+            let mut pages = self.org.list_policies().filter(RCP).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| sdk_error("organizations:ListPolicies", e))?;
+                if let Some(p) = page.policies().iter().find(|p| p.name() == Some(name)) {
+                    found = p.id().map(String::from);
+                }
             }
-        }
-        let policy = match found {
-            None => None,
-            Some(id) => Some(self.read_rcp(&id).await?),
+            Ok::<_, Error>(found)
         };
-        let mut other_rcps = BTreeMap::new();
-        for t in targets {
+        let per_target = futures_util::future::join_all(targets.iter().map(|t| async move {
             let mut names = Vec::new();
             let mut pages = self
                 .org
@@ -73,7 +46,39 @@ impl Aws {
                         .filter_map(|p| p.name().map(String::from)),
                 );
             }
-            other_rcps.insert(t.clone(), names);
+            Ok::<_, Error>((t.clone(), names))
+        }));
+        let (org, roots, found, per_target) = tokio::join!(
+            self.org.describe_organization().send(),
+            self.org.list_roots().send(),
+            found,
+            per_target
+        );
+        let org = org.map_err(|e| sdk_error("organizations:DescribeOrganization", e))?;
+        let management_account = org
+            .organization()
+            .and_then(|o| o.master_account_id())
+            .unwrap_or_default()
+            .to_string();
+        let roots = roots.map_err(|e| sdk_error("organizations:ListRoots", e))?;
+        let root = roots.roots().first().ok_or_else(|| Error::Aws {
+            op: "organizations:ListRoots".into(),
+            code: "NoRoot".into(),
+            message: "the organization has no root".into(),
+            hint: None,
+        })?;
+        let rcp_enabled = root
+            .policy_types()
+            .iter()
+            .any(|t| t.r#type() == Some(&RCP) && t.status() == Some(&PolicyTypeStatus::Enabled));
+        let policy = match found? {
+            None => None,
+            Some(id) => Some(self.read_rcp(&id).await?),
+        };
+        let mut other_rcps = BTreeMap::new();
+        for t in per_target {
+            let (t, names) = t?;
+            other_rcps.insert(t, names);
         }
         Ok(ObservedGuard {
             root_id: root.id().unwrap_or_default().to_string(),
