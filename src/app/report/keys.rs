@@ -104,6 +104,15 @@ fn scope_text(s: &SecretScope) -> String {
     }
 }
 
+fn certainty_label(c: Certainty) -> &'static str {
+    match c {
+        Certainty::None => "none",
+        Certainty::GitHubOnly => "used from GitHub Actions, repository not known",
+        Certainty::Tagged => "tagged",
+        Certainty::Identified => "identified",
+    }
+}
+
 fn day(t: i64) -> String {
     rfc3339(t).chars().take(10).collect()
 }
@@ -177,7 +186,7 @@ impl Report for KeysReport {
                 style::bad("!"),
                 u.repo,
                 u.file,
-                u.error
+                u.error.lines().next().unwrap_or_default()
             ));
         }
         s.push_str(&format!(
@@ -210,8 +219,8 @@ impl Report for KeysReport {
             match link {
                 Some(l) if l.certainty > Certainty::None => {
                     s.push_str(&format!(
-                        "    linked ({:?}){}\n",
-                        l.certainty,
+                        "    linked ({}){}\n",
+                        certainty_label(l.certainty),
                         if l.repos.is_empty() {
                             String::new()
                         } else {

@@ -143,7 +143,7 @@ pub fn scan_workflow(file: &str, text_of_file: &str) -> Result<Vec<KeyUse>, Stri
                 .name
                 .clone()
                 .or_else(|| st.uses.clone())
-                .unwrap_or_else(|| format!("step {}", i + 1));
+                .unwrap_or_else(|| format!("#{}", i + 1));
             env_uses(&st.env, Some(name), Some(label.clone()), "step", &mut out);
             let aws_action = st
                 .uses
@@ -314,6 +314,22 @@ pub struct Link {
     pub evidence: Vec<Evidence>,
     /// How sure.
     pub certainty: Certainty,
+}
+
+impl Link {
+    /// The latest call the evidence records.
+    pub fn last_call(&self) -> Option<i64> {
+        self.evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::Identified { time, .. }
+                | Evidence::FromGitHubActions { time, .. }
+                | Evidence::ActionUserAgent { time }
+                | Evidence::Elsewhere { time, .. } => Some(*time),
+                Evidence::Tagged { .. } => None,
+            })
+            .max()
+    }
 }
 
 /// Whether `ip` falls in one of `ranges` (CIDRs, as `GET /meta` lists them).
@@ -565,7 +581,16 @@ pub fn findings(
                 .on(on.clone()),
             );
         }
-        let idle_since = k.last_used.or(k.created);
+        // The last use the credential report knows, or a later call CloudTrail recorded.
+        let recorded = links
+            .iter()
+            .find(|l| l.key_id == k.key_id)
+            .and_then(|l| l.last_call());
+        let last_used = match (k.last_used, recorded) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let idle_since = last_used.or(k.created);
         if let Some(t) = idle_since
             && now - t > OLD_DAYS * 86_400
         {
@@ -576,7 +601,7 @@ pub fn findings(
                         "key {} of user {} {} {} days",
                         k.key_id,
                         k.user,
-                        if k.last_used.is_some() {
+                        if last_used.is_some() {
                             "has not been used for"
                         } else {
                             "has never been used in"
@@ -697,6 +722,40 @@ jobs:
             Some("octo-org/site".into())
         );
         assert_eq!(repo_named("nothing here"), None);
+    }
+
+    #[test]
+    fn a_call_cloudtrail_recorded_counts_as_use_when_the_report_has_none() {
+        let now = 400 * 86_400;
+        let key = IamKey {
+            user: "u".into(),
+            user_arn: "arn:aws:iam::1:user/u".into(),
+            key_id: "AKIA2".into(),
+            active: true,
+            created: Some(0),
+            last_used: None,
+            last_service: None,
+            last_region: None,
+            tags: BTreeMap::new(),
+            policies: vec![],
+        };
+        let idle = |links: &[Link]| {
+            findings(&[], std::slice::from_ref(&key), links, now)
+                .iter()
+                .any(|f| f.rule == IDLE_KEY)
+        };
+        assert!(idle(&[]));
+        let used = Link {
+            key_id: "AKIA2".into(),
+            repos: vec![],
+            evidence: vec![Evidence::Elsewhere {
+                source: "198.51.100.1".into(),
+                agent: "x".into(),
+                time: now - 86_400,
+            }],
+            certainty: Certainty::None,
+        };
+        assert!(!idle(&[used]));
     }
 
     #[test]
