@@ -6,7 +6,9 @@
 # LATENCY_MS delays every IAM/STS call in the kit during the timed checks (set after the setup
 # apply), to stand for a runner ~50–100 ms from IAM. SIZES="1 50 200 1000" picks the role counts.
 # CMD=audit times `keyless audit` over the same account instead of check.
-# After the timings it prints the calls one check made, by action (from the kit's /_kit/calls).
+# After the timings it prints the calls one check made, by action (from the kit's /_kit/calls),
+# and the sequential round trips of the last run (the kit's /_kit/round_trips, meaningful with a
+# latency).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-7}
@@ -32,14 +34,16 @@ for n in ${SIZES:-1 50 200}; do
   curl -fsS -X POST "$endpoint/_kit/latency?ms=$latency"
   times=()
   for _ in $(seq "$rounds"); do
+    curl -fsS -X POST "$endpoint/_kit/reset"
     curl -fsS "$endpoint/_kit/calls" > "$dir/before.json"
     t=$(date +%s%N)
     if [ "$cmd" = audit ]; then $k -q audit > /dev/null; else $k -c "$dir/keyless.toml" -q check --concurrency "$conc" > /dev/null; fi
     times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
   done
   curl -fsS "$endpoint/_kit/calls" > "$dir/after.json"
+  trips=$(curl -fsS "$endpoint/_kit/round_trips" | python3 -c 'import json,sys; print(json.load(sys.stdin)["round_trips"])')
   kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
-  echo "$cmd, $n role(s), concurrency $conc, latency $latency ms: $(stats "${times[@]}")"
+  echo "$cmd, $n role(s), concurrency $conc, latency $latency ms: $(stats "${times[@]}"); the last run: $trips sequential round trips (counted at the kit)"
   python3 - "$dir/before.json" "$dir/after.json" <<'PY'
 import json, sys
 before, after = (json.load(open(p)) for p in sys.argv[1:3])

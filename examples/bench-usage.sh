@@ -32,19 +32,21 @@ curl -fsS -X POST "$endpoint/_kit/latency?ms=$latency"
 calls() { curl -fsS "$endpoint/_kit/calls"; }
 run() {
   local name=$1; shift
+  curl -fsS -X POST "$endpoint/_kit/reset"
   calls > "$dir/before.json"
   local t; t=$(date +%s%N)
   "$@" > "$dir/out.json" || [ $? -eq 2 ]
   local ms=$(( ($(date +%s%N) - t) / 1000000 ))
   calls > "$dir/after.json"
-  python3 - "$name" "$ms" "$dir/before.json" "$dir/after.json" "$dir/out.json" <<'PY'
+  local trips; trips=$(curl -fsS "$endpoint/_kit/round_trips" | python3 -c 'import json,sys; print(json.load(sys.stdin)["round_trips"])')
+  python3 - "$name" "$ms" "$dir/before.json" "$dir/after.json" "$dir/out.json" "$trips" <<'PY'
 import json, sys
-name, ms = sys.argv[1], int(sys.argv[2])
+name, ms, trips = sys.argv[1], int(sys.argv[2]), sys.argv[6]
 before, after = (json.load(open(p)) for p in sys.argv[3:5])
 out = json.load(open(sys.argv[5]))
 calls = {k.split(":", 1)[1]: n - before.get(k, 0) for k, n in after.items() if n - before.get(k, 0)}
 read = out.get("read", {})
-print(f"{name}: {ms} ms, {sum(calls.values())} requests ({', '.join(f'{a} {n}' for a, n in sorted(calls.items()))})")
+print(f"{name}: {ms} ms, {sum(calls.values())} requests in {trips} sequential round trips ({', '.join(f'{a} {n}' for a, n in sorted(calls.items()))})")
 print(f"  events {read.get('events')}, LookupEvents {read.get('lookups')} (throttled {read.get('throttled')}), "
       f"last-accessed jobs {read.get('jobs_started')} + polls {read.get('job_polls')}, Regions {read.get('regions')}")
 PY

@@ -337,3 +337,37 @@ async fn enterprise_slug_issuer_uses_its_own_key_prefix() {
         "InvalidIdentityToken"
     );
 }
+
+/// What the benchmark scripts read from a running kit: the round trips of the run since a reset,
+/// and the calls, both cleared by `POST /_kit/reset`.
+#[test]
+fn the_kit_counts_round_trips_and_resets_over_http() {
+    let kit = Kit::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keyless.toml"), crate::apply::SITE).unwrap();
+    let post = |path: &str| {
+        let rest = kit.endpoint();
+        let host = rest.strip_prefix("http://").unwrap().to_string();
+        let mut s = TcpStream::connect(&host).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp.split(' ').nth(1).unwrap().parse::<u16>().unwrap()
+    };
+    crate::util::expect(
+        &crate::util::keyless_in(dir.path(), &["plan", "--no-github"], &kit.env(), None),
+        0,
+    );
+    let (_, trips) = http_get(&format!("{}/_kit/round_trips", kit.endpoint()), None);
+    let trips: serde_json::Value = serde_json::from_str(&trips).unwrap();
+    assert!(trips["round_trips"].as_u64().unwrap() >= 2, "{trips}");
+    assert_eq!(post("/_kit/reset"), 204);
+    let (_, trips) = http_get(&format!("{}/_kit/round_trips", kit.endpoint()), None);
+    assert_eq!(trips.trim(), r#"{"round_trips":0}"#);
+    let (_, calls) = http_get(&format!("{}/_kit/calls", kit.endpoint()), None);
+    assert_eq!(calls.trim(), "{}");
+}

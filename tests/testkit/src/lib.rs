@@ -433,6 +433,7 @@ impl Kit {
             }
             let kit_counts = c.0.clone();
             let kit_faults = c.1.clone();
+            let (reset_counts, reset_depths, trips) = (c.0.clone(), c.3.clone(), c.3.clone());
             let gaad_state = (state_for_policies.clone(), history);
             *iam_out.lock() = Some(state_for_policies.clone());
             let kit_iam = iam_out.clone();
@@ -502,6 +503,24 @@ impl Kit {
                             }
                         },
                     ),
+                )
+                .route(
+                    "/_kit/round_trips",
+                    get(move || {
+                        let d = trips.clone();
+                        async move { Json(json!({"round_trips": d.lock().deepest})) }
+                    }),
+                )
+                .route(
+                    "/_kit/reset",
+                    post(move || {
+                        let (c, d) = (reset_counts.clone(), reset_depths.clone());
+                        async move {
+                            c.lock().clear();
+                            *d.lock() = DepthState::default();
+                            StatusCode::NO_CONTENT
+                        }
+                    }),
                 )
                 .route(
                     "/_kit/calls",

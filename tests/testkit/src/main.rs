@@ -6,7 +6,8 @@
 //!
 //! `KEYLESS_TESTKIT_LATENCY_MS=N` delays every IAM/STS call by N ms before serving it, so
 //! benchmarks see the round trips a CI runner sees (IAM is ~50–100 ms away); `POST
-//! ENDPOINT/_kit/latency?ms=N` changes it while the kit runs.
+//! ENDPOINT/_kit/latency?ms=N` changes it while the kit runs. `GET ENDPOINT/_kit/calls` and
+//! `GET ENDPOINT/_kit/round_trips` say what the runs since `POST ENDPOINT/_kit/reset` cost.
 
 use std::io::{BufRead, Write};
 
