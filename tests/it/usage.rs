@@ -559,3 +559,11 @@ fn the_usage_map_draws_used_permissions_solid_and_unused_ones_faint() {
     assert!(chip("s3").contains("use-unused"), "{}", chip("s3"));
     assert!(page.contains("granted, unused in the window"));
 }
+
+/// Without a config, usage says how to name a principal instead.
+#[test]
+fn usage_without_a_config_names_arn() {
+    let r = crate::util::keyless(&["usage"]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("--arn ARN"), "{}", r.stderr);
+}

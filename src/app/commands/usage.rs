@@ -113,6 +113,15 @@ pub fn cmd_usage(s: &Session, args: &UsageArgs) -> Result<ExitStatus> {
         show(&s.printer, s.format, &report);
         return Ok(ExitStatus::Success);
     }
+    if s.config_if_present()?.is_none() {
+        return Err(Error::usage(
+            format!(
+                "no config at {}: usage reads its roles",
+                s.config_path.display()
+            ),
+            "pass --arn ARN (repeatable) for any IAM role or user, or -c PATH for a config",
+        ));
+    }
     let roles = args.roles.clone();
     let (ctx, used) = match s.in_accounts(Need::Caller, async |ctx| {
         usage::for_config(ctx, &roles, &opts, &on).await
