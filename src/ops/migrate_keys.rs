@@ -21,7 +21,7 @@ use crate::ops::context::{Account, AccountContext};
 use crate::ops::keys::{self, Inventory, Options as KeysOptions, Scope};
 use crate::ops::usage::{self, Options as UsageOptions};
 use crate::state::key_migration::{Facts, deactivated_tag, secrets_tag, switched_tag};
-use crate::state::keys::{Certainty, IamKey, SecretScope, StoredSecret};
+use crate::state::keys::{Certainty, Evidence, IamKey, SecretScope, StoredSecret};
 use crate::state::render::{RenderedPolicy, RoleDocuments};
 use crate::state::tighten::{self, Change, Options as TightenOptions, Outcome};
 
@@ -151,6 +151,34 @@ pub async fn observe(
         facts.switched_at = tag(&switched_tag(&full));
         facts.deactivated_at = tag(&deactivated_tag(&k.key_id));
         facts.key_last_used = k.last_used;
+        // What still uses the key since the switch, as CloudTrail recorded it.
+        if let (Some(at), Some(l)) = (
+            facts.switched_at,
+            inventory.links.iter().find(|l| l.key_id == k.key_id),
+        ) {
+            for e in &l.evidence {
+                let (when, what) = match e {
+                    Evidence::Elsewhere {
+                        source,
+                        agent,
+                        time,
+                    } => (*time, format!("{source} ({agent})")),
+                    Evidence::FromGitHubActions { ip, time } => {
+                        (*time, format!("GitHub's runners ({ip})"))
+                    }
+                    Evidence::ActionUserAgent { time } => {
+                        (*time, "configure-aws-credentials".into())
+                    }
+                    _ => continue,
+                };
+                if when >= at {
+                    facts.key_last_used = Some(facts.key_last_used.map_or(when, |t| t.max(when)));
+                    facts
+                        .used_since_switch
+                        .push(format!("{what} at {}", crate::io::aws::rfc3339(when)));
+                }
+            }
+        }
         if let Some(r) = &role {
             facts.role_last_used = a.aws.role_last_used(r).await?;
         }

@@ -432,3 +432,15 @@ fn keys_reads_github_once_and_each_account_of_the_config() {
         gh.calls()
     );
 }
+
+/// A token without the permission a call needs: the error names it, as GitHub does.
+#[test]
+fn a_token_without_secrets_read_is_told_which_permission() {
+    let e = Env::new();
+    let gh = github();
+    gh.deny("GET /repos/{owner}/{repo}/actions/secrets", "secrets=read");
+    let r = run(&e, &gh, &["keys", "--repo", "octo-org/site"], &[]);
+    expect(&r, 1);
+    assert!(r.stderr.contains("secrets=read"), "{}", r.stderr);
+    assert!(!r.stderr.contains(TOKEN));
+}

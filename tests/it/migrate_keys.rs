@@ -293,6 +293,26 @@ fn a_stored_key_is_moved_to_a_role_step_by_step_until_done() {
     assert_eq!(j["next"]["step"], "deactivate", "{j}");
     assert_eq!(w.e.kit.key_active(&w.key), Some(false));
 
+    // Someone reactivates it by hand: no further step, and `keys` reports it (KA013).
+    w.e.kit.set_key_active(&w.key, true);
+    let (r, j) = step(&w, &["--yes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        j["next"]["why"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("active again"),
+        "{j}"
+    );
+    let k = run(
+        &w.e,
+        &w.gh,
+        &["keys", "--repo", "octo-org/site", "--output", "json"],
+        &[],
+    );
+    assert!(k.stdout.contains("\"KA013\""), "{}", k.stdout);
+    w.e.kit.set_key_active(&w.key, false);
+
     // 5. delete, after the grace period.
     let (r, j) = step(&w, &["--yes"]);
     assert_eq!(

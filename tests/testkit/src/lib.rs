@@ -650,6 +650,20 @@ impl Kit {
         id
     }
 
+    /// Set an access key's status by hand (as someone in the console would).
+    pub fn set_key_active(&self, key_id: &str, active: bool) {
+        let state = self.iam.lock().clone().expect("test kit: IAM state");
+        let mut accounts = state.write();
+        for account in [ACCOUNT_ID] {
+            let acc = accounts.get_or_create(account);
+            for k in acc.access_keys.values_mut().flatten() {
+                if k.access_key_id == key_id {
+                    k.status = if active { "Active" } else { "Inactive" }.into();
+                }
+            }
+        }
+    }
+
     /// Whether an access key is active (`None`: it does not exist).
     pub fn key_active(&self, key_id: &str) -> Option<bool> {
         let state = self.iam.lock().clone().expect("test kit: IAM state");

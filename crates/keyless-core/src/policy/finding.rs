@@ -549,6 +549,12 @@ pub const AUDIT_RULES: &[Rule] = &[
         fix: "deactivate it (aws iam update-access-key --status Inactive), then delete it",
     },
     Rule {
+        id: "KA013",
+        severity: Severity::High,
+        title: "a key keyless migrate-keys deactivated is active again",
+        fix: "find who reactivated it and why (CloudTrail UpdateAccessKey); deactivate it again, or finish with keyless migrate-keys",
+    },
+    Rule {
         id: "KA007",
         severity: Severity::Medium,
         title: "a subject names a repository GitHub cannot have: the condition never matches",

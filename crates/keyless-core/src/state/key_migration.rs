@@ -56,6 +56,8 @@ pub struct Facts {
     pub role_last_used: Option<i64>,
     /// The key's last use.
     pub key_last_used: Option<i64>,
+    /// What CloudTrail recorded using the key since the switch (source, agent, time).
+    pub used_since_switch: Vec<String>,
     /// Other repositories linked to the key that have not switched.
     pub others_pending: Vec<String>,
     /// When keyless deactivated the key.
@@ -112,11 +114,6 @@ impl Step {
     }
 }
 
-fn day(t: i64) -> String {
-    let days = t / 86_400;
-    format!("{days} days since 1970")
-}
-
 /// The next safe step.
 pub fn next_step(f: &Facts) -> Step {
     let Some(key) = &f.key else {
@@ -144,6 +141,13 @@ pub fn next_step(f: &Facts) -> Step {
     if f.passing > 0 {
         return Step::Switch;
     }
+    if f.key_active && f.deactivated_at.is_some() {
+        return Step::Wait {
+            why: format!(
+                "key {key} was deactivated by migrate-keys and is active again: find out who reactivated it (CloudTrail UpdateAccessKey) before going on"
+            ),
+        };
+    }
     if f.key_active {
         let Some(switched) = f.switched_at else {
             return Step::Switch;
@@ -154,10 +158,15 @@ pub fn next_step(f: &Facts) -> Step {
             };
         }
         if let Some(t) = f.key_last_used.filter(|t| *t >= switched) {
+            let from = if f.used_since_switch.is_empty() {
+                "see `keyless keys --repo`".to_string()
+            } else {
+                f.used_since_switch.join("; ")
+            };
             return Step::Wait {
                 why: format!(
-                    "key {key} was used after the switch ({}): something still uses it (see `keyless keys --repo`)",
-                    day(t)
+                    "key {key} was used after the switch ({} day(s) ago): something still uses it: {from}",
+                    (f.now - t).max(0) / 86_400
                 ),
             };
         }
@@ -266,6 +275,11 @@ mod tests {
                 ..base()
             }),
             Step::Wait { .. }
+        ));
+        // Someone reactivated what keyless deactivated: not another step until that is known.
+        assert!(matches!(
+            next_step(&Facts { deactivated_at: Some(1_500), ..base() }),
+            Step::Wait { why } if why.contains("active again")
         ));
         // Grace.
         let inactive = Facts {

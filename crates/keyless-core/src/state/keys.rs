@@ -479,6 +479,8 @@ pub const KEY_FROM_ACTIONS: &str = "KA010";
 pub const OLD_KEY: &str = "KA011";
 /// A key unused for [`OLD_DAYS`].
 pub const IDLE_KEY: &str = "KA012";
+/// A key migrate-keys deactivated, active again.
+pub const REACTIVATED_KEY: &str = "KA013";
 /// Days after which a key is old, or idle.
 pub const OLD_DAYS: i64 = 90;
 
@@ -558,6 +560,21 @@ pub fn findings(
                     format!(
                         "IAM user {}'s key {} is used from GitHub Actions: {repos}",
                         k.user, k.key_id
+                    ),
+                )
+                .on_role(user.clone())
+                .on(on.clone()),
+            );
+        }
+        if k.tags
+            .contains_key(&format!("keyless:deactivated:{}", k.key_id))
+        {
+            out.push(
+                rule(
+                    REACTIVATED_KEY,
+                    format!(
+                        "key {} of user {} was deactivated by keyless migrate-keys and is active again",
+                        k.key_id, k.user
                     ),
                 )
                 .on_role(user.clone())
