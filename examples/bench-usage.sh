@@ -55,4 +55,4 @@ run "usage, $roles roles, $events events, $latency ms" $k -c "$dir/keyless.toml"
 run "tighten (shown, not written)" $k -c "$dir/keyless.toml" -q --no-github tighten --min-days 0 --output json
 kill "$KIT_PID"; wait "$KIT_PID" 2>/dev/null || true
 pages=$(( (events + 49) / 50 ))
-echo "floor: event history is $pages page(s) at 2 a second per Region: ~$(( pages * 520 / 1000 )) s in one Region"
+echo "floor: event history is $pages page(s) at 2 a second per Region: ~$(( pages * 560 / 1000 )) s in one Region (keyless spaces its requests 560 ms apart)"
