@@ -101,8 +101,8 @@ pub struct Global {
     pub reads: ReadsArg,
     /// With `[accounts]` in the config: how many accounts plan, apply, destroy, check and audit
     /// work in at once (each account's IAM quotas are its own; the assume-role calls all come
-    /// from the caller's account, far below STS's rate).
-    #[arg(long, global = true, value_name = "N", default_value_t = 16)]
+    /// from the caller's account, and a throttled call is retried with backoff).
+    #[arg(long, global = true, value_name = "N", default_value_t = 32)]
     pub account_concurrency: u16,
 }
 
