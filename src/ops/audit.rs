@@ -91,7 +91,7 @@ async fn wider_than_use(
         .iter()
         .map(|r| (r.arn.clone(), r.created))
         .collect();
-    let home = account.aws.region().unwrap_or_else(|| "us-east-1".into());
+    let home = account.aws.region();
     let (usages, _) = crate::ops::usage::read(
         &account.aws,
         &principals,

@@ -292,7 +292,7 @@ pub async fn account_side(
     let users = account.aws.user_keys().await?;
     let all_keys: Vec<IamKey> = users.into_iter().flat_map(|u| u.keys).collect();
     let by_id: BTreeMap<u64, String> = repos.iter().map(|(f, id)| (*id, f.clone())).collect();
-    let home = account.aws.region().unwrap_or_else(|| "us-east-1".into());
+    let home = account.aws.region();
     let start = opts.now - i64::from(opts.days.clamp(1, 90)) * 86_400;
     let mut lookups = 0;
     let mut links = Vec::new();

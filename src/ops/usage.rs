@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -111,11 +110,41 @@ pub struct PrincipalUsage {
     pub rows: Vec<Row>,
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+use crate::io::token::now;
+
+impl PrincipalUsage {
+    /// One principal's usage against the documents it is granted: `created` is `None` when it
+    /// is not in the account (then no records were read for it, and `usage` is `None`).
+    fn of(
+        arn: &str,
+        created: Option<Option<i64>>,
+        usage: Option<Usage>,
+        granted: &[&Value],
+        opts: &Options,
+        now: i64,
+    ) -> PrincipalUsage {
+        let usage = usage.unwrap_or_else(|| {
+            Usage::collect(
+                arn,
+                &[],
+                &[],
+                Sources {
+                    window_days: opts.window_days,
+                    now,
+                    last_accessed: false,
+                    event_history: vec![],
+                    trail_files: false,
+                },
+            )
+        });
+        PrincipalUsage {
+            arn: arn.to_string(),
+            exists: created.is_some(),
+            rows: compare(granted, &usage),
+            days: created.map_or(0, |c| days_covered(c, opts.window_days, now)),
+            usage,
+        }
+    }
 }
 
 /// Read the records of `principals` (ARN, creation time) and split them per principal.
@@ -322,7 +351,7 @@ pub async fn for_config(
         .filter(|(_, c)| c.is_some())
         .map(|(r, c)| (r.arn.clone(), *c))
         .collect();
-    let home = region_of(&a.aws);
+    let home = a.aws.region();
     let (usages, counts) = read(
         &a.aws,
         &existing,
@@ -342,32 +371,10 @@ pub async fn for_config(
         .iter()
         .zip(created)
         .map(|(r, c)| {
-            let usage = by_arn.remove(&r.arn).unwrap_or_else(|| {
-                Usage::collect(
-                    &r.arn,
-                    &[],
-                    &[],
-                    Sources {
-                        window_days: opts.window_days,
-                        now,
-                        last_accessed: false,
-                        event_history: vec![],
-                        trail_files: false,
-                    },
-                )
-            });
             let docs: Vec<&Value> = r.policies.iter().map(|p| &p.document).collect();
-            PrincipalUsage {
-                arn: r.arn.clone(),
-                exists: c.is_some(),
-                rows: compare(&docs, &usage),
-                days: if c.is_some() {
-                    days_covered(c, opts.window_days, now)
-                } else {
-                    0
-                },
-                usage,
-            }
+            // `role_created` says `None` for a role that does not exist.
+            let created = c.map(Some);
+            PrincipalUsage::of(&r.arn, created, by_arn.remove(&r.arn), &docs, opts, now)
         })
         .collect();
     Ok(ConfigUsage {
@@ -394,7 +401,7 @@ pub async fn for_arns(
         .filter(|(_, g)| g.exists)
         .map(|(a, g)| (a.clone(), g.created))
         .collect();
-    let home = region_of(&account.aws);
+    let home = account.aws.region();
     let (usages, counts) = read(
         &account.aws,
         &existing,
@@ -408,39 +415,10 @@ pub async fn for_arns(
     let now = now();
     let mut out = Vec::new();
     for (arn, g) in arns.iter().zip(grants) {
-        let usage = if g.exists { usages.next() } else { None }.unwrap_or_else(|| {
-            Usage::collect(
-                arn,
-                &[],
-                &[],
-                Sources {
-                    window_days: opts.window_days,
-                    now,
-                    last_accessed: false,
-                    event_history: vec![],
-                    trail_files: false,
-                },
-            )
-        });
+        let usage = if g.exists { usages.next() } else { None };
         let docs: Vec<&Value> = g.documents.iter().map(|(_, d)| d).collect();
-        out.push((
-            PrincipalUsage {
-                arn: arn.clone(),
-                exists: g.exists,
-                rows: compare(&docs, &usage),
-                days: if g.exists {
-                    days_covered(g.created, opts.window_days, now)
-                } else {
-                    0
-                },
-                usage,
-            },
-            g,
-        ));
+        let created = g.exists.then_some(g.created);
+        out.push((PrincipalUsage::of(arn, created, usage, &docs, opts, now), g));
     }
     Ok((out, counts))
-}
-
-fn region_of(aws: &Aws) -> String {
-    aws.region().unwrap_or_else(|| "us-east-1".to_string())
 }

@@ -37,10 +37,7 @@ pub fn cmd_keys(s: &Session, args: &KeysArgs) -> Result<ExitStatus> {
     let opts = Options {
         cloudtrail: !args.no_cloudtrail,
         days: args.days,
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        now: keyless::io::token::now(),
         grants: args.html.is_some(),
     };
     let scope = Scope {

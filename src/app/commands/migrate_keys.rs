@@ -4,6 +4,7 @@
 //! files and runs the apply through the same flow `keyless apply` uses.
 
 use keyless::error::{Error, Result};
+use keyless::io::token::now;
 use keyless::ops;
 use keyless::ops::migrate_keys::{Observed, ReplaceOptions};
 use keyless::state::key_migration::{Facts, Step, next_step};
@@ -54,13 +55,6 @@ impl Report for MigrateKeysReport {
         };
         format!("{} {what}", style::bold("next:"))
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn observe(s: &Session, args: &MigrateKeysArgs) -> Result<Observed> {

@@ -3,12 +3,11 @@
 
 use serde::Serialize;
 
-use keyless::io::aws::rfc3339;
 use keyless::ops::keys::{Inventory, Unreadable};
 use keyless::policy::lint::{Finding, Severity};
 use keyless::state::keys::{Certainty, Evidence, IamKey, KeyUse, Link, SecretScope, StoredSecret};
 
-use crate::app::report::{FORMAT_VERSION, Report, severity_counts};
+use crate::app::report::{FORMAT_VERSION, Report, day, severity_counts};
 use crate::app::style;
 
 /// `keyless keys`
@@ -111,10 +110,6 @@ fn certainty_label(c: Certainty) -> &'static str {
         Certainty::Tagged => "tagged",
         Certainty::Identified => "identified",
     }
-}
-
-fn day(t: i64) -> String {
-    rfc3339(t).chars().take(10).collect()
 }
 
 fn evidence_text(e: &Evidence) -> String {

@@ -25,6 +25,11 @@ pub mod plan;
 pub mod usage;
 pub mod verify;
 
+/// A moment (seconds since the epoch) as its date, `2026-12-07`.
+pub fn day(t: i64) -> String {
+    keyless::io::aws::rfc3339(t).chars().take(10).collect()
+}
+
 /// The version of every JSON shape keyless prints. Bumped when a shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -4,12 +4,11 @@
 
 use serde::Serialize;
 
-use keyless::io::aws::rfc3339;
 use keyless::ops::usage::{Counts, PrincipalUsage};
 use keyless::policy::usage::{Row, Status};
 use keyless::state::tighten::{Change, Outcome};
 
-use crate::app::report::{FORMAT_VERSION, Report};
+use crate::app::report::{FORMAT_VERSION, Report, day};
 use crate::app::style;
 
 /// One principal's usage.
@@ -129,10 +128,6 @@ impl UsageReport {
             principals,
         }
     }
-}
-
-fn day(t: i64) -> String {
-    rfc3339(t).chars().take(10).collect()
 }
 
 /// One action's line.

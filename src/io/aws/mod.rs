@@ -151,9 +151,12 @@ impl Aws {
         }
     }
 
-    /// The Region the clients were configured with (the session's Region).
-    pub fn region(&self) -> Option<String> {
-        self.cloudtrail.region().map(|r| r.to_string())
+    /// The Region the clients were configured with: the session's, else [`GLOBAL_REGION`]
+    /// (the clients are built with [`region_or_global`]).
+    pub fn region(&self) -> String {
+        self.cloudtrail
+            .region()
+            .map_or_else(|| GLOBAL_REGION.to_string(), |r| r.to_string())
     }
 
     /// Clients for another account: STS AssumeRole of `role_arn` (with `external_id` when the
@@ -273,19 +276,7 @@ impl Aws {
 
     /// STS GetCallerIdentity: the account and partition every ARN is built for.
     pub async fn caller_identity(&self) -> Result<CallerIdentity> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
-        let arn = out.arn().unwrap_or_default().to_string();
-        let partition = crate::identity::names::partition_of_arn(&arn).to_string();
-        Ok(CallerIdentity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn,
-            partition,
-        })
+        caller_with(&self.sts).await
     }
 
     /// GetCallerIdentity with `app/{app_name}` in the user agent, so that CloudTrail's record of
@@ -294,20 +285,24 @@ impl Aws {
         let app = aws_types::app_name::AppName::new(app_name.to_string())
             .map_err(|e| internal(format!("app name {app_name:?}: {e}")))?;
         let conf = self.sts.config().to_builder().app_name(app).build();
-        let client = aws_sdk_sts::Client::from_conf(conf);
-        let out = client
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
-        let arn = out.arn().unwrap_or_default().to_string();
-        let partition = crate::identity::names::partition_of_arn(&arn).to_string();
-        Ok(CallerIdentity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn,
-            partition,
-        })
+        caller_with(&aws_sdk_sts::Client::from_conf(conf)).await
     }
+}
+
+/// STS GetCallerIdentity through `sts`, as a [`CallerIdentity`].
+async fn caller_with(sts: &aws_sdk_sts::Client) -> Result<CallerIdentity> {
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+    let arn = out.arn().unwrap_or_default().to_string();
+    let partition = crate::identity::names::partition_of_arn(&arn).to_string();
+    Ok(CallerIdentity {
+        account: out.account().unwrap_or_default().to_string(),
+        arn,
+        partition,
+    })
 }
 
 /// STS and IAM are global: a client with no region from any source uses this one.
