@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::io::aws::cloudtrail::{Lookup, PACE};
+use crate::io::aws::principals::UserKeys;
 use crate::io::github::GitHub;
 use crate::io::github::stored::SecretInfo;
 use crate::ops::context::Account;
@@ -123,17 +124,6 @@ pub struct GitHubSide {
     pub unreadable: Vec<Unreadable>,
     /// GitHub's hosted-runner ranges (read when CloudTrail is).
     pub ranges: Vec<String>,
-}
-
-/// Read GitHub's side for `scope` and the account's keys, and link them.
-pub async fn inventory(
-    account: &Account<'_>,
-    gh: &GitHub,
-    scope: &Scope,
-    opts: &Options,
-) -> Result<Inventory> {
-    let side = github_side(gh, scope, opts).await?;
-    account_side(account, &side, opts).await
 }
 
 /// GitHub's side of the inventory: the repositories, their secrets and workflows.
@@ -281,6 +271,18 @@ pub async fn account_side(
     side: &GitHubSide,
     opts: &Options,
 ) -> Result<Inventory> {
+    let users = account.aws.user_keys().await?;
+    link_users(account, side, users, opts).await
+}
+
+/// [`account_side`] for the account's users and keys already read
+/// ([`crate::io::aws::Aws::user_keys`]).
+pub async fn link_users(
+    account: &Account<'_>,
+    side: &GitHubSide,
+    users: Vec<UserKeys>,
+    opts: &Options,
+) -> Result<Inventory> {
     let GitHubSide {
         repos,
         secrets,
@@ -289,7 +291,6 @@ pub async fn account_side(
         ranges,
     } = side.clone();
     // AWS: every user's keys; then each active key's calls, and the evidence.
-    let users = account.aws.user_keys().await?;
     let all_keys: Vec<IamKey> = users.into_iter().flat_map(|u| u.keys).collect();
     let by_id: BTreeMap<u64, String> = repos.iter().map(|(f, id)| (*id, f.clone())).collect();
     let home = account.aws.region();

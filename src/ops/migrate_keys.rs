@@ -53,11 +53,10 @@ pub async fn observe(
     now: i64,
 ) -> Result<Observed> {
     let a = &ctx.account;
-    // The secrets a switch recorded on a user (they are no longer passed by any workflow).
-    let recorded: Vec<String> = a
-        .aws
-        .user_keys()
-        .await?
+    // The account's keys, read once: the secrets a switch recorded on a user (no workflow
+    // passes them any more) widen what GitHub's side lists; then the keys are linked.
+    let users = a.aws.user_keys().await?;
+    let recorded: Vec<String> = users
         .iter()
         .flat_map(|u| u.keys.iter())
         .filter_map(|k| {
@@ -68,22 +67,19 @@ pub async fn observe(
         })
         .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
         .collect();
-    let inventory = keys::inventory(
-        a,
-        gh,
-        &Scope {
-            repos: vec![repo.to_string()],
-            owner: None,
-            names: recorded.clone(),
-        },
-        &KeysOptions {
-            cloudtrail: true,
-            days: 90,
-            now,
-            grants: false,
-        },
-    )
-    .await?;
+    let opts = KeysOptions {
+        cloudtrail: true,
+        days: 90,
+        now,
+        grants: false,
+    };
+    let scope = Scope {
+        repos: vec![repo.to_string()],
+        owner: None,
+        names: recorded.clone(),
+    };
+    let side = keys::github_side(gh, &scope, &opts).await?;
+    let inventory = keys::link_users(a, &side, users, &opts).await?;
     let full = inventory
         .repos
         .keys()
