@@ -16,12 +16,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::artifacts::workflow::CONFIGURE_AWS_CREDENTIALS;
-use crate::state::keys::{KEY_ENV, KEY_INPUTS, scan_workflow};
+use crate::state::keys::{
+    EnvMap, JobDoc, KEY_ENV, KEY_INPUTS, WorkflowDoc, parse_workflow, scan_workflow, secret_of,
+};
 
 /// What to switch to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,36 +44,6 @@ pub struct Switched {
     pub changes: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct Wf {
-    #[serde(default)]
-    permissions: Option<Spanned<Value>>,
-    #[serde(default)]
-    env: Option<Spanned<BTreeMap<String, Spanned<Value>>>>,
-    #[serde(default)]
-    jobs: BTreeMap<String, Spanned<JobS>>,
-}
-
-#[derive(Deserialize)]
-struct JobS {
-    #[serde(default)]
-    permissions: Option<Spanned<Value>>,
-    #[serde(default)]
-    env: Option<Spanned<BTreeMap<String, Spanned<Value>>>>,
-    #[serde(default)]
-    steps: Vec<Spanned<StepS>>,
-}
-
-#[derive(Deserialize)]
-struct StepS {
-    #[serde(default)]
-    uses: Option<String>,
-    #[serde(default)]
-    with: Option<BTreeMap<String, Spanned<Value>>>,
-    #[serde(default)]
-    env: Option<Spanned<BTreeMap<String, Spanned<Value>>>>,
-}
-
 enum Edit {
     Replace(String),
     Delete,
@@ -84,17 +55,13 @@ fn indent_of(line: &str) -> usize {
 }
 
 fn uses_secret(v: &Value, secrets: &BTreeSet<String>) -> bool {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    crate::state::keys::secret_in(&text).is_some_and(|s| secrets.contains(&s))
+    secret_of(v).is_some_and(|s| secrets.contains(&s))
 }
 
 /// The workflow with the migrated key replaced by the role; `None` when it does not pass the
 /// key. An error names what could not be edited and how to do it by hand.
 pub fn switch_workflow(file: &str, text: &str, sw: &Switch) -> Result<Option<Switched>, String> {
-    let wf: Wf = serde_saphyr::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+    let wf = parse_workflow(text).map_err(|e| format!("{file}: {e}"))?;
     let lines: Vec<&str> = text.split('\n').collect();
     let mut edits: BTreeMap<usize, Vec<Edit>> = BTreeMap::new();
     let mut changes = Vec::new();
@@ -103,7 +70,7 @@ pub fn switch_workflow(file: &str, text: &str, sw: &Switch) -> Result<Option<Swi
     let mut assumes: BTreeMap<String, bool> = BTreeMap::new();
 
     // `env:` maps: delete the key lines; the whole block when nothing else is left.
-    let env_edit = |env: &Spanned<BTreeMap<String, Spanned<Value>>>,
+    let env_edit = |env: &EnvMap,
                     place: &str,
                     edits: &mut BTreeMap<usize, Vec<Edit>>,
                     changes: &mut Vec<String>|
@@ -161,12 +128,7 @@ pub fn switch_workflow(file: &str, text: &str, sw: &Switch) -> Result<Option<Swi
             {
                 assumes.insert(name.clone(), true);
             }
-            let action = st
-                .value
-                .uses
-                .as_deref()
-                .is_some_and(|u| u.contains("configure-aws-credentials"));
-            if !action {
+            if !st.value.configures_aws() {
                 continue;
             }
             let mut switched = false;
@@ -282,8 +244,8 @@ pub fn switch_workflow(file: &str, text: &str, sw: &Switch) -> Result<Option<Swi
 fn permissions(
     file: &str,
     name: &str,
-    job: &Spanned<JobS>,
-    wf: &Wf,
+    job: &Spanned<JobDoc>,
+    wf: &WorkflowDoc,
     lines: &[&str],
     body: usize,
     job_indent: usize,

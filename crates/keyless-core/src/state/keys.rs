@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_saphyr::Spanned;
 
 use crate::policy::finding::{AUDIT_RULES, Finding};
 
@@ -57,32 +58,74 @@ pub struct KeyUse {
     pub secret: Option<String>,
 }
 
+/// An `env:` map, with where it and each value stand in the file.
+pub type EnvMap = Spanned<BTreeMap<String, Spanned<Value>>>;
+
+/// A workflow as keyless reads it: the parts that pass keys or grant permissions, each with
+/// where it stands in the file (serde-saphyr's spans; lines and columns from 1). Everything
+/// else in the file is ignored. Read by [`scan_workflow`] and edited by
+/// [`crate::artifacts::key_switch`].
 #[derive(Deserialize)]
-struct Workflow {
+pub struct WorkflowDoc {
+    /// The workflow's `permissions:`.
     #[serde(default)]
-    env: Option<BTreeMap<String, serde_saphyr::Spanned<Value>>>,
+    pub permissions: Option<Spanned<Value>>,
+    /// The workflow's `env:`.
     #[serde(default)]
-    jobs: BTreeMap<String, Job>,
+    pub env: Option<EnvMap>,
+    /// The jobs by ID (each spanned at its first key).
+    #[serde(default)]
+    pub jobs: BTreeMap<String, Spanned<JobDoc>>,
 }
 
+/// One job of a [`WorkflowDoc`].
 #[derive(Deserialize)]
-struct Job {
+pub struct JobDoc {
+    /// The job's `permissions:`.
     #[serde(default)]
-    env: Option<BTreeMap<String, serde_saphyr::Spanned<Value>>>,
+    pub permissions: Option<Spanned<Value>>,
+    /// The job's `env:`.
     #[serde(default)]
-    steps: Vec<Step>,
+    pub env: Option<EnvMap>,
+    /// Its steps (each spanned at its first key).
+    #[serde(default)]
+    pub steps: Vec<Spanned<StepDoc>>,
 }
 
+/// One step of a [`JobDoc`].
 #[derive(Deserialize)]
-struct Step {
+pub struct StepDoc {
+    /// `uses:`
     #[serde(default)]
-    uses: Option<String>,
+    pub uses: Option<String>,
+    /// `name:`
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// `with:`
     #[serde(default)]
-    with: Option<BTreeMap<String, serde_saphyr::Spanned<Value>>>,
+    pub with: Option<BTreeMap<String, Spanned<Value>>>,
+    /// `env:`
     #[serde(default)]
-    env: Option<BTreeMap<String, serde_saphyr::Spanned<Value>>>,
+    pub env: Option<EnvMap>,
+}
+
+impl StepDoc {
+    /// Whether the step is aws-actions/configure-aws-credentials.
+    pub fn configures_aws(&self) -> bool {
+        self.uses
+            .as_deref()
+            .is_some_and(|u| u.contains("configure-aws-credentials"))
+    }
+}
+
+/// Parse a workflow file into a [`WorkflowDoc`]; the error is the parser's message.
+pub fn parse_workflow(text: &str) -> Result<WorkflowDoc, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
+/// The secret a value reads, whatever its YAML type.
+pub fn secret_of(v: &Value) -> Option<String> {
+    secret_in(&text(v))
 }
 
 /// The secret an expression reads: `${{ secrets.NAME }}` (also `secrets['NAME']`).
@@ -114,14 +157,14 @@ fn text(v: &Value) -> String {
 /// Every place a workflow file passes a stored AWS key; an unreadable file is an error naming
 /// why (it is listed, never skipped silently).
 pub fn scan_workflow(file: &str, text_of_file: &str) -> Result<Vec<KeyUse>, String> {
-    let wf: Workflow = serde_saphyr::from_str(text_of_file).map_err(|e| e.to_string())?;
+    let wf = parse_workflow(text_of_file)?;
     let mut out = Vec::new();
-    let env_uses = |env: &Option<BTreeMap<String, serde_saphyr::Spanned<Value>>>,
+    let env_uses = |env: &Option<EnvMap>,
                     job: Option<&str>,
                     step: Option<String>,
                     level: &str,
                     out: &mut Vec<KeyUse>| {
-        for (k, v) in env.iter().flatten() {
+        for (k, v) in env.iter().flat_map(|e| e.value.iter()) {
             if KEY_ENV.iter().any(|e| e.eq_ignore_ascii_case(k)) {
                 out.push(KeyUse {
                     file: file.to_string(),
@@ -130,26 +173,24 @@ pub fn scan_workflow(file: &str, text_of_file: &str) -> Result<Vec<KeyUse>, Stri
                     line: v.referenced.line() as usize,
                     key: k.clone(),
                     via: format!("env ({level})"),
-                    secret: secret_in(&text(&v.value)),
+                    secret: secret_of(&v.value),
                 });
             }
         }
     };
     env_uses(&wf.env, None, None, "workflow", &mut out);
     for (name, job) in &wf.jobs {
+        let job = &job.value;
         env_uses(&job.env, Some(name), None, "job", &mut out);
         for (i, st) in job.steps.iter().enumerate() {
+            let st = &st.value;
             let label = st
                 .name
                 .clone()
                 .or_else(|| st.uses.clone())
                 .unwrap_or_else(|| format!("#{}", i + 1));
             env_uses(&st.env, Some(name), Some(label.clone()), "step", &mut out);
-            let aws_action = st
-                .uses
-                .as_deref()
-                .is_some_and(|u| u.contains("configure-aws-credentials"));
-            if !aws_action {
+            if !st.configures_aws() {
                 continue;
             }
             for (k, v) in st.with.iter().flatten() {
@@ -161,7 +202,7 @@ pub fn scan_workflow(file: &str, text_of_file: &str) -> Result<Vec<KeyUse>, Stri
                         line: v.referenced.line() as usize,
                         key: k.clone(),
                         via: "inputs".into(),
-                        secret: secret_in(&text(&v.value)),
+                        secret: secret_of(&v.value),
                     });
                 }
             }
