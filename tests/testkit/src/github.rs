@@ -1289,6 +1289,12 @@ fn page_of<T: Clone>(items: &[T], q: &BTreeMap<String, String>) -> Vec<T> {
         .collect()
 }
 
+/// One page of a secrets list, as GitHub answers it (`total_count` counts them all).
+fn secrets_page(names: &[String], q: &BTreeMap<String, String>) -> Response {
+    let list: Vec<Value> = page_of(names, q).iter().map(|n| secret_json(n)).collect();
+    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+}
+
 fn secrets_at(s: &GhState, home: &SecretHome) -> Vec<String> {
     let mut v = s.secrets.get(home).cloned().unwrap_or_default();
     v.sort();
@@ -1305,8 +1311,7 @@ async fn list_repo_secrets(
         return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
     };
     let names = secrets_at(&s, &SecretHome::Repo(repo.id));
-    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
-    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+    secrets_page(&names, &q)
 }
 
 async fn list_env_secrets(
@@ -1322,8 +1327,7 @@ async fn list_env_secrets(
         return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
     }
     let names = secrets_at(&s, &SecretHome::Env(repo.id, e.to_ascii_lowercase()));
-    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
-    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+    secrets_page(&names, &q)
 }
 
 /// The organisation secrets a repository can read.
@@ -1349,8 +1353,7 @@ async fn list_repo_org_secrets(
         return error(StatusCode::NOT_FOUND, "Not Found", &s.base);
     };
     let names = org_secrets_for(&s, repo);
-    let list: Vec<Value> = page_of(&names, &q).iter().map(|n| secret_json(n)).collect();
-    axum::Json(json!({"total_count": names.len(), "secrets": list})).into_response()
+    secrets_page(&names, &q)
 }
 
 async fn list_envs(State(st): State<Shared>, Path((o, r)): Path<(String, String)>) -> Response {

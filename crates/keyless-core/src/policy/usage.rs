@@ -440,6 +440,20 @@ pub fn arn_fits(arn: &str, format: &str) -> bool {
     !arn.contains(['*', '?']) && go(arn.as_bytes(), format.as_bytes(), false)
 }
 
+/// The entry of `action`, made when new, with `time` as a use (the latest one kept).
+fn used_at(actions: &mut BTreeMap<String, ActionUse>, action: String, time: i64) -> &mut ActionUse {
+    let entry = actions.entry(action.clone()).or_insert(ActionUse {
+        action,
+        last: time,
+        calls: 0,
+        resources: BTreeSet::new(),
+        regions: BTreeSet::new(),
+        seen_by: BTreeSet::new(),
+    });
+    entry.last = entry.last.max(time);
+    entry
+}
+
 impl Usage {
     /// Gather what `events` (already split to this principal or not: others are skipped) and
     /// `services` say about `principal` within `sources`' window. `from_trail` marks events
@@ -482,15 +496,7 @@ impl Usage {
                 continue;
             }
             let fit = fitted(&action, &e.resources);
-            let entry = u.actions.entry(action.clone()).or_insert(ActionUse {
-                action,
-                last: e.time,
-                calls: 0,
-                resources: BTreeSet::new(),
-                regions: BTreeSet::new(),
-                seen_by: BTreeSet::new(),
-            });
-            entry.last = entry.last.max(e.time);
+            let entry = used_at(&mut u.actions, action, e.time);
             entry.calls += 1;
             entry.resources.extend(fit);
             entry.regions.insert(e.region.clone());
@@ -508,15 +514,7 @@ impl Usage {
                 let Mapping::Action(action) = map_event(&s.namespace, name) else {
                     continue;
                 };
-                let entry = u.actions.entry(action.clone()).or_insert(ActionUse {
-                    action,
-                    last,
-                    calls: 0,
-                    resources: BTreeSet::new(),
-                    regions: BTreeSet::new(),
-                    seen_by: BTreeSet::new(),
-                });
-                entry.last = entry.last.max(last);
+                let entry = used_at(&mut u.actions, action, last);
                 entry.regions.extend(region.clone());
                 entry.seen_by.insert("last-accessed");
             }
