@@ -71,7 +71,7 @@ pub async fn audit_with(
         audit::sort(&mut findings);
     }
     if let Some(u) = usage {
-        findings.extend(wider_than_use(account, &view, u).await?);
+        findings.extend(wider_than_use(account, &view, u, opts.now).await?);
         audit::sort(&mut findings);
     }
     Ok(Audited { view, findings })
@@ -82,6 +82,7 @@ async fn wider_than_use(
     account: &Account<'_>,
     view: &AccountView,
     opts: &UsageOptions,
+    now: i64,
 ) -> Result<Vec<Finding>> {
     let hand_made: Vec<_> = view.roles.iter().filter(|r| !owned(&r.tags)).collect();
     if hand_made.is_empty() {
@@ -101,7 +102,6 @@ async fn wider_than_use(
         &|_| {},
     )
     .await?;
-    let now = usages.first().map(|u| u.sources.now).unwrap_or(0);
     let mut out = Vec::new();
     for (role, usage) in hand_made.iter().zip(usages) {
         let docs: Vec<&serde_json::Value> = role

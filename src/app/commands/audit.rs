@@ -21,10 +21,7 @@ pub fn cmd_audit(s: &Session, args: &AuditArgs) -> Result<ExitStatus> {
     let fail_on: Severity = args.fail_on.into();
     // The clock is the binary's: the core judges against the time it is given.
     let opts = AuditOptions {
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        now: keyless::io::token::now(),
         unused_days: args.unused_days,
     };
     let usage = args.usage.then(|| keyless::ops::usage::Options {

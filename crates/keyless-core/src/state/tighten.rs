@@ -277,22 +277,30 @@ pub fn folders(arns: &[String]) -> Vec<String> {
             out.push(base.to_string());
             continue;
         }
-        let mut common = keys[0].to_string();
-        for k in &keys[1..] {
-            let n = common
-                .chars()
-                .zip(k.chars())
-                .take_while(|(a, b)| a == b)
-                .count();
-            common = common.chars().take(n).collect();
-        }
-        let folder = match common.rfind('/') {
-            Some(i) => &common[..=i],
-            None => "",
-        };
-        out.push(format!("{base}/{folder}*"));
+        out.push(format!("{base}/{}*", common_folder(&keys)));
     }
     out
+}
+
+/// The folder (ending in `/`, or empty) every key lies under: `site/a.html`, `site/css/b.css`
+/// → `site/`.
+fn common_folder(keys: &[&str]) -> String {
+    let Some((first, rest)) = keys.split_first() else {
+        return String::new();
+    };
+    let mut common = first.to_string();
+    for k in rest {
+        let n = common
+            .chars()
+            .zip(k.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        common = common.chars().take(n).collect();
+    }
+    match common.rfind('/') {
+        Some(i) => common[..=i].to_string(),
+        None => String::new(),
+    }
 }
 
 /// One statement per set of resources, actions sorted; then today's conditional statements
@@ -357,21 +365,18 @@ pub fn narrowings(
             if p.kind != ParamKind::S3Prefix {
                 continue;
             }
-            let keys: Vec<String> = kept
+            let in_bucket = format!("{bucket}/");
+            let keys: Vec<&str> = kept
                 .iter()
                 .flat_map(|kp| kp.resources.iter())
                 .filter_map(|r| r.split_once(":::").map(|(_, rest)| rest))
-                .filter_map(|rest| rest.strip_prefix(&format!("{bucket}/")))
-                .map(|key| key.trim_end_matches('*').to_string())
+                .filter_map(|rest| rest.strip_prefix(&in_bucket))
+                .map(|key| key.trim_end_matches('*'))
                 .collect();
             if keys.is_empty() {
                 continue;
             }
-            let folder = folders(&keys.iter().map(|k| format!("x/{k}")).collect::<Vec<_>>())
-                .first()
-                .and_then(|f| f.strip_prefix("x/"))
-                .map(|f| f.trim_end_matches('*').to_string())
-                .unwrap_or_default();
+            let folder = common_folder(&keys);
             let current = pu.params.get(k).cloned().unwrap_or_default();
             if !folder.is_empty() && folder != current && folder.starts_with(&current) {
                 out.push((i, k.clone(), folder));
