@@ -567,3 +567,22 @@ fn usage_without_a_config_names_arn() {
     expect(&r, 1);
     assert!(r.stderr.contains("--arn ARN"), "{}", r.stderr);
 }
+
+/// A role by `--arn`: its grant read from IAM (the preset's managed policy), with one GetRole.
+#[test]
+fn usage_of_a_role_by_arn_reads_its_live_grant_with_one_get_role() {
+    let e = applied(SITE);
+    let r = e.run(&[
+        "usage",
+        "--arn",
+        &role_arn(),
+        "--output",
+        "json",
+        "--no-github",
+    ]);
+    expect(&r, 0);
+    let j = r.json();
+    assert_eq!(j["principals"][0]["exists"], true, "{j}");
+    assert!(rows(&j, 0).iter().any(|(a, _)| a == "s3:PutObject"), "{j}");
+    assert_eq!(e.kit.count("GetRole"), 1, "{:?}", e.kit.calls());
+}

@@ -28,19 +28,13 @@ impl Aws {
         let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
         let name = resource.rsplit('/').next().unwrap_or_default();
         if resource.starts_with("role/") {
-            let (role, created) = tokio::join!(
-                self.read_role(name),
-                self.iam.get_role().role_name(name).send()
-            );
-            let Some(role) = role? else {
+            // One GetRole gives the role and when it was created.
+            let Some((role, created)) = self.read_role_created(name).await? else {
                 return Ok(Grant::default());
             };
-            let created = created
-                .ok()
-                .and_then(|r| r.role().map(|r| r.create_date().secs()));
             let mut g = Grant {
                 documents: role.inline_policies.into_iter().collect(),
-                created,
+                created: Some(created),
                 exists: true,
                 ..Grant::default()
             };

@@ -70,6 +70,11 @@ impl Aws {
     /// GetRole (which returns the tags) and the two policy lists go out together: they need only
     /// the name.
     pub async fn read_role(&self, name: &str) -> Result<Option<ObservedRole>> {
+        Ok(self.read_role_created(name).await?.map(|(role, _)| role))
+    }
+
+    /// [`Aws::read_role`], with when the role was created (from the same GetRole).
+    pub async fn read_role_created(&self, name: &str) -> Result<Option<(ObservedRole, i64)>> {
         let (r, names, attached) = tokio::join!(
             self.iam.get_role().role_name(name).send(),
             self.iam
@@ -121,7 +126,7 @@ impl Aws {
                 )?,
             );
         }
-        Ok(Some(ObservedRole {
+        let observed = ObservedRole {
             name: role.role_name().to_string(),
             arn: role.arn().to_string(),
             role_id: role.role_id().to_string(),
@@ -141,7 +146,8 @@ impl Aws {
                     .filter_map(|a| a.policy_arn().map(String::from))
                     .collect(),
             ),
-        }))
+        };
+        Ok(Some((observed, role.create_date().secs())))
     }
 
     /// A customer-managed policy with its default document, versions and tags.
