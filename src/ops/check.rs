@@ -69,14 +69,10 @@ pub async fn check_with(ctx: &AccountContext<'_>, usage: Option<&UsageOptions>) 
             (GitHubPlan::default(), ObservedGitHub::default())
         };
         findings.extend(drift::github(&checked, &facts, &plan, &held));
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.resource.cmp(&b.resource))
-        });
     }
     if let Some(opts) = usage {
-        let used = crate::ops::usage::for_config(ctx, &[], opts, &|_| {}).await?;
+        // The config as rendered above: not rendered a second time.
+        let used = crate::ops::usage::for_rendered(a, rendered.clone(), &[], opts, &|_| {}).await?;
         for (docs, p) in used.rendered.roles.iter().zip(&used.roles) {
             if p.exists
                 && let Some(f) = tighten::unused_permission(&docs.name, &p.rows, p.days)
@@ -84,6 +80,8 @@ pub async fn check_with(ctx: &AccountContext<'_>, usage: Option<&UsageOptions>) 
                 findings.push(f);
             }
         }
+    }
+    if a.github.is_some() || usage.is_some() {
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

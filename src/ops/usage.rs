@@ -334,8 +334,18 @@ pub async fn for_config(
     opts: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ConfigUsage> {
-    let a = &ctx.account;
-    let rendered = render::render(&ctx.config, ctx.templates, &a.target)?;
+    let rendered = render::render(&ctx.config, ctx.templates, &ctx.account.target)?;
+    for_rendered(&ctx.account, rendered, only, opts, progress).await
+}
+
+/// [`for_config`] for a config already rendered for the account.
+pub async fn for_rendered(
+    a: &Account<'_>,
+    rendered: Rendered,
+    only: &[String],
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ConfigUsage> {
     let chosen: Vec<&render::RoleDocuments> = rendered
         .roles
         .iter()
