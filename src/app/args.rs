@@ -109,8 +109,8 @@ pub struct Global {
 /// `--reads`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReadsArg {
-    /// Role by role for fewer than 5 configured roles or one in 50 of the account's; else the
-    /// whole account.
+    /// The whole account when it holds up to 1,000 roles (one page) or the config names at
+    /// least one in 50 of them; else role by role.
     Auto,
     /// GetRole and its policies per configured role.
     PerRole,

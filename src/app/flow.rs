@@ -9,7 +9,7 @@ use keyless::io::execute::Progress;
 use keyless::ops::AccountContext;
 use keyless::ops::accounts;
 use keyless::ops::provision::{self, Applied, Planned, Step};
-use keyless::state::observed::ReadPath;
+use keyless::state::observed::{ReadChoice, ReadPath};
 use keyless::state::variable;
 
 use crate::app::args::Format;
@@ -29,20 +29,21 @@ fn report(p: &Planned) -> PlanReport<'_> {
 }
 
 /// `-v`: how IAM was read for `roles` configured roles (role by role, or the whole account).
-pub fn note_read(s: &Session, path: ReadPath, roles: usize) {
-    s.printer.debug(&match path {
+pub fn note_read(s: &Session, read: &ReadChoice, roles: usize) {
+    let how = match read.path {
         ReadPath::PerRole => format!("read {roles} role(s) one by one"),
         ReadPath::Account => format!(
             "read the whole account (ListRoles, GetAccountAuthorizationDetails) for {roles} role(s)"
         ),
-    });
+    };
+    s.printer.debug(&format!("{how}: {}", read.why));
 }
 
 /// Plan in each account and show the plan; with `detailed`, changes exit 2.
 pub fn plan(s: &Session, detailed: bool) -> Result<ExitStatus> {
     match s.in_accounts(Need::Caller, async |ctx| provision::plan(ctx).await)? {
         Runs::One(_, planned) => {
-            note_read(s, planned.read, planned.rendered.roles.len());
+            note_read(s, &planned.read, planned.rendered.roles.len());
             show(&s.printer, s.format, &report(&planned));
             Ok(ExitStatus::findings_if(detailed && !planned.is_empty()))
         }
@@ -88,7 +89,7 @@ fn apply_showing(s: &Session, yes: bool, verify: bool, show_plan: bool) -> Resul
     }
     match s.in_accounts(Need::Caller, async |ctx| provision::plan(ctx).await)? {
         Runs::One(ctx, planned) => {
-            note_read(s, planned.read, planned.rendered.roles.len());
+            note_read(s, &planned.read, planned.rendered.roles.len());
             apply_one(s, &ctx, &planned, yes, verify, show_plan)
         }
         Runs::Many(runs) => apply_many(s, runs, fleet::Command::Apply, yes),
@@ -99,7 +100,7 @@ fn apply_showing(s: &Session, yes: bool, verify: bool, show_plan: bool) -> Resul
 pub fn destroy(s: &Session, yes: bool) -> Result<ExitStatus> {
     match s.in_accounts(Need::Caller, async |ctx| provision::plan_destroy(ctx).await)? {
         Runs::One(ctx, planned) => {
-            note_read(s, planned.read, planned.rendered.roles.len());
+            note_read(s, &planned.read, planned.rendered.roles.len());
             show(&s.printer, s.format, &report(&planned));
             if planned.is_empty() {
                 return Ok(ExitStatus::Success);

@@ -9,7 +9,7 @@ use crate::ops::usage::Options as UsageOptions;
 use crate::policy::lint::Finding;
 use crate::state::drift;
 use crate::state::github_plan::{self, GitHubPlan, ObservedGitHub};
-use crate::state::observed::{Observed, ReadPath};
+use crate::state::observed::{Observed, Others, ReadChoice};
 use crate::state::render::{self as rendering, Rendered};
 use crate::state::tighten;
 
@@ -23,7 +23,7 @@ pub struct Checked {
     /// The config's roles found in the account (what was compared).
     pub roles_checked: usize,
     /// How IAM was read (role by role, or the whole account).
-    pub read: ReadPath,
+    pub read: ReadChoice,
     /// What IAM holds of the config (what was compared).
     pub observed: Observed,
     /// The trust policies of the account's other roles (those outside the config).
@@ -49,9 +49,21 @@ pub async fn check_with(ctx: &AccountContext<'_>, usage: Option<&UsageOptions>) 
         },
     )
     .await?;
-    let seen = observe(ctx, &rendered, true).await?;
+    let seen = observe(ctx, &rendered, Others::Owners).await?;
+    // The owners of the other roles trusting the provider: from the account read when it
+    // brought them, else one GetRole each.
     let trusting = drift::trusting_provider(&rendered, &seen.others);
-    let other_tags = a.aws.role_tags(&trusting, a.settings.concurrency).await?;
+    let unread: Vec<&str> = trusting
+        .iter()
+        .copied()
+        .filter(|n| !seen.other_tags.contains_key(*n))
+        .collect();
+    let mut other_tags = a.aws.role_tags(&unread, a.settings.concurrency).await?;
+    other_tags.extend(
+        trusting
+            .iter()
+            .filter_map(|n| seen.other_tags.get(*n).map(|t| (n.to_string(), t.clone()))),
+    );
     let lint = rendering::live_context(Some(cfg), &a.target);
     let mut findings = drift::drift(&rendered, &seen.observed, &seen.others, &other_tags, &lint);
     if let Some(gh) = a.github {

@@ -104,7 +104,7 @@ pub async fn repository(gh: &GitHub, repo: &str) -> Result<(RepoInfo, SubjectSet
 /// Does IAM hold exactly what the config renders (GitHub's findings left out)?
 pub async fn in_sync(ctx: &AccountContext<'_>) -> Result<bool> {
     let rendered = render(ctx, RenderOptions::default()).await?;
-    let seen = observe(ctx, &rendered, false).await?;
+    let seen = observe(ctx, &rendered, crate::state::observed::Others::Nothing).await?;
     Ok(plan::plan(&rendered, &seen.observed)?.is_empty())
 }
 

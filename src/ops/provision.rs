@@ -9,7 +9,7 @@ use crate::io::execute::{self, Progress};
 use crate::ops::context::{AccountContext, RenderOptions};
 use crate::ops::github;
 use crate::state::github_plan::{self, GitHubChange, GitHubPlan};
-use crate::state::observed::{Observed, OtherTrusts, Owner, ReadPath};
+use crate::state::observed::{Observed, OtherTags, OtherTrusts, Others, Owner, ReadChoice};
 use crate::state::plan::{self, Plan};
 use crate::state::render::{self, Rendered};
 
@@ -25,7 +25,7 @@ pub struct Planned {
     /// A removal (destroy) rather than an apply.
     pub destroy: bool,
     /// How IAM was read (role by role, or the whole account).
-    pub read: ReadPath,
+    pub read: ReadChoice,
 }
 
 impl Planned {
@@ -47,8 +47,11 @@ pub struct Seen {
     pub observed: Observed,
     /// The trusts of the account's other roles (empty unless asked for).
     pub others: OtherTrusts,
+    /// The other roles' tags the read brought (the account read: all of them; role by role:
+    /// none).
+    pub other_tags: OtherTags,
     /// Role by role, or the whole account.
-    pub path: ReadPath,
+    pub path: ReadChoice,
 }
 
 /// Render the config for the account; with GitHub's facts (KL016) when asked and GitHub is
@@ -82,16 +85,21 @@ pub fn refuse_blocking(rendered: &Rendered) -> Result<()> {
     })
 }
 
-/// What IAM holds for `rendered`, with the other roles' trusts when `others` is set.
-pub async fn observe(ctx: &AccountContext<'_>, rendered: &Rendered, others: bool) -> Result<Seen> {
+/// What IAM holds for `rendered`, with what `others` asks of the account's other roles.
+pub async fn observe(
+    ctx: &AccountContext<'_>,
+    rendered: &Rendered,
+    others: Others,
+) -> Result<Seen> {
     let a = &ctx.account;
-    let (observed, others, path) = a
+    let (observed, others, other_tags, path) = a
         .aws
         .observe_by(rendered, a.settings.concurrency, a.settings.reads, others)
         .await?;
     Ok(Seen {
         observed,
         others,
+        other_tags,
         path,
     })
 }
@@ -107,7 +115,7 @@ pub async fn plan(ctx: &AccountContext<'_>) -> Result<Planned> {
         },
     )
     .await?;
-    let seen = observe(ctx, &rendered, true).await?;
+    let seen = observe(ctx, &rendered, Others::Trusts).await?;
     let mut plan = plan::plan(&rendered, &seen.observed)?;
     let removed = removed_roles(ctx, &rendered, &seen).await?;
     plan::remove_roles(&rendered, &seen.observed, &removed, &mut plan);
@@ -137,7 +145,7 @@ pub async fn plan_destroy(ctx: &AccountContext<'_>) -> Result<Planned> {
         },
     )
     .await?;
-    let seen = observe(ctx, &rendered, true).await?;
+    let seen = observe(ctx, &rendered, Others::Trusts).await?;
     let removed = removed_roles(ctx, &rendered, &seen).await?;
     // The roles this destroy removes do not keep the provider.
     let others: OtherTrusts = seen
@@ -372,7 +380,7 @@ async fn read_back(
 ) -> Result<Vec<String>> {
     let a = &ctx.account;
     let (again, _) = if planned.destroy {
-        let seen = observe(ctx, subset, true).await?;
+        let seen = observe(ctx, subset, Others::Trusts).await?;
         (plan::destroy(subset, &seen.observed, &seen.others)?, ())
     } else {
         // All at once: the provider and each role's reads, concurrently.

@@ -226,14 +226,17 @@ async fn plan_and_check_say_the_same_whichever_path_reads() {
 }
 
 #[test]
-fn auto_reads_the_account_for_this_config_and_role_by_role_for_one_role() {
+fn auto_reads_an_account_of_one_page_whole_and_a_vast_one_role_by_role() {
+    use keyless::state::observed::ReadPath;
+    assert_eq!(choose_read_path(Reads::Auto, 6, Some(7)), ReadPath::Account);
+    assert_eq!(choose_read_path(Reads::Auto, 1, None), ReadPath::Account);
     assert_eq!(
-        choose_read_path(Reads::Auto, 6, Some(7)),
-        keyless::state::observed::ReadPath::Account
+        choose_read_path(Reads::Auto, 1, Some(900)),
+        ReadPath::Account
     );
     assert_eq!(
-        choose_read_path(Reads::Auto, 1, None),
-        keyless::state::observed::ReadPath::PerRole
+        choose_read_path(Reads::Auto, 1, Some(5000)),
+        ReadPath::PerRole
     );
 }
 
@@ -277,6 +280,31 @@ async fn auto_falls_back_to_role_by_role_when_the_account_read_is_denied() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("GetAccountAuthorizationDetails"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `-v` says which path a run took and why.
+#[test]
+fn verbose_says_which_read_path_and_why() {
+    let e = Env::new();
+    e.write(crate::apply::SITE);
+    expect(&e.run(&["apply", "--yes", "--no-github"]), 0);
+    let r = e.run(&["check", "--no-github", "-v"]);
+    expect(&r, 0);
+    assert!(
+        r.stderr.contains("read the whole account")
+            && r.stderr
+                .contains("fit one page: its details came in the listing's round trip"),
+        "{}",
+        r.stderr
+    );
+    let r = e.run(&["plan", "--no-github", "-v", "--reads", "per-role"]);
+    expect(&r, 0);
+    assert!(
+        r.stderr
+            .contains("read 1 role(s) one by one: --reads per-role"),
         "{}",
         r.stderr
     );

@@ -329,6 +329,9 @@ fn workflows_follow_each_roles_scope_and_never_install_keyless() {
             .ends_with("scopes.toml")
     );
     assert!(check_text.contains("vars.KEYLESS_CHECK_ROLE_ARN"));
+    // It reads the way its role's preset allows (per-role by default), never `auto`'s first
+    // ask for the whole account, which the preset would deny in every run.
+    assert_eq!(run["with"]["args"], "check --fail-on low --reads per-role");
 }
 
 #[test]

@@ -28,7 +28,7 @@ pub fn cmd_check(s: &Session, args: &CheckArgs) -> Result<ExitStatus> {
         check::check_with(ctx, usage.as_ref()).await
     })? {
         Runs::One(ctx, checked) => {
-            crate::app::flow::note_read(s, checked.read, checked.rendered.roles.len());
+            crate::app::flow::note_read(s, &checked.read, checked.rendered.roles.len());
             let target = &checked.rendered.target;
             let map = MapAccount::from_check(
                 &checked.rendered,

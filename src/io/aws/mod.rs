@@ -43,8 +43,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::policy::document::decode_document;
 use crate::state::observed::{
-    Observed, ObservedPolicy, ObservedProvider, ObservedRole, ReadPath, Reads, choose_read_path,
-    marked_config, version_order,
+    Observed, ObservedPolicy, ObservedProvider, ObservedRole, OtherTags, Others, ReadChoice,
+    ReadPath, Reads, choose_read_path, marked_config, version_order,
 };
 use crate::state::plan::{Change, Existing, confirm_existing, preset_policy_arn, roles_trusting};
 use crate::state::render::Rendered;

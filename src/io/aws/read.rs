@@ -240,60 +240,99 @@ impl Aws {
             self.list_roles(),
             self.account_details(true),
         );
-        let (roles, others) = self
+        let (roles, others, _) = self
             .observe_from_details(desired, concurrency, listed?, details?)
             .await?;
         Ok((assemble(provider?, roles), others))
     }
 
     /// Observe what `desired` names, by the path `reads` picks (see
-    /// [`crate::state::observed::choose_read_path`]), with the other roles' trusts when `others` is set.
+    /// [`crate::state::observed::choose_read_path`]), with what `others` asks of the other roles:
+    /// their trusts, and the tags the account read brought (every other role's; role by role,
+    /// none: the caller reads those it needs).
     pub async fn observe_by(
         &self,
         desired: &Rendered,
         concurrency: usize,
         reads: Reads,
-        others: bool,
-    ) -> Result<(Observed, Vec<(String, Value)>, ReadPath)> {
+        others: Others,
+    ) -> Result<(Observed, Vec<(String, Value)>, OtherTags, ReadChoice)> {
         let configured = desired.roles.len();
         let names: Vec<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
         // What this run listed moments ago, if anything: taken here whatever the path, so no
         // later observation (after writes) ever sees it.
         let kept = self.take_listing();
-        if choose_read_path(reads, configured, None) == ReadPath::PerRole
-            && let Some(listed) = kept
-        {
-            // This run listed the account moments ago (init): a role it does not hold is not
-            // read, and the listing serves the other roles' trusts. A role created since is
-            // met by the create's "already exists", which is read back.
-            let present: std::collections::BTreeSet<&str> =
-                listed.iter().map(|r| r.role_name()).collect();
+        let present = |listed: &[aws_sdk_iam::types::Role]| -> std::collections::BTreeSet<String> {
+            listed.iter().map(|r| r.role_name().to_string()).collect()
+        };
+        let wanted = |trusts: Vec<(String, Value)>| match others {
+            Others::Nothing => Vec::new(),
+            Others::Trusts | Others::Owners => trusts,
+        };
+        // This run listed the account moments ago (init): when none of the configured roles
+        // is in it (or `--reads per-role`), only the present ones are read, role by role.
+        let by_listing = kept.as_deref().is_some_and(|listed| {
+            let present = present(listed);
+            reads == Reads::PerRole
+                || (reads == Reads::Auto
+                    && others != Others::Owners
+                    && configured < crate::state::observed::ACCOUNT_READ_MIN_ROLES
+                    && names.iter().all(|n| !present.contains(n)))
+        });
+        if by_listing && let Some(listed) = kept {
+            // A role the listing does not hold is not read, and the listing serves the other
+            // roles' trusts. A role created since is met by the create's "already exists",
+            // which is read back.
+            let present = present(&listed);
             let absent: std::collections::BTreeSet<String> = names
                 .iter()
-                .filter(|n| !present.contains(n.as_str()))
+                .filter(|n| !present.contains(*n))
                 .cloned()
                 .collect();
             let (provider, roles) = tokio::join!(
                 self.provider_at(&desired.provider_arn),
                 self.observe_roles_except(desired, concurrency, &absent)
             );
-            let others = match others {
-                true => trusts_except(&listed, &names)?,
-                false => Vec::new(),
+            let trusts = wanted(trusts_except(&listed, &names)?);
+            let why = match reads {
+                Reads::PerRole => "--reads per-role".to_string(),
+                _ => format!(
+                    "this run listed the account moments ago and holds none of the {configured} configured role(s)"
+                ),
             };
-            return Ok((assemble(provider?, roles?), others, ReadPath::PerRole));
+            let choice = ReadChoice::because(ReadPath::PerRole, why);
+            return Ok((
+                assemble(provider?, roles?),
+                trusts,
+                OtherTags::new(),
+                choice,
+            ));
         }
         if choose_read_path(reads, configured, None) == ReadPath::PerRole {
             // Role by role, without listing first: the listing (when wanted) runs beside it.
             let list = async {
                 match others {
-                    true => self.other_role_trusts(&names).await,
-                    false => Ok(Vec::new()),
+                    Others::Nothing => Ok(Vec::new()),
+                    Others::Trusts | Others::Owners => self.other_role_trusts(&names).await,
                 }
             };
-            let (observed, others) = tokio::join!(self.observe(desired, concurrency), list);
-            return Ok((observed?, others?, ReadPath::PerRole));
+            let (observed, trusts) = tokio::join!(self.observe(desired, concurrency), list);
+            let choice = ReadChoice::of(reads, configured, None);
+            return Ok((observed?, trusts?, OtherTags::new(), choice));
         }
+        // Roles role by role would read: the configured ones, and (for their owners) the others
+        // that trust the config's provider.
+        let one_by_one = |listed: &[aws_sdk_iam::types::Role]| -> Result<usize> {
+            Ok(configured
+                + match others {
+                    Others::Owners => crate::state::drift::trusting_provider(
+                        desired,
+                        &trusts_except(listed, &names)?,
+                    )
+                    .len(),
+                    Others::Nothing | Others::Trusts => 0,
+                })
+        };
         // List first (the account path needs the list, and the count decides the path); the
         // provider is read meanwhile.
         let provider = self.provider_at(&desired.provider_arn);
@@ -309,18 +348,22 @@ impl Aws {
                 }
             });
             let details = std::pin::pin!(self.account_details(true));
-            let (listed, details) = match futures_util::future::select(list, details).await {
+            let (listed, details, mut choice) = match futures_util::future::select(list, details)
+                .await
+            {
                 futures_util::future::Either::Left((listed, details)) => {
                     let listed = listed?;
-                    match choose_read_path(reads, configured, Some(listed.len())) {
-                        ReadPath::Account => (listed, Some(details.await)),
-                        ReadPath::PerRole => (listed, None),
+                    let choice = ReadChoice::of(reads, one_by_one(&listed)?, Some(listed.len()));
+                    match choice.path {
+                        ReadPath::Account => (listed, Some(details.await), choice),
+                        ReadPath::PerRole => (listed, None, choice),
                     }
                 }
                 futures_util::future::Either::Right((details, list)) => {
                     let listed = list.await?;
-                    let wanted = choose_read_path(reads, configured, Some(listed.len()));
-                    (listed, (wanted == ReadPath::Account).then_some(details))
+                    let choice = ReadChoice::of(reads, one_by_one(&listed)?, Some(listed.len()));
+                    let details = (choice.path == ReadPath::Account).then_some(details);
+                    (listed, details, choice)
                 }
             };
             let details = match details {
@@ -330,6 +373,10 @@ impl Aws {
                 Some(Err(Error::Aws { code, .. }))
                     if reads == Reads::Auto && code.starts_with("AccessDenied") =>
                 {
+                    choice = ReadChoice::because(
+                        ReadPath::PerRole,
+                        format!("{GAAD} was denied ({code})"),
+                    );
                     None
                 }
                 Some(Err(e)) => return Err(e),
@@ -337,22 +384,21 @@ impl Aws {
             };
             match details {
                 Some(details) => {
-                    let (roles, others) = self
+                    let (roles, trusts, tags) = self
                         .observe_from_details(desired, concurrency, listed, details)
                         .await?;
-                    Ok::<_, Error>((roles, others, ReadPath::Account))
+                    Ok::<_, Error>((roles, trusts, tags, choice))
                 }
                 None => {
-                    let others = trusts_except(&listed, &names)?;
+                    let trusts = trusts_except(&listed, &names)?;
                     let roles = self.observe_roles(desired, concurrency).await?;
-                    Ok((roles, others, ReadPath::PerRole))
+                    Ok((roles, trusts, OtherTags::new(), choice))
                 }
             }
         };
         let (provider, rest) = tokio::join!(provider, rest);
-        let (roles, other_trusts, path) = rest?;
-        let other_trusts = if others { other_trusts } else { Vec::new() };
-        Ok((assemble(provider?, roles), other_trusts, path))
+        let (roles, trusts, tags, choice) = rest?;
+        Ok((assemble(provider?, roles), wanted(trusts), tags, choice))
     }
 
     /// The other roles' trusts, as [`Aws::other_role_trusts`], keeping the listing for this
@@ -430,9 +476,16 @@ impl Aws {
         concurrency: usize,
         listed: Vec<aws_sdk_iam::types::Role>,
         details: AccountDetails,
-    ) -> Result<(Vec<RoleRead>, Vec<(String, Value)>)> {
+    ) -> Result<(Vec<RoleRead>, Vec<(String, Value)>, OtherTags)> {
         let names: Vec<String> = desired.roles.iter().map(|r| r.name.clone()).collect();
         let others = trusts_except(&listed, &names)?;
+        let other_tags: OtherTags = details
+            .roles
+            .iter()
+            .filter_map(|d| d.role_name().map(|n| (n, d)))
+            .filter(|(n, _)| !names.iter().any(|c| c == n))
+            .map(|(n, d)| (n.to_string(), tags_of(d.tags())))
+            .collect();
         let listed: BTreeMap<&str, &aws_sdk_iam::types::Role> =
             listed.iter().map(|r| (r.role_name(), r)).collect();
         let role_details: BTreeMap<&str, &aws_sdk_iam::types::RoleDetail> = details
@@ -521,7 +574,7 @@ impl Aws {
             }
             roles.push((name, live, policies));
         }
-        Ok((roles, others))
+        Ok((roles, others, other_tags))
     }
 
     #[allow(clippy::type_complexity)]

@@ -1034,17 +1034,19 @@ async fn gaad_boundaries(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let mut xml = String::from_utf8_lossy(&body).into_owned();
-    if let Some(iam) = state.read().get(ACCOUNT_ID) {
+    // Every account's (a member account's GAAD names only its own roles and policies; an ARN
+    // names its account, so anchoring on it never crosses accounts).
+    for (_, iam) in state.read().iter() {
         for role in iam.roles.values() {
             let Some(boundary) = &role.permissions_boundary else {
                 continue;
             };
-            let at = format!("<RoleName>{}</RoleName>", role.role_name);
+            let at = format!("<Arn>{}</Arn>", role.arn);
             xml = xml.replace(&at, &format!("{at}\n        <PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>{boundary}</PermissionsBoundaryArn></PermissionsBoundary>"));
         }
     }
     // And each customer-managed policy's Description, which AWS returns and fakecloud leaves out.
-    if let Some(iam) = state.read().get(ACCOUNT_ID) {
+    for (_, iam) in state.read().iter() {
         for policy in iam.policies.values().filter(|p| !p.description.is_empty()) {
             let at = format!("<Arn>{}</Arn>", policy.arn);
             let escaped = policy

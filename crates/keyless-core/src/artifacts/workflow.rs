@@ -328,6 +328,22 @@ pub fn scheduled_workflow(
         });
     }
     let base = workflow_context(cfg, role, partition);
+    // The read the role's preset allows, said outright: `auto` would first ask for the whole
+    // account, which a per-role preset denies, and an AccessDenied in every scheduled run
+    // trips the usual CloudTrail alarm on unauthorised calls.
+    let args = match kind {
+        Scheduled::Check => {
+            let reads = role
+                .presets
+                .iter()
+                .find(|p| p.name == kind.preset())
+                .and_then(|p| p.params.get("reads"))
+                .map_or("per-role", String::as_str);
+            format!("check --fail-on low --reads {reads}")
+        }
+        // The audit workflow's own arguments are in its template.
+        Scheduled::Audit => String::new(),
+    };
     if base.keyless_action.is_empty() {
         return Err(Error::NotInConfig {
             message: "this keyless build does not know the commit of its release, so it cannot pin its action".into(),
@@ -351,6 +367,7 @@ pub fn scheduled_workflow(
         "action_version": base.action_version,
         "checkout_ref": base.checkout_ref,
         "checkout_version": base.checkout_version,
+        "args": args,
     });
     let text = templates.render(scheduled_template(kind), &ctx)?;
     checked(templates, scheduled_template(kind), text)

@@ -119,6 +119,22 @@ pub struct Observed {
 /// else trusts the provider, and check's look at roles outside the config).
 pub type OtherTrusts = Vec<(String, Value)>;
 
+/// The tags of roles outside the config, by name (who owns them).
+pub type OtherTags = BTreeMap<String, BTreeMap<String, String>>;
+
+/// What a run wants to know of the account's roles outside the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// Nothing.
+    Nothing,
+    /// Their trust policies.
+    Trusts,
+    /// Their trust policies, and the tags of those that trust the config's provider (check:
+    /// whose they are). Role by role, each of those costs a GetRole, so they count in
+    /// [`choose_read_path`] like configured roles.
+    Owners,
+}
+
 /// How `plan`, `apply`, `check` and `destroy` read the account (`--reads`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Reads {
@@ -145,27 +161,79 @@ pub enum ReadPath {
     Account,
 }
 
-/// Below this many configured roles, `auto` reads role by role without listing the account first.
+/// With a listing this run already holds (init listed the account to pick names), below this
+/// many configured roles `auto` reads the present ones role by role and the absent ones not at
+/// all.
 pub const ACCOUNT_READ_MIN_ROLES: usize = 5;
 
-/// The cost rule for `--reads auto`, given the configured roles and (when listed) the account's.
+/// IAM's largest page for ListRoles and GetAccountAuthorizationDetails.
+pub const ACCOUNT_PAGE: usize = 1000;
+
+/// The cost rule for `--reads auto`, given the roles role by role would read (the configured
+/// ones, plus the others whose owners a check needs) and, when listed, the account's roles. The
+/// measure is round trips first, then requests and bytes.
 ///
-/// Role by role costs about 2 round trips per `concurrency` configured roles (`2C/k`). The whole
-/// account costs one GetAccountAuthorizationDetails page per 1,000 roles and policies (about
-/// `2R/1000` pages one after another, a policy per role) plus one round of tag reads per `k`
-/// existing policies (`C/k`). With `k` = 8 the account read is cheaper once `C/8 >= R/500`, that
-/// is once the config names at least one in 60 of the account's roles; keyless takes one in 50
-/// (the pages are large), and role by role below [`ACCOUNT_READ_MIN_ROLES`] configured roles,
-/// where listing first would only add a round trip.
-pub fn choose_read_path(reads: Reads, configured: usize, account_roles: Option<usize>) -> ReadPath {
+/// Role by role costs three round trips whatever the account's size: the caller's identity
+/// (every ARN names the account), then GetRole, the policy lists and GetPolicy, then the
+/// documents (GetPolicyVersion needs GetPolicy's default version, GetRolePolicy the inline
+/// names), `concurrency` roles at a time, about six requests a role; and the other roles'
+/// trusts need the listing beside it. The account read lists the account and reads its details
+/// (roles and customer-managed policies) side by side, one page of 1,000 per round trip, every
+/// document included: two round trips in all for an account of up to 1,000 roles.
+///
+/// So before the listing (`None`) `auto` lists with the details alongside; an account of one
+/// page is read whole (its details came in the listing's round trip; role by role would add
+/// two). A larger account is read role by role when the config names fewer than one in 50 of
+/// its roles: the details cost about `2R/1000` large pages one after another, role by role
+/// `2C/k` round trips plus the listing, which other roles' trusts need anyway.
+pub fn choose_read_path(reads: Reads, one_by_one: usize, account_roles: Option<usize>) -> ReadPath {
     match reads {
         Reads::PerRole => ReadPath::PerRole,
         Reads::Account => ReadPath::Account,
-        Reads::Auto if configured < ACCOUNT_READ_MIN_ROLES => ReadPath::PerRole,
         Reads::Auto => match account_roles {
-            Some(r) if configured.saturating_mul(50) < r => ReadPath::PerRole,
+            Some(r) if r > ACCOUNT_PAGE && one_by_one.saturating_mul(50) < r => ReadPath::PerRole,
             _ => ReadPath::Account,
         },
+    }
+}
+
+/// The read path a run took, and why (`-v` says both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadChoice {
+    /// The path.
+    pub path: ReadPath,
+    /// Why, in a phrase.
+    pub why: String,
+}
+
+impl ReadChoice {
+    /// The path [`choose_read_path`] picks, with its reason.
+    pub fn of(reads: Reads, one_by_one: usize, account_roles: Option<usize>) -> ReadChoice {
+        let path = choose_read_path(reads, one_by_one, account_roles);
+        let why = match (reads, account_roles) {
+            (Reads::PerRole, _) => "--reads per-role".to_string(),
+            (Reads::Account, _) => "--reads account".to_string(),
+            (Reads::Auto, None) => "not listed yet".to_string(),
+            (Reads::Auto, Some(r)) if r <= ACCOUNT_PAGE => format!(
+                "the account's {r} role(s) fit one page: its details came in the listing's round trip, where role by role would add two"
+            ),
+            (Reads::Auto, Some(r)) if path == ReadPath::PerRole => format!(
+                "{one_by_one} role(s) to read one by one are fewer than one in 50 of the account's {r}: the account's details would take about {} large pages",
+                2 * r.div_ceil(ACCOUNT_PAGE)
+            ),
+            (Reads::Auto, Some(r)) => format!(
+                "{one_by_one} role(s) to read one by one are at least one in 50 of the account's {r}"
+            ),
+        };
+        ReadChoice { path, why }
+    }
+
+    /// A path taken for a reason [`ReadChoice::of`] does not cover.
+    pub fn because(path: ReadPath, why: impl Into<String>) -> ReadChoice {
+        ReadChoice {
+            path,
+            why: why.into(),
+        }
     }
 }
 
@@ -254,29 +322,37 @@ mod tests {
     }
 
     #[test]
-    fn few_roles_read_role_by_role_without_listing() {
-        assert_eq!(choose_read_path(Reads::Auto, 1, None), ReadPath::PerRole);
-        assert_eq!(choose_read_path(Reads::Auto, 4, Some(4)), ReadPath::PerRole);
+    fn an_account_of_one_page_is_read_whole() {
+        assert_eq!(choose_read_path(Reads::Auto, 1, None), ReadPath::Account);
+        assert_eq!(choose_read_path(Reads::Auto, 1, Some(4)), ReadPath::Account);
+        assert_eq!(
+            choose_read_path(Reads::Auto, 1, Some(1000)),
+            ReadPath::Account
+        );
+        assert_eq!(choose_read_path(Reads::Auto, 0, Some(0)), ReadPath::Account);
     }
 
     #[test]
-    fn many_roles_read_the_account_unless_it_dwarfs_the_config() {
-        assert_eq!(choose_read_path(Reads::Auto, 5, Some(5)), ReadPath::Account);
+    fn a_larger_account_is_read_whole_unless_it_dwarfs_the_config() {
         assert_eq!(
-            choose_read_path(Reads::Auto, 200, Some(1000)),
+            choose_read_path(Reads::Auto, 1, Some(1001)),
+            ReadPath::PerRole
+        );
+        assert_eq!(
+            choose_read_path(Reads::Auto, 40, Some(2000)),
             ReadPath::Account
         );
         assert_eq!(
-            choose_read_path(Reads::Auto, 20, Some(1000)),
-            ReadPath::Account
-        );
-        assert_eq!(
-            choose_read_path(Reads::Auto, 19, Some(1000)),
+            choose_read_path(Reads::Auto, 39, Some(2000)),
             ReadPath::PerRole
         );
         assert_eq!(
             choose_read_path(Reads::Auto, 10, Some(50_000)),
             ReadPath::PerRole
+        );
+        assert_eq!(
+            choose_read_path(Reads::Auto, 3334, Some(10_000)),
+            ReadPath::Account
         );
     }
 
