@@ -3,7 +3,9 @@
 # one account at a time vs several at once, on the local IAM/STS with a fixed delay per call.
 # Each account holds the common scenario (one role, S3 deploy preset), applied once first.
 #   bash examples/bench-accounts.sh [ROUNDS] [LATENCY_MS] [ACCOUNTS]   (defaults 3, 50, 20)
-# CONCURRENCY="1 4 8" picks the --account-concurrency values compared.
+# CONCURRENCY="1 8 default" picks the --account-concurrency values compared (`default`: no flag).
+# Beside each wall time it prints the requests and the sequential round trips of the last run,
+# counted by the kit (/_kit/calls, /_kit/round_trips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -32,12 +34,19 @@ done
 $k -c "$dir/keyless.toml" -q --no-github --account-concurrency 8 apply --yes > /dev/null
 curl -fsS -X POST "$endpoint/_kit/latency?ms=$latency"
 stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "min %d ms, median %d ms, max %d ms (n=%d)", a[1], a[int((NR+1)/2)], a[NR], NR}'; }
-for c in ${CONCURRENCY:-1 4 8}; do
+count() { # requests round_trips
+  python3 -c 'import json,sys; print(sum(json.loads(sys.argv[1]).values()), json.loads(sys.argv[2])["round_trips"])' \
+    "$(curl -fsS "$endpoint/_kit/calls")" "$(curl -fsS "$endpoint/_kit/round_trips")"
+}
+for c in ${CONCURRENCY:-1 8 default}; do
   times=()
+  flag=(--account-concurrency "$c"); [ "$c" = default ] && flag=()
   for _ in $(seq "$rounds"); do
+    curl -fsS -X POST "$endpoint/_kit/reset" > /dev/null
     t=$(date +%s%N)
-    $k -c "$dir/keyless.toml" -q --no-github --account-concurrency "$c" check > /dev/null
+    $k -c "$dir/keyless.toml" -q --no-github "${flag[@]}" check > /dev/null
     times+=("$(( ($(date +%s%N) - t) / 1000000 ))")
   done
-  echo "check, $n accounts, --account-concurrency $c, latency $latency ms: $(stats "${times[@]}")"
+  read -r requests trips < <(count)
+  echo "check, $n accounts, --account-concurrency $c, latency $latency ms: $(stats "${times[@]}"); $requests requests, $trips round trips"
 done

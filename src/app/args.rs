@@ -102,7 +102,7 @@ pub struct Global {
     /// With `[accounts]` in the config: how many accounts plan, apply, destroy, check and audit
     /// work in at once (each account's IAM quotas are its own; the assume-role calls all come
     /// from the caller's account, and a throttled call is retried with backoff).
-    #[arg(long, global = true, value_name = "N", default_value_t = 32)]
+    #[arg(long, global = true, value_name = "N", default_value_t = 64)]
     pub account_concurrency: u16,
 }
 

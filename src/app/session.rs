@@ -659,11 +659,12 @@ impl Session {
         let caller = self.caller()?;
         let templates = self.templates()?;
         let github = self.github_for_accounts();
+        let file = self.config_path.display().to_string();
         let fleet = Fleet {
             base: &base,
             accounts,
-            text,
-            file: self.config_path.display().to_string(),
+            view: keyless::config::accounts::PerAccount::new(text, &file)?,
+            file,
             dir: self.config_dir(),
             partition: &caller.partition,
         };

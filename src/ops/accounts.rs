@@ -22,8 +22,8 @@ pub struct Fleet<'a> {
     pub base: &'a Aws,
     /// The `[accounts]` table.
     pub accounts: &'a Accounts,
-    /// The config's text, substituted per account.
-    pub text: &'a str,
+    /// The config without `[accounts]`, parsed once, substituted per account.
+    pub view: config::accounts::PerAccount,
     /// The config file, for messages.
     pub file: String,
     /// Its directory (policy files are relative to it).
@@ -50,7 +50,7 @@ impl Fleet<'_> {
         github: Option<&'g GitHub>,
         settings: RunSettings,
     ) -> Result<(Config, Account<'g>)> {
-        let text = accounts::for_account(self.text, &self.file, self.accounts, id)?;
+        let text = self.view.text_for(self.accounts, id)?;
         let cfg = config::parse(&text, &self.file, &self.dir)?;
         let (aws, caller) = self
             .base

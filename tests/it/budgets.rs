@@ -292,8 +292,8 @@ fn every_scenario_stays_within_its_request_budget() {
             "`check`, 20 accounts",
             Box::new(fleet(20)),
             &check,
-            // Measured 4 at the default --account-concurrency (32: every account at once); one
-            // round of slack for a loaded runner.
+            // Measured 3 at the default --account-concurrency (64: every account at once); two rounds
+            // of slack for a loaded runner.
             Budget {
                 requests: 101,
                 round_trips: 5,

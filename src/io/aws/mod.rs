@@ -111,9 +111,7 @@ impl Aws {
             });
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(client) = transport::http_client()? {
-            loader = loader.http_client(client);
-        }
+        loader = loader.http_client(transport::http_client()?);
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }

@@ -1,32 +1,39 @@
-//! The HTTPS client the AWS SDK uses, when keyless must choose it: `AWS_CA_BUNDLE` names a
-//! private CA bundle (a corporate TLS-inspecting proxy, a VPC endpoint behind a private CA).
-//! The AWS CLI trusts that bundle instead of the system's roots, and so does keyless. Proxies come
-//! from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` either way, as the SDK's default client reads them.
+//! The HTTPS client the AWS SDK uses: one per process, shared by every client keyless builds (each
+//! account's IAM, STS, Organizations and CloudTrail clients). Left to itself the SDK builds a
+//! client per service client, and each loads the system's root certificates again on its first
+//! request: a check of 1,000 accounts spent over half its CPU decoding the same PEM bundle 4,000
+//! times. One client loads them once and pools connections across accounts.
 //!
-//! Without `AWS_CA_BUNDLE` the SDK's default client is used unchanged (the system roots, which
-//! honour `SSL_CERT_FILE` and `SSL_CERT_DIR`). This module knows nothing about IAM or STS.
+//! It is the SDK's own default (rustls on aws-lc, proxies from `HTTPS_PROXY`/`HTTP_PROXY`/
+//! `NO_PROXY`, the system roots, which honour `SSL_CERT_FILE` and `SSL_CERT_DIR`), except that
+//! `AWS_CA_BUNDLE` names a private CA bundle (a corporate TLS-inspecting proxy, a VPC endpoint
+//! behind a private CA): the AWS CLI trusts that bundle instead of the system's roots, and so
+//! does keyless. This module knows nothing about IAM or STS.
 
 use std::sync::OnceLock;
 
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::error::{ConfigError, Error, Result};
 
 /// The variable the AWS CLI and SDKs read for a private CA bundle.
 pub const CA_BUNDLE_VAR: &str = "AWS_CA_BUNDLE";
 
-/// The SDK's HTTPS client for this process: `None` for the SDK's default, `Some` when
-/// `AWS_CA_BUNDLE` is set (read and checked once).
-pub fn http_client() -> Result<Option<SharedHttpClient>> {
-    static CLIENT: OnceLock<std::result::Result<Option<SharedHttpClient>, ConfigError>> =
-        OnceLock::new();
+/// The SDK's HTTPS client for this process, made once: the SDK's default, with the trust of
+/// `AWS_CA_BUNDLE` when it is set (read and checked once).
+pub fn http_client() -> Result<SharedHttpClient> {
+    static CLIENT: OnceLock<std::result::Result<SharedHttpClient, ConfigError>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             let Some(path) = std::env::var_os(CA_BUNDLE_VAR).filter(|p| !p.is_empty()) else {
-                return Ok(None);
+                return Ok(client(None));
             };
             let path = std::path::PathBuf::from(path);
             let pem = std::fs::read(&path).map_err(|e| bundle_error(&path, &e.to_string()))?;
@@ -35,7 +42,7 @@ pub fn http_client() -> Result<Option<SharedHttpClient>> {
                 .with_trust_store(TrustStore::empty().with_pem_certificate(pem))
                 .build()
                 .map_err(|e| bundle_error(&path, &e.to_string()))?;
-            Ok(Some(client(context)))
+            Ok(client(Some(context)))
         })
         .clone()
         .map_err(|e| Error::Config(vec![e]))
@@ -71,14 +78,42 @@ pub fn check_bundle(pem: &[u8]) -> std::result::Result<usize, String> {
     }
 }
 
-/// The SDK's own client (rustls on aws-lc, as its default) with `context`'s trust.
-fn client(context: TlsContext) -> SharedHttpClient {
+/// [`client`], built once. The SDK's client checks itself each time a service client is built
+/// from it (`validate_base_client_config`) by building a whole TLS connector and dropping it,
+/// trust anchors and all: four times per account of a run across accounts. This wrapper leaves
+/// that check out; the connector is built on the first request and cached by the client (per
+/// timeout settings), so a bad trust store still fails, on the first call, with the SDK's error.
+#[derive(Debug)]
+struct BuiltOnce(SharedHttpClient);
+
+impl HttpClient for BuiltOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+/// The SDK's own client (rustls on aws-lc, as its default), with `context`'s trust when given
+/// (else the system's roots, as the SDK's), wrapped in [`BuiltOnce`].
+fn client(context: Option<TlsContext>) -> SharedHttpClient {
+    SharedHttpClient::new(BuiltOnce(sdk_client(context)))
+}
+
+fn sdk_client(context: Option<TlsContext>) -> SharedHttpClient {
     Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut b = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(context.clone());
+        let mut b = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        if let Some(context) = &context {
+            b = b.tls_context(context.clone());
+        }
         b.set_connector_settings(settings.cloned());
         if let Some(c) = components {
             b.set_sleep_impl(c.sleep_impl());

@@ -48,7 +48,7 @@ async fn anonymous_config(opts: &AwsOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).no_credentials();
     // A bundle that cannot be read was already reported by `Aws::connect`; the exchange then
     // keeps the SDK's default client rather than fail a second way.
-    if let Ok(Some(client)) = super::transport::http_client() {
+    if let Ok(client) = super::transport::http_client() {
         loader = loader.http_client(client);
     }
     if let Some(r) = &opts.region {

@@ -207,43 +207,72 @@ pub fn targets(accounts: &Accounts, listed: &[String], exclude: &str) -> Vec<Str
 /// the file's): a value stays one string whatever it holds, quotes and newlines included, so a
 /// variable can never add a key, a table or a trusted subject.
 pub fn for_account(text: &str, file: &str, accounts: &Accounts, account: &str) -> Result<String> {
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Error::Config(vec![ConfigError {
+    PerAccount::new(text, file)?.text_for(accounts, account)
+}
+
+/// The config without its `[accounts]` table, parsed once: what every account's view is made
+/// from ([`PerAccount::text_for`]). A run across many accounts parses the file once, not once
+/// per account, and an account's view never carries the other accounts' IDs (a fleet of N
+/// accounts cost N parses of N IDs).
+#[derive(Debug, Clone)]
+pub struct PerAccount {
+    doc: toml_edit::DocumentMut,
+    file: String,
+}
+
+impl PerAccount {
+    /// Parse `text` (the file `file`) and set its `[accounts]` table aside: each account's
+    /// view is one account's config, and `[accounts]` was read and checked already.
+    pub fn new(text: &str, file: &str) -> Result<PerAccount> {
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            Error::Config(vec![ConfigError {
+                file: file.to_string(),
+                key: "(TOML syntax)".into(),
+                value: None,
+                message: e.to_string().trim().replace('\n', " "),
+                fix: Some("fix the TOML syntax at the line and column named".into()),
+            }])
+        })?;
+        doc.as_table_mut().remove("accounts");
+        Ok(PerAccount {
+            doc,
             file: file.to_string(),
-            key: "(TOML syntax)".into(),
-            value: None,
-            message: e.to_string().trim().replace('\n', " "),
-            fix: Some("fix the TOML syntax at the line and column named".into()),
-        }])
-    })?;
-    let vars = accounts.vars.get(account);
-    let mut problem = None;
-    let mut substitute = |key: &str, v: &str| -> Option<String> {
-        if !v.contains("${account.") {
-            return None;
-        }
-        match expand(v, account, vars) {
-            Ok(out) => Some(out),
-            Err(var) => {
-                problem.get_or_insert(ConfigError {
-                    file: file.to_string(),
-                    key: if key.is_empty() { format!("${{account.{var}}}") } else { key.to_string() },
-                    value: Some(format!("${{account.{var}}}")),
-                    message: format!("no variable {var} for account {account}"),
-                    fix: Some(format!(
-                        "add {var} = \"...\" to [accounts.vars.{account}] (variables: id, and each account's own)"
-                    )),
-                });
-                None
-            }
-        }
-    };
-    walk_table(doc.as_table_mut(), "", &mut substitute);
-    if let Some(p) = problem {
-        return Err(Error::Config(vec![p]));
+        })
     }
-    doc["account_id"] = toml_edit::value(account);
-    Ok(doc.to_string())
+
+    /// The config text as `account` sees it (see [`for_account`]).
+    pub fn text_for(&self, accounts: &Accounts, account: &str) -> Result<String> {
+        let file = &self.file;
+        let mut doc = self.doc.clone();
+        let vars = accounts.vars.get(account);
+        let mut problem = None;
+        let mut substitute = |key: &str, v: &str| -> Option<String> {
+            if !v.contains("${account.") {
+                return None;
+            }
+            match expand(v, account, vars) {
+                Ok(out) => Some(out),
+                Err(var) => {
+                    problem.get_or_insert(ConfigError {
+                        file: file.to_string(),
+                        key: if key.is_empty() { format!("${{account.{var}}}") } else { key.to_string() },
+                        value: Some(format!("${{account.{var}}}")),
+                        message: format!("no variable {var} for account {account}"),
+                        fix: Some(format!(
+                            "add {var} = \"...\" to [accounts.vars.{account}] (variables: id, and each account's own)"
+                        )),
+                    });
+                    None
+                }
+            }
+        };
+        walk_table(doc.as_table_mut(), "", &mut substitute);
+        if let Some(p) = problem {
+            return Err(Error::Config(vec![p]));
+        }
+        doc["account_id"] = toml_edit::value(account);
+        Ok(doc.to_string())
+    }
 }
 
 /// `text` with each `${account.VAR}` replaced; the unknown variable's name otherwise.
