@@ -631,7 +631,7 @@ impl Session {
             let aws = guess.account.aws.clone();
             let (id, outcome) = self.block_on(accounts::identified_while(&aws, op(&guess)));
             self.caller_failed.set(id.is_err());
-            *self.caller.borrow_mut() = Some(id?);
+            *self.caller.borrow_mut() = Some(id.map_err(|e| self.config_problem_first(e))?);
             let target = self.target(Need::Caller)?;
             self.flush_github_note();
             if target == guess.account.target {
@@ -641,10 +641,27 @@ impl Session {
             let outcome = self.block_on(op(&ctx))?;
             return Ok(Runs::One(Box::new(ctx), outcome));
         }
-        let ctx = context(self.target(need)?)?;
+        let target = self
+            .target(need)
+            .map_err(|e| self.config_problem_first(e))?;
+        let ctx = context(target)?;
         self.flush_github_note();
         let outcome = self.block_on(op(&ctx))?;
         Ok(Runs::One(Box::new(ctx), outcome))
+    }
+
+    /// When AWS could not be reached (no credentials, a refused identity), a problem in the
+    /// config itself is the one to report: it needs no credentials to see and must be fixed
+    /// either way, so the user is not sent to fix credentials first and the config after.
+    /// Costs nothing when AWS answers: the config is rendered here only on that failure.
+    fn config_problem_first(&self, aws: Error) -> Error {
+        let (Ok(cfg), Ok(templates)) = (self.config(), self.templates()) else {
+            return aws;
+        };
+        match render::render(cfg, templates, &render::placeholder_target(cfg)) {
+            Err(e @ (Error::Config(_) | Error::LintBlocked { .. })) => e,
+            _ => aws,
+        }
     }
 
     /// Each account of `[accounts]`: its ID (the listed ones, then the organizational units'),

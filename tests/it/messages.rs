@@ -9,7 +9,7 @@ use crate::util::{Env, expect, keyless_in};
 fn every_config_problem_at_once_by_key_path_and_toml_type() {
     let e = Env::new();
     e.write(
-        "account_id = 123456789012\n[[role]]\nname = \"r\"\nmax_session_duration = \"3600\"\nadopt = \"yes\"\n  [[role.subject]]\n  repo = \"o/r\"\n  branch = \"main\"\n  [[role.preset]]\n  name = \"s3-deploy\"\n  params = { bucket = \"Bad_Bucket\" }\n  [[role.allow]]\n  rule = \"kl004\"\n  reason = \"org-wide on purpose\"\n",
+        "account_id = 123456789012\n[[role]]\nname = \"r\"\nmax_session_duration = \"3600\"\nadopt = \"yes\"\n  [[role.subject]]\n  repo = \"o/r\"\n  branch = \"main\"\n  [[role.preset]]\n  name = \"s3-deploy\"\n  params = { bucket = \"Bad_Bucket\" }\n  [[role.preset]]\n  name = \"s3-deplo\"\n  [[role.allow]]\n  rule = \"kl004\"\n  reason = \"org-wide on purpose\"\n",
     );
     let r = e.run(&["lint"]);
     expect(&r, 1);
@@ -27,6 +27,7 @@ fn every_config_problem_at_once_by_key_path_and_toml_type() {
         ("role[0].adopt", "expected a boolean"),
         ("role[0].allow[0].rule", "unknown lint rule"),
         ("role[0].preset[0].params.bucket", "an S3 bucket name"),
+        ("role[0].preset[1].name", "unknown preset"),
     ] {
         assert!(
             errors
@@ -36,6 +37,15 @@ fn every_config_problem_at_once_by_key_path_and_toml_type() {
             r.stderr
         );
     }
+    // A fix ends its line: the next problem never runs on after it ("fix: bucket nameerror:").
+    assert!(
+        r.stderr
+            .lines()
+            .all(|l| !(l.contains("fix:") && l.contains("error:"))),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("fix: bucket name, e.g. my-site-bucket\n"));
     assert!(!r.stderr.contains("i64") && !r.stderr.contains("invalid type"));
     assert!(r.stderr.contains("quote it: account_id = \"123456789012\""));
     assert!(
@@ -43,6 +53,38 @@ fn every_config_problem_at_once_by_key_path_and_toml_type() {
             .contains("rule IDs are upper-case: rule = \"KL004\"")
     );
     assert!(r.stderr.contains("did you mean \"bad-bucket\""));
+}
+
+#[test]
+fn a_config_problem_is_reported_before_missing_credentials() {
+    let e = Env::new();
+    let no_credentials = [("AWS_REGION", "us-east-1".to_string())];
+    for pinned in ["", "account_id = \"123456789012\"\n"] {
+        e.write(&format!(
+            "{pinned}[[role]]\nname = \"r\"\n  [[role.subject]]\n  repo = \"o/r\"\n  branch = \"main\"\n  [[role.preset]]\n  name = \"s3-deploy\"\n  params = {{ bucket = \"Bad_Bucket\" }}\n"
+        ));
+        for cmd in [
+            &["plan"][..],
+            &["check"],
+            &["apply", "--yes"],
+            &["destroy", "--yes"],
+        ] {
+            let r = keyless_in(e.dir.path(), cmd, &no_credentials, None);
+            expect(&r, 1);
+            assert!(
+                r.stderr
+                    .contains("role[0].preset[0].params.bucket: an S3 bucket name")
+                    && !r.stderr.contains("no AWS credentials"),
+                "{cmd:?} {pinned}: {}",
+                r.stderr
+            );
+        }
+    }
+    // A sound config without credentials still says what is missing.
+    e.write("[[role]]\nname = \"r\"\n  [[role.subject]]\n  repo = \"o/r\"\n  branch = \"main\"\n");
+    let r = keyless_in(e.dir.path(), &["plan"], &no_credentials, None);
+    expect(&r, 1);
+    assert!(r.stderr.contains("no AWS credentials"), "{}", r.stderr);
 }
 
 #[test]

@@ -152,12 +152,10 @@ pub fn load_config(source: &crate::config::Source, account: Option<&str>) -> Res
     Err(Error::Config(problems))
 }
 
-/// The preset-parameter problems of a config that failed validation, so that they are reported
-/// with the config's own problems instead of after they are fixed. Renders for the pinned
-/// account (or a placeholder) in the config's partition; anything that fails for another reason
-/// contributes nothing.
-pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> {
-    let target = Target {
+/// Where to render a config to find its own problems without asking AWS: the pinned account
+/// (or a placeholder) in the config's partition.
+pub fn placeholder_target(cfg: &Config) -> Target {
+    Target {
         account_id: cfg
             .account_id
             .clone()
@@ -166,7 +164,15 @@ pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> 
         partition: cfg.partition.clone().unwrap_or_else(|| {
             names::partition_of_region(cfg.region.as_deref().unwrap_or("us-east-1")).to_string()
         }),
-    };
+    }
+}
+
+/// The preset-parameter problems of a config that failed validation, so that they are reported
+/// with the config's own problems instead of after they are fixed. Renders for the pinned
+/// account (or a placeholder) in the config's partition; anything that fails for another reason
+/// contributes nothing.
+pub fn preset_problems(cfg: &Config, templates: &Templates) -> Vec<ConfigError> {
+    let target = placeholder_target(cfg);
     // A role whose subjects were all refused still has presets to check: give it a
     // placeholder subject, so its preset problems are reported with the subjects' (not after
     // they are fixed).
