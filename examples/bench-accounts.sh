@@ -3,6 +3,7 @@
 # one account at a time vs several at once, on the local IAM/STS with a fixed delay per call.
 # Each account holds the common scenario (one role, S3 deploy preset), applied once first.
 #   bash examples/bench-accounts.sh [ROUNDS] [LATENCY_MS] [ACCOUNTS]   (defaults 3, 50, 20)
+# KEYLESS_BIN=PATH times another keyless build (e.g. one from before a change) against the same kit.
 # CONCURRENCY="1 8 default" picks the --account-concurrency values compared (`default`: no flag).
 # Beside each wall time it prints the requests and the sequential round trips of the last run,
 # counted by the kit (/_kit/calls, /_kit/round_trips).
@@ -12,7 +13,7 @@ rounds=${1:-3}
 latency=${2:-50}
 n=${3:-20}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
-k=target/release/keyless
+k=${KEYLESS_BIN:-target/release/keyless}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"; [ -n "${KIT_PID:-}" ] && kill "$KIT_PID" 2>/dev/null || true' EXIT
 export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=3 AWS_EC2_METADATA_DISABLED=true

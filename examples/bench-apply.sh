@@ -3,6 +3,7 @@
 # re-apply with nothing to change, for the common scenario (one repository, main branch, S3
 # deploy preset). Each round starts a fresh test-kit IAM/STS. Reports min/median/max over N rounds.
 #   bash examples/bench-apply.sh [ROUNDS] [LATENCY_MS]      (defaults 15 and 0; release build)
+# KEYLESS_BIN=PATH times another keyless build (e.g. one from before a change) against the same kit.
 # PIN=1 pins the kit's account in the config (as `keyless init` writes it), so the reads go out
 # while STS answers instead of after.
 # LATENCY_MS delays every IAM/STS call in the kit, to stand for a runner ~50–100 ms from IAM.
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-15}
 export KEYLESS_TESTKIT_LATENCY_MS=${2:-0}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
-k=target/release/keyless
+k=${KEYLESS_BIN:-target/release/keyless}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cat > "$dir/keyless.toml" <<'TOML'

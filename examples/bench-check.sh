@@ -3,6 +3,7 @@
 # Each role has one subject and the s3-deploy preset, so check reads the provider, the role
 # (GetRole with its tags, inline and attached policies) and one managed policy per role.
 #   bash examples/bench-check.sh [ROUNDS] [CONCURRENCY] [LATENCY_MS]   (defaults 7, 8, 0; release build)
+# KEYLESS_BIN=PATH times another keyless build (e.g. one from before a change) against the same kit.
 # LATENCY_MS delays every IAM/STS call in the kit during the timed checks (set after the setup
 # apply), to stand for a runner ~50–100 ms from IAM. SIZES="1 50 200 1000" picks the role counts.
 # CMD=audit times `keyless audit` over the same account instead of check.
@@ -16,7 +17,7 @@ conc=${2:-8}
 latency=${3:-0}
 cmd=${CMD:-check}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
-k=target/release/keyless
+k=${KEYLESS_BIN:-target/release/keyless}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true

@@ -4,6 +4,7 @@
 # kit holding CloudTrail's documented pace (2 LookupEvents per second per account per Region;
 # above it answers ThrottlingException, as AWS does).
 #   bash examples/bench-usage.sh [ROLES] [EVENTS] [LATENCY_MS] [REGIONS]   (defaults 50 5000 50 us-east-1)
+# KEYLESS_BIN=PATH times another keyless build (e.g. one from before a change) against the same kit.
 # It prints the wall time, the requests by action (from the kit's /_kit/calls) and where the
 # time goes: last-accessed jobs (started and polled together), then event history, one
 # stream per Region read at once, each paced to 2 requests a second (50 events a page).
@@ -14,7 +15,7 @@ events=${2:-5000}
 latency=${3:-50}
 regions=${4:-us-east-1}
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
-k=target/release/keyless
+k=${KEYLESS_BIN:-target/release/keyless}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export AWS_REGION=us-east-1 AWS_MAX_ATTEMPTS=1 AWS_EC2_METADATA_DISABLED=true

@@ -8,6 +8,7 @@
 # Median wall times over ROUNDS, the ratio (a)/(b), API calls by action for (b) (c) (d), the cold
 # start of `keyless --help` and the binary size.
 #   bash examples/bench-vs-awscli.sh [ROUNDS]     (default 9)
+# KEYLESS_BIN=PATH times another keyless build (e.g. one from before a change) against the same kit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-9}
@@ -18,7 +19,7 @@ if [ ! -x "$venv/bin/aws" ]; then
 fi
 aws="$venv/bin/aws"
 cargo build --quiet --locked --release -p keyless -p keyless-testkit
-k=target/release/keyless
+k=${KEYLESS_BIN:-target/release/keyless}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/keyless.toml" <<'TOML'
