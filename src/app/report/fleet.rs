@@ -15,7 +15,7 @@ use crate::app::exit::ExitStatus;
 use crate::app::report::audit::AuditReport;
 use crate::app::report::check::CheckReport;
 use crate::app::report::plan::PlanReport;
-use crate::app::report::{CiReport, FORMAT_VERSION, Report, annotation, error_text};
+use crate::app::report::{CiReport, FORMAT_VERSION, Report, annotation, error_message, error_text};
 
 /// The command run in each account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub struct AccountEntry {
     pub applied: Option<usize>,
     #[serde(skip)]
     human: String,
+    /// The error as a single-account run prints it: blocking findings, then each problem on its
+    /// own `error:` line.
+    #[serde(skip)]
+    error_lines: String,
     #[serde(skip)]
     status_code: ExitStatus,
     /// GitHub workflow commands and step-summary Markdown (check, audit).
@@ -84,6 +88,7 @@ impl AccountEntry {
             report: None,
             applied: None,
             human: String::new(),
+            error_lines: String::new(),
             status_code: ExitStatus::Success,
             ci: None,
         }
@@ -112,6 +117,12 @@ impl AccountEntry {
             .unwrap_or_default()
             .to_string();
         self.error = Some(text);
+        self.error_lines = match err {
+            Error::LintBlocked { findings, .. } => {
+                format!("{}error: {}", findings.concat(), error_message(err))
+            }
+            _ => format!("error: {}", error_message(err)),
+        };
     }
 
     /// A checked account; drift at or above `fail_on` fails it.
@@ -252,8 +263,11 @@ impl Report for FleetReport {
             out.push_str(&format!("\n── account {}\n{}", a.account_id, a.human));
         }
         for a in &self.accounts {
-            if let Some(err) = &a.error {
-                out.push_str(&format!("\n── account {}: error\n{err}\n", a.account_id));
+            if a.error.is_some() {
+                out.push_str(&format!(
+                    "\n── account {}: error\n{}\n",
+                    a.account_id, a.error_lines
+                ));
             }
         }
         out
@@ -338,6 +352,50 @@ mod tests {
         assert!(
             text.contains("222222222222  ok") && text.contains("KL004"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn an_accounts_config_problems_each_start_an_error_line_after_the_fix_before() {
+        let problem = |key: &str, fix: &str| keyless::error::ConfigError {
+            file: "keyless.toml".into(),
+            key: key.into(),
+            value: None,
+            message: "bad".into(),
+            fix: Some(fix.into()),
+        };
+        let err = Error::Config(vec![
+            problem("role[0].preset[0].params.bucket", "bucket name"),
+            problem("role[0].preset[0].params.prefix", "key prefix"),
+        ]);
+        let report = FleetReport::new(
+            Command::Plan,
+            vec![AccountEntry::failed("111111111111".into(), &err)],
+        );
+        let text = report.human();
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("── account 111111111111: error"))
+            .expect(&text);
+        assert_eq!(
+            &lines[at + 1..at + 5],
+            &[
+                "error: keyless.toml: role[0].preset[0].params.bucket: bad",
+                "  fix: bucket name",
+                "error: keyless.toml: role[0].preset[0].params.prefix: bad",
+                "  fix: key prefix",
+            ],
+            "{text}"
+        );
+        let blocked = FleetReport::new(
+            Command::Plan,
+            vec![AccountEntry::failed("111111111111".into(), &blocked())],
+        )
+        .human();
+        assert!(
+            blocked.contains("trust policy\nerror: 1 blocking lint finding(s)"),
+            "{blocked}"
         );
     }
 }
