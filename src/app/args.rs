@@ -194,9 +194,6 @@ pub struct CommandTraits {
     /// The command has a GitHub Actions view (check, audit): `--output github` applies, and is
     /// the default inside GitHub Actions.
     pub ci_report: bool,
-    /// The command reads policies against AWS's Service Authorization Reference (lint, plan,
-    /// check, audit, ...), so the table is worth building while the first request is in flight.
-    pub reads_policies: bool,
 }
 
 impl Command {
@@ -208,10 +205,6 @@ impl Command {
                 _ => usize::from(DEFAULT_CONCURRENCY),
             },
             ci_report: matches!(self, Command::Check(_) | Command::Audit(_)),
-            reads_policies: !matches!(
-                self,
-                Command::Presets | Command::Completions { .. } | Command::Man | Command::Emit(_)
-            ),
         }
     }
 }

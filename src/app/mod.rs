@@ -49,15 +49,6 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    // AWS's Service Authorization Reference is decompressed and parsed on first use (~20 ms of
-    // CPU): build it on a second thread while the credentials resolve and the first request is
-    // out, instead of on the critical path after STS answers. A command that never reaches it
-    // exits without waiting.
-    if cli.command.traits().reads_policies {
-        std::thread::spawn(|| {
-            keyless::policy::actions::table();
-        });
-    }
     // One runtime for the whole run (single-threaded: the calls are I/O-bound).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

